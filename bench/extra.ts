@@ -1,0 +1,13 @@
+import type { Dialect_ } from '../src/storage/db.js';
+import type { Figure } from './lib.js';
+
+/** Benchmarks of the channels and the worker, registered here so run.ts stays one list. */
+export interface ExtraBench {
+  name: string;
+  run(dialect: Dialect_, o: { ms: number; quick: boolean }): Promise<Figure[]>;
+}
+
+const { webhookBench } = await import('./webhook.js');
+const { dispatchBench } = await import('./dispatch.js');
+
+export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench];

@@ -1,0 +1,27 @@
+// Child process for the HTTP benchmarks: the real app (on a fresh database of the given dialect, seeded) and a
+// bare Fastify route returning a constant, in the same process, so both are measured under the same load
+// generator from outside.
+import Fastify from 'fastify';
+import { buildApp } from '../src/http/app.js';
+import { createApiKey } from '../src/services/manage-keys.js';
+import { openBenchDb } from './lib.js';
+import { seedPeople } from './gate.js';
+
+const dialect = (process.argv[2] ?? 'sqlite') as 'sqlite' | 'postgres';
+const database = await openBenchDb(dialect, 10);
+const { ctx, businessId } = await seedPeople(database, 1000);
+const key = (await createApiKey(ctx, { businessId, name: 'bench' })).key;
+const app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://127.0.0.1' } });
+await app.listen({ host: '127.0.0.1', port: 0 });
+const bare = Fastify();
+bare.post('/bare', async () => ({ outcome: 'allow' }));
+await bare.listen({ host: '127.0.0.1', port: 0 });
+const port = (s: { server: { address(): unknown } }) => (s.server.address() as { port: number }).port;
+process.stdout.write(`${JSON.stringify({ app: port(app), bare: port(bare), key })}\n`);
+process.stdin.on('data', () => {});
+process.stdin.on('end', async () => {
+  await app.close();
+  await bare.close();
+  await database.close();
+  process.exit(0);
+});

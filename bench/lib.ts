@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openPostgres, openSqlite, type Database, type Dialect_ } from '../src/storage/db.js';
+import { migrateToLatest } from '../src/storage/migrate.js';
+import { systemClock } from '../src/lib/clock.js';
+import { createKeyring } from '../src/lib/crypto.js';
+import { silentLogger } from '../src/lib/logger.js';
+import type { ServiceContext } from '../src/services/context.js';
+
+export interface Figure {
+  name: string;
+  dialect: Dialect_ | 'none';
+  value: number;
+  unit: string;
+  floorName: string;
+  floor: number | null;
+  /** value / floor for throughputs, floor / value for durations; null when there is no floor */
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+  extra?: Record<string, number | string>;
+}
+
+export const BENCH_PG_URL = process.env.OPTLINE_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+export async function pgAvailable(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: BENCH_PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A throwaway, migrated database: a temp SQLite file or a fresh PostgreSQL schema. */
+export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Database> {
+  let d: Database;
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
+    const s = openSqlite(join(dir, 'bench.db'));
+    d = { ...s, close: async () => { await s.close(); rmSync(dir, { recursive: true, force: true }); } };
+  } else {
+    const schema = `bench_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: BENCH_PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const p = openPostgres(BENCH_PG_URL, { schema, poolSize });
+    d = {
+      ...p,
+      close: async () => {
+        await p.close();
+        const c = new pg.Client({ connectionString: BENCH_PG_URL });
+        await c.connect();
+        await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await c.end();
+      },
+    };
+  }
+  const r = await migrateToLatest(d);
+  if (r.error) throw new Error(r.error);
+  return d;
+}
+
+export function benchContext(database: Database): ServiceContext {
+  return { database, clock: systemClock, keyring: createKeyring(randomBytes(32)), logger: silentLogger() };
+}
+
+/** Runs fn repeatedly for about `ms` (after a warm-up) and returns operations per second. */
+export async function opsPerSecond(fn: (i: number) => Promise<unknown> | unknown, ms: number, concurrency = 1): Promise<number> {
+  const warm = Date.now() + Math.min(300, ms / 5);
+  let i = 0;
+  while (Date.now() < warm) await fn(i++);
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn(i++);
+        n++;
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export function figure(f: Omit<Figure, 'ratio' | 'met'> & { higherIsBetter?: boolean; targetRatio?: number; targetMax?: number }): Figure {
+  const ratio = f.floor ? (f.higherIsBetter === false ? f.floor / f.value : f.value / f.floor) : null;
+  let met: boolean | null = null;
+  if (f.targetRatio !== undefined && ratio !== null) met = ratio >= f.targetRatio;
+  if (f.targetMax !== undefined) met = f.value <= f.targetMax;
+  const { higherIsBetter: _h, targetRatio: _r, targetMax: _m, ...rest } = f;
+  return { ...rest, ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000, met };
+}

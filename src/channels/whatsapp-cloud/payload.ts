@@ -1,0 +1,90 @@
+// Walks a Meta webhook envelope: every entry, every change, every array element (never `[0]`: Meta may
+// batch). Only a structurally unusable envelope is refused; anything odd deeper down becomes an `other`
+// item so it is still stored and the rest of the batch is still processed.
+import { idString, isRecord, rec, sha256Json, str } from './payload-fields.js';
+import {
+  malformed,
+  parseChangeErrors,
+  parseMessage,
+  parsePreference,
+  parseStatus,
+} from './payload-elements.js';
+import type { ChangeCtx } from './payload-elements.js';
+import type { ParseWebhookOptions, ParseWebhookResult, WebhookItem } from './payload-types.js';
+
+export type {
+  ErrorItem,
+  MessageItem,
+  OtherItem,
+  ParseWebhookOptions,
+  ParseWebhookResult,
+  PreferenceItem,
+  StatusItem,
+  WebhookError,
+  WebhookItem,
+} from './payload-types.js';
+
+export function parseWebhook(body: unknown, opts: ParseWebhookOptions = {}): ParseWebhookResult {
+  if (!isRecord(body)) return { ok: false, field: 'body', message: 'expected a JSON object' };
+  if (body.object !== 'whatsapp_business_account') {
+    return {
+      ok: false,
+      field: 'object',
+      message:
+        body.object === undefined
+          ? 'missing; expected "whatsapp_business_account"'
+          : `expected "whatsapp_business_account", got ${JSON.stringify(body.object)}`,
+    };
+  }
+  if (!Array.isArray(body.entry)) return { ok: false, field: 'entry', message: 'expected an array' };
+
+  const receivedAtMs = opts.receivedAtMs ?? Date.now();
+  const items: WebhookItem[] = [];
+  for (const entry of body.entry) {
+    const wabaId = idString(rec(entry)?.id) ?? '';
+    const changes = rec(entry)?.changes;
+    if (!Array.isArray(changes)) {
+      items.push(malformed({ wabaId, field: 'entry', phoneNumberId: undefined, contacts: [], receivedAtMs }, entry));
+      continue;
+    }
+    for (const change of changes) items.push(...parseChange(wabaId, change, receivedAtMs));
+  }
+  return { ok: true, items };
+}
+
+function parseChange(wabaId: string, change: unknown, receivedAtMs: number): WebhookItem[] {
+  const c = rec(change);
+  const field = str(c?.field) ?? 'unknown';
+  const value = rec(c?.value);
+  const ctx: ChangeCtx = {
+    wabaId,
+    field,
+    phoneNumberId: idString(rec(value?.metadata)?.phone_number_id),
+    contacts: Array.isArray(value?.contacts) ? value.contacts.filter(isRecord) : [],
+    receivedAtMs,
+  };
+  if (!value) return [malformed(ctx, change)];
+
+  const out: WebhookItem[] = [];
+  const each = (key: string, parse: (ctx: ChangeCtx, el: unknown) => WebhookItem): void => {
+    const list = value[key];
+    if (list === undefined) return;
+    if (!Array.isArray(list)) out.push(malformed(ctx, list));
+    else for (const el of list) out.push(parse(ctx, el));
+  };
+
+  if (field === 'messages') {
+    each('messages', parseMessage);
+    each('statuses', parseStatus);
+  } else if (field === 'user_preferences') {
+    each('user_preferences', parsePreference);
+  } else {
+    // account_update, message_template_status_update, smb_message_echoes, history…: not consent events.
+    // (Echoes and history also carry messages[], but those are not inbound user messages.)
+    return [{ kind: 'other', dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change }];
+  }
+  if (Array.isArray(value.errors) && value.errors.length > 0) out.push(parseChangeErrors(ctx, value.errors));
+  // A known field with nothing we understand is still worth keeping.
+  if (out.length === 0) out.push({ kind: 'other', dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change });
+  return out;
+}

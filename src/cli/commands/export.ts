@@ -1,0 +1,67 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Option, type Command } from 'commander';
+import type { ServiceContext } from '../../services/context.js';
+import { exportHistory, type ExportFormat } from '../../services/export-history.js';
+import { CommandError, processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
+
+/**
+ * `optline export --business <slug> [--format csv|json] [--since ISO] [--person <id>] [--out file]`: the consent
+ * ledger as CSV (spreadsheet-safe, see services/export-history.ts) or JSON lines, to stdout or a file.
+ * Exit 0 on success, 1 with a one-line message otherwise.
+ */
+
+export interface ExportCommandOptions {
+  business: string;
+  format?: ExportFormat;
+  since?: string;
+  person?: string;
+  out?: string;
+}
+
+export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions, io: CliIO): Promise<number> {
+  try {
+    const business = await resolveBusiness(ctx.database.db, opts.business);
+    let since: number | undefined;
+    if (opts.since) {
+      since = Date.parse(opts.since);
+      if (Number.isNaN(since)) throw new CommandError(`--since "${opts.since}" is not an ISO 8601 date-time (for example 2026-01-01T00:00:00Z)`);
+    }
+    if (opts.person) {
+      const p = await ctx.database.db.selectFrom('people').select('id').where('business_id', '=', business.id).where('id', '=', opts.person).executeTakeFirst();
+      if (!p) throw new CommandError(`no person "${opts.person}" in business ${business.slug}`);
+    }
+    const file = opts.out ? createWriteStream(opts.out) : null;
+    if (file) await once(file, 'open');
+    const target = file ?? io.out;
+    const { events } = await exportHistory(ctx, business.id, target, {
+      format: opts.format ?? 'csv', ...(since !== undefined ? { since } : {}), ...(opts.person ? { personId: opts.person } : {}),
+    });
+    if (file) {
+      file.end();
+      await once(file, 'finish');
+      io.err.write(`exported ${events} event(s) to ${opts.out}\n`);
+    }
+    return 0;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const msg = e instanceof CommandError ? e.message : err?.code && opts.out ? `cannot write ${opts.out}: ${err.code}` : err instanceof Error ? err.message : String(e);
+    io.err.write(`optline export: ${msg}\n`);
+    return 1;
+  }
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('Export the consent ledger of a business as CSV or JSON lines')
+    .requiredOption('--business <slug|id>', 'the business')
+    .addOption(new Option('--format <format>', 'csv or json (JSON lines)').choices(['csv', 'json']).default('csv'))
+    .option('--since <iso>', 'only events recorded at or after this time')
+    .option('--person <id>', 'only this person')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (opts: ExportCommandOptions) => {
+      const io = processIO();
+      process.exitCode = await withRuntime('export', io, (ctx) => runExport(ctx, opts, io));
+    });
+}

@@ -1,0 +1,107 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Config } from '../config.js';
+import type { Logger } from '../lib/logger.js';
+import type { ServiceContext } from '../services/context.js';
+import { registerAuth } from './auth.js';
+import { registerErrorHandling } from './error-handler.js';
+import { ProblemSchema } from './schemas/common.js';
+import { healthRoutes } from './routes/health.js';
+import { businessRoutes } from './routes/businesses.js';
+import { keyRoutes } from './routes/keys.js';
+import { topicRoutes } from './routes/topics.js';
+import { textRoutes } from './routes/texts.js';
+import { consentRoutes } from './routes/consents.js';
+import { peopleRoutes } from './routes/people.js';
+import { decisionRoutes } from './routes/decisions.js';
+import { messageRoutes } from './routes/messages.js';
+import { ledgerRoutes } from './routes/ledger.js';
+import { BusinessSchema } from './schemas/business.js';
+import { TopicSchema } from './routes/topics.js';
+import { TextSchema } from './routes/texts.js';
+import { EventSchema, PersonSchema } from './routes/people.js';
+import { DecisionSchema } from './routes/decisions.js';
+import { MessageSchema } from './routes/messages.js';
+
+// Named schemas ($id) are shared by every route plugin and listed under components in the OpenAPI document.
+const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema];
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export interface AppDeps {
+  ctx: ServiceContext;
+  config: Pick<Config, 'bodyLimitBytes' | 'publicUrl' | 'webhookBodyLimitBytes'> & Partial<Config>;
+  logger?: Logger;
+  /** Extra route plugins (channels, pages) registered after the core API. */
+  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+}
+
+/**
+ * Bodies are validated strictly (no coercion, unknown fields refused); query strings and params are coerced
+ * from their string form. Two Ajv instances, chosen per part of the request.
+ */
+function validators() {
+  const opts = { allErrors: true, removeAdditional: false as const, useDefaults: true, strict: false, messages: true };
+  const strictAjv = addFormats(new Ajv({ ...opts, coerceTypes: false }));
+  const coercing = addFormats(new Ajv({ ...opts, coerceTypes: 'array' as const }));
+  for (const a of [strictAjv, coercing]) a.addSchema(ProblemSchema);
+  return { strictAjv, coercing };
+}
+
+/** Builds the whole HTTP app. Never listens: main.ts does, tests use app.inject(). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    bodyLimit: deps.config.bodyLimitBytes,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    requestIdHeader: false,
+    trustProxy: deps.config.trustProxy ?? false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+  const { strictAjv, coercing } = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercing).compile(schema));
+  // The API speaks JSON only; channel plugins add the form parsers they need in their own scope.
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(ProblemSchema);
+  for (const sch of SHARED_SCHEMAS) app.addSchema(sch);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Optline API',
+        version: '1',
+        description:
+          'Consent gateway for WhatsApp Business notifications: record opt-ins with evidence, ask the send gate, queue notifications, honour every opt-out. Errors are application/problem+json with a stable `code` (see docs/errors.md).',
+      },
+      servers: [{ url: deps.config.publicUrl }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'olk_… (business) or ola_… (platform admin)' } } },
+      security: [{ apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  registerErrorHandling(app);
+  registerAuth(app, deps.ctx);
+
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes(deps.ctx));
+  await app.register(businessRoutes(deps.ctx));
+  await app.register(keyRoutes(deps.ctx));
+  await app.register(topicRoutes(deps.ctx));
+  await app.register(textRoutes(deps.ctx));
+  await app.register(consentRoutes(deps.ctx));
+  await app.register(peopleRoutes(deps.ctx));
+  await app.register(decisionRoutes(deps.ctx));
+  await app.register(messageRoutes(deps.ctx));
+  await app.register(ledgerRoutes(deps.ctx));
+  for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
+  return app;
+}

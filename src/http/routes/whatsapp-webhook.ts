@@ -1,0 +1,94 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { parseWebhook } from '../../channels/whatsapp-cloud/payload.js';
+import { verifyMetaSignature, verifyToken } from '../../channels/whatsapp-cloud/signature.js';
+import type { ServiceContext } from '../../services/context.js';
+import { createInboxProcessor, type InboxProcessor } from '../../services/inbox-processor.js';
+import { storeWhatsAppWebhook } from '../../services/store-whatsapp-webhook.js';
+import { createWebhookSecrets } from '../../services/webhook-secrets.js';
+import { problem, sendProblem } from '../error-handler.js';
+
+export { startInboxProcessor } from '../../services/inbox-processor.js';
+
+export interface WhatsAppWebhookOptions {
+  /** App secret of a Meta app shared by many businesses (each may also bring its own). */
+  sharedAppSecret: string | null;
+  sharedVerifyToken: string | null;
+  bodyLimitBytes: number;
+  /**
+   * Where stored items go for processing right after the 200: main.ts passes the processor it started
+   * (startInboxProcessor) so one processor serves both paths; without one, the plugin makes its own and
+   * stops it when the app closes.
+   */
+  processor?: InboxProcessor;
+}
+
+const HandshakeQuery = Type.Object({
+  'hub.mode': Type.Optional(Type.String({ maxLength: 100 })),
+  'hub.verify_token': Type.Optional(Type.String({ maxLength: 500 })),
+  'hub.challenge': Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: true });
+
+/**
+ * Meta's WhatsApp webhook. GET is the subscription handshake; POST carries messages, statuses and
+ * preference changes. A POST is answered 200 only once every item is stored (deduplicated) in the inbox;
+ * processing happens after that, so an acknowledged item is never lost and never acts twice.
+ */
+export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhookOptions): FastifyPluginAsync => async (app) => {
+  const secrets = createWebhookSecrets(ctx, { appSecret: opts.sharedAppSecret, verifyToken: opts.sharedVerifyToken });
+  const processor = opts.processor ?? createInboxProcessor(ctx);
+  if (!opts.processor) app.addHook('onClose', async () => processor.stop());
+
+  // The signature covers the bytes as sent, so this scope keeps them: JSON is parsed only after the check.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.bodyLimitBytes }, (_req, body, done) => done(null, body));
+
+  app.get<{ Querystring: Record<string, string | undefined> }>('/webhooks/whatsapp', {
+    config: { auth: 'none' },
+    schema: { tags: ['webhooks'], summary: 'Meta webhook verification handshake', querystring: HandshakeQuery, hide: true },
+  }, async (req, reply) => {
+    const q = req.query;
+    const given = q['hub.verify_token'];
+    const challenge = q['hub.challenge'];
+    let ok = false;
+    if (q['hub.mode'] === 'subscribe' && typeof challenge === 'string' && challenge !== '') {
+      // Every token is compared (constant time each), so the time taken does not tell which one matched.
+      for (const t of await secrets.verifyTokens()) if (verifyToken(given, t)) ok = true;
+    }
+    if (!ok) return sendProblem(reply, problem('WEBHOOK_VERIFY_FAILED', 'hub.mode must be "subscribe" and hub.verify_token a configured verify token, with a hub.challenge to echo.', req.id));
+    return reply.code(200).type('text/plain; charset=utf-8').send(challenge);
+  });
+
+  app.post('/webhooks/whatsapp', {
+    config: { auth: 'none' },
+    bodyLimit: opts.bodyLimitBytes,
+    schema: { tags: ['webhooks'], summary: 'Meta WhatsApp webhook (signed with X-Hub-Signature-256)', hide: true },
+  }, async (req, reply) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const header = req.headers['x-hub-signature-256'];
+    const sig = typeof header === 'string' ? header : undefined;
+    let valid = verifyMetaSignature(raw, sig, await secrets.appSecrets());
+    if (!valid && sig && secrets.mayRefresh()) valid = verifyMetaSignature(raw, sig, await secrets.appSecrets({ fresh: true }));
+    if (!valid) {
+      return sendProblem(reply, problem('WEBHOOK_SIGNATURE_INVALID', 'X-Hub-Signature-256 is missing or does not match any configured app secret. Nothing was stored.', req.id));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return sendProblem(reply, problem('MALFORMED_JSON', 'The body is not valid JSON. Nothing was stored.', req.id));
+    }
+    const parsed = parseWebhook(body, { receivedAtMs: ctx.clock.now() });
+    if (!parsed.ok) {
+      return sendProblem(reply, problem('VALIDATION_FAILED', `Not a WhatsApp webhook envelope: ${parsed.field} ${parsed.message}. Nothing was stored.`, req.id, [{ field: parsed.field, message: parsed.message }]));
+    }
+    for (const item of parsed.items) {
+      // Out-of-band errors (value.errors: rate limits, account problems) concern operators, not consent.
+      if (item.kind === 'error') req.log.warn({ wabaId: item.wabaId, phoneNumberId: item.phoneNumberId, errors: item.errors }, 'WhatsApp reported errors');
+    }
+    const r = await storeWhatsAppWebhook(ctx, parsed.items);
+    // Committed: from here on Meta may forget the POST. Processing starts once the answer is on its way.
+    setImmediate(() => processor.enqueue(r.fresh));
+    return reply.code(200).send({ received: r.received, stored: r.stored });
+  });
+};

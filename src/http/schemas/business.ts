@@ -1,0 +1,59 @@
+import { Type } from '@sinclair/typebox';
+import { CategorySchema, Nullable, Slug, Timestamp } from './common.js';
+
+export const PolicySchema = Type.Object(
+  {
+    allowedCategories: Type.Optional(Type.Array(CategorySchema, { minItems: 1, uniqueItems: true })),
+    frequencyCaps: Type.Optional(Type.Array(Type.Object({
+      topic: Type.String({ minLength: 1, maxLength: 64, description: "A topic key, or '*' for all notifications" }),
+      max: Type.Integer({ minimum: 1, maximum: 10000 }),
+      windowHours: Type.Number({ exclusiveMinimum: 0, maximum: 744 }),
+    }, { additionalProperties: false }), { maxItems: 50 })),
+    minSpacingSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+    quietHours: Type.Optional(Nullable(Type.Object({
+      start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+      end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+      defaultTimezone: Type.String({ minLength: 1, maxLength: 64 }),
+    }, { additionalProperties: false }))),
+    doubleOptIn: Type.Optional(Type.Boolean()),
+    defaultLanguage: Type.Optional(Type.String({ minLength: 2, maxLength: 10 })),
+    keywords: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    keywordReplies: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z]{2}(-[A-Za-z]{2})?$' }), Type.Object({
+      opt_out: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+      opt_in: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+      help: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    }, { additionalProperties: false }))),
+    confirmationTemplate: Type.Optional(Nullable(Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), language: Type.String({ minLength: 2, maxLength: 15 }) }, { additionalProperties: false }))),
+  },
+  { additionalProperties: false },
+);
+
+export const BusinessSchema = Type.Object({
+  id: Type.String(),
+  slug: Type.String(),
+  displayName: Type.String(),
+  policy: Type.Object({}, { additionalProperties: true }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}, { $id: 'Business' });
+
+export const CreateBusinessBody = Type.Object({
+  slug: Slug,
+  displayName: Type.String({ minLength: 1, maxLength: 120, description: 'The name opt-in texts must show' }),
+  policy: Type.Optional(PolicySchema),
+}, { additionalProperties: false });
+
+export const UpdateBusinessBody = Type.Object({
+  displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+  policy: Type.Optional(PolicySchema),
+}, { additionalProperties: false, minProperties: 1 });
+
+export const KeyInfoSchema = Type.Object({
+  id: Type.String(), name: Type.String(), prefix: Type.String(), businessId: Nullable(Type.String()),
+  createdAt: Timestamp, lastUsedAt: Nullable(Timestamp), revokedAt: Nullable(Timestamp),
+});
+export const CreatedKeySchema = Type.Object({
+  key: Type.String({ description: 'Shown once. Store it now: only its hash is kept.' }),
+  info: KeyInfoSchema,
+});
+export const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });

@@ -1,0 +1,138 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { createCloudClient } from './channels/whatsapp-cloud/client.js';
+import { SANDBOX_APP_SECRET } from './channels/whatsapp-cloud/sandbox.js';
+import { buildApp } from './http/app.js';
+import { whatsappWebhookRoutes } from './http/routes/whatsapp-webhook.js';
+import { whatsappChatRoutes } from './http/routes/whatsapp-chat.js';
+import { messageResolveRoutes } from './http/routes/message-resolve.js';
+import { offWhatsAppPlugins } from './http/routes/offwa-plugins.js';
+import { consoleRoutes } from './http/routes/console.js';
+import { startInboxProcessor } from './services/inbox-processor.js';
+import type { ServiceContext } from './services/context.js';
+import { seedDemoIfEmpty, type DemoSeed } from './services/seed-demo.js';
+import { connectToSandbox, startSandbox } from './sandbox.js';
+import { startDispatchWorker } from './worker/index.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  sandboxUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  config: Readonly<Config>;
+  ctx: ServiceContext;
+  /** Laptop mode: seed a demo business on an empty database. */
+  demo: boolean;
+  /** Send WhatsApp to the built-in fake Cloud API instead of Meta. */
+  sandbox: boolean;
+  worker: boolean;
+}
+
+/**
+ * The composition root of a running process: HTTP (API, webhooks, pages), the webhook inbox processor, the
+ * dispatch worker and, in laptop mode, the sandbox provider; and a graceful stop that drains them in order.
+ */
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const { config, ctx } = o;
+  const stoppers: (() => Promise<void>)[] = [];
+  const sandboxSecret = config.whatsapp.appSecret ?? SANDBOX_APP_SECRET;
+  const inbox = startInboxProcessor(ctx);
+  stoppers.push(() => inbox.stop());
+
+  const app = await buildApp({
+    ctx,
+    config,
+    logger: ctx.logger,
+    plugins: [
+      async (a) => {
+        await a.register(whatsappWebhookRoutes(ctx, {
+          // In sandbox mode the fake Cloud API signs its status webhooks with the sandbox secret.
+          sharedAppSecret: o.sandbox ? sandboxSecret : config.whatsapp.appSecret,
+          sharedVerifyToken: config.whatsapp.verifyToken,
+          bodyLimitBytes: config.webhookBodyLimitBytes,
+          processor: inbox,
+        }));
+      },
+      async (a) => { await a.register(whatsappChatRoutes(ctx)); },
+      async (a) => { await a.register(messageResolveRoutes(ctx)); },
+      async (a) => { await a.register(consoleRoutes()); },
+      // Hosted pages, widget, SMS, email, IVR and preference page: each its own scope (cookies, forms, rate limits).
+      ...offWhatsAppPlugins(ctx, { publicUrl: config.publicUrl, twilioApiUrl: config.twilio.apiUrl, smtp: config.smtp }),
+    ],
+  });
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+
+  let apiUrl = config.whatsapp.apiUrl;
+  let sandboxUrl: string | null = null;
+  if (o.sandbox) {
+    const fake = await startSandbox(`${url}/webhooks/whatsapp`, sandboxSecret);
+    stoppers.push(() => fake.close());
+    apiUrl = fake.url;
+    sandboxUrl = fake.url;
+  }
+
+  if (o.demo) {
+    const seed = await seedDemoIfEmpty(ctx);
+    if (seed) {
+      if (o.sandbox) await connectToSandbox(ctx, seed.businessId, sandboxSecret);
+      announceDemo(config, url, seed);
+    }
+  }
+
+  if (o.worker) {
+    const worker = startDispatchWorker({
+      ctx,
+      config: { ...config.worker, defaultRatePerSecond: config.whatsapp.defaultRatePerSecond },
+      cloud: createCloudClient({ baseUrl: apiUrl, version: config.whatsapp.apiVersion }),
+    });
+    // The worker stops before the inbox and the sandbox so its last outcomes are still recorded.
+    stoppers.push(() => worker.stop());
+  }
+
+  let stopped = false;
+  return {
+    app,
+    url,
+    sandboxUrl,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Stop taking requests first, then let the workers finish what they hold, then close the database.
+      await app.close();
+      for (const s of stoppers.reverse()) await s();
+      await ctx.database.close();
+    },
+  };
+}
+
+/** The dispatch worker alone (`optline worker`). */
+export function startWorkerOnly(config: Readonly<Config>, ctx: ServiceContext) {
+  return startDispatchWorker({
+    ctx,
+    config: { ...config.worker, defaultRatePerSecond: config.whatsapp.defaultRatePerSecond },
+    cloud: createCloudClient({ baseUrl: config.whatsapp.apiUrl, version: config.whatsapp.apiVersion }),
+  });
+}
+
+function announceDemo(config: Readonly<Config>, url: string, seed: DemoSeed) {
+  const file = join(config.dataDir, 'demo-credentials.txt');
+  const text = [
+    'Optline demo business (created on first start; these keys are shown once):',
+    `  business slug:   ${seed.slug}`,
+    `  business key:    ${seed.businessKey}`,
+    `  admin key:       ${seed.adminKey}`,
+    `  opt-in text:     ${seed.textHash}`,
+    `  API docs:        ${url}/docs`,
+    '',
+  ].join('\n');
+  writeFileSync(file, text, { mode: 0o600 });
+  process.stdout.write(`\n${text}  (also saved to ${file}; delete it once you have stored the keys)\n\n`);
+}

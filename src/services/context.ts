@@ -1,0 +1,12 @@
+import type { Clock } from '../lib/clock.js';
+import type { Keyring } from '../lib/crypto.js';
+import type { Logger } from '../lib/logger.js';
+import type { Database } from '../storage/db.js';
+
+/** What every use case needs: the database (with its transaction runner), time, keys and a logger. */
+export interface ServiceContext {
+  database: Database;
+  clock: Clock;
+  keyring: Keyring;
+  logger: Logger;
+}

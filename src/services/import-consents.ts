@@ -1,0 +1,237 @@
+import type { Kysely } from 'kysely';
+import { fail } from '../domain/errors.js';
+import { nextState } from '../domain/consent.js';
+import { timezoneForCountry } from '../domain/timezones.js';
+import { newId } from '../lib/ids.js';
+import { getBusiness, toTopic } from '../storage/business-store.js';
+import { chainEvent } from '../storage/consent-store.js';
+import { isUniqueViolation, type Trx } from '../storage/db.js';
+import {
+  existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, statesOf, suppressedPhoneHashes, writeImport,
+  type ImportWrites,
+} from '../storage/import-store.js';
+import type { PersonRow } from '../storage/people-store.js';
+import type { DB } from '../storage/schema.js';
+import type { ServiceContext } from './context.js';
+import { checkColumns, checkRow, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
+
+export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row.js';
+
+/**
+ * Bulk import of opt-ins collected elsewhere (another system's export, typed-up paper forms). The CSV columns
+ * are documented in import-row.ts.
+ *
+ * The semantics are recordOptIn's with channel `import`: the same refusals (an erased number is never added
+ * back: CONTACT_ERASED), the same hash chain, the same state projection, a WhatsApp confirmation queued when
+ * the state changed. But the per-row path (about ten queries a row) cannot import a million rows in a minute,
+ * so rows go in batches, each in one transaction with a handful of set-based queries and multi-row writes.
+ * A batch is all or nothing; batches before a failure stay committed, and re-running the file skips them:
+ * each row's source_ref is derived from the consent itself (import-row.ts), and rows already recorded are
+ * counted as duplicates, not recorded again.
+ */
+
+export interface ImportInput {
+  /** Parsed CSV records in file order (csv-parse with `columns`); a record's row number is its 1-based position. */
+  rows: AsyncIterable<Record<string, string | undefined>>;
+  fileName: string;
+  fileHash: string;
+  actor: string;
+  defaultCountry?: string;
+  defaultTextHash?: string;
+  /** Called after each committed batch with the number of rows handled so far. */
+  onProgress?: (rows: number) => void;
+  batchSize?: number;
+}
+
+export interface ImportResult {
+  total: number;
+  imported: number;
+  duplicates: number;
+  refused: RefusedRow[];
+}
+
+interface BatchOutcome {
+  imported: number;
+  duplicates: number;
+  refused: RefusedRow[];
+}
+
+export async function importConsents(ctx: ServiceContext, businessId: string, input: ImportInput): Promise<ImportResult> {
+  const setup = await loadSetup(ctx.database.db, businessId);
+  const batchSize = Math.max(1, Math.min(input.batchSize ?? 2000, 20_000));
+  const rc: RowContext = {
+    setup, fileName: input.fileName, fileHash: input.fileHash, defaultCountry: input.defaultCountry,
+    defaultTextHash: input.defaultTextHash, now: ctx.clock.now(), phoneHash: (e164) => ctx.keyring.phoneHash(e164),
+  };
+  const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [] };
+  let batch: ReadyRow[] = [];
+  // One transaction at a time, in file order (a batch may touch a person the one before created). While one
+  // commits, the next batch is parsed and checked, so this process and the database work side by side.
+  let pending: Promise<void> = Promise.resolve();
+  let statsAt = 0;
+  const flush = async () => {
+    const rows = batch;
+    const through = result.total;
+    batch = [];
+    await pending;
+    // Planner statistics after the first rows, then as the import quadruples what it had (see refreshStatistics).
+    if (result.imported > 0 && result.imported >= statsAt * 4) {
+      statsAt = result.imported;
+      await refreshStatistics(ctx.database);
+    }
+    const p = commitBatch(ctx, setup, rows, input.actor).then((o) => {
+      result.imported += o.imported;
+      result.duplicates += o.duplicates;
+      result.refused.push(...o.refused);
+      input.onProgress?.(through);
+    });
+    p.catch(() => {}); // awaited at the next flush; meanwhile a failure must not count as unhandled
+    pending = p;
+  };
+
+  try {
+    for await (const record of input.rows) {
+      result.total += 1;
+      if (result.total === 1) checkColumns(record, input.defaultTextHash);
+      const checked = checkRow(rc, record, result.total);
+      if (checked.ok) batch.push(checked.row);
+      else result.refused.push(checked.refusal);
+      if (result.total % batchSize === 0) await flush();
+    }
+    await flush();
+  } finally {
+    // A file that fails to parse half way still lets the batch in flight finish before the error surfaces.
+    await pending.catch(() => {});
+  }
+  await pending;
+  result.refused.sort((a, b) => a.row - b.row);
+  return result;
+}
+
+async function loadSetup(q: Kysely<DB>, businessId: string): Promise<ImportSetup> {
+  const business = await getBusiness(q, businessId);
+  if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
+  const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(toTopic);
+  const texts = await q.selectFrom('consent_texts').select(['hash', 'usable', 'topic_keys']).where('business_id', '=', businessId).execute();
+  return {
+    business,
+    topics: new Map(topics.map((t) => [t.key, t])),
+    texts: new Map(texts.map((t) => [t.hash, { usable: Number(t.usable) === 1, topicKeys: new Set(JSON.parse(t.topic_keys) as string[]) }])),
+  };
+}
+
+/** A batch that raced with the API (or another import) creating the same person is simply run again. */
+async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyRow[], actor: string): Promise<BatchOutcome> {
+  if (rows.length === 0) return { imported: 0, duplicates: 0, refused: [] };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.database.transaction((trx) => recordBatch(ctx, trx, setup, rows, actor));
+    } catch (e) {
+      if (!isUniqueViolation(e) || attempt >= 3) throw e;
+    }
+  }
+}
+
+/** recordOptInTx for a whole batch: reads in a few queries, events chained and projected in memory, then written. */
+async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, rows: ReadyRow[], actor: string): Promise<BatchOutcome> {
+  const bid = setup.business.id;
+  const now = ctx.clock.now();
+  const known = await existingSourceRefs(trx, bid, rows.map((r) => r.sourceRef));
+  const suppressed = await suppressedPhoneHashes(trx, bid, [...new Set(rows.map((r) => r.phoneHash))]);
+  const people = await lockPeopleByPhone(ctx.database, trx, bid, [...new Set(rows.map((r) => r.phone))]);
+  const existing = [...people.values()].map((p) => p.id);
+  const states = await statesOf(trx, bid, existing);
+  const stops = await lastStopsAll(trx, bid, existing);
+
+  const out: BatchOutcome = { imported: 0, duplicates: 0, refused: [] };
+  const w: ImportWrites = { people: [], events: [], evidence: [], states: [], messages: [] };
+  const touched = new Set<PersonRow>();
+  const changedStates = new Set<string>();
+  const confirmations = new Map<PersonRow, { eventId: string; topicKeys: string[] }>();
+  const { doubleOptIn, defaultLanguage } = setup.business.policy;
+
+  // In file order: the rows of one person chain one after another, as separate API calls would.
+  for (const r of rows) {
+    if (known.has(r.sourceRef)) {
+      out.duplicates += 1;
+      continue;
+    }
+    if (suppressed.has(r.phoneHash)) {
+      out.refused.push({ row: r.row, code: 'CONTACT_ERASED', field: 'phone', reason: "This number was erased at the person's request; an import cannot add it back." });
+      continue;
+    }
+    let person = people.get(r.phone);
+    if (!person) people.set(r.phone, (person = newPerson(bid, r, now)));
+    if (person.erased_at !== null) {
+      out.refused.push({ row: r.row, code: 'PERSON_ERASED', field: 'phone', reason: 'This person was erased; nothing more can be recorded for them.' });
+      continue;
+    }
+    known.add(r.sourceRef);
+    const { row: ev, evidence } = chainEvent(person, {
+      type: 'opt_in', scope: 'topics', topicKeys: r.topicKeys, channel: 'import', action: r.action, textHash: r.textHash,
+      occurredAt: r.occurredAt, sourceRef: r.sourceRef, actor, evidence: r.evidence,
+    }, now);
+    person.chain_seq = ev.seq;
+    person.chain_head = ev.hash;
+    person.updated_at = now;
+    touched.add(person);
+    w.events.push(ev);
+    w.evidence.push({ business_id: bid, event_id: ev.id, evidence });
+    out.imported += 1;
+
+    // projectEvent in memory: a topic never decided before takes the person's latest STOP as its floor.
+    const stop = stops.get(person.id);
+    const changed: string[] = [];
+    for (const t of r.topics) {
+      const key = stateKey(person.id, t.id);
+      const cur = states.get(key) ?? (stop ? { status: 'opted_out' as const, decidedAt: stop.at, eventId: stop.eventId } : undefined);
+      const next = nextState(cur, { id: ev.id, type: 'opt_in', occurredAt: r.occurredAt }, doubleOptIn);
+      if (!next) continue;
+      states.set(key, next);
+      changedStates.add(key);
+      changed.push(t.key);
+    }
+    // P4 as in recordOptIn, but one message per person per batch naming every topic that changed, rather than
+    // several confirmations in a row to one person. A row with confirmation_sent_at was confirmed at the source.
+    if (changed.length && r.confirm) {
+      const c = confirmations.get(person);
+      if (!c) confirmations.set(person, { eventId: ev.id, topicKeys: changed });
+      else {
+        c.eventId = ev.id;
+        for (const k of changed) if (!c.topicKeys.includes(k)) c.topicKeys.push(k);
+      }
+    }
+  }
+
+  w.people = [...touched];
+  for (const key of changedStates) {
+    const [personId, topicId] = key.split(' ') as [string, string];
+    const s = states.get(key)!;
+    w.states.push({ business_id: bid, person_id: personId, topic_id: topicId, status: s.status, decided_at: s.decidedAt, event_id: s.eventId, updated_at: now });
+  }
+  for (const [person, c] of confirmations) {
+    w.messages.push(confirmationMessage(bid, person.id, c.eventId, {
+      topicKeys: c.topicKeys, doubleOptIn, language: person.language ?? defaultLanguage,
+    }, now));
+  }
+  await writeImport(ctx.database, trx, w);
+  return out;
+}
+
+function newPerson(businessId: string, r: ReadyRow, now: number): PersonRow {
+  return {
+    business_id: businessId, id: newId('per', now), phone_e164: r.phone, wa_id: null, bsuid: null, country: r.country,
+    language: null, timezone: timezoneForCountry(r.country), created_at: now, updated_at: now, erased_at: null,
+    last_inbound_at: null, unreachable_at: null, chain_seq: 0, chain_head: null,
+  };
+}
+
+/** The row outbox-store's insertMessage writes for a confirmation. */
+function confirmationMessage(businessId: string, personId: string, eventId: string, payload: Record<string, unknown>, now: number): DB['messages'] {
+  return {
+    business_id: businessId, id: newId('msg', now), person_id: personId, topic_id: null, kind: 'confirmation', status: 'queued',
+    payload: JSON.stringify(payload), idempotency_key: null, related_event_id: eventId, not_before: now, attempts: 0,
+    lease_owner: null, lease_until: null, provider_message_id: null, error_code: null, error_detail: null, status_at: null,
+    created_at: now, updated_at: now, sent_at: null,
+  };
+}

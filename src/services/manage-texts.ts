@@ -1,0 +1,76 @@
+import { fail } from '../domain/errors.js';
+import { checkOptInText, textIsUsable, type TextCheck } from '../domain/optin-text.js';
+import { sha256Hex } from '../lib/crypto.js';
+import { getBusiness, getTopicsByKeys } from '../storage/business-store.js';
+import { parseJson } from '../storage/json.js';
+import type { DB } from '../storage/schema.js';
+import type { ServiceContext } from './context.js';
+
+export interface ConsentText {
+  hash: string;
+  name: string;
+  version: number;
+  language: string;
+  body: string;
+  topicKeys: string[];
+  checks: TextCheck[];
+  usable: boolean;
+  createdAt: number;
+}
+
+export const toText = (r: DB['consent_texts']): ConsentText => ({
+  hash: r.hash, name: r.name, version: Number(r.version), language: r.language, body: r.body,
+  topicKeys: parseJson<string[]>(r.topic_keys, []), checks: parseJson<TextCheck[]>(r.checks, []),
+  usable: Number(r.usable) === 1, createdAt: Number(r.created_at),
+});
+
+/** The hash a text is stored under: the exact words and the topics they cover. */
+export const textHash = (body: string, topicKeys: string[], language: string) =>
+  sha256Hex(JSON.stringify([body, [...topicKeys].sort(), language]));
+
+/**
+ * Registers an opt-in text. Stored once by content hash: registering the same words again returns the existing
+ * version. A text that fails a check is stored (so the business can see why) but can never be used.
+ */
+export async function registerText(
+  ctx: ServiceContext,
+  businessId: string,
+  input: { name: string; language: string; body: string; topicKeys: string[] },
+): Promise<ConsentText> {
+  return ctx.database.transaction(async (trx) => {
+    const business = await getBusiness(trx, businessId);
+    if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
+    const keys = [...new Set(input.topicKeys)];
+    const topics = await getTopicsByKeys(trx, businessId, keys);
+    const unknown = keys.filter((k) => !topics.some((t) => t.key === k));
+    if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topicKeys');
+    const hash = textHash(input.body, keys, input.language);
+    const existing = await trx.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
+    if (existing) return toText(existing);
+    const checks = checkOptInText({ body: input.body, businessName: business.displayName, topics });
+    const last = await trx
+      .selectFrom('consent_texts')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('business_id', '=', businessId)
+      .where('name', '=', input.name)
+      .executeTakeFirst();
+    const row = {
+      business_id: businessId, hash, name: input.name, version: Number(last?.v ?? 0) + 1, language: input.language,
+      body: input.body, topic_keys: JSON.stringify(keys.sort()), checks: JSON.stringify(checks),
+      usable: textIsUsable(checks) ? 1 : 0, created_at: ctx.clock.now(),
+    };
+    await trx.insertInto('consent_texts').values(row).execute();
+    return toText(row);
+  });
+}
+
+export async function getText(ctx: ServiceContext, businessId: string, hash: string): Promise<ConsentText> {
+  const r = await ctx.database.db.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
+  if (!r) return fail('NOT_FOUND', 'No such opt-in text.', 'hash');
+  return toText(r);
+}
+
+export async function listTexts(ctx: ServiceContext, businessId: string): Promise<ConsentText[]> {
+  const rows = await ctx.database.db.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).orderBy('name').orderBy('version').execute();
+  return rows.map(toText);
+}

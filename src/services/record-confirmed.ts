@@ -1,0 +1,51 @@
+import { getTopicsByKeys, getBusiness } from '../storage/business-store.js';
+import { appendEvent, findEventBySource, getStates, projectEvent, type EventRow } from '../storage/consent-store.js';
+import type { Trx } from '../storage/db.js';
+import { parseJson } from '../storage/json.js';
+import { lockOrCreatePerson } from '../storage/people-store.js';
+import type { ServiceContext } from './context.js';
+
+export interface ConfirmInput {
+  personId: string;
+  /** The opt-in being confirmed (the id in the Confirm button). */
+  optInEventId: string;
+  channel: string;
+  action: string;
+  occurredAt: number;
+  evidence: Record<string, unknown>;
+  sourceRef: string;
+  actor: string;
+}
+
+export type ConfirmResult =
+  | { outcome: 'confirmed'; event: EventRow; changed: string[] }
+  | { outcome: 'duplicate' | 'not_found' | 'nothing_pending' };
+
+/**
+ * Double opt-in: the person tapped Confirm. Appends a `confirmed` event for the opt-in's topics and projects it
+ * (pending → opted in), in the caller's transaction. The Confirm button names the opt-in event, so it confirms
+ * only an opt-in of the same person; a tap when nothing is pending any more (confirmed already, opted out
+ * since) records nothing: `confirmed` never revives an opt-out.
+ */
+export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessId: string, input: ConfirmInput, now: number): Promise<ConfirmResult> {
+  if (await findEventBySource(trx, businessId, input.sourceRef)) return { outcome: 'duplicate' };
+  const optIn = await trx.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('id', '=', input.optInEventId).executeTakeFirst();
+  if (!optIn || optIn.type !== 'opt_in' || optIn.person_id !== input.personId) return { outcome: 'not_found' };
+  const business = await getBusiness(trx, businessId);
+  if (!business) return { outcome: 'not_found' };
+  const person = await lockOrCreatePerson(trx, ctx.database.caps, businessId, { personId: input.personId }, now);
+  if (person.erased_at !== null) return { outcome: 'not_found' };
+
+  const topics = await getTopicsByKeys(trx, businessId, parseJson<string[]>(optIn.topic_keys, []));
+  const states = await getStates(trx, businessId, person.id);
+  const pending = topics.filter((t) => states.get(t.id)?.status === 'pending');
+  if (pending.length === 0) return { outcome: 'nothing_pending' };
+
+  const event = await appendEvent(trx, person, {
+    type: 'confirmed', scope: 'topics', topicKeys: pending.map((t) => t.key), channel: input.channel, action: input.action,
+    textHash: optIn.text_hash, occurredAt: input.occurredAt, sourceRef: input.sourceRef, actor: input.actor,
+    evidence: { ...input.evidence, optInEventId: optIn.id },
+  }, now);
+  const changed = await projectEvent(trx, businessId, person.id, pending, { id: event.id, type: 'confirmed', occurredAt: input.occurredAt }, { doubleOptIn: business.policy.doubleOptIn, now });
+  return { outcome: 'confirmed', event, changed: changed.map((c) => c.topic.key) };
+}

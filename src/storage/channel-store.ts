@@ -1,0 +1,102 @@
+import type { Kysely } from 'kysely';
+import type { DB } from './schema.js';
+import type { Keyring } from '../lib/crypto.js';
+import { newId } from '../lib/ids.js';
+import { parseJson } from './json.js';
+
+type Q = Kysely<DB>;
+
+export type ChannelProvider = 'whatsapp_cloud' | 'twilio' | 'smtp';
+
+/** Non-secret settings of a business's WhatsApp number. */
+export interface WhatsAppSettings {
+  phoneNumberId: string;
+  wabaId?: string;
+  displayPhoneNumber?: string;
+  /** Messages per second this number may send (Meta's default tier: 80). */
+  ratePerSecond?: number;
+}
+/** Secrets: stored only sealed (AES-256-GCM under the master key), never returned by the API, never logged. */
+export interface WhatsAppSecrets {
+  accessToken: string;
+  /** The business's own Meta app secret; absent when the platform's shared app is used. */
+  appSecret?: string;
+  verifyToken?: string;
+}
+
+export interface ChannelAccount<S = Record<string, unknown>, K = Record<string, unknown>> {
+  id: string;
+  businessId: string;
+  provider: ChannelProvider;
+  externalId: string | null;
+  settings: S;
+  secrets: K | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+function open<S, K>(r: DB['channel_accounts'], keyring: Keyring): ChannelAccount<S, K> {
+  return {
+    id: r.id, businessId: r.business_id, provider: r.provider as ChannelProvider, externalId: r.external_id,
+    settings: parseJson<S>(r.settings, {} as S),
+    secrets: r.secret_sealed ? (JSON.parse(keyring.decrypt(r.secret_sealed)) as K) : null,
+    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Creates or replaces the account of one provider for a business (one WhatsApp number per business for now). */
+export async function upsertChannelAccount(
+  q: Q,
+  keyring: Keyring,
+  input: { businessId: string; provider: ChannelProvider; externalId: string | null; settings: object; secrets: object | null },
+  now: number,
+): Promise<ChannelAccount> {
+  const existing = await q.selectFrom('channel_accounts').select('id').where('business_id', '=', input.businessId).where('provider', '=', input.provider).executeTakeFirst();
+  const sealed = input.secrets ? keyring.encrypt(JSON.stringify(input.secrets)) : null;
+  if (existing) {
+    await q
+      .updateTable('channel_accounts')
+      .set({ external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, updated_at: now })
+      .where('business_id', '=', input.businessId)
+      .where('id', '=', existing.id)
+      .execute();
+  } else {
+    await q
+      .insertInto('channel_accounts')
+      .values({ business_id: input.businessId, id: newId('cha', now), provider: input.provider, external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, created_at: now, updated_at: now })
+      .execute();
+  }
+  return (await getChannelAccount(q, keyring, input.businessId, input.provider))!;
+}
+
+export async function getChannelAccount<S = Record<string, unknown>, K = Record<string, unknown>>(
+  q: Q,
+  keyring: Keyring,
+  businessId: string,
+  provider: ChannelProvider,
+): Promise<ChannelAccount<S, K> | null> {
+  const r = await q.selectFrom('channel_accounts').selectAll().where('business_id', '=', businessId).where('provider', '=', provider).executeTakeFirst();
+  return r ? open<S, K>(r, keyring) : null;
+}
+
+/** Routing of inbound webhooks: which business owns this provider id (a WhatsApp phone_number_id, a Twilio number). */
+export async function findChannelByExternalId<S = Record<string, unknown>, K = Record<string, unknown>>(
+  q: Q,
+  keyring: Keyring,
+  provider: ChannelProvider,
+  externalId: string,
+): Promise<ChannelAccount<S, K> | null> {
+  const r = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
+  return r ? open<S, K>(r, keyring) : null;
+}
+
+/** Every app secret that may sign WhatsApp webhooks: each business's own (the shared app's comes from config). */
+export async function allWhatsAppAppSecrets(q: Q, keyring: Keyring): Promise<string[]> {
+  const rows = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', 'whatsapp_cloud').execute();
+  const out: string[] = [];
+  for (const r of rows) {
+    const a = open<WhatsAppSettings, WhatsAppSecrets>(r, keyring);
+    if (a.secrets?.appSecret) out.push(a.secrets.appSecret);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, type Dialect, type Transaction } from 'kysely';
+import type { DB } from './schema.js';
+
+export type Dialect_ = 'sqlite' | 'postgres';
+
+/**
+ * What differs between the two databases, decided here once. Code elsewhere asks `caps.skipLocked`, never
+ * `dialect === 'sqlite'`.
+ */
+export interface Capabilities {
+  /** Row locks (`FOR UPDATE`, `SKIP LOCKED`): PostgreSQL. SQLite serialises every write on one connection. */
+  rowLocks: boolean;
+  /** Many connections: claims must be atomic across processes. */
+  concurrentWriters: boolean;
+}
+
+export type Trx = Transaction<DB>;
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect_;
+  caps: Capabilities;
+  /** Runs fn in one transaction; on PostgreSQL retries serialisation failures and deadlocks a few times. */
+  transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /** The raw better-sqlite3 handle (benchmarks' floor), when on SQLite. */
+  sqlite?: SQLite.Database;
+  /** The raw pg pool (benchmarks' floor), when on PostgreSQL over the network. */
+  pool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+export function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const raw = new SQLite(file);
+  raw.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before it returns (WAL + NORMAL could lose the last commits on power loss,
+  // and an acknowledged opt-out must never be lost).
+  raw.pragma('synchronous = FULL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  // 64 MiB page cache (the default is 2 MiB): the ledger's indexes stay in memory on busy single-node installs.
+  raw.pragma('cache_size = -65536');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  return wrap(db, 'sqlite', { rowLocks: false, concurrentWriters: false }, async () => {
+    await db.destroy();
+  }, { sqlite: raw });
+}
+
+/**
+ * Kysely's SQLite driver prepares every query it runs anew, and on hot paths (webhook ingest, inbox processing)
+ * preparing cost more than running. Statements are reused by SQL text (bounded, least recently used first out).
+ * A statement still being iterated (a streamed query) is busy and cannot be re-run: a fresh one is prepared then.
+ */
+function withStatementCache(raw: SQLite.Database, max = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (sql: string): SQLite.Statement => {
+    const hit = cache.get(sql);
+    if (hit && !hit.busy) {
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const stmt = raw.prepare(sql);
+    if (!hit) {
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(raw, {
+    get: (target, prop) => {
+      if (prop === 'prepare') return prepare;
+      const v: unknown = Reflect.get(target, prop, target);
+      // Native methods must be called on the real handle, not on the proxy.
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+export function openPostgres(url: string, opts: { poolSize?: number; schema?: string } = {}): Database {
+  // bigint columns hold epoch milliseconds and counts, all far below 2^53: read them as numbers.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID || oid === NUMERIC_OID
+        ? (v: string) => Number(v)
+        : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    types: types as pg.CustomTypesConfig,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return wrap(db, 'postgres', { rowLocks: true, concurrentWriters: true }, async () => {
+    await db.destroy();
+  }, { pool });
+}
+
+/** Any other PostgreSQL-speaking dialect (the tests' in-process PGlite). */
+export function openWithDialect(dialect: Dialect, kind: Dialect_, close?: () => Promise<void>): Database {
+  const db = new Kysely<DB>({ dialect });
+  const caps = kind === 'postgres' ? { rowLocks: true, concurrentWriters: false } : { rowLocks: false, concurrentWriters: false };
+  return wrap(db, kind, caps, async () => {
+    await db.destroy();
+    await close?.();
+  });
+}
+
+const RETRYABLE_PG = new Set(['40001', '40P01']);
+
+function wrap(
+  db: Kysely<DB>,
+  dialect: Dialect_,
+  caps: Capabilities,
+  close: () => Promise<void>,
+  extra: { sqlite?: SQLite.Database; pool?: pg.Pool } = {},
+): Database {
+  return {
+    db,
+    dialect,
+    caps,
+    ...extra,
+    async transaction(fn) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().execute(fn);
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code && RETRYABLE_PG.has(code) && attempt < 5) continue;
+          throw e;
+        }
+      }
+    },
+    close,
+  };
+}
+
+export function openFromConfig(cfg: { databaseUrl: string | null; dataDir: string; dbPoolSize: number }): Database {
+  if (cfg.databaseUrl) return openPostgres(cfg.databaseUrl, { poolSize: cfg.dbPoolSize });
+  return openSqlite(`${cfg.dataDir.replace(/\/$/, '')}/optline.db`);
+}
+
+/** True when an error is a unique-constraint violation, on either database. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

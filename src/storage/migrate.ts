@@ -1,0 +1,47 @@
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Database } from './db.js';
+import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-offwa.js';
+
+// Registered statically (no directory scan) so the compiled package and tsx runs see the same list, in order.
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': m0001,
+  '0002-offwa': m0002,
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+async function migrator(database: Database): Promise<Migrator> {
+  // Kysely looks for its bookkeeping tables across every schema it can see; name ours explicitly so another
+  // schema on the same server (another deployment, a test) is never mistaken for this one.
+  let migrationTableSchema: string | undefined;
+  if (database.dialect === 'postgres') {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(database.db);
+    migrationTableSchema = r.rows[0]?.s;
+  }
+  // Kysely takes a lock (a lock row plus an advisory lock on PostgreSQL) so concurrent starts migrate once.
+  return new Migrator({ db: database.db, provider: new StaticProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+}
+
+export interface MigrationReport {
+  steps: { name: string; status: 'Success' | 'Error' | 'NotExecuted' }[];
+  error?: string;
+}
+
+export async function migrateToLatest(database: Database): Promise<MigrationReport> {
+  const res: MigrationResultSet = await (await migrator(database)).migrateToLatest();
+  const steps = (res.results ?? []).map((r) => ({ name: r.migrationName, status: r.status }));
+  if (res.error) {
+    return { steps, error: res.error instanceof Error ? res.error.message : String(res.error) };
+  }
+  return { steps };
+}
+
+export async function migrationStatus(database: Database): Promise<{ name: string; executedAt: Date | null }[]> {
+  const list = await (await migrator(database)).getMigrations();
+  return list.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }));
+}

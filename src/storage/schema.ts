@@ -1,0 +1,219 @@
+import type { ChainedEventFields } from '../domain/consent.js';
+
+// Row types of every table, as Kysely sees them. Times are epoch ms; JSON columns are text.
+export interface BusinessesTable {
+  id: string;
+  slug: string;
+  display_name: string;
+  policy: string;
+  created_at: number;
+  updated_at: number;
+}
+export interface AdminKeysTable {
+  id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+export interface ApiKeysTable extends AdminKeysTable {
+  business_id: string;
+}
+export interface TopicsTable {
+  business_id: string;
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  category: string;
+  created_at: number;
+  archived_at: number | null;
+}
+export interface ConsentTextsTable {
+  business_id: string;
+  hash: string;
+  name: string;
+  version: number;
+  language: string;
+  body: string;
+  topic_keys: string;
+  checks: string;
+  usable: number;
+  created_at: number;
+}
+export interface PeopleTable {
+  business_id: string;
+  id: string;
+  phone_e164: string | null;
+  wa_id: string | null;
+  bsuid: string | null;
+  country: string | null;
+  language: string | null;
+  timezone: string | null;
+  created_at: number;
+  updated_at: number;
+  erased_at: number | null;
+  last_inbound_at: number | null;
+  unreachable_at: number | null;
+  chain_seq: number;
+  chain_head: string | null;
+}
+export interface SuppressionsTable {
+  business_id: string;
+  phone_hash: string;
+  reason: string;
+  created_at: number;
+}
+// The ledger row is exactly what the hash chain covers (domain/consent.ts), plus the hash itself.
+export interface ConsentEventsTable extends ChainedEventFields {
+  hash: string;
+}
+export interface ConsentEvidenceTable {
+  business_id: string;
+  event_id: string;
+  evidence: string;
+}
+export interface ConsentStateTable {
+  business_id: string;
+  person_id: string;
+  topic_id: string;
+  status: string;
+  decided_at: number;
+  event_id: string;
+  updated_at: number;
+}
+export interface MessagesTable {
+  business_id: string;
+  id: string;
+  person_id: string;
+  topic_id: string | null;
+  kind: string;
+  status: string;
+  payload: string;
+  idempotency_key: string | null;
+  related_event_id: string | null;
+  not_before: number;
+  attempts: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  provider_message_id: string | null;
+  error_code: string | null;
+  error_detail: string | null;
+  status_at: number | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+export interface InboxTable {
+  business_id: string;
+  id: string;
+  provider: string;
+  dedupe_key: string;
+  kind: string;
+  payload: string;
+  received_at: number;
+  processed_at: number | null;
+  outcome: string | null;
+  attempts: number;
+}
+export interface ChannelAccountsTable {
+  business_id: string;
+  id: string;
+  provider: string;
+  external_id: string | null;
+  settings: string;
+  secret_sealed: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface ReviewItemsTable {
+  business_id: string;
+  id: string;
+  person_id: string | null;
+  source_ref: string;
+  reason: string;
+  detail: string;
+  created_at: number;
+  resolved_at: number | null;
+  resolution: string | null;
+}
+export interface UsedTokensTable {
+  business_id: string;
+  token_id: string;
+  used_at: number;
+  expires_at: number;
+}
+
+export interface DB {
+  businesses: BusinessesTable;
+  admin_keys: AdminKeysTable;
+  api_keys: ApiKeysTable;
+  topics: TopicsTable;
+  consent_texts: ConsentTextsTable;
+  people: PeopleTable;
+  suppressions: SuppressionsTable;
+  consent_events: ConsentEventsTable;
+  consent_evidence: ConsentEvidenceTable;
+  consent_state: ConsentStateTable;
+  messages: MessagesTable;
+  inbox: InboxTable;
+  channel_accounts: ChannelAccountsTable;
+  review_items: ReviewItemsTable;
+  used_tokens: UsedTokensTable;
+}
+
+// Opt-in and opt-out off WhatsApp (migration 0002-offwa). Declared as a second `DB` so the first stays untouched.
+export interface CaptureSettingsTable {
+  business_id: string;
+  ownership_check: number;
+  default_country: string | null;
+  whatsapp_number: string | null;
+  updated_at: number;
+}
+export interface OwnershipRequestsTable {
+  business_id: string;
+  id: string;
+  code_hash: string;
+  phone_e164: string;
+  topic_keys: string;
+  text_hash: string;
+  language: string;
+  channel: string;
+  evidence: string;
+  status: string;
+  created_at: number;
+  expires_at: number;
+  redeemed_at: number | null;
+  event_id: string | null;
+}
+export interface InvitationsTable {
+  business_id: string;
+  id: string;
+  channel: string;
+  mode: string;
+  phone_e164: string | null;
+  email_hash: string | null;
+  person_id: string | null;
+  topic_keys: string;
+  text_hash: string;
+  language: string;
+  message_body: string | null;
+  token_id: string;
+  provider_message_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+export interface EmailSuppressionsTable {
+  business_id: string;
+  email_hash: string;
+  created_at: number;
+}
+export interface DB {
+  capture_settings: CaptureSettingsTable;
+  ownership_requests: OwnershipRequestsTable;
+  invitations: InvitationsTable;
+  email_suppressions: EmailSuppressionsTable;
+}
