@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type Dialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
+import { withCurrentSchemaIntrospector } from './introspector.js';
 
 export type Dialect_ = 'sqlite' | 'postgres';
 
@@ -100,7 +101,7 @@ export function openPostgres(url: string, opts: { poolSize?: number; schema?: st
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: withCurrentSchemaIntrospector(new PostgresDialect({ pool })) });
   return wrap(db, 'postgres', { rowLocks: true, concurrentWriters: true }, async () => {
     await db.destroy();
   }, { pool });
@@ -108,7 +109,7 @@ export function openPostgres(url: string, opts: { poolSize?: number; schema?: st
 
 /** Any other PostgreSQL-speaking dialect (the tests' in-process PGlite). */
 export function openWithDialect(dialect: Dialect, kind: Dialect_, close?: () => Promise<void>): Database {
-  const db = new Kysely<DB>({ dialect });
+  const db = new Kysely<DB>({ dialect: kind === 'postgres' ? withCurrentSchemaIntrospector(dialect) : dialect });
   const caps = kind === 'postgres' ? { rowLocks: true, concurrentWriters: false } : { rowLocks: false, concurrentWriters: false };
   return wrap(db, kind, caps, async () => {
     await db.destroy();
