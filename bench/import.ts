@@ -12,7 +12,7 @@ import { createBusiness } from '../src/services/manage-businesses.js';
 import { createTopic } from '../src/services/manage-topics.js';
 import { registerText } from '../src/services/manage-texts.js';
 import { importConsents } from '../src/services/import-consents.js';
-import { hashFile, readCsv } from '../src/cli/commands/import.js';
+import { hashFile } from '../src/services/import-file.js';
 
 /**
  * Imports `rows` opt-ins (one per new person, two topics each, web evidence, a confirmation queued for each)
@@ -39,7 +39,7 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
     const t0 = performance.now();
     const fileHash = await hashFile(file);
     const result = await importConsents(ctx, business.id, {
-      rows: readCsv(file).records, fileName: 'consents.csv', fileHash, actor: 'bench', defaultTextHash: text.hash,
+      file, fileName: 'consents.csv', fileHash, actor: 'bench', defaultTextHash: text.hash,
       onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -51,7 +51,7 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
   }
 }
 
-async function writeCsv(file: string, rows: number): Promise<void> {
+export async function writeCsv(file: string, rows: number): Promise<void> {
   const out = createWriteStream(file);
   const base = Date.UTC(2025, 0, 1);
   out.write('phone,topics,action,occurred_at,channel,evidence_ip,evidence_user_agent,evidence_page_url\n');

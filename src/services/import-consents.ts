@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { fail } from '../domain/errors.js';
 import { nextState } from '../domain/consent.js';
@@ -7,13 +8,14 @@ import { getBusiness, toTopic } from '../storage/business-store.js';
 import { chainEvent } from '../storage/consent-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
 import {
-  existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, statesOf, suppressedPhoneHashes, writeImport,
+  deferCheckpoints, existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, statesOf, suppressedPhoneHashes, writeImport,
   type ImportWrites,
 } from '../storage/import-store.js';
 import type { PersonRow } from '../storage/people-store.js';
 import type { DB } from '../storage/schema.js';
 import type { ServiceContext } from './context.js';
-import { checkColumns, checkRow, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
+import { checkBatches, type CheckedBatch, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
+import { reviveError, type CheckWorkerInput, type CheckWorkerMessage } from './import-check-worker.js';
 
 export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row.js';
 
@@ -31,15 +33,20 @@ export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row
  */
 
 export interface ImportInput {
-  /** Parsed CSV records in file order (csv-parse with `columns`); a record's row number is its 1-based position. */
-  rows: AsyncIterable<Record<string, string | undefined>>;
+  /**
+   * The CSV file: read, parsed and checked on a worker thread while this thread writes (the fast path, and
+   * what the CLI uses). Give either `file` or `rows`.
+   */
+  file?: string;
+  /** Parsed CSV records in file order (csv-parse with `columns`), checked on this thread; a record's row number is its 1-based position. */
+  rows?: AsyncIterable<Record<string, string | undefined>>;
   fileName: string;
   fileHash: string;
   actor: string;
   defaultCountry?: string;
   defaultTextHash?: string;
-  /** Called after each committed batch with the number of rows handled so far. */
-  onProgress?: (rows: number) => void;
+  /** Called after each committed batch with the number of rows handled so far and the bytes of the file read. */
+  onProgress?: (rows: number, bytesRead: number) => void;
   batchSize?: number;
 }
 
@@ -60,19 +67,17 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   const setup = await loadSetup(ctx.database.db, businessId);
   const batchSize = Math.max(1, Math.min(input.batchSize ?? 2000, 20_000));
   const rc: RowContext = {
-    setup, fileName: input.fileName, fileHash: input.fileHash, defaultCountry: input.defaultCountry,
-    defaultTextHash: input.defaultTextHash, now: ctx.clock.now(), phoneHash: (e164) => ctx.keyring.phoneHash(e164),
+    setup, fileName: input.fileName, fileHash: input.fileHash, now: ctx.clock.now(), phoneHash: (e164) => ctx.keyring.phoneHash(e164),
+    ...(input.defaultCountry ? { defaultCountry: input.defaultCountry } : {}),
+    ...(input.defaultTextHash ? { defaultTextHash: input.defaultTextHash } : {}),
   };
   const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [] };
-  let batch: ReadyRow[] = [];
   // One transaction at a time, in file order (a batch may touch a person the one before created). While one
-  // commits, the next batch is parsed and checked, so this process and the database work side by side.
+  // commits, the next batch is parsed and checked (on the worker thread when reading a file), so the checks and
+  // the database work side by side.
   let pending: Promise<void> = Promise.resolve();
   let statsAt = 0;
-  const flush = async () => {
-    const rows = batch;
-    const through = result.total;
-    batch = [];
+  const flush = async (rows: ReadyRow[], through: number, bytes: number) => {
     await pending;
     // Planner statistics after the first rows, then as the import quadruples what it had (see refreshStatistics).
     if (result.imported > 0 && result.imported >= statsAt * 4) {
@@ -83,29 +88,83 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
       result.imported += o.imported;
       result.duplicates += o.duplicates;
       result.refused.push(...o.refused);
-      input.onProgress?.(through);
+      input.onProgress?.(through, bytes);
     });
     p.catch(() => {}); // awaited at the next flush; meanwhile a failure must not count as unhandled
     pending = p;
   };
 
+  const batches = input.file
+    ? checkInWorker(input.file, rc, batchSize)
+    : input.rows
+      ? checkBatches(input.rows, rc, batchSize)
+      : fail('VALIDATION_FAILED', 'Nothing to import: give a file or rows.', 'file');
+  const restoreCheckpoints = deferCheckpoints(ctx.database);
   try {
-    for await (const record of input.rows) {
-      result.total += 1;
-      if (result.total === 1) checkColumns(record, input.defaultTextHash);
-      const checked = checkRow(rc, record, result.total);
-      if (checked.ok) batch.push(checked.row);
-      else result.refused.push(checked.refusal);
-      if (result.total % batchSize === 0) await flush();
+    for await (const b of batches) {
+      result.total = b.total;
+      result.refused.push(...b.refused);
+      if (input.file) {
+        // Rows from the worker carry topic keys only and no keyed hash (the worker holds no secret).
+        for (const r of b.ready) {
+          r.topics = r.topicKeys.map((k) => setup.topics.get(k)!);
+          r.phoneHash = rc.phoneHash(r.phone);
+        }
+      }
+      await flush(b.ready, b.total, b.bytes);
     }
-    await flush();
   } finally {
     // A file that fails to parse half way still lets the batch in flight finish before the error surfaces.
     await pending.catch(() => {});
+    restoreCheckpoints();
   }
   await pending;
   result.refused.sort((a, b) => a.row - b.row);
   return result;
+}
+
+// From the build the worker is the .js file next to this one. From source (tests and benchmarks run through
+// tsx) it is the .ts file, and a worker thread on Node 20 does not inherit tsx's loader: it registers it first.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER = new URL(`./import-check-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+const startWorker = (workerData: CheckWorkerInput) =>
+  FROM_SOURCE
+    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); });`, { eval: true, workerData })
+    : new Worker(WORKER, { workerData });
+
+/** checkBatches on a worker thread reading the file itself; at most a few batches ahead of the writer. */
+async function* checkInWorker(file: string, rc: RowContext, batchSize: number): AsyncGenerator<CheckedBatch> {
+  const workerData: CheckWorkerInput = {
+    file, setup: rc.setup, fileName: rc.fileName, fileHash: rc.fileHash, now: rc.now, batchSize, window: 3,
+    ...(rc.defaultCountry ? { defaultCountry: rc.defaultCountry } : {}),
+    ...(rc.defaultTextHash ? { defaultTextHash: rc.defaultTextHash } : {}),
+  };
+  const worker = startWorker(workerData);
+  const inbox: (CheckWorkerMessage | { failed: Error } | { exited: number })[] = [];
+  let wake: (() => void) | null = null;
+  const deliver = (m: (typeof inbox)[number]) => {
+    inbox.push(m);
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', (m: CheckWorkerMessage) => deliver(m));
+  worker.on('error', (e) => deliver({ failed: e }));
+  worker.on('exit', (code) => deliver({ exited: code }));
+  try {
+    for (;;) {
+      while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = inbox.shift()!;
+      if ('batch' in m) {
+        worker.postMessage(1); // one more batch may come
+        yield m.batch;
+      } else if ('done' in m) return;
+      else if ('error' in m) throw reviveError(m.error);
+      else if ('failed' in m) throw m.failed;
+      else throw new Error(`the import's reader stopped unexpectedly (exit code ${m.exited})`);
+    }
+  } finally {
+    await worker.terminate();
+  }
 }
 
 async function loadSetup(q: Kysely<DB>, businessId: string): Promise<ImportSetup> {
@@ -136,9 +195,11 @@ async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyR
 async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, rows: ReadyRow[], actor: string): Promise<BatchOutcome> {
   const bid = setup.business.id;
   const now = ctx.clock.now();
-  const known = await existingSourceRefs(trx, bid, rows.map((r) => r.sourceRef));
   const suppressed = await suppressedPhoneHashes(trx, bid, [...new Set(rows.map((r) => r.phoneHash))]);
   const people = await lockPeopleByPhone(ctx.database, trx, bid, [...new Set(rows.map((r) => r.phone))]);
+  // A source_ref names the number, so only a row whose number belongs to a person (or was erased) can have
+  // been recorded before: a first import of new people skips the lookup (a random probe into a large index).
+  const known = await existingSourceRefs(trx, bid, rows.filter((r) => people.has(r.phone) || suppressed.has(r.phoneHash)).map((r) => r.sourceRef));
   const existing = [...people.values()].map((p) => p.id);
   const states = await statesOf(trx, bid, existing);
   const stops = await lastStopsAll(trx, bid, existing);

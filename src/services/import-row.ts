@@ -197,3 +197,32 @@ function evidenceKey(column: string): string {
   }
   return key;
 }
+
+/** Rows checked a batch at a time, in file order; `total` counts every record so far, refused or not. */
+export interface CheckedBatch {
+  ready: ReadyRow[];
+  refused: RefusedRow[];
+  total: number;
+  /** Bytes of the file read so far (for a progress bar), when known. */
+  bytes: number;
+}
+
+/** Checks records in batches of `batchSize` (the first record's columns once, before any row). */
+export async function* checkBatches(
+  records: AsyncIterable<Cells>, c: RowContext, batchSize: number, bytesRead: () => number = () => 0,
+): AsyncGenerator<CheckedBatch> {
+  let out: CheckedBatch = { ready: [], refused: [], total: 0, bytes: 0 };
+  let total = 0;
+  for await (const record of records) {
+    total += 1;
+    if (total === 1) checkColumns(record, c.defaultTextHash);
+    const checked = checkRow(c, record, total);
+    if (checked.ok) out.ready.push(checked.row);
+    else out.refused.push(checked.refusal);
+    if (total % batchSize === 0) {
+      yield { ...out, total, bytes: bytesRead() };
+      out = { ready: [], refused: [], total: 0, bytes: 0 };
+    }
+  }
+  if (total % batchSize !== 0 || total === 0) yield { ...out, total, bytes: bytesRead() };
+}

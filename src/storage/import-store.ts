@@ -145,3 +145,21 @@ export async function refreshStatistics(database: Database): Promise<void> {
     // Not the tables' owner: the import still runs, planned as well as autovacuum's statistics allow.
   }
 }
+
+/**
+ * SQLite checkpoints the write-ahead log into the database file every 1,000 pages by default, in the committing
+ * connection. An import commits a batch every few thousand rows and touches the same index pages batch after
+ * batch, so it would copy those pages back again and again (the import slowed down as the tables grew). While
+ * it runs the log may grow to 64 MiB between checkpoints; afterwards the usual threshold is back and the log is
+ * checkpointed once. Returns the function that restores it.
+ */
+export function deferCheckpoints(database: Database): () => void {
+  const raw = database.sqlite;
+  if (!raw) return () => {};
+  const before = Number(raw.pragma('wal_autocheckpoint', { simple: true }));
+  raw.pragma('wal_autocheckpoint = 16384');
+  return () => {
+    raw.pragma(`wal_autocheckpoint = ${before}`);
+    raw.pragma('wal_checkpoint(PASSIVE)');
+  };
+}

@@ -17,7 +17,8 @@ import { decideSend } from '../../src/services/decide-send.js';
 import { verifyChains } from '../../src/services/person-history.js';
 import { createTopic } from '../../src/services/manage-topics.js';
 import { registerText } from '../../src/services/manage-texts.js';
-import { hashFile, readCsv } from '../../src/cli/commands/import.js';
+import { CsvError } from 'csv-parse';
+import { hashFile, readCsv } from '../../src/services/import-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'optline-import-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,11 +27,14 @@ let files = 0;
 const HEADER = 'phone,topics,action,occurred_at,channel,text_hash,confirmation_sent_at,evidence_ip,evidence_page_url';
 
 /** Writes the CSV the way an export of another system would look, and imports it through the CLI's reader. */
-async function importCsv(ctx: ServiceContext, businessId: string, lines: string[], opts: { name?: string; batchSize?: number; defaultTextHash?: string } = {}): Promise<ImportResult> {
+async function importCsv(
+  ctx: ServiceContext, businessId: string, lines: string[], opts: { name?: string; batchSize?: number; defaultTextHash?: string; via?: 'file' | 'rows' } = {},
+): Promise<ImportResult> {
   const file = join(dir, `${++files}.csv`);
   writeFileSync(file, `${lines.join('\n')}\n`);
+  // `file`: read and checked on the worker thread (the CLI's path); `rows`: records checked on this thread.
   return importConsents(ctx, businessId, {
-    rows: readCsv(file).records, fileName: opts.name ?? 'consents.csv', fileHash: await hashFile(file), actor: 'test',
+    ...(opts.via === 'rows' ? { rows: readCsv(file).records } : { file }), fileName: opts.name ?? 'consents.csv', fileHash: await hashFile(file), actor: 'test',
     defaultCountry: 'GB', ...(opts.defaultTextHash ? { defaultTextHash: opts.defaultTextHash } : {}), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
   });
 }
@@ -167,6 +171,25 @@ forEachDialect('import consents', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     await assert.rejects(importCsv(ctx, business.id, ['phone,topics,action,channel', `+447700111001,delivery,checked_box,web`], { defaultTextHash: text.hash }), /occurred_at/);
+  });
+
+  it('the worker-thread reader and the in-thread reader give the same result; a CSV broken half way keeps the batches before', async () => {
+    const ctx = testContext(db());
+    const a = await seedBusiness(ctx);
+    const b = await seedBusiness(ctx);
+    const rows = (text: string) => [HEADER, ...Array.from({ length: 9 }, (_, i) => `+44770011300${i},delivery,${i === 4 ? 'assumed' : 'checked_box'},${T0},web,${text},,10.0.0.${i},`)];
+    const viaFile = await importCsv(ctx, a.business.id, rows(a.text.hash), { batchSize: 2, via: 'file' });
+    const viaRows = await importCsv(ctx, b.business.id, rows(b.text.hash), { batchSize: 2, via: 'rows' });
+    assert.deepEqual(viaFile, viaRows);
+    assert.deepEqual([viaFile.total, viaFile.imported, viaFile.refused.map((r) => r.row)], [9, 8, [5]]);
+    assert.deepEqual(await counts(db(), a.business.id), await counts(db(), b.business.id));
+
+    // An unclosed quote on row 5: csv-parse fails there; rows 1-4 (two batches of two) are already committed.
+    const c = await seedBusiness(ctx);
+    const broken = rows(c.text.hash);
+    broken[5] = `+447700113004,delivery,checked_box,${T0},web,${c.text.hash},,"10.0.0.4,`;
+    await assert.rejects(importCsv(ctx, c.business.id, broken, { batchSize: 2 }), (e: Error) => e instanceof CsvError && /quote/i.test(e.message));
+    assert.equal((await counts(db(), c.business.id)).events, 4);
   });
 
   it('running the same file again, or a renamed copy, changes nothing', async () => {

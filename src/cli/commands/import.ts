@@ -1,8 +1,6 @@
-import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { CsvError, parse } from 'csv-parse';
+import { CsvError } from 'csv-parse';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AppError } from '../../domain/errors.js';
@@ -11,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../../services/context.js';
 import { importConsents, REQUIRED_COLUMNS, type ImportResult } from '../../services/import-consents.js';
+import { hashFile } from '../../services/import-file.js';
 import { openRuntime } from '../runtime.js';
 
 /**
@@ -63,33 +62,6 @@ export async function withRuntime(name: string, io: CliIO, run: (ctx: ServiceCon
   }
 }
 
-export async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/**
- * The file's records as csv-parse reads them: header row as column names (trimmed, lower case), BOM dropped.
- * Nothing is read until the records are iterated, so a parse error always has a reader to land on.
- */
-export function readCsv(file: string): { records: AsyncIterable<Record<string, string>>; bytesRead: () => number } {
-  let stream: ReadStream | null = null;
-  async function* records(): AsyncGenerator<Record<string, string>> {
-    stream = createReadStream(file);
-    const parser = stream.pipe(
-      parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true, skip_empty_lines: true }),
-    );
-    stream.on('error', (e) => parser.destroy(e));
-    try {
-      yield* parser;
-    } finally {
-      stream.destroy(); // a parse error leaves the file piped into nothing: close it
-    }
-  }
-  return { records: records(), bytesRead: () => stream?.bytesRead ?? 0 };
-}
-
 export async function runImport(ctx: ServiceContext, file: string, opts: ImportOptions, io: CliIO): Promise<number> {
   let result: ImportResult;
   const fileName = basename(file);
@@ -98,14 +70,13 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
     if (size === undefined) throw new CommandError(`cannot read ${file}: no such file`);
     const business = await resolveBusiness(ctx.database.db, opts.business);
     const fileHash = await hashFile(file);
-    const { records, bytesRead } = readCsv(file);
     const progress = startProgress(io, opts, size);
     try {
       result = await importConsents(ctx, business.id, {
-        rows: records, fileName, fileHash, actor: `cli:import:${fileName}`, batchSize: opts.batch,
+        file, fileName, fileHash, actor: `cli:import:${fileName}`, batchSize: opts.batch,
         ...(opts.text ? { defaultTextHash: opts.text } : {}),
         ...(opts.defaultCountry ? { defaultCountry: opts.defaultCountry.toUpperCase() } : {}),
-        onProgress: (rows) => progress.update(bytesRead(), rows),
+        onProgress: (rows, bytes) => progress.update(bytes, rows),
       });
     } finally {
       progress.stop();
