@@ -1,12 +1,17 @@
 import { fail } from '../domain/errors.js';
 import { ACTIVE_ACTIONS, type Channel } from '../domain/consent.js';
-import { getBusiness, getTopicsByKeys, type Business } from '../storage/business-store.js';
-import { appendEvent, findEventBySource, projectEvent, type EventRow } from '../storage/consent-store.js';
-import { insertMessage } from '../storage/outbox-store.js';
-import { isSuppressed, lockOrCreatePerson, type PersonRow } from '../storage/people-store.js';
-import type { Trx } from '../storage/db.js';
+import { newId } from '../lib/ids.js';
+import { toBusiness, toTopic, type Business, type Topic } from '../storage/business-store.js';
+import { chainEvent, projectionOf, type EventRow } from '../storage/consent-store.js';
+import { isUniqueViolation, type Trx } from '../storage/db.js';
+import {
+  pgReadAll, pgReadChecks, pgReadPerson, pgWrite, sqliteReadChecks, sqliteReadPerson, sqliteWrite,
+  type ChecksArgs, type OptInChecks, type OptInPerson, type OptInWrite,
+} from '../storage/opt-in-store.js';
+import { messageRow } from '../storage/outbox-store.js';
+import { lockOrCreatePerson, type PersonRow } from '../storage/people-store.js';
 import type { ServiceContext } from './context.js';
-import { resolvePersonRef, type PersonRefInput } from './person-ref.js';
+import { resolvePersonRef, type PersonRefInput, type ResolvedRef } from './person-ref.js';
 
 export interface OptInInput {
   person: PersonRefInput;
@@ -65,7 +70,27 @@ export async function recordOptIn(ctx: ServiceContext, businessId: string, input
   const now = ctx.clock.now();
   checkOptInShape(input, now);
   const ref = resolvePersonRef(input.person, 'person.phone');
-  return ctx.database.transaction((trx) => recordOptInTx(ctx, trx, businessId, input, ref, now));
+  const { database } = ctx;
+  if (database.sqlite) {
+    // The whole opt-in runs synchronously in one IMMEDIATE transaction on the raw handle (taking the write lock
+    // up front, as it reads then writes), while holding Kysely's connection so no other transaction is open.
+    const raw = database.sqlite;
+    return database.db.connection().execute(async () => raw.transaction(() => optInSqlite(ctx, businessId, input, ref, now)).immediate());
+  }
+  // PostgreSQL, optimistically: everything read in one statement (one snapshot), everything written in one
+  // statement that applies only if the person's row is still the one it was planned on. Two round trips and no
+  // lock held across them; a write that lost a race (or met a concurrent duplicate) takes the locking path.
+  const args = checksArgs(ctx, businessId, input, ref);
+  const facts = await pgReadAll(database, database.db, args, ref.key);
+  const checked = applyChecks(input, args, facts);
+  if ('duplicate' in checked) return checked.duplicate;
+  const plan = planWrite(businessId, input, ref, now, checked, facts);
+  try {
+    if (await pgWrite(database, database.db, plan.write)) return plan.result;
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e;
+  }
+  return database.transaction((trx) => recordOptInTx(ctx, trx, businessId, input, ref, now));
 }
 
 /** The opt-in inside a caller's transaction (the WhatsApp and web channels compose it with other writes). */
@@ -77,10 +102,52 @@ export async function recordOptInTx(
   ref: ReturnType<typeof resolvePersonRef>,
   now: number,
 ): Promise<OptInResult> {
-  const business = await getBusiness(trx, businessId);
-  if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
+  const { database } = ctx;
+  // On SQLite the raw handle is this transaction's connection (the only one).
+  if (database.sqlite) return optInSqlite(ctx, businessId, input, ref, now);
+  const args = checksArgs(ctx, businessId, input, ref);
+  const checked = applyChecks(input, args, await pgReadChecks(database, trx, args));
+  if ('duplicate' in checked) return checked.duplicate;
+  // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
+  const person = await lockOrCreatePerson(trx, database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
+  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id)), person });
+  if (!(await pgWrite(database, trx, plan.write))) throw new Error('the opt-in was not written although the person is locked');
+  return plan.result;
+}
+
+/** The opt-in on SQLite, synchronously: the caller holds the connection in a transaction. */
+function optInSqlite(ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef, now: number): OptInResult {
+  const { database } = ctx;
+  const args = checksArgs(ctx, businessId, input, ref);
+  const checked = applyChecks(input, args, sqliteReadChecks(database, args));
+  if ('duplicate' in checked) return checked.duplicate;
+  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key));
+  // Nothing can move under a SQLite write transaction; a new person whose WhatsApp id or BSUID belongs to
+  // someone else is refused by the unique key.
+  if (!sqliteWrite(database, plan.write)) throw new Error('person could not be created');
+  return plan.result;
+}
+
+const checksArgs = (ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef): ChecksArgs => ({
+  businessId, topicKeys: [...new Set(input.topics)], textHash: input.textHash ?? null,
+  phoneHash: ref.key.phone ? ctx.keyring.phoneHash(ref.key.phone) : null, sourceRef: input.sourceRef ?? null,
+});
+
+interface Checked {
+  business: Business;
+  topics: Topic[];
+  keys: string[];
+  evidence: Record<string, unknown>;
+  liftSuppression: string | null;
+}
+
+/** Every check and refusal of an opt-in, in order, on what was read. A repeated sourceRef answers the first event. */
+function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): Checked | { duplicate: OptInResult } {
+  if (!facts.business) return fail('NOT_FOUND', 'No such business.', 'businessId');
+  const business = toBusiness(facts.business);
   const keys = [...new Set(input.topics)];
-  const topics = await getTopicsByKeys(trx, businessId, keys);
+  // Ordered by key, whatever order the database returned them in.
+  const topics = facts.topics.map(toTopic).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const unknown = keys.filter((k) => !topics.some((t) => t.key === k));
   if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topics');
   const archived = topics.filter((t) => t.archivedAt !== null);
@@ -89,67 +156,80 @@ export async function recordOptInTx(
   if (refused.length) {
     fail('CATEGORY_NOT_ALLOWED', `${refused.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`, 'topics');
   }
-  if (input.textHash) await checkText(trx, business, input.textHash, keys);
+  if (input.textHash) checkText(facts.text, keys);
 
-  if (input.sourceRef) {
-    const dup = await findEventBySource(trx, businessId, input.sourceRef);
-    if (dup) return { duplicate: true, event: dup, personId: dup.person_id, changed: [], confirmationMessageId: null };
-  }
+  const dup = facts.duplicate;
+  if (input.sourceRef && dup) return { duplicate: { duplicate: true, event: dup, personId: dup.person_id, changed: [], confirmationMessageId: null } };
 
   const evidence = { ...input.evidence };
-  if (ref.key.phone) {
-    const hash = ctx.keyring.phoneHash(ref.key.phone);
-    if (await isSuppressed(trx, businessId, hash)) {
-      if (input.channel === 'import') {
-        fail('CONTACT_ERASED', 'This number was erased at the person\'s request; an import cannot add it back.', 'person.phone');
-      }
-      // The person acted again themselves (a new form, a keyword): the suppression is lifted, on the record.
-      await trx.deleteFrom('suppressions').where('business_id', '=', businessId).where('phone_hash', '=', hash).execute();
-      evidence.resubscribedAfterErasure = true;
+  let liftSuppression: string | null = null;
+  if (args.phoneHash && facts.suppressed) {
+    if (input.channel === 'import') {
+      fail('CONTACT_ERASED', 'This number was erased at the person\'s request; an import cannot add it back.', 'person.phone');
     }
+    // The person acted again themselves (a new form, a keyword): the suppression is lifted, on the record.
+    liftSuppression = args.phoneHash;
+    evidence.resubscribedAfterErasure = true;
   }
+  return { business, topics, keys, evidence, liftSuppression };
+}
 
-  const person = await lockOrCreatePerson(trx, ctx.database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
+/**
+ * What the opt-in writes, planned on the person as read: their row (created when new, learning WhatsApp ids),
+ * the next event of their hash chain, the projection, and the confirmation queued in the outbox.
+ */
+function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson): { result: OptInResult; write: OptInWrite } {
+  let person = found.person;
+  const isNew = !person;
+  if (!person) {
+    if (ref.key.personId) return fail('NOT_FOUND', 'No such person.', 'person.personId');
+    person = {
+      business_id: businessId, id: newId('per', now), phone_e164: ref.key.phone ?? null, wa_id: ref.key.waId ?? null,
+      bsuid: ref.key.bsuid ?? null, country: ref.country, language: input.language ?? null, timezone: ref.timezone,
+      created_at: now, updated_at: now, erased_at: null, last_inbound_at: null, unreachable_at: null, chain_seq: 0, chain_head: null,
+    };
+  }
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased; record a new opt-in by phone number instead.', 'person');
-  await fillIds(trx, person, ref.key, now);
 
   const occurredAt = input.occurredAt ?? now;
-  const event = await appendEvent(trx, person, {
-    type: 'opt_in', scope: 'topics', topicKeys: keys, channel: input.channel, action: input.action,
-    textHash: input.textHash ?? null, occurredAt, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence,
+  const { row: event, evidence } = chainEvent(person, {
+    type: 'opt_in', scope: 'topics', topicKeys: c.keys, channel: input.channel, action: input.action,
+    textHash: input.textHash ?? null, occurredAt, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: c.evidence,
   }, now);
-  const changed = await projectEvent(trx, businessId, person.id, topics, { id: event.id, type: 'opt_in', occurredAt }, { doubleOptIn: business.policy.doubleOptIn, now });
+  const changed = projectionOf(found.states, found.lastStop, c.topics, { id: event.id, type: 'opt_in', occurredAt }, c.business.policy.doubleOptIn);
 
   // P4: every opt-in that took effect is confirmed on WhatsApp, queued in this same transaction.
-  let confirmationMessageId: string | null = null;
-  if (changed.length > 0) {
-    const msg = await insertMessage(trx, {
-      businessId, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: event.id, notBefore: now,
-      payload: { topicKeys: changed.map((c) => c.topic.key), doubleOptIn: business.policy.doubleOptIn, language: input.language ?? person.language ?? business.policy.defaultLanguage },
-    }, now);
-    confirmationMessageId = msg.id;
-  }
+  const message = changed.length > 0
+    ? messageRow({
+        businessId, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: event.id, notBefore: now,
+        payload: { topicKeys: changed.map((x) => x.topic.key), doubleOptIn: c.business.policy.doubleOptIn, language: input.language ?? person.language ?? c.business.policy.defaultLanguage },
+      }, now)
+    : null;
+  const row: PersonRow = {
+    ...person,
+    // Learns WhatsApp ids for a person known by phone (and the reverse) as they arrive.
+    wa_id: ref.key.waId && !person.wa_id ? ref.key.waId : person.wa_id,
+    bsuid: ref.key.bsuid && !person.bsuid ? ref.key.bsuid : person.bsuid,
+    chain_seq: event.seq, chain_head: event.hash, updated_at: now,
+  };
   return {
-    duplicate: false, event, personId: person.id,
-    changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })), confirmationMessageId,
+    result: {
+      duplicate: false, event, personId: person.id,
+      changed: changed.map((x) => ({ topic: x.topic.key, status: x.state.status })), confirmationMessageId: message?.id ?? null,
+    },
+    write: {
+      person: { row, isNew, expect: { chainSeq: Number(person.chain_seq), updatedAt: Number(person.updated_at) } },
+      event, evidence, message, now,
+      states: changed.map((x) => ({ topicId: x.topic.id, status: x.state.status, decidedAt: x.state.decidedAt })),
+      liftSuppression: c.liftSuppression,
+    },
   };
 }
 
-async function checkText(trx: Trx, business: Business, hash: string, keys: string[]) {
-  const t = await trx.selectFrom('consent_texts').select(['usable', 'topic_keys']).where('business_id', '=', business.id).where('hash', '=', hash).executeTakeFirst();
+function checkText(t: OptInChecks['text'], keys: string[]) {
   if (!t) return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
   if (Number(t.usable) !== 1) fail('TEXT_CHECK_FAILED', 'This opt-in text failed its policy checks and cannot be used; see its check results.', 'textHash');
   const covered = new Set(JSON.parse(t.topic_keys) as string[]);
   const missing = keys.filter((k) => !covered.has(k));
   if (missing.length) fail('TEXT_TOPICS_MISMATCH', `The opt-in text does not cover: ${missing.join(', ')}.`, 'topics');
-}
-
-/** Learns WhatsApp ids for a person known by phone (and the reverse) as they arrive. */
-async function fillIds(trx: Trx, person: PersonRow, key: { waId?: string; bsuid?: string }, now: number) {
-  const set: { wa_id?: string; bsuid?: string; updated_at?: number } = {};
-  if (key.waId && !person.wa_id) set.wa_id = key.waId;
-  if (key.bsuid && !person.bsuid) set.bsuid = key.bsuid;
-  if (!set.wa_id && !set.bsuid) return;
-  set.updated_at = now;
-  await trx.updateTable('people').set(set).where('business_id', '=', person.business_id).where('id', '=', person.id).execute();
 }

@@ -99,6 +99,28 @@ export async function lastStopAll(q: Q, businessId: string, personId: string): P
   return r ? { at: Number(r.occurred_at), eventId: r.id } : null;
 }
 
+/**
+ * The state each topic takes from one event, given the person's current states and latest STOP. Pure, so the
+ * opt-in's fast path (storage/opt-in-store.ts) projects exactly as `projectEvent` does.
+ */
+export function projectionOf(
+  current: Map<string, TopicState>,
+  stop: { at: number; eventId: string } | null,
+  topics: Topic[],
+  ev: { id: string; type: EventType; occurredAt: number },
+  doubleOptIn: boolean,
+): { topic: Topic; state: TopicState }[] {
+  const changed: { topic: Topic; state: TopicState }[] = [];
+  for (const t of topics) {
+    let cur = current.get(t.id);
+    // A topic never decided before inherits the person's latest STOP as its floor.
+    if (!cur && stop) cur = { status: 'opted_out', decidedAt: stop.at, eventId: stop.eventId };
+    const next = nextState(cur, ev, doubleOptIn);
+    if (next) changed.push({ topic: t, state: next });
+  }
+  return changed;
+}
+
 /** Projects one event onto the state of each topic it touches. Returns the topics whose state changed. */
 export async function projectEvent(
   q: Q,
@@ -110,13 +132,8 @@ export async function projectEvent(
 ): Promise<{ topic: Topic; state: TopicState }[]> {
   const current = await getStates(q, businessId, personId);
   const stop = ev.type === 'opt_in' ? await lastStopAll(q, businessId, personId) : null;
-  const changed: { topic: Topic; state: TopicState }[] = [];
-  for (const t of topics) {
-    let cur = current.get(t.id);
-    // A topic never decided before inherits the person's latest STOP as its floor.
-    if (!cur && stop) cur = { status: 'opted_out', decidedAt: stop.at, eventId: stop.eventId };
-    const next = nextState(cur, ev, opts.doubleOptIn);
-    if (!next) continue;
+  const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn);
+  for (const { topic: t, state: next } of changed) {
     await q
       .insertInto('consent_state')
       .values({ business_id: businessId, person_id: personId, topic_id: t.id, status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now })
@@ -124,7 +141,6 @@ export async function projectEvent(
         oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet({ status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now }),
       )
       .execute();
-    changed.push({ topic: t, state: next });
   }
   return changed;
 }

@@ -41,17 +41,29 @@ export const toMessage = (r: MessageRow): Message => ({
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), sentAt: r.sent_at === null ? null : Number(r.sent_at),
 });
 
-export async function insertMessage(
-  q: Q,
-  m: { businessId: string; personId: string; topicId: string | null; kind: MessageKind; payload: Record<string, unknown>; notBefore: number; idempotencyKey?: string | null; relatedEventId?: string | null },
-  now: number,
-): Promise<MessageRow> {
-  const row: MessageRow = {
+export interface NewMessage {
+  businessId: string;
+  personId: string;
+  topicId: string | null;
+  kind: MessageKind;
+  payload: Record<string, unknown>;
+  notBefore: number;
+  idempotencyKey?: string | null;
+  relatedEventId?: string | null;
+}
+
+/** The row `insertMessage` writes (the opt-in's fast path writes it in its own statement). */
+export function messageRow(m: NewMessage, now: number): MessageRow {
+  return {
     business_id: m.businessId, id: newId('msg', now), person_id: m.personId, topic_id: m.topicId, kind: m.kind, status: 'queued',
     payload: JSON.stringify(m.payload), idempotency_key: m.idempotencyKey ?? null, related_event_id: m.relatedEventId ?? null,
     not_before: m.notBefore, attempts: 0, lease_owner: null, lease_until: null, provider_message_id: null, error_code: null,
     error_detail: null, status_at: null, created_at: now, updated_at: now, sent_at: null,
   };
+}
+
+export async function insertMessage(q: Q, m: NewMessage, now: number): Promise<MessageRow> {
+  const row = messageRow(m, now);
   await q.insertInto('messages').values(row).execute();
   return row;
 }

@@ -106,4 +106,22 @@ forEachDialect('consent flow', (db) => {
     const v2 = await verifyChains(db().db, { businessId: business.id });
     assert.ok(v2.problems.some((p) => /deleted/.test(p.problem)));
   });
+  it('concurrent opt-ins of one person append to one unbroken chain; a repeated sourceRef is written once', async () => {
+    const ctx = testContext(db());
+    const { business, text } = await seedBusiness(ctx);
+    // On a PostgreSQL server these race for real: the optimistic writes that lose take the locking path.
+    const optIn = (i: number, sourceRef?: string) => recordOptIn(ctx, business.id, {
+      person: { phone: PHONE }, topics: [i % 2 ? 'billing' : 'delivery'], channel: 'web', action: 'checked_box',
+      textHash: text.hash, evidence: webEvidence, actor: 't', occurredAt: ctx.clock.now() - i, sourceRef,
+    });
+    const first = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => optIn(i)));
+    assert.equal(new Set(first.map((r) => r.personId)).size, 1, 'one person, created once');
+    assert.deepEqual(first.map((r) => r.event.seq).sort(), [1, 2, 3, 4, 5, 6]);
+    const again = await Promise.all([6, 7, 8].map((i) => optIn(i, 'form-42')));
+    assert.equal(again.filter((r) => !r.duplicate).length, 1);
+    assert.equal(new Set(again.map((r) => r.event.id)).size, 1);
+    const v = await verifyChains(db().db, { businessId: business.id });
+    assert.equal(v.ok, true, JSON.stringify(v.problems));
+    assert.equal(v.events, 7);
+  });
 });
