@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, type Principal } from '../services/manage-keys.js';
+import { authenticate, cachedPrincipal, type Principal } from '../services/manage-keys.js';
 import type { ServiceContext } from '../services/context.js';
 import { problem, sendProblem } from './error-handler.js';
 
@@ -24,29 +24,55 @@ function keyFrom(req: FastifyRequest): string | null {
 /**
  * Every route states who may call it (`config.auth`); under /v1 the default is a business key. Admin (platform) keys
  * manage businesses; business keys see only their own business's data.
+ *
+ * The mode is decided once per route when it is registered, and only routes that need a key get the check (as a
+ * route-level onRequest hook, run before the route's own ones): public pages, docs, webhooks and 404s pay
+ * nothing per request. A key seen a moment ago is answered synchronously from the principal cache.
  */
 export function registerAuth(app: FastifyInstance, ctx: ServiceContext): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRoute', (route) => {
     // Everything under /v1 needs a business key unless the route says otherwise; pages and docs are public.
-    const mode: AuthMode = req.routeOptions.config?.auth ?? (req.routeOptions.url?.startsWith('/v1/') ? 'business' : 'none');
+    const mode: AuthMode = route.config?.auth ?? (route.url.startsWith('/v1/') ? 'business' : 'none');
     if (mode === 'none') return;
-    const key = keyFrom(req);
-    if (!key) {
-      return sendProblem(reply.header('www-authenticate', 'Bearer'), problem('UNAUTHENTICATED', 'Send your API key as "Authorization: Bearer <key>".', req.id));
-    }
-    const principal = await authenticate(ctx, key);
+    const own = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+    route.onRequest = [authHook(ctx, mode), ...own] as typeof route.onRequest;
+  });
+}
+
+function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>) {
+  const admit = (req: FastifyRequest, reply: FastifyReply, principal: Principal | null): boolean => {
     if (!principal) {
-      return sendProblem(reply.header('www-authenticate', 'Bearer error="invalid_token"'), problem('UNAUTHENTICATED', 'The API key is unknown or revoked.', req.id));
+      sendProblem(reply.header('www-authenticate', 'Bearer error="invalid_token"'), problem('UNAUTHENTICATED', 'The API key is unknown or revoked.', req.id));
+      return false;
     }
     if (mode === 'admin' && principal.kind !== 'admin') {
-      return sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a platform admin key (ola_…).', req.id));
+      sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a platform admin key (ola_…).', req.id));
+      return false;
     }
     if (mode === 'business' && principal.kind !== 'business') {
-      return sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a business API key (olk_…); admin keys manage businesses only.', req.id));
+      sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a business API key (olk_…); admin keys manage businesses only.', req.id));
+      return false;
     }
     req.principal = principal;
-  });
+    return true;
+  };
+  // Callback style: a hook that answers sends the reply and does not call done().
+  return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    const key = keyFrom(req);
+    if (!key) {
+      sendProblem(reply.header('www-authenticate', 'Bearer'), problem('UNAUTHENTICATED', 'Send your API key as "Authorization: Bearer <key>".', req.id));
+      return;
+    }
+    const cached = cachedPrincipal(key);
+    if (cached !== undefined) {
+      if (admit(req, reply, cached)) done();
+      return;
+    }
+    authenticate(ctx, key).then((p) => {
+      if (admit(req, reply, p)) done();
+    }, done);
+  };
 }
 
 /** The caller's business. Only reachable on routes whose auth mode guarantees a business key. */

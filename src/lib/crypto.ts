@@ -1,7 +1,12 @@
+import * as nodeCrypto from 'node:crypto';
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+// One-shot hashing (Node ≥ 20.12) skips the Hash object: about a third of the cost for short inputs such as
+// API keys, hashed on every authenticated request. Older Node falls back to createHash.
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
+
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 export function hmacHex(key: Buffer | string, data: string): string {

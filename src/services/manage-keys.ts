@@ -45,9 +45,20 @@ const lastTouched = new Map<string, number>();
 // Revocation through this process takes effect at once; through another process, within PRINCIPAL_TTL_MS.
 const PRINCIPAL_TTL_MS = 2000;
 const principals = new Map<string, { p: Principal; until: number }>();
+const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
+
+/**
+ * The principal for a key verified a moment ago, without touching the database: null for a malformed key,
+ * undefined when the key has to be looked up (authenticate does that).
+ */
+export function cachedPrincipal(key: string): Principal | null | undefined {
+  if (!KEY_SHAPE.test(key)) return null;
+  const hit = principals.get(sha256Hex(key));
+  return hit && hit.until > Date.now() ? hit.p : undefined;
+}
 
 export async function authenticate(ctx: ServiceContext, key: string): Promise<Principal | null> {
-  if (!/^ol[ak]_[A-Za-z0-9_-]{32}$/.test(key)) return null;
+  if (!KEY_SHAPE.test(key)) return null;
   const hash = sha256Hex(key);
   const hit = principals.get(hash);
   if (hit && hit.until > Date.now()) return hit.p;

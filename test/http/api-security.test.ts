@@ -32,6 +32,18 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
     assert.equal((await t.call('GET', '/v1/topics', k.key)).statusCode, 401);
   });
 
+  it('checks keys only where a route needs one, and tags every answer with its request id', async () => {
+    const refused = await t.call('GET', '/v1/topics', null);
+    assert.equal(refused.statusCode, 401);
+    assert.match(String(refused.headers['x-request-id']), /^req_/);
+    const missing = await t.call('GET', '/v1/no-such-endpoint', null);
+    assert.equal(missing.json().code, 'ROUTE_NOT_FOUND', 'an unknown URL is a 404, not a 401');
+    assert.match(String(missing.headers['x-request-id']), /^req_/);
+    const open = await t.call('GET', '/openapi.json', null);
+    assert.equal(open.statusCode, 200, 'public routes need no key');
+    assert.match(String(open.headers['x-request-id']), /^req_/);
+  });
+
   it('keeps keys hashed at rest and shows them once', async () => {
     const created = (await t.call('POST', '/v1/keys', a.key, { name: 'ci' })).json();
     const rows = await t.ctx.database.db.selectFrom('api_keys').selectAll().execute();
