@@ -27,8 +27,18 @@ export async function existingSourceRefs(trx: Trx, businessId: string, refs: rea
   return found;
 }
 
+// Up to this many suppressions, a batch reads them all instead of looking up each of its numbers.
+const FEW_SUPPRESSIONS = 1000;
+
 export async function suppressedPhoneHashes(trx: Trx, businessId: string, hashes: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
+  // Most businesses have erased few people, if any: one short read beats probing thousands of hashes.
+  const few = await trx.selectFrom('suppressions').select('phone_hash').where('business_id', '=', businessId).limit(FEW_SUPPRESSIONS + 1).execute();
+  if (few.length <= FEW_SUPPRESSIONS) {
+    const all = new Set(few.map((r) => r.phone_hash));
+    for (const h of hashes) if (all.has(h)) found.add(h);
+    return found;
+  }
   for (const part of chunks(hashes)) {
     const rows = await trx.selectFrom('suppressions').select('phone_hash').where('business_id', '=', businessId).where('phone_hash', 'in', part).execute();
     for (const r of rows) found.add(r.phone_hash);
