@@ -4,6 +4,7 @@ import type { DB } from './schema.js';
 import type { Database } from './db.js';
 import type { ConsentStatus } from '../domain/consent.js';
 import type { GateFacts } from '../domain/gate.js';
+import type { BusinessPolicy } from '../domain/policy.js';
 import { cachedBusiness } from './business-cache.js';
 import { isSuppressed, type PersonKey } from './people-store.js';
 import { parseJson } from './json.js';
@@ -90,6 +91,21 @@ async function readFacts(database: Database, q: Q, businessId: string, key: Pers
   return r.rows[0];
 }
 
+// How far back the caps and the spacing look, and how many sends they can need: per policy object, which the
+// business cache keeps while the policy is unchanged (computed per decision, it showed in the gate's profile).
+const windows = new WeakMap<BusinessPolicy, { windowMs: number; limit: number }>();
+function sendWindow(policy: BusinessPolicy): { windowMs: number; limit: number } {
+  let w = windows.get(policy);
+  if (!w) {
+    w = {
+      windowMs: Math.max(0, ...policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), policy.minSpacingSeconds * 1000),
+      limit: Math.max(1, ...policy.frequencyCaps.map((c) => c.max)) + 1,
+    };
+    windows.set(policy, w);
+  }
+  return w;
+}
+
 /**
  * Everything the gate needs, in one round trip on the common path: business and topics from the short-lived
  * cache, then person + state + recent sends in one statement; the suppression list only when no live person
@@ -108,12 +124,12 @@ export async function loadGateFacts(
   if (!b) return null;
   const policy = b.policy;
   const topic = b.topicsByKey.get(topicKey) ?? null;
-  const windowMs = Math.max(0, ...policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), policy.minSpacingSeconds * 1000);
-  const limit = Math.max(1, ...policy.frequencyCaps.map((c) => c.max)) + 1;
+  const { windowMs, limit } = sendWindow(policy);
   const row = await readFacts(database, q, businessId, person, topic?.id ?? '', now - windowMs, limit);
   let suppressed = false;
   if ((!row || row.erased_at !== null) && person.phone) suppressed = await isSuppressed(q, businessId, phoneHash(person.phone));
-  const sends = parseJson<[string | null, number][]>(row?.sends, []).map(([topicId, sentAt]) => ({
+  // Most people have no recent send: '[]' (SQLite) or NULL (PostgreSQL) needs no parsing.
+  const sends = !row?.sends || row.sends === '[]' ? [] : parseJson<[string | null, number][]>(row.sends, []).map(([topicId, sentAt]) => ({
     topicKey: topicId ? (b.topicsById.get(topicId)?.key ?? null) : null,
     sentAt: Number(sentAt),
   }));
