@@ -72,13 +72,17 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
     ...(input.defaultTextHash ? { defaultTextHash: input.defaultTextHash } : {}),
   };
   const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [] };
-  // One transaction at a time, in file order (a batch may touch a person the one before created). While one
-  // commits, the next batch is parsed and checked (on the worker thread when reading a file), so the checks and
-  // the database work side by side.
-  let pending: Promise<void> = Promise.resolve();
+  // Batches commit in file order on SQLite (one writer). On PostgreSQL two batches may be in flight on two
+  // connections, so the server inserts one while it commits the other: a person both batches touch is locked by
+  // whichever comes first (lockPeopleByPhone, in id order, so no deadlock), a number both create makes the
+  // second wait and then run again (commitBatch), and the chain's unique (person, seq) keeps every chain whole.
+  // Meanwhile the next batch is parsed and checked (on the worker thread when reading a file).
+  const lanes = ctx.database.caps.concurrentWriters ? 2 : 1;
+  const inFlight: Promise<void>[] = [];
   let statsAt = 0;
+  let progressed = 0;
   const flush = async (rows: ReadyRow[], through: number, bytes: number) => {
-    await pending;
+    while (inFlight.length >= lanes) await inFlight.shift();
     // Planner statistics after the first rows, then as the import quadruples what it had (see refreshStatistics).
     if (result.imported > 0 && result.imported >= statsAt * 4) {
       statsAt = result.imported;
@@ -88,10 +92,10 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
       result.imported += o.imported;
       result.duplicates += o.duplicates;
       result.refused.push(...o.refused);
-      input.onProgress?.(through, bytes);
+      if (through > progressed) input.onProgress?.((progressed = through), bytes);
     });
-    p.catch(() => {}); // awaited at the next flush; meanwhile a failure must not count as unhandled
-    pending = p;
+    p.catch(() => {}); // awaited by a later flush or at the end; meanwhile a failure must not count as unhandled
+    inFlight.push(p);
   };
 
   const batches = input.file
@@ -114,11 +118,11 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
       await flush(b.ready, b.total, b.bytes);
     }
   } finally {
-    // A file that fails to parse half way still lets the batch in flight finish before the error surfaces.
-    await pending.catch(() => {});
+    // A file that fails to parse half way still lets the batches in flight finish before the error surfaces.
+    await Promise.allSettled(inFlight);
     restoreCheckpoints();
   }
-  await pending;
+  await Promise.all(inFlight);
   result.refused.sort((a, b) => a.row - b.row);
   return result;
 }
