@@ -73,16 +73,17 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   };
   const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [] };
   // Batches commit in file order on SQLite (one writer). On PostgreSQL two batches may be in flight on two
-  // connections, so the server inserts one while it commits the other: a person both batches touch is locked by
-  // whichever comes first (lockPeopleByPhone, in id order, so no deadlock), a number both create makes the
-  // second wait and then run again (commitBatch), and the chain's unique (person, seq) keeps every chain whole.
+  // connections, so the server inserts one while it commits the other, but only batches with no number in
+  // common: one person's rows are always recorded in file order (their chain, and which of two equal-time
+  // events wins). A number the other batch created meanwhile only makes the batch run again (commitBatch).
   // Meanwhile the next batch is parsed and checked (on the worker thread when reading a file).
   const lanes = ctx.database.caps.concurrentWriters ? 2 : 1;
-  const inFlight: Promise<void>[] = [];
+  const inFlight: { done: Promise<void>; phones: Set<string> }[] = [];
   let statsAt = 0;
   let progressed = 0;
   const flush = async (rows: ReadyRow[], through: number, bytes: number) => {
-    while (inFlight.length >= lanes) await inFlight.shift();
+    const phones = new Set(rows.map((r) => r.phone));
+    while (inFlight.length >= lanes || inFlight.some((f) => rows.some((r) => f.phones.has(r.phone)))) await inFlight.shift()!.done;
     // Planner statistics after the first rows, then as the import quadruples what it had (see refreshStatistics).
     if (result.imported > 0 && result.imported >= statsAt * 4) {
       statsAt = result.imported;
@@ -95,7 +96,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
       if (through > progressed) input.onProgress?.((progressed = through), bytes);
     });
     p.catch(() => {}); // awaited by a later flush or at the end; meanwhile a failure must not count as unhandled
-    inFlight.push(p);
+    inFlight.push({ done: p, phones });
   };
 
   const batches = input.file
@@ -119,10 +120,10 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
     }
   } finally {
     // A file that fails to parse half way still lets the batches in flight finish before the error surfaces.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.map((f) => f.done));
     restoreCheckpoints();
   }
-  await Promise.all(inFlight);
+  await Promise.all(inFlight.map((f) => f.done));
   result.refused.sort((a, b) => a.row - b.row);
   return result;
 }

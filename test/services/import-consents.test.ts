@@ -208,7 +208,7 @@ forEachDialect('import consents', (db) => {
     // The same row twice in one file is one consent.
     const twice = await importCsv(ctx, business.id, [HEADER, lines[1]!.replace('+447700112000', '+447700112099'), lines[1]!.replace('+447700112000', '+447700112099')]);
     assert.deepEqual([twice.imported, twice.duplicates], [1, 1]);
-    // ...also when the two copies are in consecutive batches (on PostgreSQL two batches commit side by side).
+    // ...also when the two copies are in consecutive batches.
     const row = lines[1]!.replace('+447700112000', '+447700112098');
     const apart = await importCsv(ctx, business.id, [HEADER, row, row, row, row], { batchSize: 1 });
     assert.deepEqual([apart.imported, apart.duplicates], [1, 3]);
