@@ -3,7 +3,7 @@ import type { Trx } from '../storage/db.js';
 import { claimInboxRow, finishInboxRow, listPendingInbox, type InboxRef } from '../storage/inbox-store.js';
 import type { ServiceContext } from './context.js';
 import { ingestWhatsAppItemTx } from './ingest-whatsapp-item.js';
-import { webhookIngestIdle } from './store-whatsapp-webhook.js';
+import { lastWebhookPostAt, webhookIngestIdle } from './store-whatsapp-webhook.js';
 
 /** After this many failed attempts an item is set aside (outcome `failed`) instead of being retried for ever. */
 export const MAX_ATTEMPTS = 5;
@@ -43,6 +43,37 @@ const TX_MAX_ITEMS = 64;
 const TX_BUDGET_MS = 5;
 
 const RETRYABLE_PG = new Set(['40001', '40P01']);
+
+/**
+ * While webhook POSTs keep arriving, processing takes at most about a third of the time: after a transaction
+ * that took t ms, the next one waits 2·t ms (at most MAX_YIELD_MS) if a POST came in since the last one began.
+ * Waiting only for the committer to be idle is not enough: POSTs come in waves, there is an idle moment between
+ * any two, and a processing transaction started there holds SQLite's one connection (and, SQLite being
+ * synchronous, the event loop) while the next wave waits for its 200. With no POSTs, processing runs flat out.
+ */
+const YIELD_FACTOR = 2;
+const MAX_YIELD_MS = 100;
+
+interface LastTx { startedAt: number; tookMs: number }
+
+async function yieldToIngest(ctx: ServiceContext, last: LastTx): Promise<void> {
+  await webhookIngestIdle(ctx.database);
+  if (last.tookMs <= 0) return;
+  // Let the poll phase read the POSTs that arrived during that transaction before asking whether any did.
+  await new Promise((r) => setImmediate(r));
+  if (lastWebhookPostAt(ctx.database) < last.startedAt) return;
+  await new Promise((r) => setTimeout(r, Math.min(MAX_YIELD_MS, last.tookMs * YIELD_FACTOR)));
+  await webhookIngestIdle(ctx.database);
+}
+
+/** processInboxBatch, recording when it started and how long it took (for yieldToIngest). */
+async function timedBatch(ctx: ServiceContext, refs: InboxRef[], last: LastTx): Promise<number> {
+  const startedAt = Date.now();
+  const n = await processInboxBatch(ctx, refs);
+  last.startedAt = startedAt;
+  last.tookMs = Date.now() - startedAt;
+  return n;
+}
 
 /**
  * Processes rows in arrival order in ONE transaction (one commit, one fsync on SQLite, instead of one per item),
@@ -102,12 +133,12 @@ async function processInSavepoint(ctx: ServiceContext, trx: Trx, ref: InboxRef):
   }
 }
 
-/** Processes refs in order, batch after batch, each batch starting only once pending webhook commits are done. */
-async function processInOrder(ctx: ServiceContext, refs: InboxRef[], stopped: () => boolean): Promise<number> {
+/** Processes refs in order, batch after batch, each batch yielding to webhook POSTs first (yieldToIngest). */
+async function processInOrder(ctx: ServiceContext, refs: InboxRef[], stopped: () => boolean, last: LastTx): Promise<number> {
   let i = 0;
   while (i < refs.length && !stopped()) {
-    await webhookIngestIdle(ctx.database);
-    i += await processInboxBatch(ctx, refs.slice(i, i + TX_MAX_ITEMS));
+    await yieldToIngest(ctx, last);
+    i += await timedBatch(ctx, refs.slice(i, i + TX_MAX_ITEMS), last);
   }
   return i;
 }
@@ -143,14 +174,16 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
   let pumping: Promise<void> | null = null;
   let pass: Promise<number> | null = null;
   let stopped = false;
+  // The processor's last transaction, shared by the in-process queue and the recovery passes.
+  const last: LastTx = { startedAt: 0, tookMs: 0 };
 
   const pump = async () => {
     while (queue.length > 0 && !stopped) {
       // Webhook POSTs go first: their answer waits for their commit (and Meta retries slow answers), while
-      // processing only has to keep the order and catch up. One wait per transaction, so it cannot starve.
-      await webhookIngestIdle(ctx.database);
+      // processing only has to keep the order and catch up. One bounded wait per transaction, so it cannot starve.
+      await yieldToIngest(ctx, last);
       if (stopped) break;
-      const n = await processInboxBatch(ctx, queue.slice(0, TX_MAX_ITEMS));
+      const n = await timedBatch(ctx, queue.slice(0, TX_MAX_ITEMS), last);
       queue.splice(0, n);
     }
   };
@@ -159,11 +192,11 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
     const now = ctx.clock.now();
     const isStopped = () => stopped;
     const fresh = await listPendingInbox(ctx.database.db, { held: false, receivedBefore: now - graceMs, limit: batch });
-    let n = await processInOrder(ctx, fresh.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped);
+    let n = await processInOrder(ctx, fresh.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped, last);
     if (stopped) return n;
     const held = await listPendingInbox(ctx.database.db, { held: true, receivedBefore: now, limit: batch });
     const due = held.filter((r) => !(Number(r.received_at) + retryDelayMs(Number(r.attempts)) > now && now - Number(r.received_at) < 5 * 60_000));
-    n += await processInOrder(ctx, due.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped);
+    n += await processInOrder(ctx, due.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped, last);
     return n;
   };
 

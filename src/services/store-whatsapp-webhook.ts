@@ -39,6 +39,7 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
     if (!rows.has(key)) rows.set(key, { businessId, provider: 'whatsapp_cloud', dedupeKey: item.dedupeKey, kind: item.kind, payload: item, ...(outcome ? { outcome } : {}) });
   }
   const list = [...rows.values()];
+  lastPost.set(ctx.database, Date.now());
   const r = await writerFor(ctx.database)({ list, now });
   return { received: items.length, stored: r.inserted, fresh: r.fresh };
 }
@@ -70,6 +71,12 @@ const writers = new WeakMap<Database, Writer>();
  */
 export function webhookIngestIdle(database: Database): Promise<void> {
   return writers.get(database)?.idle() ?? Promise.resolve();
+}
+
+const lastPost = new WeakMap<Database, number>();
+/** When this process last began storing a webhook POST (0: never): tells the processor whether POSTs are flowing. */
+export function lastWebhookPostAt(database: Database): number {
+  return lastPost.get(database) ?? 0;
 }
 
 /** One group-committing writer per database: concurrent POSTs share a transaction (and its fsync). */
