@@ -49,6 +49,14 @@ const PG_FACTS_SQL = (col: string) => `
   LEFT JOIN consent_state s ON s.business_id = p.business_id AND s.person_id = p.id AND s.topic_id = $3
   WHERE p.business_id = $4 AND p.${col} = $5`;
 
+// The named statement's text, built once per key column (pg compares it with the prepared one on every run).
+const pgTexts = new Map<string, string>();
+function pgFactsSql(col: string): string {
+  let t = pgTexts.get(col);
+  if (!t) pgTexts.set(col, (t = PG_FACTS_SQL(col)));
+  return t;
+}
+
 const statements = new WeakMap<object, Map<string, Statement>>();
 function sqliteStatement(database: Database, key: string): Statement {
   const raw = database.sqlite!;
@@ -76,7 +84,7 @@ async function readFacts(database: Database, q: Q, businessId: string, key: Pers
   if (database.pool && !q.isTransaction) {
     // A named statement is parsed and planned once per connection: this halves the cost of the gate's one
     // round trip on PostgreSQL. (Inside a transaction the read must use the transaction's connection.)
-    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: PG_FACTS_SQL(col), values: [since, limit, topicId, businessId, val] });
+    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: pgFactsSql(col), values: [since, limit, topicId, businessId, val] });
     return r.rows[0];
   }
   const r = await sql<FactsRow>`
