@@ -47,6 +47,19 @@ export async function erasePerson(
       .where('id', '=', personId)
       .execute();
     await trx.updateTable('messages').set({ payload: '{}' }).where('business_id', '=', businessId).where('person_id', '=', personId).execute();
+    // Webhook items already processed keep their raw payload (for support and audits), and it holds the number
+    // or WhatsApp id: those of this person are blanked. The provider's id stays, so a late retry is still
+    // recognised as a duplicate. (Items not yet processed are left to the processor.)
+    for (const ident of new Set([person.phone_e164?.slice(1), person.wa_id, person.bsuid])) {
+      if (!ident || !/^[A-Za-z0-9.+-]{6,}$/.test(ident)) continue; // no LIKE wildcards, nothing short enough to match at random
+      await trx
+        .updateTable('inbox')
+        .set({ payload: JSON.stringify({ erased: true, erasedAt: now }) })
+        .where('business_id', '=', businessId)
+        .where('processed_at', 'is not', null)
+        .where('payload', 'like', `%${ident}%`)
+        .execute();
+    }
     return { personId, erasedAt: now, cancelledMessages: cancelled, alreadyErased: false };
   });
 }

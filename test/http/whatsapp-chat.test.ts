@@ -148,4 +148,25 @@ forEachDialect('WhatsApp chat API', (db) => {
     assert.equal((await call('GET', '/v1/review-items?status=resolved', b.apiKey)).json().data.length, 2);
     assert.equal((await call('POST', `/v1/review-items/${cancelItem.id}/resolve`, b.apiKey, { resolution: 'maybe' })).statusCode, 400);
   });
+  it('erasure blanks the processed webhook items that carried the number; a late retry is still a duplicate', async () => {
+    const b = await t.business();
+    const other = newNumber();
+    const n = newNumber();
+    const envelope = inboundText({ phoneNumberId: b.phoneNumberId, from: n.digits, text: 'STOP', timestampMs: t.ctx.clock.now() });
+    await t.deliver(envelope);
+    await writes(b.phoneNumberId, n.digits, 'where is my parcel?');
+    await writes(b.phoneNumberId, other.digits, 'hello');
+    const inbox = () => t.ctx.database.db.selectFrom('inbox').select(['dedupe_key', 'payload', 'processed_at']).where('business_id', '=', b.business.id).execute();
+    assert.equal((await inbox()).filter((r) => r.payload.includes(n.digits)).length, 2);
+    const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
+    const r = await call('POST', `/v1/people/${person.id}/erase`, b.apiKey, { reason: 'request' });
+    assert.equal(r.statusCode, 200, r.body);
+    const after = await inbox();
+    assert.equal(after.length, 3, 'rows (and their provider ids) stay');
+    assert.equal(after.filter((x) => x.payload.includes(n.digits)).length, 0, 'no payload holds the erased number');
+    assert.equal(after.filter((x) => x.payload.includes(other.digits)).length, 1, "someone else's items are untouched");
+    // Meta retries the STOP it already delivered: recognised by its id, nothing new is stored or recorded.
+    await t.deliver(envelope);
+    assert.equal((await inbox()).length, 3);
+  });
 });
