@@ -9,6 +9,7 @@ import type { Browser } from 'playwright-core';
 import { buildApp } from '../../src/http/app.js';
 import { consoleRoutes } from '../../src/http/routes/console.js';
 import { whatsappChatRoutes } from '../../src/http/routes/whatsapp-chat.js';
+import { messageResolveRoutes } from '../../src/http/routes/message-resolve.js';
 import { createApiKey } from '../../src/services/manage-keys.js';
 import type { Database } from '../../src/storage/db.js';
 import { openTestDb } from '../helpers/db.js';
@@ -53,7 +54,10 @@ before(async () => {
   app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' },
-    plugins: [async (a) => { await a.register(whatsappChatRoutes(ctx)); }, async (a) => { await a.register(consoleRoutes()); }],
+    plugins: [
+      async (a) => { await a.register(whatsappChatRoutes(ctx)); }, async (a) => { await a.register(messageResolveRoutes(ctx)); },
+      async (a) => { await a.register(consoleRoutes()); },
+    ],
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -196,6 +200,50 @@ describe('console in Chromium (SQLite)', () => {
     assert.equal(await page.evaluate('sessionStorage.length'), 0);
     assert.equal(await page.locator('#history-table tbody tr').count(), 0);
     assert.deepEqual(logged, [], 'nothing logged, no CSP violation, no script error');
+    await context.close();
+  });
+  it('pages the ledger with "Load older events"; a message whose delivery is unknown is retried or dropped from the console', async () => {
+    const b = await newBusiness('Paging Shop');
+    for (let i = 0; i < 55; i++) {
+      const r = await call('POST', '/v1/opt-ins', b.key, {
+        person: { phone: `+4479${12000000 + i}` }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE,
+      });
+      assert.equal(r.statusCode, 201, r.body);
+    }
+    // Two confirmations were in flight when a worker died: their outcome is unknown.
+    const stuck = await database.db.selectFrom('messages').select('id').where('kind', '=', 'confirmation').orderBy('id').limit(2).execute();
+    await database.db.updateTable('messages').set({ status: 'unknown', error_code: 'IN_FLIGHT_AT_CRASH' }).where('id', 'in', stuck.map((m) => m.id)).execute();
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/console`);
+    await page.getByLabel('Business API key').fill(b.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Signed in to Paging Shop').waitFor();
+
+    const events = page.locator('#events-table tbody tr');
+    await events.nth(49).waitFor();
+    assert.equal(await events.count(), 50);
+    const more = page.getByRole('button', { name: 'Load older events' });
+    await more.click();
+    await events.nth(54).waitFor();
+    assert.equal(await events.count(), 55);
+    await more.waitFor({ state: 'hidden' });
+
+    const rows = page.locator('#messages-table tbody tr');
+    await rows.nth(1).waitFor();
+    assert.equal(await rows.count(), 2);
+    await rows.filter({ hasText: stuck[0]!.id }).getByRole('button', { name: 'Drop' }).click();
+    await page.locator('#messages-status').getByText(/dropped/).waitFor();
+    assert.equal((await database.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', stuck[0]!.id).executeTakeFirstOrThrow()).error_code, 'DROPPED');
+    await page.locator('#messages-table tbody tr').filter({ hasText: stuck[0]!.id }).waitFor({ state: 'detached' });
+    await rows.filter({ hasText: stuck[1]!.id }).getByRole('button', { name: 'Retry' }).click();
+    await page.locator('#messages-status').getByText(stuck[1]!.id).waitFor();
+    assert.equal((await database.db.selectFrom('messages').select('status').where('id', '=', stuck[1]!.id).executeTakeFirstOrThrow()).status, 'queued');
+    await page.getByText('No messages need a decision.').waitFor();
+    assert.deepEqual(errors, []);
     await context.close();
   });
 });

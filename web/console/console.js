@@ -44,6 +44,30 @@
       body.appendChild(tr);
     });
   }
+  // A list the API pages with a cursor: the first page replaces the table, "Load more" appends the next.
+  function pagedList(tableId, moreId, path, render, columns, emptyText) {
+    var next = null;
+    function load(more) {
+      var url = path + (more && next ? '&cursor=' + encodeURIComponent(next) : '');
+      return api('GET', url).then(function (res) {
+        var rows = res.data.map(render);
+        if (more) {
+          var body = $(tableId).tBodies[0];
+          rows.forEach(function (cells) {
+            var tr = document.createElement('tr');
+            cells.forEach(function (c) { tr.appendChild(c instanceof HTMLTableCellElement ? c : cell(c)); });
+            body.appendChild(tr);
+          });
+        } else {
+          fill(tableId, rows, columns, emptyText);
+        }
+        next = res.nextCursor;
+        $(moreId).hidden = !next;
+      });
+    }
+    $(moreId).addEventListener('click', function (ev) { act(ev.currentTarget, function () { return load(true); }); });
+    return function () { return load(false); };
+  }
   function button(label, onClick, cls) {
     var b = el('button', label, cls);
     b.type = 'button';
@@ -216,13 +240,10 @@
   }
 
   // ---- ledger --------------------------------------------------------------------------------------------
-  function loadEvents() {
-    return api('GET', '/v1/events?limit=50').then(function (res) {
-      fill('events-table', res.data.map(function (e) {
-        return [when(e.recordedAt), e.type, e.scope + (e.topics && e.topics.length ? ': ' + e.topics.join(', ') : ''), e.channel, e.action,
-          when(e.occurredAt), e.actor, personButton(e.personId)];
-      }), 8, 'No events yet.');
-    });
+  var loadEvents = function () { return Promise.resolve(); };
+  function eventRow(e) {
+    return [when(e.recordedAt), e.type, e.scope + (e.topics && e.topics.length ? ': ' + e.topics.join(', ') : ''), e.channel, e.action,
+      when(e.occurredAt), e.actor, personButton(e.personId)];
   }
   function verify() {
     var out = $('verify-result');
@@ -244,15 +265,12 @@
   }
 
   // ---- review items --------------------------------------------------------------------------------------
-  function loadReview() {
-    return api('GET', '/v1/review-items?status=open&limit=50').then(function (res) {
-      fill('review-table', res.data.map(function (it) {
-        var actions = el('div', null, 'actions');
-        actions.appendChild(button('Opt out', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'opted_out'); }); }, 'danger'));
-        actions.appendChild(button('No action', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'no_action'); }); }, 'secondary'));
-        return [when(it.createdAt), it.reason, cell(pre(it.detail)), personButton(it.personId), cell(actions)];
-      }), 5, 'No open review items.');
-    });
+  var loadReview = function () { return Promise.resolve(); };
+  function reviewRow(it) {
+    var actions = el('div', null, 'actions');
+    actions.appendChild(button('Opt out', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'opted_out'); }); }, 'danger'));
+    actions.appendChild(button('No action', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'no_action'); }); }, 'secondary'));
+    return [when(it.createdAt), it.reason, cell(pre(it.detail)), personButton(it.personId), cell(actions)];
   }
   function resolve(id, resolution) {
     return api('POST', '/v1/review-items/' + encodeURIComponent(id) + '/resolve', { resolution: resolution }).then(function () {
@@ -261,17 +279,27 @@
   }
 
   // ---- messages ------------------------------------------------------------------------------------------
-  function loadMessages() {
-    return api('GET', '/v1/messages?status=unknown&limit=50').then(function (res) {
-      fill('messages-table', res.data.map(function (m) {
-        var err = m.errorCode ? m.errorCode + (m.errorDetail ? ': ' + m.errorDetail : '') : '—';
-        return [when(m.createdAt), cell(code(m.id)), m.kind, m.status, m.attempts, err, personButton(m.personId)];
-      }), 7, 'No messages need a decision.');
+  var loadMessages = function () { return Promise.resolve(); };
+  function messageRow(m) {
+    var err = m.errorCode ? m.errorCode + (m.errorDetail ? ': ' + m.errorDetail : '') : '—';
+    var actions = el('div', null, 'actions');
+    actions.appendChild(button('Retry', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'retry'); }); }, 'secondary'));
+    actions.appendChild(button('Drop', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'drop'); }); }, 'danger'));
+    return [when(m.createdAt), cell(code(m.id)), m.kind, m.status, m.attempts, err, personButton(m.personId), cell(actions)];
+  }
+  function decide(id, action) {
+    return api('POST', '/v1/messages/' + encodeURIComponent(id) + '/resolve', { action: action }).then(function (r) {
+      $('messages-status').textContent = 'Message ' + id + ': ' + r.outcome +
+        (r.reasons && r.reasons.length ? ' (' + r.reasons.join(', ') + ')' : '') + '.';
+      return loadMessages().then(function () { $('refresh-messages').focus(); });
     });
   }
 
   // ---- wiring --------------------------------------------------------------------------------------------
   function start() {
+    loadEvents = pagedList('events-table', 'more-events', '/v1/events?limit=50', eventRow, 8, 'No events yet.');
+    loadReview = pagedList('review-table', 'more-review', '/v1/review-items?status=open&limit=50', reviewRow, 5, 'No open review items.');
+    loadMessages = pagedList('messages-table', 'more-messages', '/v1/messages?status=unknown&limit=50', messageRow, 8, 'No messages need a decision.');
     $('alert-close').addEventListener('click', clearError);
     $('sign-in-form').addEventListener('submit', function (ev) {
       ev.preventDefault();
