@@ -23,6 +23,8 @@ export interface Config {
   twilio: { apiUrl: string };
   smtp: { url: string | null; from: string };
   dbPoolSize: number;
+  /** Processed webhook items are kept this many days (support, audits, recognising Meta's retries), then deleted. */
+  inboxRetentionDays: number;
   /** Use the built-in fake Cloud API instead of Meta: null = on for `optline start`, off for `optline serve`. */
   sandbox: boolean | null;
   /** Behind a reverse proxy: trust X-Forwarded-For so consent evidence records the person's IP, not the proxy's. */
@@ -115,6 +117,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     twilio: { apiUrl: url('OPTLINE_TWILIO_API_URL', 'https://api.twilio.com')! },
     smtp: { url: opt('OPTLINE_SMTP_URL'), from: str('OPTLINE_SMTP_FROM', 'Optline <no-reply@localhost>') },
     dbPoolSize: int('OPTLINE_DB_POOL_SIZE', 10, 1, 200),
+    // Meta retries a webhook for up to 7 days: a processed item must outlive that to be recognised as a retry.
+    inboxRetentionDays: int('OPTLINE_INBOX_RETENTION_DAYS', 30, 8, 3650),
     trustProxy: (() => {
       const v = opt('OPTLINE_TRUST_PROXY');
       if (v === null) return false;
@@ -154,6 +158,7 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   { name: 'OPTLINE_SMTP_FROM', default: 'Optline <no-reply@localhost>', meaning: 'sender of invitation emails' },
   { name: 'OPTLINE_BODY_LIMIT_BYTES', default: '1048576', meaning: 'largest API request body' },
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
+  { name: 'OPTLINE_INBOX_RETENTION_DAYS', default: '30', meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)' },
   { name: 'OPTLINE_TRUST_PROXY', default: 'false', meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)' },
   { name: 'OPTLINE_SANDBOX', default: 'auto', meaning: 'true: send WhatsApp to the built-in fake Cloud API (default for `start`); false: to Meta (default for `serve`)' },
 ];

@@ -11,6 +11,7 @@ import { messageResolveRoutes } from './http/routes/message-resolve.js';
 import { offWhatsAppPlugins } from './http/routes/offwa-plugins.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { startInboxProcessor } from './services/inbox-processor.js';
+import { startHousekeeping } from './services/housekeeping.js';
 import type { ServiceContext } from './services/context.js';
 import { seedDemoIfEmpty, type DemoSeed } from './services/seed-demo.js';
 import { connectToSandbox, startSandbox } from './sandbox.js';
@@ -43,6 +44,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const sandboxSecret = config.whatsapp.appSecret ?? SANDBOX_APP_SECRET;
   const inbox = startInboxProcessor(ctx);
   stoppers.push(() => inbox.stop());
+  const housekeeping = startHousekeeping(ctx, { inboxRetentionDays: config.inboxRetentionDays });
+  stoppers.push(() => housekeeping.stop());
 
   const app = await buildApp({
     ctx,
