@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CsvError } from 'csv-parse';
 import { AppError } from '../domain/errors.js';
 import { readCsv } from './import-file.js';
-import { checkBatches, type CheckedBatch, type ImportSetup } from './import-row.js';
+import { checkBatches, type CheckedBatch, type RowContext } from './import-row.js';
 
 /**
  * Worker thread of `optline import`: reads, parses and checks the CSV (phone parsing is most of an import's
@@ -11,17 +11,8 @@ import { checkBatches, type CheckedBatch, type ImportSetup } from './import-row.
  *
  * Flow control: at most `window` batches are sent ahead; each batch the main thread takes returns one credit.
  */
-export interface CheckWorkerInput {
-  file: string;
-  setup: ImportSetup;
-  fileName: string;
-  fileHash: string;
-  defaultCountry?: string;
-  defaultTextHash?: string;
-  now: number;
-  batchSize: number;
-  window: number;
-}
+/** The row context without the keyed phone hash (the worker holds no secret), and what to read. */
+export type CheckWorkerInput = Omit<RowContext, 'phoneHash'> & { file: string; batchSize: number; window: number };
 
 export type CheckWorkerMessage =
   | { batch: CheckedBatch }
@@ -55,11 +46,8 @@ async function run(port: NonNullable<typeof parentPort>, input: CheckWorkerInput
     wake = null;
   });
   const { records, bytesRead } = readCsv(input.file);
-  const rc = {
-    setup: input.setup, fileName: input.fileName, fileHash: input.fileHash, now: input.now, phoneHash: () => '',
-    ...(input.defaultCountry ? { defaultCountry: input.defaultCountry } : {}),
-    ...(input.defaultTextHash ? { defaultTextHash: input.defaultTextHash } : {}),
-  };
+  const { file: _file, batchSize: _batchSize, window: _window, ...context } = input;
+  const rc: RowContext = { ...context, phoneHash: () => '' };
   try {
     for await (const batch of checkBatches(records, rc, input.batchSize, bytesRead)) {
       while (credits === 0) await new Promise<void>((r) => (wake = r));

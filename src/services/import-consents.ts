@@ -139,11 +139,8 @@ const startWorker = (workerData: CheckWorkerInput) =>
 
 /** checkBatches on a worker thread reading the file itself; at most a few batches ahead of the writer. */
 async function* checkInWorker(file: string, rc: RowContext, batchSize: number): AsyncGenerator<CheckedBatch> {
-  const workerData: CheckWorkerInput = {
-    file, setup: rc.setup, fileName: rc.fileName, fileHash: rc.fileHash, now: rc.now, batchSize, window: 3,
-    ...(rc.defaultCountry ? { defaultCountry: rc.defaultCountry } : {}),
-    ...(rc.defaultTextHash ? { defaultTextHash: rc.defaultTextHash } : {}),
-  };
+  const { phoneHash: _secret, ...context } = rc;
+  const workerData: CheckWorkerInput = { ...context, file, batchSize, window: 3 };
   const worker = startWorker(workerData);
   const inbox: (CheckWorkerMessage | { failed: Error } | { exited: number })[] = [];
   let wake: (() => void) | null = null;
