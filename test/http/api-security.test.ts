@@ -44,6 +44,18 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
     assert.match(String(open.headers['x-request-id']), /^req_/);
   });
 
+  it('every /v1 operation in the OpenAPI document refuses a request without a key', async () => {
+    const spec = (await t.call('GET', '/openapi.json', null)).json() as { paths: Record<string, Record<string, unknown>> };
+    const ops = Object.entries(spec.paths).filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, methods]) => Object.keys(methods).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x_1')] as const));
+    assert.ok(ops.length > 20, `${ops.length} operations`);
+    for (const [method, url] of ops) {
+      const r = await t.call(method, url, null, method === 'GET' || method === 'DELETE' ? undefined : {});
+      assert.equal(r.statusCode, 401, `${method} ${url}: ${r.body}`);
+      assert.equal(r.json().code, 'UNAUTHENTICATED');
+    }
+  });
+
   it('keeps keys hashed at rest and shows them once', async () => {
     const created = (await t.call('POST', '/v1/keys', a.key, { name: 'ci' })).json();
     const rows = await t.ctx.database.db.selectFrom('api_keys').selectAll().execute();
