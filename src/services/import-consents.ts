@@ -8,7 +8,7 @@ import { getBusiness, toTopic } from '../storage/business-store.js';
 import { chainEvent } from '../storage/consent-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
 import {
-  deferCheckpoints, existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, statesOf, suppressedPhoneHashes, writeImport,
+  existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, tuneForImport, statesOf, suppressedPhoneHashes, writeImport,
   type ImportWrites,
 } from '../storage/import-store.js';
 import type { PersonRow } from '../storage/people-store.js';
@@ -104,7 +104,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
     : input.rows
       ? checkBatches(input.rows, rc, batchSize)
       : fail('VALIDATION_FAILED', 'Nothing to import: give a file or rows.', 'file');
-  const restoreCheckpoints = deferCheckpoints(ctx.database);
+  const restoreSettings = tuneForImport(ctx.database);
   try {
     for await (const b of batches) {
       result.total = b.total;
@@ -121,7 +121,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   } finally {
     // A file that fails to parse half way still lets the batches in flight finish before the error surfaces.
     await Promise.allSettled(inFlight.map((f) => f.done));
-    restoreCheckpoints();
+    restoreSettings();
   }
   await Promise.all(inFlight.map((f) => f.done));
   result.refused.sort((a, b) => a.row - b.row);

@@ -192,6 +192,20 @@ forEachDialect('import consents', (db) => {
     assert.equal((await counts(db(), c.business.id)).events, 4);
   });
 
+  it('on SQLite the settings an import changes (lazy checkpoints, NORMAL sync until the final fsync) are put back, even after a failure', async () => {
+    const raw = db().sqlite;
+    if (!raw) return;
+    const ctx = testContext(db());
+    const { business, text } = await seedBusiness(ctx);
+    const settings = () => [raw.pragma('synchronous', { simple: true }), raw.pragma('wal_autocheckpoint', { simple: true })];
+    const before = settings();
+    assert.deepEqual(before, [2, 1000], 'FULL, SQLite default');
+    await importCsv(ctx, business.id, [HEADER, `+447700113101,delivery,checked_box,${T0},web,${text.hash},,,`]);
+    assert.deepEqual(settings(), before);
+    await assert.rejects(importCsv(ctx, business.id, [HEADER, `+447700113102,delivery,checked_box,${T0},web,${text.hash},,"x,`]));
+    assert.deepEqual(settings(), before);
+  });
+
   it('running the same file again, or a renamed copy, changes nothing', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
