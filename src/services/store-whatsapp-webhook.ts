@@ -3,6 +3,7 @@ import { findChannelByExternalId } from '../storage/channel-store.js';
 import { insertInboxGroups, type InboxRef, type NewInboxItem } from '../storage/inbox-store.js';
 import type { ServiceContext } from './context.js';
 import { groupCommit, type GroupCommitter } from '../storage/group-commit.js';
+import { commitThenSync } from '../storage/deferred-sync.js';
 import type { Database } from '../storage/db.js';
 
 export interface StoreResult {
@@ -85,7 +86,8 @@ function writerFor(database: Database): Writer {
   if (!w) {
     w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) =>
       // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
-      database.transaction(async (trx) => insertInboxGroups(trx, batch)),
+      // The 200s wait for the fsync, but the event loop does not (commitThenSync).
+      commitThenSync(database, async (trx) => insertInboxGroups(trx, batch)),
     );
     writers.set(database, w);
   }
