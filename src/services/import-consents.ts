@@ -1,17 +1,16 @@
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { fail } from '../domain/errors.js';
-import { nextState } from '../domain/consent.js';
 import { timezoneForCountry } from '../domain/timezones.js';
-import { newId } from '../lib/ids.js';
 import { getBusiness, toTopic } from '../storage/business-store.js';
-import { chainEvent } from '../storage/consent-store.js';
+import { chainEvent, projectionOf } from '../storage/consent-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
 import {
   existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, tuneForImport, statesOf, suppressedPhoneHashes, writeImport,
   type ImportWrites,
 } from '../storage/import-store.js';
-import type { PersonRow } from '../storage/people-store.js';
+import { newPersonRow, type PersonRow } from '../storage/people-store.js';
+import { messageRow } from '../storage/outbox-store.js';
 import type { DB } from '../storage/schema.js';
 import type { ServiceContext } from './context.js';
 import { checkBatches, type CheckedBatch, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
@@ -121,7 +120,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   } finally {
     // A file that fails to parse half way still lets the batches in flight finish before the error surfaces.
     await Promise.allSettled(inFlight.map((f) => f.done));
-    restoreSettings();
+    await restoreSettings();
   }
   await Promise.all(inFlight.map((f) => f.done));
   result.refused.sort((a, b) => a.row - b.row);
@@ -224,7 +223,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       continue;
     }
     let person = people.get(r.phone);
-    if (!person) people.set(r.phone, (person = newPerson(bid, r, now)));
+    if (!person) people.set(r.phone, (person = newPersonRow(bid, { phone: r.phone }, now, { country: r.country, timezone: timezoneForCountry(r.country) })));
     if (person.erased_at !== null) {
       out.refused.push({ row: r.row, code: 'PERSON_ERASED', field: 'phone', reason: 'This person was erased; nothing more can be recorded for them.' });
       continue;
@@ -242,17 +241,14 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
     w.evidence.push({ business_id: bid, event_id: ev.id, evidence });
     out.imported += 1;
 
-    // projectEvent in memory: a topic never decided before takes the person's latest STOP as its floor.
-    const stop = stops.get(person.id);
+    // projectEvent in memory, on the batch's view of this person's states.
     const changed: string[] = [];
-    for (const t of r.topics) {
-      const key = stateKey(person.id, t.id);
-      const cur = states.get(key) ?? (stop ? { status: 'opted_out' as const, decidedAt: stop.at, eventId: stop.eventId } : undefined);
-      const next = nextState(cur, { id: ev.id, type: 'opt_in', occurredAt: r.occurredAt }, doubleOptIn);
-      if (!next) continue;
-      states.set(key, next);
+    const mine = { get: (topicId: string) => states.get(stateKey(person.id, topicId)) };
+    for (const { topic, state } of projectionOf(mine, stops.get(person.id), r.topics, { id: ev.id, type: 'opt_in', occurredAt: r.occurredAt }, doubleOptIn)) {
+      const key = stateKey(person.id, topic.id);
+      states.set(key, state);
       changedStates.add(key);
-      changed.push(t.key);
+      changed.push(topic.key);
     }
     // P4 as in recordOptIn, but one message per person per batch naming every topic that changed, rather than
     // several confirmations in a row to one person. A row with confirmation_sent_at was confirmed at the source.
@@ -273,28 +269,11 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
     w.states.push({ business_id: bid, person_id: personId, topic_id: topicId, status: s.status, decided_at: s.decidedAt, event_id: s.eventId, updated_at: now });
   }
   for (const [person, c] of confirmations) {
-    w.messages.push(confirmationMessage(bid, person.id, c.eventId, {
-      topicKeys: c.topicKeys, doubleOptIn, language: person.language ?? defaultLanguage,
+    w.messages.push(messageRow({
+      businessId: bid, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: c.eventId, notBefore: now,
+      payload: { topicKeys: c.topicKeys, doubleOptIn, language: person.language ?? defaultLanguage },
     }, now));
   }
   await writeImport(ctx.database, trx, w);
   return out;
-}
-
-function newPerson(businessId: string, r: ReadyRow, now: number): PersonRow {
-  return {
-    business_id: businessId, id: newId('per', now), phone_e164: r.phone, wa_id: null, bsuid: null, country: r.country,
-    language: null, timezone: timezoneForCountry(r.country), created_at: now, updated_at: now, erased_at: null,
-    last_inbound_at: null, unreachable_at: null, chain_seq: 0, chain_head: null,
-  };
-}
-
-/** The row outbox-store's insertMessage writes for a confirmation. */
-function confirmationMessage(businessId: string, personId: string, eventId: string, payload: Record<string, unknown>, now: number): DB['messages'] {
-  return {
-    business_id: businessId, id: newId('msg', now), person_id: personId, topic_id: null, kind: 'confirmation', status: 'queued',
-    payload: JSON.stringify(payload), idempotency_key: null, related_event_id: eventId, not_before: now, attempts: 0,
-    lease_owner: null, lease_until: null, provider_message_id: null, error_code: null, error_detail: null, status_at: null,
-    created_at: now, updated_at: now, sent_at: null,
-  };
 }

@@ -1,6 +1,5 @@
 import { fail } from '../domain/errors.js';
 import { ACTIVE_ACTIONS, type Channel } from '../domain/consent.js';
-import { newId } from '../lib/ids.js';
 import { toBusiness, toTopic, type Business, type Topic } from '../storage/business-store.js';
 import { chainEvent, projectionOf, type EventRow } from '../storage/consent-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
@@ -9,7 +8,7 @@ import {
   type ChecksArgs, type OptInChecks, type OptInPerson, type OptInWrite,
 } from '../storage/opt-in-store.js';
 import { messageRow } from '../storage/outbox-store.js';
-import { lockOrCreatePerson, type PersonRow } from '../storage/people-store.js';
+import { isPersonIdConflict, lockOrCreatePerson, newPersonRow, personConflict, type PersonRow } from '../storage/people-store.js';
 import type { ServiceContext } from './context.js';
 import { resolvePersonRef, type PersonRefInput, type ResolvedRef } from './person-ref.js';
 
@@ -111,7 +110,14 @@ export async function recordOptInTx(
   // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
   const person = await lockOrCreatePerson(trx, database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
   const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id)), person });
-  if (!(await pgWrite(database, trx, plan.write))) throw new Error('the opt-in was not written although the person is locked');
+  let written: boolean;
+  try {
+    written = await pgWrite(database, trx, plan.write);
+  } catch (e) {
+    if (isPersonIdConflict(e)) return personConflict();
+    throw e;
+  }
+  if (!written) throw new Error('the opt-in was not written although the person is locked');
   return plan.result;
 }
 
@@ -124,7 +130,14 @@ function optInSqlite(ctx: ServiceContext, businessId: string, input: OptInInput,
   const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key));
   // Nothing can move under a SQLite write transaction; a new person whose WhatsApp id or BSUID belongs to
   // someone else is refused by the unique key.
-  if (!sqliteWrite(database, plan.write)) throw new Error('person could not be created');
+  let written: boolean;
+  try {
+    written = sqliteWrite(database, plan.write);
+  } catch (e) {
+    if (isPersonIdConflict(e)) return personConflict();
+    throw e;
+  }
+  if (!written) return personConflict();
   return plan.result;
 }
 
@@ -183,11 +196,7 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
   const isNew = !person;
   if (!person) {
     if (ref.key.personId) return fail('NOT_FOUND', 'No such person.', 'person.personId');
-    person = {
-      business_id: businessId, id: newId('per', now), phone_e164: ref.key.phone ?? null, wa_id: ref.key.waId ?? null,
-      bsuid: ref.key.bsuid ?? null, country: ref.country, language: input.language ?? null, timezone: ref.timezone,
-      created_at: now, updated_at: now, erased_at: null, last_inbound_at: null, unreachable_at: null, chain_seq: 0, chain_head: null,
-    };
+    person = newPersonRow(businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
   }
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased; record a new opt-in by phone number instead.', 'person');
 

@@ -1,6 +1,5 @@
 import { CompiledQuery, sql, type Kysely } from 'kysely';
-import type SQLite from 'better-sqlite3';
-import type { Database, Trx } from './db.js';
+import { preparedOn, type Database, type Trx } from './db.js';
 import type { DB } from './schema.js';
 
 /** A table written many rows at a time. */
@@ -24,7 +23,6 @@ interface Shape {
 // SQLite binds at most 32,766 parameters per statement. (PostgreSQL's 65,535 never comes near: one array per column.)
 const PARAM_BUDGET = 32_000;
 const texts = new WeakMap<object, Map<string, string>>();
-const prepared = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
 
 /**
  * Writes rows in the caller's transaction with a few statements whatever their number. Statement text is
@@ -72,14 +70,6 @@ function cached(root: Kysely<DB>, key: string, build: () => string): string {
   let text = cache.get(key);
   if (text === undefined) cache.set(key, (text = build()));
   return text;
-}
-
-function preparedOn(handle: SQLite.Database, text: string): SQLite.Statement {
-  let cache = prepared.get(handle);
-  if (!cache) prepared.set(handle, (cache = new Map()));
-  let stmt = cache.get(text);
-  if (!stmt) cache.set(text, (stmt = handle.prepare(text)));
-  return stmt;
 }
 
 type AnyInsert = ReturnType<Kysely<Record<string, Record<string, unknown>>>['insertInto']>;

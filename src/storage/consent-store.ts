@@ -100,12 +100,12 @@ export async function lastStopAll(q: Q, businessId: string, personId: string): P
 }
 
 /**
- * The state each topic takes from one event, given the person's current states and latest STOP. Pure, so the
- * opt-in's fast path (storage/opt-in-store.ts) projects exactly as `projectEvent` does.
+ * The state each topic takes from one event, given the person's current states (by topic id) and latest STOP.
+ * Pure, so the opt-in's fast path and the import project exactly as `projectEvent` does.
  */
 export function projectionOf(
-  current: Map<string, TopicState>,
-  stop: { at: number; eventId: string } | null,
+  current: { get(topicId: string): TopicState | undefined },
+  stop: { at: number; eventId: string } | null | undefined,
   topics: Topic[],
   ev: { id: string; type: EventType; occurredAt: number },
   doubleOptIn: boolean,

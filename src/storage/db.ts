@@ -156,3 +156,18 @@ export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
   return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
+
+const preparedStatements = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
+
+/**
+ * A statement prepared once per raw SQLite handle and kept, for the hot paths that run on the raw handle instead
+ * of through Kysely (which prepares every query anew): the gate's read, the opt-in, the import's bulk inserts.
+ * Callers use a fixed set of statement texts, so the cache stays small.
+ */
+export function preparedOn(raw: SQLite.Database, text: string): SQLite.Statement {
+  let cache = preparedStatements.get(raw);
+  if (!cache) preparedStatements.set(raw, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (!stmt) cache.set(text, (stmt = raw.prepare(text)));
+  return stmt;
+}

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import type SQLite from 'better-sqlite3';
 import type { Database, Trx } from './db.js';
 
 /**
@@ -24,14 +25,16 @@ export async function commitThenSync<T>(database: Database, fn: (trx: Trx) => Pr
       raw.pragma(`synchronous = ${setting}`);
     }
   });
-  await syncLog(raw.name);
+  await syncLog(raw);
   return out;
 }
 
-async function syncLog(file: string): Promise<void> {
+/** fsync of the write-ahead log on the thread pool: every frame SQLite has written to it is on disk after. */
+export async function syncLog(raw: SQLite.Database): Promise<void> {
+  if (raw.memory) return;
   let fh;
   try {
-    fh = await open(`${file}-wal`, 'r+');
+    fh = await open(`${raw.name}-wal`, 'r+');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no log: everything is in the database file
     throw e;

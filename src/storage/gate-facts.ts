@@ -1,12 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import type { Statement } from 'better-sqlite3';
 import type { DB } from './schema.js';
-import type { Database } from './db.js';
+import { preparedOn, type Database } from './db.js';
 import type { ConsentStatus } from '../domain/consent.js';
 import type { GateFacts } from '../domain/gate.js';
 import type { BusinessPolicy } from '../domain/policy.js';
 import { cachedBusiness } from './business-cache.js';
-import { isSuppressed, type PersonKey } from './people-store.js';
+import { isSuppressed, keyColumn, type PersonKey } from './people-store.js';
 import { parseJson } from './json.js';
 
 type Q = Kysely<DB>;
@@ -20,9 +19,6 @@ interface FactsRow {
   event_id: string | null;
   sends: string | null; // JSON [[topic_id, sent_at], ...], newest first
 }
-
-const keyColumn = (k: PersonKey): ['id' | 'phone_e164' | 'wa_id' | 'bsuid', string] =>
-  k.personId ? ['id', k.personId] : k.phone ? ['phone_e164', k.phone] : k.waId ? ['wa_id', k.waId] : ['bsuid', k.bsuid ?? ''];
 
 // SQLite: one prepared statement, person + state for the topic + their recent sends as a JSON array; the
 // frequency caps count what was actually sent. The LIMIT is written CAST(? AS INTEGER) on purpose: a bare
@@ -49,26 +45,18 @@ const PG_FACTS_SQL = (col: string) => `
   LEFT JOIN consent_state s ON s.business_id = p.business_id AND s.person_id = p.id AND s.topic_id = $3
   WHERE p.business_id = $4 AND p.${col} = $5`;
 
-// The named statement's text, built once per key column (pg compares it with the prepared one on every run).
-const pgTexts = new Map<string, string>();
-function pgFactsSql(col: string): string {
-  let t = pgTexts.get(col);
-  if (!t) pgTexts.set(col, (t = PG_FACTS_SQL(col)));
+// Statement texts, built once per dialect and key column (a template string per decision showed in the profile;
+// pg compares a named statement's text with the prepared one on every run, the SQLite cache looks it up by text).
+const texts = new Map<string, string>();
+function factsSql(dialect: 'sqlite' | 'postgres', col: string): string {
+  const key = `${dialect}:${col}`;
+  let t = texts.get(key);
+  if (!t) texts.set(key, (t = dialect === 'sqlite' ? sqliteSql(col) : PG_FACTS_SQL(col)));
   return t;
 }
 
-const statements = new WeakMap<object, Map<string, Statement>>();
-function sqliteStatement(database: Database, key: string): Statement {
-  const raw = database.sqlite!;
-  let m = statements.get(raw);
-  if (!m) statements.set(raw, (m = new Map()));
-  let st = m.get(key);
-  if (!st) m.set(key, (st = raw.prepare(sqliteSql(key))));
-  return st;
-}
-
 function readSqlite(database: Database, businessId: string, col: string, val: string, topicId: string, since: number, limit: number): FactsRow | undefined {
-  return sqliteStatement(database, col).get(since, limit, topicId, businessId, val) as FactsRow | undefined;
+  return preparedOn(database.sqlite!, factsSql('sqlite', col)).get(since, limit, topicId, businessId, val) as FactsRow | undefined;
 }
 
 async function readFacts(database: Database, q: Q, businessId: string, key: PersonKey, topicId: string, since: number, limit: number): Promise<FactsRow | undefined> {
@@ -84,7 +72,7 @@ async function readFacts(database: Database, q: Q, businessId: string, key: Pers
   if (database.pool && !q.isTransaction) {
     // A named statement is parsed and planned once per connection: this halves the cost of the gate's one
     // round trip on PostgreSQL. (Inside a transaction the read must use the transaction's connection.)
-    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: pgFactsSql(col), values: [since, limit, topicId, businessId, val] });
+    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: factsSql('postgres', col), values: [since, limit, topicId, businessId, val] });
     return r.rows[0];
   }
   const r = await sql<FactsRow>`

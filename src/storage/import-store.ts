@@ -1,8 +1,8 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { TopicState } from '../domain/consent.js';
 import { bulkInsert, type BulkTable } from './bulk-insert.js';
 import type { Database, Trx } from './db.js';
+import { syncLog } from './deferred-sync.js';
 import type { EventRow } from './consent-store.js';
 import type { PersonRow } from './people-store.js';
 import type { DB } from './schema.js';
@@ -172,32 +172,17 @@ export async function refreshStatistics(database: Database): Promise<void> {
  * or failure, the log is fsynced once: everything it committed is then as durable as a FULL commit. Nothing else
  * shares this connection meanwhile (`optline import` is a process of its own).
  */
-export function tuneForImport(database: Database): () => void {
+export function tuneForImport(database: Database): () => Promise<void> {
   const raw = database.sqlite;
-  if (!raw) return () => {};
+  if (!raw) return async () => {};
   const checkpointEvery = Number(raw.pragma('wal_autocheckpoint', { simple: true }));
   const synchronous = Number(raw.pragma('synchronous', { simple: true }));
   raw.pragma('wal_autocheckpoint = 16384');
   raw.pragma('synchronous = NORMAL');
-  return () => {
+  return async () => {
     raw.pragma(`synchronous = ${synchronous}`);
     raw.pragma(`wal_autocheckpoint = ${checkpointEvery}`);
-    syncLog(raw.name);
+    await syncLog(raw);
     raw.pragma('wal_checkpoint(PASSIVE)');
   };
-}
-
-/** fsync of the write-ahead log file: every frame SQLite has written to it is on disk when this returns. */
-function syncLog(file: string): void {
-  if (file === ':memory:' || file === '') return;
-  let fd: number | null = null;
-  try {
-    fd = openSync(`${file}-wal`, 'r+');
-    fsyncSync(fd);
-  } catch (e) {
-    // No log file: nothing was written since the last checkpoint removed it.
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
 }

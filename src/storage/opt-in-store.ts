@@ -1,8 +1,8 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './schema.js';
-import type { Database } from './db.js';
-import type { PersonKey, PersonRow } from './people-store.js';
+import { preparedOn, type Database } from './db.js';
+import { keyColumn, type PersonKey, type PersonRow } from './people-store.js';
 import type { EventRow } from './consent-store.js';
 import type { MessageRow } from './outbox-store.js';
 import type { ConsentStatus, TopicState } from '../domain/consent.js';
@@ -51,9 +51,6 @@ export interface OptInWrite {
   liftSuppression: string | null;
   now: number;
 }
-
-export const keyColumn = (k: PersonKey): ['id' | 'phone_e164' | 'wa_id' | 'bsuid', string] =>
-  k.personId ? ['id', k.personId] : k.phone ? ['phone_e164', k.phone] : k.waId ? ['wa_id', k.waId] : ['bsuid', k.bsuid ?? ''];
 
 const PEOPLE_COLUMNS = ['business_id', 'id', 'phone_e164', 'wa_id', 'bsuid', 'country', 'language', 'timezone', 'created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'chain_seq', 'chain_head'] as const;
 const EVENT_COLUMNS = ['business_id', 'id', 'person_id', 'seq', 'type', 'scope', 'topic_keys', 'channel', 'action', 'text_hash', 'occurred_at', 'recorded_at', 'source_ref', 'actor', 'evidence_hash', 'prev_hash', 'hash'] as const;
@@ -200,16 +197,8 @@ const SQLITE = {
   deleteSuppression: 'DELETE FROM suppressions WHERE business_id = ? AND phone_hash = ?',
 } as const;
 
-const prepared = new WeakMap<object, Map<string, Statement>>();
-function st(database: Database, key: string, text: string): Statement {
-  const raw = database.sqlite!;
-  let m = prepared.get(raw);
-  if (!m) prepared.set(raw, (m = new Map()));
-  let s = m.get(key);
-  if (!s) m.set(key, (s = raw.prepare(text)));
-  return s;
-}
-const stmt = (database: Database, k: keyof typeof SQLITE) => st(database, k, SQLITE[k]);
+const st = (database: Database, text: string): Statement => preparedOn(database.sqlite!, text);
+const stmt = (database: Database, k: keyof typeof SQLITE) => st(database, SQLITE[k]);
 
 // These run synchronously on the raw handle: the caller holds SQLite's one connection (a transaction).
 
@@ -226,7 +215,7 @@ export function sqliteReadChecks(database: Database, a: ChecksArgs): OptInChecks
 
 export function sqliteReadPerson(database: Database, businessId: string, key: PersonKey): OptInPerson {
   const [col, val] = keyColumn(key);
-  const person = (st(database, `person_${col}`, `SELECT * FROM people WHERE business_id = ? AND ${col} = ?`).get(businessId, val) as PersonRow | undefined) ?? null;
+  const person = (st(database, `SELECT * FROM people WHERE business_id = ? AND ${col} = ?`).get(businessId, val) as PersonRow | undefined) ?? null;
   if (!person) return { person, states: new Map(), lastStop: null };
   const rows = stmt(database, 'states').all(businessId, person.id) as { topic_id: string; status: string; decided_at: number; event_id: string }[];
   const stop = stmt(database, 'lastStop').get(businessId, person.id) as { occurred_at: number; id: string } | undefined;

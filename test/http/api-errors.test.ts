@@ -74,6 +74,24 @@ forEachDialect('HTTP API: bad input', (db) => {
     assert.equal(r4.json().code, 'NOT_FOUND');
   });
 
+  it('a WhatsApp id that belongs to someone else is a 409 naming the person, and nothing is written', async () => {
+    const first = await t.call('POST', '/v1/opt-ins', b.key, { ...good(), person: { phone: '+447911123401', waId: '447911123401' } });
+    assert.equal(first.statusCode, 201, first.body);
+    const before = await counts(t);
+    const r = await t.call('POST', '/v1/opt-ins', b.key, { ...good(), person: { phone: '+447911123402', waId: '447911123401' } });
+    assert.equal(r.statusCode, 409, r.body);
+    assert.equal(r.json().code, 'CONFLICT');
+    assert.equal(r.json().errors[0].field, 'person');
+    assert.deepEqual(await counts(t), before);
+    // A known person learning a WhatsApp id that is someone else's: the same answer.
+    assert.equal((await t.call('POST', '/v1/opt-ins', b.key, { ...good(), person: { phone: '+447911123403' } })).statusCode, 201);
+    const known = await counts(t);
+    const learn = await t.call('POST', '/v1/opt-ins', b.key, { ...good(), topics: ['billing'], person: { phone: '+447911123403', waId: '447911123401' } });
+    assert.equal(learn.statusCode, 409, learn.body);
+    assert.equal(learn.json().code, 'CONFLICT');
+    assert.deepEqual(await counts(t), known);
+  });
+
   it('an Idempotency-Key reused with another body is refused', async () => {
     const body = { person: { phone: PHONE_A }, topic: 'delivery', template: { name: 'a', language: 'en' } };
     await t.call('POST', '/v1/opt-ins', b.key, good());
