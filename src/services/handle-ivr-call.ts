@@ -1,6 +1,7 @@
 import type { VoiceCallback } from '../channels/twilio/payload.js';
 import { voiceGather, voiceSay } from '../channels/twilio/twiml.js';
 import { getBusiness, listTopics } from '../storage/business-store.js';
+import { isUniqueViolation } from '../storage/db.js';
 import type { ServiceContext } from './context.js';
 import { captureLanguage, captureText, listNames, VOICE_LANGUAGE, type CaptureLanguage } from './capture-texts.js';
 import { getText, registerText } from './manage-texts.js';
@@ -50,7 +51,11 @@ const say = (lang: CaptureLanguage, text: string, hangup = true) => voiceSay(tex
  * through to the next verb on silence), then goodbye.
  */
 export async function startIvrCall(ctx: ServiceContext, businessId: string, publicUrl: string): Promise<string> {
-  const menu = await menuFor(ctx, businessId);
+  // The first calls of a business register the menu text at the same moment: the one that lost the race reads it.
+  const menu = await menuFor(ctx, businessId).catch((e: unknown) => {
+    if (!isUniqueViolation(e)) throw e;
+    return menuFor(ctx, businessId);
+  });
   if (!menu) {
     const business = await getBusiness(ctx.database.db, businessId);
     const lang = captureLanguage(business?.policy.defaultLanguage);

@@ -4,7 +4,7 @@ import { getBusiness, getTopicsByKeys, listTopics } from '../storage/business-st
 import { appendEvent, findEventBySource, projectEvent, type EventRow } from '../storage/consent-store.js';
 import { cancelOpenMessages } from '../storage/outbox-store.js';
 import { lockOrCreatePerson } from '../storage/people-store.js';
-import type { Trx } from '../storage/db.js';
+import { isUniqueViolation, type Trx } from '../storage/db.js';
 import type { ServiceContext } from './context.js';
 import { resolvePersonRef, type PersonRefInput } from './person-ref.js';
 
@@ -41,7 +41,15 @@ export async function recordOptOut(ctx: ServiceContext, businessId: string, inpu
   }
   if (input.occurredAt !== undefined && input.occurredAt > now + 5 * 60_000) fail('VALIDATION_FAILED', 'occurredAt is in the future.', 'occurredAt');
   const ref = resolvePersonRef(input.person, 'person.phone');
-  return ctx.database.transaction((trx) => recordOptOutTx(ctx, trx, businessId, input, ref, now));
+  const run = () => ctx.database.transaction((trx) => recordOptOutTx(ctx, trx, businessId, input, ref, now));
+  try {
+    return await run();
+  } catch (e) {
+    // A concurrent duplicate (same Idempotency-Key, or the same new person) committed first: run once more,
+    // which replays it (or appends after it), as a sequential retry would.
+    if (!isUniqueViolation(e)) throw e;
+    return run();
+  }
 }
 
 /**

@@ -51,21 +51,29 @@ export async function upsertChannelAccount(
   input: { businessId: string; provider: ChannelProvider; externalId: string | null; settings: object; secrets: object | null },
   now: number,
 ): Promise<ChannelAccount> {
-  const existing = await q.selectFrom('channel_accounts').select('id').where('business_id', '=', input.businessId).where('provider', '=', input.provider).executeTakeFirst();
   const sealed = input.secrets ? keyring.encrypt(JSON.stringify(input.secrets)) : null;
-  if (existing) {
-    await q
-      .updateTable('channel_accounts')
-      .set({ external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, updated_at: now })
-      .where('business_id', '=', input.businessId)
-      .where('id', '=', existing.id)
-      .execute();
-  } else {
-    await q
-      .insertInto('channel_accounts')
-      .values({ business_id: input.businessId, id: newId('cha', now), provider: input.provider, external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, created_at: now, updated_at: now })
-      .execute();
-  }
+  // One account per business and provider, with no unique index to say so: the business row is write-locked
+  // first (a no-op UPDATE, portable to both dialects), so concurrent identical PUTs update one row in turn
+  // instead of each inserting its own.
+  const write = async (t: Q) => {
+    await t.updateTable('businesses').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', input.businessId).execute();
+    const existing = await t.selectFrom('channel_accounts').select('id').where('business_id', '=', input.businessId).where('provider', '=', input.provider).executeTakeFirst();
+    if (existing) {
+      await t
+        .updateTable('channel_accounts')
+        .set({ external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, updated_at: now })
+        .where('business_id', '=', input.businessId)
+        .where('id', '=', existing.id)
+        .execute();
+    } else {
+      await t
+        .insertInto('channel_accounts')
+        .values({ business_id: input.businessId, id: newId('cha', now), provider: input.provider, external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, created_at: now, updated_at: now })
+        .execute();
+    }
+  };
+  if (q.isTransaction) await write(q);
+  else await q.transaction().execute(write);
   return (await getChannelAccount(q, keyring, input.businessId, input.provider))!;
 }
 
