@@ -164,13 +164,20 @@ export interface InboxProcessor {
 }
 
 /**
- * The webhook inbox's processor. The inbox is the source of truth; the in-memory queue only saves the recovery
- * loop a read. Items are handled in arrival order (a STOP then a START in one batch), several per transaction.
+ * The webhook inbox's processor. The inbox is the source of truth; the in-memory queues only save the recovery
+ * loop a read. People's items are handled before status receipts (G2), each kind in arrival order (a STOP then
+ * a START in one batch), several per transaction.
  */
 export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOptions = {}): InboxProcessor {
   const batch = opts.batchSize ?? 200;
   const maxQueued = opts.maxQueued ?? 50_000;
-  const queue: InboxRef[] = [];
+  // G2: two queues. People's items (messages, preference changes) always go before status receipts, so a STOP's
+  // reply and a START are never queued behind a flood of statuses. Each queue keeps arrival order, so one
+  // person's messages keep theirs; statuses concern our own messages and wait (a status for a message not known
+  // yet is held and retried anyway).
+  const people: InboxRef[] = [];
+  const statuses: InboxRef[] = [];
+  const queued = () => people.length + statuses.length;
   let pumping: Promise<void> | null = null;
   let pass: Promise<number> | null = null;
   let stopped = false;
@@ -178,42 +185,57 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
   const last: LastTx = { startedAt: 0, tookMs: 0 };
 
   const pump = async () => {
-    while (queue.length > 0 && !stopped) {
+    while (queued() > 0 && !stopped) {
       // Webhook POSTs go first: their answer waits for their commit (and Meta retries slow answers), while
       // processing only has to keep the order and catch up. One bounded wait per transaction, so it cannot starve.
       await yieldToIngest(ctx, last);
       if (stopped) break;
-      const n = await timedBatch(ctx, queue.slice(0, TX_MAX_ITEMS), last);
-      queue.splice(0, n);
+      // Taken at the start of each transaction: a message stored meanwhile overtakes every queued status.
+      const fromPeople = people.slice(0, TX_MAX_ITEMS);
+      const refs = [...fromPeople, ...statuses.slice(0, TX_MAX_ITEMS - fromPeople.length)];
+      const n = await timedBatch(ctx, refs, last);
+      // A prefix of `refs` was handled: people's part first, then statuses'.
+      const p = Math.min(n, fromPeople.length);
+      people.splice(0, p);
+      statuses.splice(0, n - p);
     }
   };
 
   const runPass = async (graceMs: number): Promise<number> => {
     const now = ctx.clock.now();
     const isStopped = () => stopped;
-    const fresh = await listPendingInbox(ctx.database.db, { held: false, receivedBefore: now - graceMs, limit: batch });
-    let n = await processInOrder(ctx, fresh.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped, last);
-    if (stopped) return n;
+    const refsOf = (rows: { business_id: string; id: string; kind: string }[]) => rows.map((r) => ({ businessId: r.business_id, id: r.id, kind: r.kind }));
+    // People's items first (G2), then statuses, each oldest first.
+    let n = 0;
+    for (const from of ['people', 'statuses'] as const) {
+      const fresh = await listPendingInbox(ctx.database.db, { held: false, receivedBefore: now - graceMs, limit: batch, from });
+      n += await processInOrder(ctx, refsOf(fresh), isStopped, last);
+      if (stopped) return n;
+    }
     const held = await listPendingInbox(ctx.database.db, { held: true, receivedBefore: now, limit: batch });
     const due = held.filter((r) => !(Number(r.received_at) + retryDelayMs(Number(r.attempts)) > now && now - Number(r.received_at) < 5 * 60_000));
-    n += await processInOrder(ctx, due.map((r) => ({ businessId: r.business_id, id: r.id })), isStopped, last);
+    n += await processInOrder(ctx, refsOf(due), isStopped, last);
     return n;
   };
 
   const api: InboxProcessor = {
     enqueue(refs) {
       if (stopped) return;
-      queue.push(...refs.slice(0, Math.max(0, maxQueued - queue.length)));
+      for (const ref of refs) {
+        if (queued() >= maxQueued) break;
+        (ref.kind === 'status' ? statuses : people).push(ref);
+      }
       pumping ??= pump()
         .catch((err) => {
           // The inbox is the source of truth: drop the in-memory refs and leave the rows to the recovery loop.
           // Re-pumping at once would spin on a persistent failure (a closed database) at full CPU.
           ctx.logger.error({ err }, 'inbox processing stopped; the recovery loop will pick the rows up');
-          queue.length = 0;
+          people.length = 0;
+          statuses.length = 0;
         })
         .finally(() => {
           pumping = null;
-          if (queue.length > 0 && !stopped) api.enqueue([]);
+          if (queued() > 0 && !stopped) api.enqueue([]);
         });
     },
     async runOnce(o = {}) {

@@ -11,7 +11,12 @@ type InboxRowInsert = Insertable<DB['inbox']>;
 export interface InboxRef {
   businessId: string;
   id: string;
+  /** The item's kind when known: the processor takes people's items (anything but `status`) before status receipts. */
+  kind?: string;
 }
+
+/** Kinds of pending rows that come from people (messages, Meta's preference changes): processed before statuses (G2). */
+export const PERSON_KINDS: readonly string[] = Object.freeze(['message', 'preference']);
 
 export interface NewInboxItem {
   businessId: string;
@@ -31,7 +36,15 @@ const CHUNK = 500;
  * Returns how many rows were new, and those that still need processing (in input order). Run inside the
  * webhook's transaction.
  */
-export async function insertInboxItems(q: Q, items: NewInboxItem[], now: number): Promise<{ inserted: number; fresh: InboxRef[] }> {
+export interface InsertedGroup {
+  inserted: number;
+  /** Rows that need processing, in the POST's order. */
+  fresh: InboxRef[];
+  /** The stored item of each `fresh` row (same order): what the acknowledging transaction may act on at once. */
+  freshItems: NewInboxItem[];
+}
+
+export async function insertInboxItems(q: Q, items: NewInboxItem[], now: number): Promise<InsertedGroup> {
   return (await insertInboxGroups(q, [{ list: items, now }]))[0]!;
 }
 
@@ -40,7 +53,7 @@ export async function insertInboxItems(q: Q, items: NewInboxItem[], now: number)
  * size allows instead of one per POST; each POST still gets its own counts and its own fresh rows. Rows go in
  * POST order, so an item sent by two POSTs of the group is stored by the first, as it would be one after the other.
  */
-export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; now: number }[]): Promise<{ inserted: number; fresh: InboxRef[] }[]> {
+export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; now: number }[]): Promise<InsertedGroup[]> {
   const out = groups.map(() => ({ inserted: 0, fresh: [] as { ref: InboxRef; at: number }[] }));
   // Which POST, and which position in it, each new id belongs to: RETURNING promises no order.
   const owner = new Map<string, { group: number; at: number }>();
@@ -69,16 +82,19 @@ export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; no
       .insertInto('inbox')
       .values(rows.slice(i, i + CHUNK))
       .onConflict((oc) => oc.columns(['business_id', 'dedupe_key']).doNothing())
-      .returning(['business_id', 'id', 'processed_at'])
+      .returning(['business_id', 'id', 'processed_at', 'kind'])
       .execute();
     for (const r of rowsIn) {
       const o = owner.get(r.id)!;
       out[o.group]!.inserted++;
-      if (r.processed_at === null) out[o.group]!.fresh.push({ ref: { businessId: r.business_id, id: r.id }, at: o.at });
+      if (r.processed_at === null) out[o.group]!.fresh.push({ ref: { businessId: r.business_id, id: r.id, kind: r.kind }, at: o.at });
     }
   }
   // Processing follows the order of the POST (a STOP then a START in one batch).
-  return out.map((o) => ({ inserted: o.inserted, fresh: o.fresh.sort((a, b) => a.at - b.at).map((f) => f.ref) }));
+  return out.map((o, gi) => {
+    const fresh = o.fresh.sort((a, b) => a.at - b.at);
+    return { inserted: o.inserted, fresh: fresh.map((f) => f.ref), freshItems: fresh.map((f) => groups[gi]!.list[f.at]!) };
+  });
 }
 
 /**
@@ -102,18 +118,24 @@ export async function finishInboxRow(q: Q, ref: InboxRef, outcome: string, final
     .execute();
 }
 
-/** Unprocessed rows, oldest first: fresh ones (outcome null) received before `receivedBefore`, or all held ones. */
+/**
+ * Unprocessed rows, oldest first: fresh ones (outcome null) received before `receivedBefore`, or all held ones.
+ * `from` picks people's items (PERSON_KINDS) or status receipts (default: both); the partial index
+ * inbox_pending_kind (migration 0007) serves either without reading the other kind's backlog.
+ */
 export async function listPendingInbox(
   q: Q,
-  opts: { receivedBefore: number; limit: number; held: boolean },
-): Promise<Pick<InboxRow, 'business_id' | 'id' | 'received_at' | 'attempts' | 'outcome'>[]> {
+  opts: { receivedBefore: number; limit: number; held: boolean; from?: 'people' | 'statuses' },
+): Promise<Pick<InboxRow, 'business_id' | 'id' | 'received_at' | 'attempts' | 'outcome' | 'kind'>[]> {
   let sel = q
     .selectFrom('inbox')
-    .select(['business_id', 'id', 'received_at', 'attempts', 'outcome'])
+    .select(['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind'])
     .where('processed_at', 'is', null)
     .orderBy('received_at')
     .orderBy('id')
     .limit(opts.limit);
+  if (opts.from === 'people') sel = sel.where('kind', 'in', [...PERSON_KINDS]);
+  if (opts.from === 'statuses') sel = sel.where('kind', '=', 'status');
   sel = opts.held ? sel.where('outcome', 'is not', null) : sel.where('outcome', 'is', null).where('received_at', '<=', opts.receivedBefore);
   return sel.execute();
 }
