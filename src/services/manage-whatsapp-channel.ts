@@ -2,8 +2,6 @@ import { fail } from '../domain/errors.js';
 import { isUniqueViolation } from '../storage/db.js';
 import { getChannelAccount, upsertChannelAccount, type ChannelAccount, type WhatsAppSecrets, type WhatsAppSettings } from '../storage/channel-store.js';
 import type { ServiceContext } from './context.js';
-import { invalidateWebhookSecrets } from './webhook-secrets.js';
-import { forgetWebhookRoutes } from './store-whatsapp-webhook.js';
 
 export type WhatsAppChannelInput = WhatsAppSettings & WhatsAppSecrets;
 
@@ -36,8 +34,6 @@ export async function putWhatsAppChannel(ctx: ServiceContext, businessId: string
   if (input.verifyToken) secrets.verifyToken = input.verifyToken;
   try {
     const a = await upsertChannelAccount(ctx.database.db, ctx.keyring, { businessId, provider: 'whatsapp_cloud', externalId: input.phoneNumberId, settings, secrets }, ctx.clock.now());
-    invalidateWebhookSecrets();
-    forgetWebhookRoutes();
     return view(a as unknown as ChannelAccount<WhatsAppSettings, WhatsAppSecrets>);
   } catch (e) {
     // Webhooks are routed by phone_number_id, so one number belongs to one business.

@@ -1,5 +1,4 @@
 import type { WebhookItem } from '../channels/whatsapp-cloud/payload.js';
-import { findChannelByExternalId } from '../storage/channel-store.js';
 import { insertInboxGroups, type InboxRef, type NewInboxItem } from '../storage/inbox-store.js';
 import type { ServiceContext } from './context.js';
 import { groupCommit, type GroupCommitter } from '../storage/group-commit.js';
@@ -18,21 +17,17 @@ const phoneNumberIdOf = (item: WebhookItem): string | undefined => ('phoneNumber
 
 /**
  * Stores every item of one verified webhook POST in the inbox, in one transaction, before Meta gets its 200.
- * Each item is routed by phone_number_id to its business; an unknown number is stored under business '' as
- * `unroutable` and never processed, and so are fields we do not handle (`ignored`): kept, so nothing Meta sent
- * is lost, and a redelivery is recognised.
+ * `routes` (phone_number_id → business) comes from the ownership check that chose the verifying secret
+ * (services/whatsapp-webhook-owner.ts), so an item is stored only for the business whose app signed it. A number
+ * not configured here (signed by the shared app) is stored under business '' as `unroutable` and never processed,
+ * and so are fields we do not handle (`ignored`): kept, so nothing Meta sent is lost, and a redelivery is recognised.
  */
-export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookItem[]): Promise<StoreResult> {
+export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookItem[], routes: ReadonlyMap<string, string>): Promise<StoreResult> {
   const now = ctx.clock.now();
-  const owners = new Map<string, string>();
-  for (const id of new Set(items.map(phoneNumberIdOf).filter((v): v is string => v !== undefined))) {
-    const owner = await ownerOf(ctx, id);
-    if (owner) owners.set(id, owner);
-  }
   const rows = new Map<string, NewInboxItem>();
   for (const item of items) {
     const pnid = phoneNumberIdOf(item);
-    const businessId = (pnid && owners.get(pnid)) ?? '';
+    const businessId = (pnid && routes.get(pnid)) ?? '';
     const handled = item.kind === 'message' || item.kind === 'status' || item.kind === 'preference';
     const outcome = businessId === '' ? (handled ? 'unroutable' : 'ignored') : handled ? undefined : 'ignored';
     const key = `${businessId}\n${item.dedupeKey}`;
@@ -43,23 +38,6 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
   lastPost.set(ctx.database, Date.now());
   const r = await writerFor(ctx.database)({ list, now });
   return { received: items.length, stored: r.inserted, fresh: r.fresh };
-}
-
-// Routing: which business owns a phone_number_id. Read on every POST, changed rarely: cached for a moment
-// (a number configured through this process is seen at once: putWhatsAppChannel clears the webhook caches).
-const ROUTE_TTL_MS = 2000;
-const routes = new Map<string, { businessId: string | null; until: number }>();
-async function ownerOf(ctx: ServiceContext, phoneNumberId: string): Promise<string | null> {
-  const hit = routes.get(phoneNumberId);
-  if (hit && hit.until > Date.now()) return hit.businessId;
-  const account = await findChannelByExternalId(ctx.database.db, ctx.keyring, 'whatsapp_cloud', phoneNumberId);
-  if (routes.size > 10_000) routes.clear();
-  // An unknown number is cached only briefly too, so a number configured in another process is picked up.
-  routes.set(phoneNumberId, { businessId: account?.businessId ?? null, until: Date.now() + ROUTE_TTL_MS });
-  return account?.businessId ?? null;
-}
-export function forgetWebhookRoutes(): void {
-  routes.clear();
 }
 
 type Writer = GroupCommitter<{ list: NewInboxItem[]; now: number }, { inserted: number; fresh: InboxRef[] }>;

@@ -98,13 +98,20 @@ export async function findChannelByExternalId<S = Record<string, unknown>, K = R
   return r ? open<S, K>(r, keyring) : null;
 }
 
-/** Every app secret that may sign WhatsApp webhooks: each business's own (the shared app's comes from config). */
-export async function allWhatsAppAppSecrets(q: Q, keyring: Keyring): Promise<string[]> {
+/** The WhatsApp accounts that own these phone_number_ids (webhook routing and signature ownership). */
+export async function findWhatsAppAccounts(q: Q, keyring: Keyring, phoneNumberIds: readonly string[]): Promise<ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[]> {
+  if (phoneNumberIds.length === 0) return [];
+  const rows = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', 'whatsapp_cloud').where('external_id', 'in', [...phoneNumberIds]).execute();
+  return rows.map((r) => open<WhatsAppSettings, WhatsAppSecrets>(r, keyring));
+}
+
+/**
+ * The WhatsApp accounts whose WABA is one of these ids: only for the rare POST that carries no phone_number_id
+ * at all (account or template updates), so a scan of the WhatsApp accounts is acceptable.
+ */
+export async function findWhatsAppAccountsByWaba(q: Q, keyring: Keyring, wabaIds: readonly string[]): Promise<ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[]> {
+  if (wabaIds.length === 0) return [];
+  const wanted = new Set(wabaIds);
   const rows = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', 'whatsapp_cloud').execute();
-  const out: string[] = [];
-  for (const r of rows) {
-    const a = open<WhatsAppSettings, WhatsAppSecrets>(r, keyring);
-    if (a.secrets?.appSecret) out.push(a.secrets.appSecret);
-  }
-  return out;
+  return rows.map((r) => open<WhatsAppSettings, WhatsAppSecrets>(r, keyring)).filter((a) => a.settings.wabaId !== undefined && wanted.has(a.settings.wabaId));
 }

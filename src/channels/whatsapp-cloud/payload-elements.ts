@@ -33,7 +33,7 @@ export interface ChangeCtx {
 
 export function malformed(ctx: ChangeCtx, element: unknown): OtherItem {
   const key = sha256Json({ wabaId: ctx.wabaId, phoneNumberId: ctx.phoneNumberId, field: ctx.field, element });
-  return { kind: 'other', dedupeKey: `wa:other:${key}`, wabaId: ctx.wabaId, field: ctx.field, raw: element };
+  return compact({ kind: 'other' as const, dedupeKey: `wa:other:${key}`, wabaId: ctx.wabaId, phoneNumberId: ctx.phoneNumberId, field: ctx.field, raw: element });
 }
 
 /** Contact for a message: same wa_id as `from`, else same BSUID, else the only contact present. */

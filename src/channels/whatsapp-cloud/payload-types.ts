@@ -83,6 +83,8 @@ export interface OtherItem {
   /** `wa:other:<sha256>` of the change (or of the malformed element with its routing context). */
   dedupeKey: string;
   wabaId: string;
+  /** metadata.phone_number_id of the change, when it had one: tells which app's secret must have signed it. */
+  phoneNumberId?: string;
   field: string;
   raw: unknown;
 }

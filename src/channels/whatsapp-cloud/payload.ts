@@ -1,7 +1,7 @@
 // Walks a Meta webhook envelope: every entry, every change, every array element (never `[0]`: Meta may
 // batch). Only a structurally unusable envelope is refused; anything odd deeper down becomes an `other`
 // item so it is still stored and the rest of the batch is still processed.
-import { idString, isRecord, rec, sha256Json, str } from './payload-fields.js';
+import { compact, idString, isRecord, rec, sha256Json, str } from './payload-fields.js';
 import {
   malformed,
   parseChangeErrors,
@@ -81,10 +81,10 @@ function parseChange(wabaId: string, change: unknown, receivedAtMs: number): Web
   } else {
     // account_update, message_template_status_update, smb_message_echoes, history…: not consent events.
     // (Echoes and history also carry messages[], but those are not inbound user messages.)
-    return [{ kind: 'other', dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change }];
+    return [compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, phoneNumberId: ctx.phoneNumberId, field, raw: change })];
   }
   if (Array.isArray(value.errors) && value.errors.length > 0) out.push(parseChangeErrors(ctx, value.errors));
   // A known field with nothing we understand is still worth keeping.
-  if (out.length === 0) out.push({ kind: 'other', dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change });
+  if (out.length === 0) out.push(compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, phoneNumberId: ctx.phoneNumberId, field, raw: change }));
   return out;
 }

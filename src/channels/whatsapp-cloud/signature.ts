@@ -11,31 +11,21 @@ export function signMetaBody(rawBody: Buffer | string, appSecret: string): strin
 }
 
 /**
- * True when the header carries a valid HMAC of `rawBody` under at least one of `appSecrets`.
- * Several secrets are allowed because one gateway may front several Meta apps (a shared app plus
- * businesses that bring their own). Fails closed: no header, a malformed header, no usable secret → false.
+ * True when the header carries a valid HMAC of `rawBody` under `appSecret`: the secret of the app that owns the
+ * body's phone numbers (services/whatsapp-webhook-owner.ts), never "any configured secret", so a secret one
+ * tenant chose can never vouch for another tenant's numbers, and a refused POST costs one HMAC.
+ * Fails closed: no header, a malformed header, an empty secret → false.
  */
-export function verifyMetaSignature(
-  rawBody: Buffer,
-  header: string | undefined,
-  appSecrets: readonly string[],
-): boolean {
+export function verifyMetaSignature(rawBody: Buffer, header: string | undefined, appSecret: string): boolean {
   if (typeof header !== 'string') return false;
   const trimmed = header.trim();
   if (!trimmed.toLowerCase().startsWith(PREFIX)) return false;
   const hex = trimmed.slice(PREFIX.length);
   if (!HEX_DIGEST.test(hex)) return false;
-  const given = Buffer.from(hex, 'hex');
-
-  let matched = false;
-  for (const secret of appSecrets) {
-    // An empty key is a configuration mistake; anyone could forge an HMAC with it.
-    if (typeof secret !== 'string' || secret.length === 0) continue;
-    const expected = createHmac('sha256', secret).update(rawBody).digest();
-    // No early exit: the time taken does not reveal which secret (if any) matched.
-    if (timingSafeEqual(expected, given)) matched = true;
-  }
-  return matched;
+  // An empty key is a configuration mistake; anyone could forge an HMAC with it.
+  if (typeof appSecret !== 'string' || appSecret.length === 0) return false;
+  const expected = createHmac('sha256', appSecret).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
 
 /**

@@ -6,6 +6,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { createInboxProcessor, type InboxProcessor } from '../../services/inbox-processor.js';
 import { storeWhatsAppWebhook } from '../../services/store-whatsapp-webhook.js';
 import { createWebhookSecrets } from '../../services/webhook-secrets.js';
+import { resolveWebhookOwner } from '../../services/whatsapp-webhook-owner.js';
 import { problem, sendProblem } from '../error-handler.js';
 
 export { startInboxProcessor } from '../../services/inbox-processor.js';
@@ -35,7 +36,7 @@ const HandshakeQuery = Type.Object({
  * processing happens after that, so an acknowledged item is never lost and never acts twice.
  */
 export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhookOptions): FastifyPluginAsync => async (app) => {
-  const secrets = createWebhookSecrets(ctx, { appSecret: opts.sharedAppSecret, verifyToken: opts.sharedVerifyToken });
+  const secrets = createWebhookSecrets(ctx, { verifyToken: opts.sharedVerifyToken });
   const processor = opts.processor ?? createInboxProcessor(ctx);
   if (!opts.processor) app.addHook('onClose', async () => processor.stop());
 
@@ -67,11 +68,11 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const header = req.headers['x-hub-signature-256'];
     const sig = typeof header === 'string' ? header : undefined;
-    let valid = verifyMetaSignature(raw, sig, await secrets.appSecrets());
-    if (!valid && sig && secrets.mayRefresh()) valid = verifyMetaSignature(raw, sig, await secrets.appSecrets({ fresh: true }));
-    if (!valid) {
-      return sendProblem(reply, problem('WEBHOOK_SIGNATURE_INVALID', 'X-Hub-Signature-256 is missing or does not match any configured app secret. Nothing was stored.', req.id));
-    }
+    const refused = (detail: string) => sendProblem(reply, problem('WEBHOOK_SIGNATURE_INVALID', `${detail} Nothing was stored.`, req.id));
+    // Cheap refusals first: no parse and no HMAC for a POST that carries no well-formed signature at all.
+    if (!sig || !/^\s*sha256=[0-9a-f]{64}\s*$/i.test(sig)) return refused('X-Hub-Signature-256 is missing or malformed.');
+    // The body is parsed before its signature is checked because the signer is chosen by the phone numbers in
+    // it: the bytes are bounded by the body limit and the parse by their size (depth-checked below).
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
@@ -82,11 +83,20 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     if (!parsed.ok) {
       return sendProblem(reply, problem('VALIDATION_FAILED', `Not a WhatsApp webhook envelope: ${parsed.field} ${parsed.message}. Nothing was stored.`, req.id, [{ field: parsed.field, message: parsed.message }]));
     }
+    const owner = await resolveWebhookOwner(ctx, parsed.items, opts.sharedAppSecret);
+    if (!owner.ok) {
+      req.log.warn({ reason: owner.reason }, 'WhatsApp webhook refused: no single app owns its phone numbers');
+      return refused(owner.detail);
+    }
+    // One HMAC, with the secret of the app that owns every phone number in the body.
+    if (!verifyMetaSignature(raw, sig, owner.secret)) {
+      return refused('X-Hub-Signature-256 does not match the app secret of the business (or shared app) that owns the phone numbers in this body.');
+    }
     for (const item of parsed.items) {
       // Out-of-band errors (value.errors: rate limits, account problems) concern operators, not consent.
       if (item.kind === 'error') req.log.warn({ wabaId: item.wabaId, phoneNumberId: item.phoneNumberId, errors: item.errors }, 'WhatsApp reported errors');
     }
-    const r = await storeWhatsAppWebhook(ctx, parsed.items);
+    const r = await storeWhatsAppWebhook(ctx, parsed.items, owner.routes);
     // Committed: from here on Meta may forget the POST. Processing starts once the answer is on its way.
     setImmediate(() => processor.enqueue(r.fresh));
     return reply.code(200).send({ received: r.received, stored: r.stored });

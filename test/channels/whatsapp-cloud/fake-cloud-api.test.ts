@@ -45,8 +45,8 @@ test('accepted sends produce signed status webhooks in Meta envelopes', async (t
     assert.equal(g.method, 'POST');
     assert.equal(g.path, '/hook');
     const header = g.headers['x-hub-signature-256'] as string | undefined;
-    assert.equal(verifyMetaSignature(g.raw, header, [SECRET]), true);
-    assert.equal(verifyMetaSignature(g.raw, header, ['another-secret']), false);
+    assert.equal(verifyMetaSignature(g.raw, header, SECRET), true);
+    assert.equal(verifyMetaSignature(g.raw, header, 'another-secret'), false);
   }
   const statuses = statusesOf(got);
   assert.deepEqual(statuses.map((s) => s.status), ['sent', 'delivered', 'read']);

@@ -140,8 +140,8 @@ test('sendSignedWebhook posts Meta-style bytes with a verifiable signature; null
   const raw = signed.raw.toString('utf8');
   assert.ok(raw.includes('Caf\\u00e9 \\u2014 ARR\\u00caT \\ud83d\\uded1'), raw);
   assert.ok(/^[\x00-\x7f]*$/.test(raw));
-  assert.equal(verifyMetaSignature(signed.raw, signed.headers['x-hub-signature-256'] as string, ['secret-1']), true);
+  assert.equal(verifyMetaSignature(signed.raw, signed.headers['x-hub-signature-256'] as string, 'secret-1'), true);
   assert.deepEqual(JSON.parse(raw), env);
   assert.equal(plain.headers['x-hub-signature-256'], undefined);
-  assert.equal(verifyMetaSignature(plain.raw, undefined, ['secret-1']), false);
+  assert.equal(verifyMetaSignature(plain.raw, undefined, 'secret-1'), false);
 });
