@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ServiceContext } from '../services/context.js';
 import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerInputGuard } from './input-guard.js';
 import { ProblemSchema } from './schemas/common.js';
 import { healthRoutes } from './routes/health.js';
 import { businessRoutes } from './routes/businesses.js';
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   registerAuth(app, deps.ctx);
+  registerInputGuard(app);
 
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(deps.ctx));

@@ -1,0 +1,68 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type FieldProblem } from '../domain/errors.js';
+import { MAX_INPUT_DEPTH, MAX_INPUT_STRING, textProblem } from '../domain/text-input.js';
+
+/**
+ * The first string of a parsed input that cannot be stored (NUL, lone surrogate, longer than any field may
+ * be), or a nesting deeper than MAX_INPUT_DEPTH; object keys are checked like values. Iterative, so a body
+ * nested 20,000 levels costs a loop, not a stack overflow.
+ */
+export function inputProblem(value: unknown, root: string): FieldProblem | null {
+  const stack: [unknown, string, number][] = [[value, root, 0]];
+  while (stack.length > 0) {
+    const [v, path, depth] = stack.pop()!;
+    const field = path || 'body';
+    if (typeof v === 'string') {
+      if (v.length > MAX_INPUT_STRING) return { field, message: `is longer than ${MAX_INPUT_STRING} characters` };
+      const p = textProblem(v);
+      if (p) return { field, message: p };
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_INPUT_DEPTH) return { field, message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth + 1]);
+      continue;
+    }
+    const keys = Object.keys(v);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const k = keys[i]!;
+      const p = k.length > MAX_INPUT_STRING ? 'is too long' : textProblem(k);
+      if (p) return { field, message: `has a key that ${p}` };
+      stack.push([(v as Record<string, unknown>)[k], path ? `${path}.${k}` : k, depth + 1]);
+    }
+  }
+  return null;
+}
+
+function check(req: FastifyRequest): FieldProblem | null {
+  return (
+    inputProblem(req.params, 'params') ??
+    inputProblem(req.query, 'querystring') ??
+    inputProblem(req.headers, 'headers') ??
+    inputProblem(req.body, '')
+  );
+}
+
+// The WhatsApp webhook keeps such strings (cleaned, flagged) instead of refusing them: Meta retries a refusal for days.
+const EXEMPT = new Set(['/webhooks/whatsapp']);
+
+/**
+ * The one home of the rule that every string of every request (path parameters, query string, headers, body)
+ * can be stored, and that bodies are not nested absurdly deep: checked before the schema validates and before
+ * anything is written, refused as 400 VALIDATION_FAILED naming the field. Added to each route as it is
+ * registered (like the key check), ahead of the route's own preValidation hooks.
+ */
+export function registerInputGuard(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (EXEMPT.has(route.url)) return;
+    const own = route.preValidation ? (Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]) : [];
+    route.preValidation = [guard, ...own] as typeof route.preValidation;
+  });
+}
+
+function guard(req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  const p = check(req);
+  if (!p) return done();
+  done(new AppError('VALIDATION_FAILED', `${p.field} ${p.message}.`, [p]));
+}
