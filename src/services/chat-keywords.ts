@@ -1,5 +1,7 @@
+import type { WebhookItem } from '../channels/whatsapp-cloud/payload.js';
+import { MARKETING_STOP_REPLIES, parseChatAction } from '../domain/chat-actions.js';
 import { ACTIVE_ACTIONS } from '../domain/consent.js';
-import { createKeywordMatcher, type KeywordConfig, type KeywordResult } from '../domain/keywords.js';
+import { createKeywordMatcher, normaliseKeywordText, type KeywordConfig, type KeywordResult } from '../domain/keywords.js';
 import { topicsAgreedAfter } from '../domain/restore-after-stop.js';
 import { getTopicsByKeys } from '../storage/business-store.js';
 import { getStates } from '../storage/consent-store.js';
@@ -20,6 +22,40 @@ export function matcherFor(keywords: Record<string, unknown>): (text: string) =>
     matchers.set(key, m);
   }
   return m;
+}
+
+const MARKETING_STOPS = new Set(MARKETING_STOP_REPLIES.map(normaliseKeywordText));
+const OPT_OUT_ACTIONS = new Set(['optout_all', 'optout_topic', 'notme']);
+
+/**
+ * Whether a stored webhook item is, or may be, an opt-out: a STOP keyword (any configured language), a tap on
+ * one of our opt-out ids ("stop all", "stop this topic", "not me"), a template button that is Meta's marketing
+ * opt-out or a STOP keyword, or Meta's marketing setting turned off. The webhook's acknowledging transaction
+ * handles exactly these items at once (apply-opt-outs-at-ack.ts); it must be a superset of what the handlers
+ * (handleChatText, chat-buttons.ts, the preference handler) record as an opt-out, and stays cheap for
+ * everything else: no database, one keyword match for a text.
+ */
+export function isOptOutItem(item: WebhookItem, matcher: () => (text: string) => KeywordResult): boolean {
+  if (item.kind === 'preference') return item.value !== 'resume';
+  if (item.kind !== 'message') return false;
+  const isStop = (s: string | undefined) => {
+    if (typeof s !== 'string' || s.trim() === '') return false;
+    const m = matcher()(s);
+    return m.type === 'match' && m.kind === 'opt_out';
+  };
+  const ours = (id: string | undefined) => OPT_OUT_ACTIONS.has(parseChatAction(id)?.type ?? '');
+  switch (item.type) {
+    case 'text':
+      return isStop(item.text);
+    case 'button': {
+      const { payload, text } = item.button ?? {};
+      return ours(payload) || [payload, text].some((s) => typeof s === 'string' && MARKETING_STOPS.has(normaliseKeywordText(s))) || isStop(payload) || isStop(text);
+    }
+    case 'interactive':
+      return ours(item.interactive?.id);
+    default:
+      return false;
+  }
 }
 
 /**
