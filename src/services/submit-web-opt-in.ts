@@ -1,3 +1,4 @@
+import { checkEvidence } from '../domain/evidence.js';
 import { normalisePhone } from '../lib/phone.js';
 import { newId } from '../lib/ids.js';
 import { getChannelAccount, type WhatsAppSettings } from '../storage/channel-store.js';
@@ -68,6 +69,7 @@ export async function submitWebOptIn(ctx: ServiceContext, businessId: string, s:
     person: { phone }, topics, channel, action: 'checked_box', textHash: s.textHash, evidence, actor: 'page:opt-in', language: s.language,
   };
   checkOptInShape(optIn, now);
+  checkEvidence(evidence);
 
   const settings = await getCaptureSettings(ctx.database.db, businessId);
   const provenBySms = s.invitation?.channel === 'sms' && s.invitation.phone === phone;

@@ -4,6 +4,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { recordOptIn } from '../../services/record-opt-in.js';
 import { recordOptOut } from '../../services/record-opt-out.js';
 import type { Channel, Scope } from '../../domain/consent.js';
+import { checkEvidence } from '../../domain/evidence.js';
 import type { PersonRefInput } from '../../services/person-ref.js';
 import { actorOf, businessOf } from '../auth.js';
 import { ActiveActionSchema, ChannelSchema, errorResponses, Evidence, Nullable, PersonRefSchema, Timestamp, TopicKey } from '../schemas/common.js';
@@ -55,6 +56,7 @@ export const consentRoutes = (ctx: ServiceContext): FastifyPluginAsync => async 
       headers: IdemHeaders, body: OptInBody, response: { 201: OptInResult, 200: OptInResult, ...errorResponses(409, 422) },
     },
   }, async (req, reply) => {
+    checkEvidence(req.body.evidence);
     const r = await recordOptIn(ctx, businessOf(req), { ...req.body, actor: actorOf(req), sourceRef: sourceRef(req) });
     return reply.code(r.duplicate ? 200 : 201).send({ eventId: r.event.id, personId: r.personId, duplicate: r.duplicate, changed: r.changed, confirmationMessageId: r.confirmationMessageId });
   });
@@ -66,6 +68,7 @@ export const consentRoutes = (ctx: ServiceContext): FastifyPluginAsync => async 
       headers: IdemHeaders, body: OptOutBody, response: { 201: OptOutResult, 200: OptOutResult, ...errorResponses(409, 422) },
     },
   }, async (req, reply) => {
+    if (req.body.evidence) checkEvidence(req.body.evidence);
     const r = await recordOptOut(ctx, businessOf(req), { ...req.body, evidence: req.body.evidence ?? {}, actor: actorOf(req), sourceRef: sourceRef(req) });
     return reply.code(r.duplicate ? 200 : 201).send({ eventId: r.event.id, personId: r.personId, duplicate: r.duplicate, changed: r.changed, cancelledMessages: r.cancelledMessages });
   });
