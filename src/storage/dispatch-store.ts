@@ -7,6 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.js';
 import type { Capabilities } from './db.js';
 import type { ConsentStatus } from '../domain/consent.js';
+import { describeMessage } from '../domain/message-history.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];
@@ -39,34 +40,47 @@ export interface DispatchPerson {
   lastInboundAt: number | null;
 }
 
+/** The people columns a dispatch decision reads. */
+export const DISPATCH_PERSON_COLUMNS = ['id', 'phone_e164', 'wa_id', 'bsuid', 'erased_at', 'unreachable_at', 'timezone', 'last_inbound_at'] as const;
+export type DispatchPersonRow = Pick<DB['people'], (typeof DISPATCH_PERSON_COLUMNS)[number]>;
+
+export const toDispatchPerson = (r: DispatchPersonRow): DispatchPerson => ({
+  id: r.id, phone: r.phone_e164, waId: r.wa_id, bsuid: r.bsuid, erased: r.erased_at !== null, unreachable: r.unreachable_at !== null,
+  timezone: r.timezone, lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
+});
+
 export async function loadPeople(q: Q, businessId: string, personIds: string[]): Promise<Map<string, DispatchPerson>> {
   const rows = await q
     .selectFrom('people')
-    .select(['id', 'phone_e164', 'wa_id', 'bsuid', 'erased_at', 'unreachable_at', 'timezone', 'last_inbound_at'])
+    .select([...DISPATCH_PERSON_COLUMNS])
     .where('business_id', '=', businessId)
     .where('id', 'in', personIds)
     .execute();
-  return new Map(rows.map((r) => [r.id, {
-    id: r.id, phone: r.phone_e164, waId: r.wa_id, bsuid: r.bsuid, erased: r.erased_at !== null, unreachable: r.unreachable_at !== null,
-    timezone: r.timezone, lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
-  }]));
+  return new Map(rows.map((r) => [r.id, toDispatchPerson(r)]));
 }
 
-/** Consent state per person, per topic id. */
-export async function loadStates(q: Q, businessId: string, personIds: string[]): Promise<Map<string, Map<string, { status: ConsentStatus; eventId: string }>>> {
-  const rows = await q
-    .selectFrom('consent_state')
-    .select(['person_id', 'topic_id', 'status', 'event_id'])
-    .where('business_id', '=', businessId)
-    .where('person_id', 'in', personIds)
-    .execute();
-  const out = new Map<string, Map<string, { status: ConsentStatus; eventId: string }>>();
+export type ConsentStates = Map<string, { status: ConsentStatus; eventId: string }>;
+
+/** Groups consent_state rows per person, per topic id. */
+export function statesByPerson(rows: { person_id: string; topic_id: string; status: string; event_id: string }[]): Map<string, ConsentStates> {
+  const out = new Map<string, ConsentStates>();
   for (const r of rows) {
     let m = out.get(r.person_id);
     if (!m) out.set(r.person_id, (m = new Map()));
     m.set(r.topic_id, { status: r.status as ConsentStatus, eventId: r.event_id });
   }
   return out;
+}
+
+/** Consent state per person, per topic id. */
+export async function loadStates(q: Q, businessId: string, personIds: string[]): Promise<Map<string, ConsentStates>> {
+  const rows = await q
+    .selectFrom('consent_state')
+    .select(['person_id', 'topic_id', 'status', 'event_id'])
+    .where('business_id', '=', businessId)
+    .where('person_id', 'in', personIds)
+    .execute();
+  return statesByPerson(rows);
 }
 
 /**
@@ -94,8 +108,9 @@ export async function loadCapSends(q: Q, businessId: string, personIds: string[]
 }
 
 /**
- * Leases queued rows to `owner`: status `sending`, attempts + 1. The status guard makes the claim correct
- * even without row locks; only the rows returned are this worker's.
+ * Leases queued rows to `owner`: status `sending`, attempts + 1, claimed now. The status guard makes the claim
+ * correct even without row locks; only the rows returned are this worker's. The history times describe the
+ * latest try, so those of an earlier try are cleared.
  */
 export async function markSending(q: Q, keys: RowKey[], o: { owner: string; leaseUntil: number; now: number }): Promise<{ id: string; attempts: number }[]> {
   if (keys.length === 0) return [];
@@ -103,7 +118,10 @@ export async function markSending(q: Q, keys: RowKey[], o: { owner: string; leas
   for (const [businessId, ids] of byBusiness(keys)) {
     const rows = await q
       .updateTable('messages')
-      .set({ status: 'sending', lease_owner: o.owner, lease_until: o.leaseUntil, attempts: sql`attempts + 1`, updated_at: o.now })
+      .set({
+        status: 'sending', lease_owner: o.owner, lease_until: o.leaseUntil, attempts: sql`attempts + 1`, updated_at: o.now,
+        claimed_at: o.now, call_started_at: null, call_ended_at: null, cancelled_at: null, cancel_reason: null,
+      })
       .where('business_id', '=', businessId)
       .where('id', 'in', ids)
       .where('status', '=', 'queued')
@@ -125,17 +143,12 @@ export async function settleAtClaim(
     .set({
       status: s.status, error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), updated_at: s.now,
       ...(s.notBefore !== undefined ? { not_before: s.notBefore } : {}),
+      ...(s.status === 'cancelled' ? { cancelled_at: s.now, cancel_reason: s.errorCode } : {}),
     })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('status', '=', 'queued')
     .execute();
-}
-
-/** True while the row is still this try's lease (an opt-out or erasure has not cancelled it meanwhile). */
-export async function isStillLeased(q: Q, key: RowKey, attempt: number): Promise<boolean> {
-  const r = await q.selectFrom('messages').select('status').where('business_id', '=', key.businessId).where('id', '=', key.id).where('attempts', '=', attempt).executeTakeFirst();
-  return r?.status === 'sending';
 }
 
 /** Gives rows this worker leased but never tried back to the queue, the try not counted. */
@@ -191,15 +204,16 @@ export function byBusiness<T extends RowKey>(keys: T[]): Map<string, string[]> {
 export async function writeSentBatch(
   q: Q,
   businessId: string,
-  rows: { id: string; attempt: number; providerMessageId: string; at: number }[],
+  rows: { id: string; attempt: number; providerMessageId: string; at: number; call: CallTimes }[],
   now: number,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  const values = sql.join(rows.map((r) => sql`(${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at})`));
+  const values = sql.join(rows.map((r) => sql`(${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at}, ${r.call.startedAt}, ${r.call.endedAt})`));
   const res = await sql<{ id: string }>`
-    WITH v(id, attempts, wamid, at) AS (VALUES ${values})
+    WITH v(id, attempts, wamid, at, started, ended) AS (VALUES ${values})
     UPDATE messages SET status = 'sent', provider_message_id = v.wamid, sent_at = CAST(v.at AS bigint), updated_at = ${now},
-      error_code = NULL, error_detail = NULL, lease_owner = NULL, lease_until = NULL
+      error_code = NULL, error_detail = NULL, lease_owner = NULL, lease_until = NULL,
+      call_started_at = COALESCE(messages.call_started_at, CAST(v.started AS bigint)), call_ended_at = CAST(v.ended AS bigint)
     FROM v
     WHERE messages.business_id = ${businessId} AND messages.id = v.id AND messages.attempts = CAST(v.attempts AS integer)
       AND messages.status = 'sending'
@@ -207,21 +221,34 @@ export async function writeSentBatch(
   return new Set(res.rows.map((r) => r.id));
 }
 
+/** When a provider call started (as marked with the last re-check) and when its answer came back. */
+export interface CallTimes {
+  startedAt: number;
+  endedAt: number;
+}
+
+/** The call times of a try, written with its outcome (the start only if the start mark was not committed). */
+const callTimes = (c: CallTimes | undefined) =>
+  c ? { call_started_at: sql<number>`COALESCE(call_started_at, ${c.startedAt})`, call_ended_at: c.endedAt } : {};
+
 /** Statuses a send that Meta accepted may overwrite: ours (`sending`), or one set while it was in flight. */
 const SENT_OVER = ['cancelled', 'unknown', 'queued'];
 
 /**
  * Meta accepted the message. Written over our lease; and also over a status set while the call was in
- * flight (an opt-out's `cancelled`, the reaper's `unknown`), because the message did leave: the truth is
- * recorded, with a note. `attempt` guards against a row that was re-queued and claimed again meanwhile.
+ * flight (the reaper's `unknown`, a cancellation), because the message did leave: the truth is recorded,
+ * with a note derived from the recorded times. `attempt` guards against a row that was re-queued and claimed
+ * again meanwhile.
  */
 export async function writeSent(
   q: Q,
   key: RowKey,
   attempt: number,
-  s: { providerMessageId: string; at: number },
+  s: { providerMessageId: string; at: number; call?: CallTimes },
 ): Promise<{ written: boolean; raced: { status: string; errorCode: string | null } | null }> {
-  const base = { status: 'sent', provider_message_id: s.providerMessageId, sent_at: s.at, updated_at: s.at, lease_owner: null, lease_until: null };
+  const base = {
+    status: 'sent', provider_message_id: s.providerMessageId, sent_at: s.at, updated_at: s.at, lease_owner: null, lease_until: null, ...callTimes(s.call),
+  };
   const r = await q
     .updateTable('messages')
     .set({ ...base, error_code: null, error_detail: null })
@@ -231,9 +258,17 @@ export async function writeSent(
     .where('status', '=', 'sending')
     .executeTakeFirst();
   if (Number(r.numUpdatedRows ?? 0) === 1) return { written: true, raced: null };
-  const cur = await q.selectFrom('messages').select(['status', 'error_code']).where('business_id', '=', key.businessId).where('id', '=', key.id).where('attempts', '=', attempt).executeTakeFirst();
+  const cur = await q
+    .selectFrom('messages')
+    .select(['status', 'error_code', 'claimed_at', 'call_started_at', 'call_ended_at', 'cancelled_at', 'cancel_reason'])
+    .where('business_id', '=', key.businessId).where('id', '=', key.id).where('attempts', '=', attempt)
+    .executeTakeFirst();
   if (!cur || !SENT_OVER.includes(cur.status)) return { written: false, raced: null };
-  const note = `Sent: the message had already left when it was marked ${cur.status}${cur.error_code ? ` (${cur.error_code})` : ''}; it could not be stopped.`;
+  const num = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
+  const note = describeMessage('sent', {
+    claimedAt: num(cur.claimed_at), callStartedAt: num(cur.call_started_at) ?? s.call?.startedAt ?? null, callEndedAt: s.call?.endedAt ?? null,
+    cancelledAt: num(cur.cancelled_at), cancelReason: cur.cancel_reason ?? (cur.status === 'cancelled' ? cur.error_code : null),
+  });
   await q
     .updateTable('messages')
     .set({ ...base, error_code: cur.error_code, error_detail: note })
@@ -250,27 +285,44 @@ export async function writeRetry(
   q: Q,
   key: RowKey,
   attempt: number,
-  s: { notBefore: number; errorCode: string; detail: string; now: number; payload?: string },
+  s: { notBefore: number; errorCode: string; detail: string; now: number; payload?: string; call?: CallTimes },
 ): Promise<boolean> {
   const r = await q
     .updateTable('messages')
     .set({
       status: 'queued', not_before: s.notBefore, error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), lease_owner: null,
-      lease_until: null, updated_at: s.now, ...(s.payload !== undefined ? { payload: s.payload } : {}),
+      lease_until: null, updated_at: s.now, ...(s.payload !== undefined ? { payload: s.payload } : {}), ...callTimes(s.call),
     })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)
     .where('status', '=', 'sending')
     .executeTakeFirst();
-  return Number(r.numUpdatedRows ?? 0) === 1;
+  if (Number(r.numUpdatedRows ?? 0) === 1) return true;
+  if (s.call) await writeCallEnded(q, key, attempt, s.call);
+  return false;
+}
+
+/**
+ * The call of a try whose outcome is not written (the row was settled otherwise meanwhile, e.g. cancelled
+ * after a failed call): its times are still recorded, so the history shows the call that was made.
+ */
+export async function writeCallEnded(q: Q, key: RowKey, attempt: number, call: CallTimes): Promise<void> {
+  await q
+    .updateTable('messages')
+    .set(callTimes(call))
+    .where('business_id', '=', key.businessId)
+    .where('id', '=', key.id)
+    .where('attempts', '=', attempt)
+    .where('call_ended_at', 'is', null)
+    .execute();
 }
 
 /** The send failed for good. Also over a `cancelled` or `unknown` set meanwhile: the truth is that it failed. */
-export async function writeFailed(q: Q, key: RowKey, attempt: number, s: { errorCode: string; detail: string; now: number }): Promise<boolean> {
+export async function writeFailed(q: Q, key: RowKey, attempt: number, s: { errorCode: string; detail: string; now: number; call?: CallTimes }): Promise<boolean> {
   const r = await q
     .updateTable('messages')
-    .set({ status: 'failed', error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), lease_owner: null, lease_until: null, updated_at: s.now })
+    .set({ status: 'failed', error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), lease_owner: null, lease_until: null, updated_at: s.now, ...callTimes(s.call) })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)

@@ -32,6 +32,12 @@ export interface Message {
   createdAt: number;
   updatedAt: number;
   sentAt: number | null;
+  /** The history as times (migration 0004; null when not recorded). */
+  claimedAt: number | null;
+  callStartedAt: number | null;
+  callEndedAt: number | null;
+  cancelledAt: number | null;
+  cancelReason: string | null;
 }
 
 export const toMessage = (r: MessageRow): Message => ({
@@ -39,7 +45,11 @@ export const toMessage = (r: MessageRow): Message => ({
   payload: parseJson<Record<string, unknown>>(r.payload, {}), idempotencyKey: r.idempotency_key, notBefore: Number(r.not_before),
   attempts: Number(r.attempts), providerMessageId: r.provider_message_id, errorCode: r.error_code, errorDetail: r.error_detail,
   createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), sentAt: r.sent_at === null ? null : Number(r.sent_at),
+  claimedAt: msOrNull(r.claimed_at), callStartedAt: msOrNull(r.call_started_at), callEndedAt: msOrNull(r.call_ended_at),
+  cancelledAt: msOrNull(r.cancelled_at), cancelReason: r.cancel_reason ?? null,
 });
+
+const msOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 export interface NewMessage {
   businessId: string;
@@ -70,8 +80,10 @@ export async function insertMessage(q: Q, m: NewMessage, now: number): Promise<M
 
 /**
  * Cancels a person's messages that have not left yet, in the caller's transaction (the opt-out's). `topicIds`
- * null means every message, confirmations included. Messages already claimed (`sending`) are cancelled too:
- * the worker re-checks the state before it sends and after, and never records them as sent.
+ * null means every message, confirmations included. Messages claimed (`sending`) whose provider call has not
+ * started are cancelled too: the worker marks a call started only in one atomic step with its last re-check
+ * (storage/send-start.ts), so it will see this cancellation. A message whose call had started is left as it is:
+ * it left before this opt-out, and its outcome is recorded truthfully.
  */
 export async function cancelOpenMessages(
   q: Q,
@@ -83,10 +95,11 @@ export async function cancelOpenMessages(
 ): Promise<number> {
   let u = q
     .updateTable('messages')
-    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null })
+    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null, cancelled_at: now, cancel_reason: reason })
     .where('business_id', '=', businessId)
     .where('person_id', '=', personId)
-    .where('status', 'in', OPEN_STATUSES);
+    .where('status', 'in', OPEN_STATUSES)
+    .where((eb) => eb.or([eb('status', '=', 'queued'), eb('call_started_at', 'is', null)]));
   if (topicIds) {
     if (topicIds.length === 0) return 0;
     u = u.where('topic_id', 'in', topicIds);

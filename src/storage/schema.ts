@@ -105,6 +105,16 @@ export interface MessagesTable {
   created_at: number;
   updated_at: number;
   sent_at: number | null;
+  // Migration 0004: the message's history as times (NULL on rows written before it). Optional on insert.
+  /** When the latest try was claimed (leased to a worker). */
+  claimed_at?: number | null;
+  /** When its provider call started: set in the same atomic step as the last consent re-check. */
+  call_started_at?: number | null;
+  /** When the provider's answer (or the call's failure) came back. */
+  call_ended_at?: number | null;
+  /** When it was cancelled, and why (OPTED_OUT, CONTACT_ERASED, DROPPED, ...). */
+  cancelled_at?: number | null;
+  cancel_reason?: string | null;
 }
 export interface InboxTable {
   business_id: string;

@@ -1,7 +1,8 @@
 /**
- * The dispatch loop: claim (gate re-checked in the claim's transaction) → send with bounded concurrency at
- * the pacer's rate → record outcomes in batches. Any number of workers, in any number of processes, may run
- * against one PostgreSQL database; on SQLite run one process.
+ * The dispatch loop: claim (gate re-checked in the claim's transaction) → wait for the pacer and a concurrency
+ * slot → start (consent re-checked and the call marked started in one atomic step, batched; start-gate.ts) →
+ * record outcomes in batches. Any number of workers, in any number of processes, may run against one
+ * PostgreSQL database; on SQLite run one process.
  */
 import { randomBytes } from 'node:crypto';
 import type { CloudClient } from '../channels/whatsapp-cloud/client.js';
@@ -13,9 +14,10 @@ import { OutcomeQueue } from './outcome-queue.js';
 import { Pacer } from './pacer.js';
 import { ReapSchedule, reapLeases } from './reaper.js';
 import { writeOutcomes } from './record-outcomes.js';
-import { isStillLeased } from '../storage/dispatch-store.js';
+import { sendStartFor } from '../storage/send-start.js';
 import { sendOne, type SendDeps } from './send-one.js';
-import { emptyMetrics, type DispatchItem, type WorkerMetrics } from './types.js';
+import { StartGate } from './start-gate.js';
+import { emptyMetrics, type DispatchItem, type PauseHook, type WorkerMetrics } from './types.js';
 
 /** A claim leases only what the pacer can send within this time. */
 export const CLAIM_HORIZON_MS = 250;
@@ -40,6 +42,8 @@ export interface DispatchWorkerDeps {
   random?: () => number;
   /** Told of every claim round that leased messages; `startedAt`/`committedAt` are performance.now() values. */
   onClaim?: (c: { items: DispatchItem[]; startedAt: number; committedAt: number }) => void;
+  /** Delays injected at every await point of the send path (the deterministic simulation); none by default. */
+  pause?: PauseHook;
 }
 
 export interface DispatchWorker {
@@ -73,12 +77,16 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
       waiters.shift()?.();
     };
   };
+  const starts = new StartGate({
+    port: sendStartFor(ctx.database), owner: workerId, clock: ctx.clock, cache, db: ctx.database.db, pause: deps.pause,
+    onBatch: () => metrics.startBatches++,
+  });
   const sendDeps: SendDeps = {
-    cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire,
-    stillLeased: (item) => isStillLeased(ctx.database.db, { businessId: item.businessId, id: item.id }, item.attempt),
+    cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire, starts, pause: deps.pause,
   };
 
   const outcomes = new OutcomeQueue(async (batch) => {
+    if (deps.pause) await deps.pause('record');
     const t = await writeOutcomes(ctx, workerId, batch);
     metrics.outcomeBatches++;
     metrics.sent += t.sent; metrics.failed += t.failed; metrics.retried += t.retried; metrics.released += t.released;
@@ -104,9 +112,11 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   const run = (item: DispatchItem): Promise<void> => {
     let committed: Promise<void> = Promise.resolve();
     const p = sendOne(sendDeps, item)
-      .then((outcome) => {
-        if (outcome.kind === 'skipped') metrics.skippedCancelled++;
-        else committed = outcomes.add({ item, outcome });
+      .then(({ outcome, call }) => {
+        if (outcome.kind === 'skipped') {
+          if (outcome.stopped === 'gone') metrics.skippedCancelled++;
+          else metrics.stoppedAtStart++;
+        } else committed = outcomes.add({ item, outcome, ...(call ? { call } : {}) });
       })
       .catch((e: unknown) => {
         // A bug, not Meta: the message stays leased and the reaper will surface it as unknown.
@@ -124,6 +134,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   let claiming: Promise<unknown> = Promise.resolve();
   const claimRound = (limit: number): Promise<{ started: Promise<void>[]; settled: number }> => {
     const round = claiming.then(async () => {
+      if (deps.pause) await deps.pause('claim');
       const now = ctx.clock.now();
       if (reaps.due(now)) metrics.reapedUnknown += await reapLeases(ctx);
       const startedAt = performance.now();

@@ -41,12 +41,16 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
   const now = ctx.clock.now();
   // The bulk of a busy worker's outcomes: notifications and replies Meta accepted, written in one statement
   // per business. They touch no ledger, so they need no person lock.
-  const plain = all.filter((r) => r.outcome.kind === 'sent' && r.item.kind !== 'confirmation');
+  const plain = all.filter((r) => r.outcome.kind === 'sent' && r.item.kind !== 'confirmation' && r.call);
   const written = new Set<string>();
   for (const [businessId, group] of groupBy(plain, (r) => r.item.businessId)) {
-    const ids = await writeSentBatch(trx, businessId, group.map((r) => ({
-      id: r.item.id, attempt: r.item.attempt, providerMessageId: (r.outcome as { providerMessageId: string }).providerMessageId, at: (r.outcome as { at: number }).at,
-    })), now);
+    const ids = await writeSentBatch(trx, businessId, group.map((r) => {
+      const at = (r.outcome as { at: number }).at;
+      return {
+        id: r.item.id, attempt: r.item.attempt, providerMessageId: (r.outcome as { providerMessageId: string }).providerMessageId, at,
+        call: r.call!,
+      };
+    }), now);
     for (const id of ids) written.add(id);
   }
   t.sent += written.size;
@@ -57,7 +61,7 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
   // The person's row is locked before any of their messages is touched, if any record of theirs writes to the ledger.
   const lockFirst = new Set(sorted.filter(needsPerson).map((r) => `${r.item.businessId}|${r.item.personId}`));
   let current = '';
-  for (const { item, outcome } of sorted) {
+  for (const { item, outcome, call } of sorted) {
     const key = { businessId: item.businessId, id: item.id };
     const personKey = `${item.businessId}|${item.personId}`;
     if (personKey !== current) {
@@ -66,7 +70,7 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
     }
     switch (outcome.kind) {
       case 'sent': {
-        const w = await writeSent(trx, key, item.attempt, { providerMessageId: outcome.providerMessageId, at: outcome.at });
+        const w = await writeSent(trx, key, item.attempt, { providerMessageId: outcome.providerMessageId, at: outcome.at, call });
         if (!w.written) break;
         t.sent++;
         if (w.raced) t.sentAfterCancel++;
@@ -75,7 +79,7 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
       }
       case 'retry': {
         const payload = outcome.engagementTries !== undefined ? JSON.stringify({ ...item.payload, engagementTries: outcome.engagementTries }) : undefined;
-        if (await writeRetry(trx, key, item.attempt, { ...outcome, now, payload })) t.retried++;
+        if (await writeRetry(trx, key, item.attempt, { ...outcome, now, payload, call })) t.retried++;
         break;
       }
       case 'failed': {
@@ -86,7 +90,7 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
         } else if (outcome.effect === 'marketing_opt_out') {
           await marketingOptOut(ctx, trx, item, outcome.detail, now);
         }
-        if (!(await writeFailed(trx, key, item.attempt, { errorCode: outcome.errorCode, detail: outcome.detail, now }))) break;
+        if (!(await writeFailed(trx, key, item.attempt, { errorCode: outcome.errorCode, detail: outcome.detail, now, call }))) break;
         t.failed++;
         if (item.kind === 'confirmation') {
           await confirmation(ctx, trx, item, 'failed', null, now, { errorCode: outcome.errorCode, detail: outcome.detail }, now);

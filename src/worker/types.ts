@@ -1,3 +1,4 @@
+import type { CallTimes } from '../storage/dispatch-store.js';
 import type { MessageKind } from '../storage/outbox-store.js';
 
 /** A business's WhatsApp number as the worker needs it: where to send, with what token, how fast. */
@@ -36,13 +37,24 @@ export type Outcome =
   | { kind: 'failed'; errorCode: string; detail: string; effect?: 'unreachable' | 'marketing_opt_out' }
   /** Never tried (stop, or its recipient was penalised while it waited): back to the queue, the try not counted. */
   | { kind: 'release'; notBefore: number }
-  /** Not sent: while it waited for its slot an opt-out (or erasure) cancelled it. Nothing to write. */
-  | { kind: 'skipped' };
+  /**
+   * No call: at the last re-check before the call the message was no longer this try's (`gone`: an opt-out or
+   * erasure cancelled it), or the re-check settled it (cancelled, refused, or released until later) in the
+   * same atomic step. Nothing left to write.
+   */
+  | { kind: 'skipped'; stopped: 'gone' | 'cancel' | 'refuse' | 'release' };
 
 export interface OutcomeRecord {
   item: DispatchItem;
   outcome: Outcome;
+  /** The provider call this outcome came from, if one was made. */
+  call?: CallTimes;
 }
+
+/** Where the send path awaits: tests (the simulation) inject delays at each of these. */
+export type SendPoint = 'claim' | 'pacer' | 'slot' | 'start' | 'call' | 'record';
+/** Called at each await point of the send path; undefined in production (no extra await). */
+export type PauseHook = (point: SendPoint) => Promise<void>;
 
 /** Counters a worker keeps (and a metrics endpoint can expose). */
 export interface WorkerMetrics {
@@ -56,8 +68,12 @@ export interface WorkerMetrics {
   cancelledAtClaim: number;
   /** Sent although an opt-out cancelled the row while the HTTP call was in flight (recorded as sent, with a note). */
   sentAfterCancel: number;
-  /** Cancelled while waiting for a pacing slot, and so never sent. */
+  /** Cancelled (an opt-out, an erasure) after the claim and before the call, and so never sent. */
   skippedCancelled: number;
+  /** Settled by the last re-check just before the call (cancelled, refused or released), and so never sent. */
+  stoppedAtStart: number;
+  /** Start steps (re-check + "call started" mark, one per batch the pacer released together). */
+  startBatches: number;
   /** Leases found expired: the message's outcome is unknown (IN_FLIGHT_AT_CRASH). */
   reapedUnknown: number;
   outcomeBatches: number;
@@ -66,5 +82,5 @@ export interface WorkerMetrics {
 
 export const emptyMetrics = (): WorkerMetrics => ({
   claimed: 0, sent: 0, failed: 0, retried: 0, released: 0, refusedAtClaim: 0, deferredAtClaim: 0, cancelledAtClaim: 0,
-  sentAfterCancel: 0, skippedCancelled: 0, reapedUnknown: 0, outcomeBatches: 0, claimRounds: 0,
+  sentAfterCancel: 0, skippedCancelled: 0, stoppedAtStart: 0, startBatches: 0, reapedUnknown: 0, outcomeBatches: 0, claimRounds: 0,
 });

@@ -1,0 +1,142 @@
+/**
+ * The last moment before a provider call. Messages that are ready to call (their pacing slot came, they hold
+ * a concurrency slot) are gathered for one turn of the event loop and started together through the storage
+ * port (storage/send-start.ts): the consent re-check and the "call started" mark in one atomic step per batch,
+ * and the calls handed to the client inside that step. One step runs at a time per worker; what arrives while
+ * it runs is the next batch. So a pacer release of many messages costs one step, not one commit per message.
+ */
+import type { Kysely } from 'kysely';
+import type { SendResult } from '../channels/whatsapp-cloud/client.js';
+import type { Clock } from '../lib/clock.js';
+import type { DB } from '../storage/schema.js';
+import type { SendStart, StartDecision, StartFacts, StartRequest, StartResult } from '../storage/send-start.js';
+import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
+import type { PauseHook } from './types.js';
+import type { DispatchItem } from './types.js';
+import { verdictFor } from './verdict.js';
+
+/** At most this many messages per start step. */
+export const START_BATCH = 500;
+
+export type StartOutcome =
+  | { kind: 'started'; at: number; result: Promise<SendResult> }
+  | { kind: 'stopped'; result: Exclude<StartResult, { action: 'start' }> };
+
+export interface StartGateDeps {
+  port: SendStart;
+  owner: string;
+  clock: Clock;
+  cache: BusinessInfoCache;
+  db: Kysely<DB>;
+  pause?: PauseHook;
+  onBatch?: () => void;
+}
+
+interface Pending {
+  item: DispatchItem;
+  call: () => Promise<SendResult>;
+  resolve: (o: StartOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The dispatch gate once more, on facts read inside the start step. Caps are not counted again: the claim
+ * counted this message as going now, and here, being in flight, it would count against itself.
+ */
+export function recheck(item: DispatchItem, info: BusinessInfo | null, f: StartFacts, now: number): StartDecision {
+  if (!info) return { action: 'cancel', code: 'NOT_FOUND', detail: 'The business no longer exists.' };
+  if (!f.person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
+  const v = verdictFor(item.kind, { row: f.row, info, person: f.person, topicKeys: item.topicKeys, states: f.states, sends: [], now });
+  switch (v.action) {
+    case 'send':
+      return { action: 'start' };
+    case 'refuse':
+      return { action: 'refuse', code: v.codes.join(','), detail: v.detail };
+    case 'cancel':
+      return { action: 'cancel', code: v.code, detail: v.detail };
+    case 'defer':
+      return { action: 'release', notBefore: v.notBefore, code: v.codes.join(','), detail: v.detail };
+  }
+}
+
+export class StartGate {
+  private pending: Pending[] = [];
+  private running = false;
+  private scheduled = false;
+
+  constructor(private readonly d: StartGateDeps) {}
+
+  /** Resolves once the message's call was handed to the client (`started`), or it was stopped. */
+  start(item: DispatchItem, call: () => Promise<SendResult>): Promise<StartOutcome> {
+    return new Promise<StartOutcome>((resolve, reject) => {
+      this.pending.push({ item, call, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    // One turn of the event loop: the messages a pacer release (or finished calls) let go in this turn join.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0, START_BATCH);
+    const calls = new Map<Pending, Promise<SendResult>>();
+    let at = 0;
+    try {
+      if (this.d.pause) await this.d.pause('start');
+      // The business facts (the worker's short-lived cache) are read first: on SQLite the step cannot await.
+      const infos = new Map<string, BusinessInfo | null>();
+      for (const p of batch) if (!infos.has(p.item.businessId)) infos.set(p.item.businessId, await this.d.cache.get(this.d.db, p.item.businessId));
+      const reqs: StartRequest[] = batch.map((p) => ({ businessId: p.item.businessId, id: p.item.id, personId: p.item.personId, attempt: p.item.attempt }));
+      const of = new Map(reqs.map((r, i) => [r, batch[i]!]));
+      at = this.d.clock.now();
+      const results = await this.d.port.begin(reqs, {
+        owner: this.d.owner,
+        now: at,
+        decide: (req, facts) => recheck(of.get(req)!.item, infos.get(req.businessId) ?? null, facts, at),
+        go: (req) => {
+          const p = of.get(req)!;
+          calls.set(p, invoke(p.call));
+        },
+      });
+      this.d.onBatch?.();
+      batch.forEach((p, i) => {
+        const r = results[i]!;
+        const call = calls.get(p);
+        if (call) p.resolve({ kind: 'started', at, result: call });
+        else p.resolve({ kind: 'stopped', result: r.action === 'start' ? { action: 'gone' } : r });
+      });
+    } catch (e) {
+      // A call already handed over is in flight whatever happened after: it is reported as started (its outcome
+      // is written with its start time). The others never started.
+      for (const p of batch) {
+        const call = calls.get(p);
+        if (call) p.resolve({ kind: 'started', at, result: call });
+        else p.reject(e);
+      }
+    } finally {
+      this.running = false;
+      if (this.pending.length) this.schedule();
+    }
+  }
+}
+
+/** Starts one call; its failure is handled by whoever awaits it (sendOne), possibly only after the step commits. */
+function invoke(call: () => Promise<SendResult>): Promise<SendResult> {
+  let p: Promise<SendResult>;
+  try {
+    p = call();
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.catch(() => undefined);
+  return p;
+}
