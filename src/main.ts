@@ -116,13 +116,33 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   };
 }
 
-/** The dispatch worker alone (`optline worker`). */
-export function startWorkerOnly(config: Readonly<Config>, ctx: ServiceContext) {
-  return startDispatchWorker({
+/**
+ * The dispatch worker alone (`optline worker`). With OPTLINE_SANDBOX=true it sends to a sandbox provider of its
+ * own (the fake Cloud API, posting its status webhooks to OPTLINE_PUBLIC_URL), never to Meta: a sandbox setting
+ * must hold for every process that sends, not only for the one that serves HTTP.
+ */
+export async function startWorkerOnly(config: Readonly<Config>, ctx: ServiceContext) {
+  let apiUrl = config.whatsapp.apiUrl;
+  let sandbox: { url: string; close(): Promise<void> } | null = null;
+  if (config.sandbox === true) {
+    sandbox = await startSandbox(`${config.publicUrl}/webhooks/whatsapp`, config.whatsapp.appSecret ?? SANDBOX_APP_SECRET);
+    apiUrl = sandbox.url;
+  }
+  const worker = startDispatchWorker({
     ctx,
     config: { ...config.worker, defaultRatePerSecond: config.whatsapp.defaultRatePerSecond },
-    cloud: createCloudClient({ baseUrl: config.whatsapp.apiUrl, version: config.whatsapp.apiVersion }),
+    cloud: createCloudClient({ baseUrl: apiUrl, version: config.whatsapp.apiVersion }),
   });
+  return {
+    workerId: worker.workerId,
+    /** Where this worker sends WhatsApp messages: Meta's Graph API, or its sandbox. */
+    apiUrl,
+    sandbox: sandbox !== null,
+    async stop() {
+      await worker.stop();
+      await sandbox?.close();
+    },
+  };
 }
 
 function announceDemo(config: Readonly<Config>, url: string, seed: DemoSeed) {

@@ -59,8 +59,8 @@ program
   .action(async () => {
     try {
       const rt = await openRuntime();
-      const worker = startWorkerOnly(rt.config, rt.ctx);
-      process.stdout.write(`Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect})\n`);
+      const worker = await startWorkerOnly(rt.config, rt.ctx);
+      process.stdout.write(`Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect}; WhatsApp: ${worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl})\n`);
       const shutdown = () => {
         worker.stop().then(() => rt.close()).then(() => process.exit(0), () => process.exit(1));
       };

@@ -17,13 +17,26 @@ export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** A non-empty short field (an id, a type, a status), bounded like an id. */
 export function nonEmpty(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
+  return typeof v === 'string' && v.length > 0 ? boundedId(v) : undefined;
+}
+
+/** Meta's ids are short (a wamid is under 100 characters); a longer one is kept recognisable, not stored whole. */
+export const MAX_ID_LENGTH = 200;
+
+/**
+ * An id bounded for storage and indexes: one longer than MAX_ID_LENGTH keeps its start and gets a hash of the
+ * whole, so two different overlong ids stay different and a redelivery of the same one maps to the same key.
+ */
+export function boundedId(s: string): string {
+  if (s.length <= MAX_ID_LENGTH) return s;
+  return `${s.slice(0, MAX_ID_LENGTH - 17)}~${createHash('sha256').update(s).digest('hex').slice(0, 16)}`;
 }
 
 /** Ids Meta sends as digit strings (wa_id, from, phone_number_id). A bare JSON number is accepted too. */
 export function idString(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.length > 0 ? v : undefined;
+  if (typeof v === 'string') return v.length > 0 ? boundedId(v) : undefined;
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
   return undefined;
 }

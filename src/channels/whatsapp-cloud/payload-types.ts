@@ -35,6 +35,8 @@ export interface MessageItem {
   /** messages[].errors, e.g. on `unsupported` messages. */
   errors?: WebhookError[];
   raw: unknown;
+  /** What was cleaned or cut in the POST this item came in (see payload-clean.ts); absent when nothing was. */
+  inputNotes?: string[];
 }
 
 export interface StatusItem {
@@ -51,6 +53,8 @@ export interface StatusItem {
   bizOpaque?: string;
   errors: WebhookError[];
   raw: unknown;
+  /** What was cleaned or cut in the POST this item came in (see payload-clean.ts); absent when nothing was. */
+  inputNotes?: string[];
 }
 
 export interface PreferenceItem {
@@ -66,6 +70,8 @@ export interface PreferenceItem {
   timestampMs: number;
   detail?: string;
   raw: unknown;
+  /** What was cleaned or cut in the POST this item came in (see payload-clean.ts); absent when nothing was. */
+  inputNotes?: string[];
 }
 
 export interface ErrorItem {
@@ -76,6 +82,8 @@ export interface ErrorItem {
   phoneNumberId?: string;
   errors: WebhookError[];
   raw: unknown;
+  /** What was cleaned or cut in the POST this item came in (see payload-clean.ts); absent when nothing was. */
+  inputNotes?: string[];
 }
 
 export interface OtherItem {
@@ -87,6 +95,8 @@ export interface OtherItem {
   phoneNumberId?: string;
   field: string;
   raw: unknown;
+  /** What was cleaned or cut in the POST this item came in (see payload-clean.ts); absent when nothing was. */
+  inputNotes?: string[];
 }
 
 export type WebhookItem = MessageItem | StatusItem | PreferenceItem | ErrorItem | OtherItem;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { parseWebhook } from '../../channels/whatsapp-cloud/payload.js';
+import { cleanWebhookBody } from '../../channels/whatsapp-cloud/payload-clean.js';
 import { verifyMetaSignature, verifyToken } from '../../channels/whatsapp-cloud/signature.js';
 import type { ServiceContext } from '../../services/context.js';
 import { createInboxProcessor, type InboxProcessor } from '../../services/inbox-processor.js';
@@ -79,7 +80,11 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     } catch {
       return sendProblem(reply, problem('MALFORMED_JSON', 'The body is not valid JSON. Nothing was stored.', req.id));
     }
-    const parsed = parseWebhook(body, { receivedAtMs: ctx.clock.now() });
+    const cleaned = cleanWebhookBody(body);
+    if (!cleaned.ok) {
+      return sendProblem(reply, problem('VALIDATION_FAILED', `The body nests deeper than any WhatsApp webhook (at ${cleaned.path}). Nothing was stored.`, req.id, [{ field: cleaned.path, message: 'nested too deep' }]));
+    }
+    const parsed = parseWebhook(cleaned.value, { receivedAtMs: ctx.clock.now() });
     if (!parsed.ok) {
       return sendProblem(reply, problem('VALIDATION_FAILED', `Not a WhatsApp webhook envelope: ${parsed.field} ${parsed.message}. Nothing was stored.`, req.id, [{ field: parsed.field, message: parsed.message }]));
     }
@@ -91,6 +96,11 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     // One HMAC, with the secret of the app that owns every phone number in the body.
     if (!verifyMetaSignature(raw, sig, owner.secret)) {
       return refused('X-Hub-Signature-256 does not match the app secret of the business (or shared app) that owns the phone numbers in this body.');
+    }
+    if (cleaned.notes.length > 0) {
+      // Stored (so Meta's retries stop) but flagged: each item of this POST says what was changed.
+      req.log.warn({ notes: cleaned.notes }, 'WhatsApp webhook strings were cleaned or cut before storing');
+      for (const item of parsed.items) item.inputNotes = cleaned.notes;
     }
     for (const item of parsed.items) {
       // Out-of-band errors (value.errors: rate limits, account problems) concern operators, not consent.
