@@ -8,6 +8,8 @@ export interface BusinessesTable {
   policy: string;
   created_at: number;
   updated_at: number;
+  /** Bumped (by triggers, migration 0005) in the transaction of every policy, name, topic, text or channel write. */
+  config_version: number;
 }
 export interface AdminKeysTable {
   id: string;
@@ -42,6 +44,8 @@ export interface ConsentTextsTable {
   checks: string;
   usable: number;
   created_at: number;
+  /** JSON array of the channels the text may be shown on (migration 0005). */
+  channels: string;
 }
 export interface PeopleTable {
   business_id: string;
