@@ -37,8 +37,59 @@ export interface GateFacts {
   person: { id: string; erased: boolean; unreachable: boolean; timezone: string | null } | null;
   suppressed: boolean;
   state: { status: ConsentStatus; eventId: string } | null;
-  /** Sends actually made to this person (not queued, not refused), newest first, within the longest cap window. */
-  recentSends: { topicKey: string | null; sentAt: number }[];
+  /**
+   * The notifications to this person that count against the caps, built by `countedSends` from `CapRow`s at
+   * enqueue and at claim alike: sent within the longest window, in flight (claimed, `sending`: at `now`), and
+   * queued ahead of the message being decided (`queued`, at `now`). Spacing looks only at those not queued.
+   */
+  recentSends: { topicKey: string | null; sentAt: number; queued?: boolean }[];
+}
+
+/** A notification message as the fact loaders read it (`storage/gate-facts.ts`), one shape for both points. */
+export interface CapRow {
+  id?: string;
+  topicId: string | null;
+  /** When it left; null while queued or in flight. */
+  sentAt: number | null;
+  /** Missing means sent (rows that predate the status, or callers that only list sends). */
+  status?: string;
+  createdAt?: number;
+}
+
+/** The message being decided: null at enqueue (it does not exist yet, every queued message is ahead of it). */
+export type CapSelf = { id: string; createdAt: number } | null;
+
+const ahead = (r: CapRow, self: CapSelf) =>
+  self === null || r.createdAt === undefined || r.id === undefined ||
+  r.createdAt < self.createdAt || (r.createdAt === self.createdAt && r.id < self.id);
+
+/**
+ * THE rule of what counts against the caps, the same at enqueue and at claim: sent messages at their send time,
+ * in-flight ones at `now`, queued ones at `now` when they are ahead of the message decided (created before it),
+ * never the message itself. So with a 3/day cap the 4th notification is refused when it is queued, and the
+ * three accepted are never refused later for the cap (none of them sees more than two others ahead).
+ */
+export function countedSends(rows: readonly CapRow[], topicKeyOf: (topicId: string) => string | null, self: CapSelf, now: number): GateFacts['recentSends'] {
+  const out: GateFacts['recentSends'] = [];
+  for (const r of rows) {
+    if (self && r.id === self.id) continue;
+    const topicKey = r.topicId ? topicKeyOf(r.topicId) : null;
+    if (r.sentAt !== null) out.push({ topicKey, sentAt: r.sentAt });
+    else if (r.status === 'sending') out.push({ topicKey, sentAt: now });
+    else if (r.status === 'queued' && ahead(r, self)) out.push({ topicKey, sentAt: now, queued: true });
+  }
+  return out.sort((a, b) => b.sentAt - a.sentAt);
+}
+
+/** How far back the caps and the spacing look; per policy object (kept while the policy is unchanged). */
+const windows = new WeakMap<BusinessPolicy, number>();
+export function gateWindowMs(policy: BusinessPolicy): number {
+  let w = windows.get(policy);
+  if (w === undefined) {
+    w = Math.max(0, ...policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), policy.minSpacingSeconds * 1000);
+    windows.set(policy, w);
+  }
+  return w;
 }
 
 export type GateOutcome = 'allow' | 'defer' | 'refuse';
@@ -77,8 +128,11 @@ export function decide(f: GateFacts): GateDecision {
     }
   }
 
-  if (f.policy.minSpacingSeconds > 0 && f.recentSends[0]) {
-    const next = f.recentSends[0].sentAt + f.policy.minSpacingSeconds * 1000;
+  if (f.policy.minSpacingSeconds > 0) {
+    // Only what has left or is leaving: two queued messages must not hold each other back for ever.
+    let last = -Infinity;
+    for (const s of f.recentSends) if (!s.queued && s.sentAt > last) last = s.sentAt;
+    const next = last + f.policy.minSpacingSeconds * 1000;
     if (next > f.now) reasons.push({ ...reason('SPACING'), until: next });
   }
   if (f.policy.quietHours) {

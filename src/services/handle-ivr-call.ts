@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../storage/db.js';
 import type { ServiceContext } from './context.js';
 import { captureLanguage, captureText, listNames, VOICE_LANGUAGE, type CaptureLanguage } from './capture-texts.js';
 import { getText, registerText } from './manage-texts.js';
+import { textShownOn } from '../domain/text-channels.js';
 import { recordOptIn } from './record-opt-in.js';
 import { recordOptOut } from './record-opt-out.js';
 
@@ -33,7 +34,8 @@ async function menuFor(ctx: ServiceContext, businessId: string): Promise<Menu | 
   if (topics.length === 0) return null;
   const lang = captureLanguage(business.policy.defaultLanguage);
   const prompt = captureText(lang, 'ivrPrompt', { business: business.displayName, topics: listNames(lang, topics.map((t) => t.name)) });
-  const text = await registerText(ctx, businessId, { name: `ivr-prompt-${lang}`, language: lang, body: prompt, topicKeys: topics.map((t) => t.key) });
+  // A phone script: registered for the phone only, so no page or message ever shows it as a written text.
+  const text = await registerText(ctx, businessId, { name: `ivr-prompt-${lang}`, language: lang, body: prompt, topicKeys: topics.map((t) => t.key), channels: ['ivr'] });
   return text.usable ? { lang, prompt, textHash: text.hash } : null;
 }
 
@@ -101,7 +103,7 @@ export async function handleIvrChoice(
     } catch {
       text = null;
     }
-    if (!text?.usable) return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrUnavailable')) };
+    if (!text?.usable || !textShownOn(text, 'ivr')) return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrUnavailable')) };
     const r = await recordOptIn(ctx, businessId, {
       person: { phone: call.from }, topics: text.topicKeys, channel: 'ivr', action: 'pressed_digit', textHash: text.hash,
       evidence: { ...evidence, spokenText: text.body }, sourceRef: `twilio-call:${call.callSid}:1`, actor: 'twilio:voice', language: lang,

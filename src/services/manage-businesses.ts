@@ -5,7 +5,6 @@ import { newId } from '../lib/ids.js';
 import { isUniqueViolation } from '../storage/db.js';
 import { getBusiness, toBusiness, type Business } from '../storage/business-store.js';
 import type { ServiceContext } from './context.js';
-import { invalidateBusiness } from '../storage/business-cache.js';
 
 function checkedPolicy(base: BusinessPolicy, patch: Partial<BusinessPolicy> | undefined): BusinessPolicy {
   const merged = mergePolicy(base, patch);
@@ -32,6 +31,7 @@ export async function createBusiness(
     policy: JSON.stringify(policy),
     created_at: now,
     updated_at: now,
+    config_version: 0,
   };
   try {
     await ctx.database.db.insertInto('businesses').values(row).execute();
@@ -57,7 +57,8 @@ export async function updateBusiness(
       .set({ display_name: input.displayName?.trim() ?? current.displayName, policy: JSON.stringify(policy), updated_at: now })
       .where('id', '=', businessId)
       .execute();
-    invalidateBusiness(businessId);
+    // No cache to invalidate: the policy write bumps businesses.config_version in this transaction (migration
+    // 0005's trigger), and every cache compares that version before it answers.
     return { ...current, displayName: input.displayName?.trim() ?? current.displayName, policy, updatedAt: now };
   });
 }

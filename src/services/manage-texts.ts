@@ -1,6 +1,8 @@
 import { fail } from '../domain/errors.js';
 import { checkOptInText, textIsUsable, type TextCheck } from '../domain/optin-text.js';
+import { normaliseChannels, isWrittenSet, type TextChannel } from '../domain/text-channels.js';
 import { sha256Hex } from '../lib/crypto.js';
+import { isUniqueViolation } from '../storage/db.js';
 import { getBusiness, getTopicsByKeys } from '../storage/business-store.js';
 import { parseJson } from '../storage/json.js';
 import type { DB } from '../storage/schema.js';
@@ -16,17 +18,27 @@ export interface ConsentText {
   checks: TextCheck[];
   usable: boolean;
   createdAt: number;
+  /** The channels the text may be shown on (domain/text-channels.ts). */
+  channels: TextChannel[];
 }
 
 export const toText = (r: DB['consent_texts']): ConsentText => ({
   hash: r.hash, name: r.name, version: Number(r.version), language: r.language, body: r.body,
   topicKeys: parseJson<string[]>(r.topic_keys, []), checks: parseJson<TextCheck[]>(r.checks, []),
-  usable: Number(r.usable) === 1, createdAt: Number(r.created_at),
+  usable: Number(r.usable) === 1, createdAt: Number(r.created_at), channels: normaliseChannels(parseJson<string[]>(r.channels, [])),
 });
 
-/** The hash a text is stored under: the exact words and the topics they cover. */
-export const textHash = (body: string, topicKeys: string[], language: string) =>
-  sha256Hex(JSON.stringify([body, [...topicKeys].sort(), language]));
+/**
+ * The hash a text is stored under: the exact words, the topics they cover, and (when not the written channels,
+ * so that texts registered before channels existed keep their hash) the channels they are shown on.
+ */
+export const textHash = (body: string, topicKeys: string[], language: string, channels?: readonly TextChannel[]) =>
+  sha256Hex(JSON.stringify(
+    !channels || isWrittenSet(channels) ? [body, [...topicKeys].sort(), language] : [body, [...topicKeys].sort(), language, channels],
+  ));
+
+/** Attempts of a registration that raced another one with the same words or name (each retry reads the winner). */
+const REGISTER_ATTEMPTS = 5;
 
 /**
  * Registers an opt-in text. Stored once by content hash: registering the same words again returns the existing
@@ -35,7 +47,24 @@ export const textHash = (body: string, topicKeys: string[], language: string) =>
 export async function registerText(
   ctx: ServiceContext,
   businessId: string,
-  input: { name: string; language: string; body: string; topicKeys: string[] },
+  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[] },
+): Promise<ConsentText> {
+  // Concurrent registrations of the same words (or of one name's next version) collide on the primary key or
+  // on (name, version): the loser runs again and answers as a sequential call would (the same text, or the
+  // next version), never a 500.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await registerOnce(ctx, businessId, input);
+    } catch (e) {
+      if (!isUniqueViolation(e) || attempt >= REGISTER_ATTEMPTS) throw e;
+    }
+  }
+}
+
+function registerOnce(
+  ctx: ServiceContext,
+  businessId: string,
+  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[] },
 ): Promise<ConsentText> {
   return ctx.database.transaction(async (trx) => {
     const business = await getBusiness(trx, businessId);
@@ -44,7 +73,8 @@ export async function registerText(
     const topics = await getTopicsByKeys(trx, businessId, keys);
     const unknown = keys.filter((k) => !topics.some((t) => t.key === k));
     if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topicKeys');
-    const hash = textHash(input.body, keys, input.language);
+    const channels = normaliseChannels(input.channels);
+    const hash = textHash(input.body, keys, input.language, channels);
     const existing = await trx.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
     if (existing) return toText(existing);
     const checks = checkOptInText({ body: input.body, businessName: business.displayName, topics });
@@ -57,7 +87,7 @@ export async function registerText(
     const row = {
       business_id: businessId, hash, name: input.name, version: Number(last?.v ?? 0) + 1, language: input.language,
       body: input.body, topic_keys: JSON.stringify(keys.sort()), checks: JSON.stringify(checks),
-      usable: textIsUsable(checks) ? 1 : 0, created_at: ctx.clock.now(),
+      usable: textIsUsable(checks) ? 1 : 0, created_at: ctx.clock.now(), channels: JSON.stringify(channels),
     };
     await trx.insertInto('consent_texts').values(row).execute();
     return toText(row);

@@ -4,7 +4,6 @@ import { newId } from '../lib/ids.js';
 import { isUniqueViolation } from '../storage/db.js';
 import { listTopics, toTopic, type Topic } from '../storage/business-store.js';
 import type { ServiceContext } from './context.js';
-import { invalidateBusiness } from '../storage/business-cache.js';
 
 export async function createTopic(
   ctx: ServiceContext,
@@ -22,7 +21,7 @@ export async function createTopic(
     if (isUniqueViolation(e)) fail('CONFLICT', `A topic with key "${input.key}" already exists.`, 'key');
     throw e;
   }
-  invalidateBusiness(businessId);
+  // Seen by every process at once: the insert bumps businesses.config_version (trigger, migration 0005).
   return toTopic(row);
 }
 
@@ -44,8 +43,6 @@ export async function archiveTopic(ctx: ServiceContext, businessId: string, idOr
   const t = await getTopic(ctx, businessId, idOrKey);
   if (t.archivedAt) return t;
   const now = ctx.clock.now();
-  invalidateBusiness(businessId);
   await ctx.database.db.updateTable('topics').set({ archived_at: now }).where('business_id', '=', businessId).where('id', '=', t.id).execute();
-  invalidateBusiness(businessId);
   return { ...t, archivedAt: now };
 }

@@ -1,49 +1,70 @@
-import { sql, type Kysely } from 'kysely';
+/**
+ * THE fact loader of the send gate (domain/gate.ts), for both points where it decides: at enqueue
+ * (`loadGateFacts`: one person by key, one statement on the hot path) and at claim (`loadMessageFacts`: the
+ * people of a claim round in a few set-based statements). Both read the same things the same way: the business
+ * and its topics from the one versioned cache (storage/business-cache.ts), the person, their consent state, and
+ * the notifications that count against the caps (`COUNTED_STATUSES`, sent within the window); both hand the
+ * rows to the domain's `countedSends`, which alone decides what counts.
+ */
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { DB } from './schema.js';
 import { preparedOn, type Database } from './db.js';
 import type { ConsentStatus } from '../domain/consent.js';
-import type { GateFacts } from '../domain/gate.js';
-import type { BusinessPolicy } from '../domain/policy.js';
-import { cachedBusiness } from './business-cache.js';
+import { countedSends, gateWindowMs, type CapRow, type GateFacts } from '../domain/gate.js';
+import { businessCacheOf, type CachedBusiness } from './business-cache.js';
 import { isSuppressed, keyColumn, type PersonKey } from './people-store.js';
+import { loadPeople, loadStates, type DispatchPerson } from './dispatch-store.js';
 import { parseJson } from './json.js';
 
 type Q = Kysely<DB>;
 
+/**
+ * Notifications that count against the caps whatever their send time: queued (ahead of the one decided) and in
+ * flight. Sent ones count when `sent_at` is within the window. The same list in both statements below.
+ */
+export const COUNTED_STATUSES = ['queued', 'sending'] as const;
+const COUNTED_SQL = `(${COUNTED_STATUSES.map((s) => `'${s}'`).join(', ')})`;
+
+/** More counted notifications than any sane cap: beyond it the list is cut (newest sends kept). */
+const MAX_COUNTED = 256;
+
 interface FactsRow {
-  person_id: string;
+  config_version: number;
+  person_id: string | null;
   erased_at: number | null;
   unreachable_at: number | null;
   timezone: string | null;
   status: string | null;
   event_id: string | null;
-  sends: string | null; // JSON [[topic_id, sent_at], ...], newest first
+  sends: string | null; // JSON [[topic_id, sent_at, status], ...]
 }
 
-// SQLite: one prepared statement, person + state for the topic + their recent sends as a JSON array; the
-// frequency caps count what was actually sent. The LIMIT is written CAST(? AS INTEGER) on purpose: a bare
-// `LIMIT ?` marks the statement as depending on that value, and SQLite then re-prepares it on every run
-// (measured: a bare `LIMIT ?` made the sends subquery five times slower than the whole rest of the read).
+// One statement: the business's config version (so the cache is checked in the same round trip), the person,
+// their state for the topic, and their counted notifications as a JSON array. LIMIT is a literal on purpose (a
+// bound `LIMIT ?` makes SQLite re-prepare the statement on every run).
 const sqliteSql = (col: string) => `
-  SELECT p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
-    (SELECT json_group_array(json_array(r.topic_id, r.sent_at)) FROM (
-       SELECT m.topic_id, m.sent_at FROM messages m
-       WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification' AND m.sent_at > ?
-       ORDER BY m.sent_at DESC LIMIT CAST(? AS INTEGER)) r) AS sends
-  FROM people p
-  LEFT JOIN consent_state s ON s.business_id = p.business_id AND s.person_id = p.id AND s.topic_id = ?
-  WHERE p.business_id = ? AND p.${col} = ?`;
+  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
+    (SELECT json_group_array(json_array(r.topic_id, r.sent_at, r.status)) FROM (
+       SELECT m.topic_id, m.sent_at, m.status FROM messages m
+       WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification'
+         AND (m.sent_at > ? OR m.status IN ${COUNTED_SQL})
+       ORDER BY m.sent_at DESC LIMIT ${MAX_COUNTED}) r) AS sends
+  FROM businesses b
+  LEFT JOIN people p ON p.business_id = b.id AND p.${col} = ?
+  LEFT JOIN consent_state s ON s.business_id = b.id AND s.person_id = p.id AND s.topic_id = ?
+  WHERE b.id = ?`;
 
-// PostgreSQL: one round trip, the send list aggregated in SQL.
-const PG_FACTS_SQL = (col: string) => `
-  SELECT p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
-    (SELECT json_agg(json_build_array(r.topic_id, r.sent_at))::text FROM (
-       SELECT m.topic_id, m.sent_at FROM messages m
-       WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification' AND m.sent_at > $1
-       ORDER BY m.sent_at DESC LIMIT $2) r) AS sends
-  FROM people p
-  LEFT JOIN consent_state s ON s.business_id = p.business_id AND s.person_id = p.id AND s.topic_id = $3
-  WHERE p.business_id = $4 AND p.${col} = $5`;
+const pgSql = (col: string) => `
+  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
+    (SELECT json_agg(json_build_array(r.topic_id, r.sent_at, r.status))::text FROM (
+       SELECT m.topic_id, m.sent_at, m.status FROM messages m
+       WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification'
+         AND (m.sent_at > $1 OR m.status IN ${COUNTED_SQL})
+       ORDER BY m.sent_at DESC LIMIT ${MAX_COUNTED}) r) AS sends
+  FROM businesses b
+  LEFT JOIN people p ON p.business_id = b.id AND p.${col} = $2
+  LEFT JOIN consent_state s ON s.business_id = b.id AND s.person_id = p.id AND s.topic_id = $3
+  WHERE b.id = $4`;
 
 // Statement texts, built once per dialect and key column (a template string per decision showed in the profile;
 // pg compares a named statement's text with the prepared one on every run, the SQLite cache looks it up by text).
@@ -51,61 +72,49 @@ const texts = new Map<string, string>();
 function factsSql(dialect: 'sqlite' | 'postgres', col: string): string {
   const key = `${dialect}:${col}`;
   let t = texts.get(key);
-  if (!t) texts.set(key, (t = dialect === 'sqlite' ? sqliteSql(col) : PG_FACTS_SQL(col)));
+  if (!t) texts.set(key, (t = dialect === 'sqlite' ? sqliteSql(col) : pgSql(col)));
   return t;
 }
 
-function readSqlite(database: Database, businessId: string, col: string, val: string, topicId: string, since: number, limit: number): FactsRow | undefined {
-  return preparedOn(database.sqlite!, factsSql('sqlite', col)).get(since, limit, topicId, businessId, val) as FactsRow | undefined;
-}
-
-async function readFacts(database: Database, q: Q, businessId: string, key: PersonKey, topicId: string, since: number, limit: number): Promise<FactsRow | undefined> {
+async function readFacts(database: Database, q: Q, businessId: string, key: PersonKey, topicId: string, since: number): Promise<FactsRow | undefined> {
   const [col, val] = keyColumn(key);
+  const params = [since, val, topicId, businessId];
   if (database.sqlite) {
+    const read = () => preparedOn(database.sqlite!, factsSql('sqlite', col)).get(...params) as FactsRow | undefined;
     // Inside a transaction the raw handle is that transaction's connection. Outside one, the read must not
     // run in the middle of another request's open transaction (it would see its uncommitted rows): when none
     // is open on the connection, the synchronous read cannot be interleaved with one and runs at once;
     // otherwise it waits for Kysely's connection lock like any other query.
-    if (q.isTransaction || !database.sqlite!.inTransaction) return readSqlite(database, businessId, col, val, topicId, since, limit);
-    return q.connection().execute(async () => readSqlite(database, businessId, col, val, topicId, since, limit));
+    if (q.isTransaction || !database.sqlite.inTransaction) return read();
+    return q.connection().execute(async () => read());
   }
   if (database.pool && !q.isTransaction) {
     // A named statement is parsed and planned once per connection: this halves the cost of the gate's one
     // round trip on PostgreSQL. (Inside a transaction the read must use the transaction's connection.)
-    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: factsSql('postgres', col), values: [since, limit, topicId, businessId, val] });
+    const r = await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text: factsSql('postgres', col), values: params });
     return r.rows[0];
   }
-  const r = await sql<FactsRow>`
-    SELECT p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
-      (SELECT json_agg(json_build_array(r.topic_id, r.sent_at))::text FROM (
-         SELECT m.topic_id, m.sent_at FROM messages m
-         WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification' AND m.sent_at > ${since}
-         ORDER BY m.sent_at DESC LIMIT ${limit}) r) AS sends
-    FROM people p
-    LEFT JOIN consent_state s ON s.business_id = p.business_id AND s.person_id = p.id AND s.topic_id = ${topicId}
-    WHERE p.business_id = ${businessId} AND ${sql.ref(`p.${col}`)} = ${val}`.execute(q);
+  const r = await q.executeQuery<FactsRow>(CompiledQuery.raw(factsSql('postgres', col), params));
   return r.rows[0];
 }
 
-// How far back the caps and the spacing look, and how many sends they can need: per policy object, which the
-// business cache keeps while the policy is unchanged (computed per decision, it showed in the gate's profile).
-const windows = new WeakMap<BusinessPolicy, { windowMs: number; limit: number }>();
-function sendWindow(policy: BusinessPolicy): { windowMs: number; limit: number } {
-  let w = windows.get(policy);
-  if (!w) {
-    w = {
-      windowMs: Math.max(0, ...policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), policy.minSpacingSeconds * 1000),
-      limit: Math.max(1, ...policy.frequencyCaps.map((c) => c.max)) + 1,
-    };
-    windows.set(policy, w);
-  }
-  return w;
-}
+const parseSends = (json: string | null): CapRow[] =>
+  // Most people have no counted notification: '[]' (SQLite) or NULL (PostgreSQL) needs no parsing.
+  !json || json === '[]'
+    ? []
+    : parseJson<[string | null, number | string | null, string][]>(json, []).map(([topicId, sentAt, status]) => ({
+      topicId, sentAt: sentAt === null ? null : Number(sentAt), status,
+    }));
+
+const topicFact = (t: { id: string; key: string; category: string; archivedAt: number | null } | undefined): GateFacts['topic'] =>
+  t ? { id: t.id, key: t.key, category: t.category as NonNullable<GateFacts['topic']>['category'], archived: t.archivedAt !== null } : null;
 
 /**
- * Everything the gate needs, in one round trip on the common path: business and topics from the short-lived
- * cache, then person + state + recent sends in one statement; the suppression list only when no live person
- * matches the number.
+ * Everything the gate needs at enqueue, in one round trip on the common path: the cached business checked
+ * against the version read in the same statement as person + state + counted notifications; the suppression
+ * list only when no live person matches the number. When the version moved, the business is reloaded and, if
+ * the topic or the window it read with changed, the facts are read again: a decision never rests on an old
+ * topic list or policy.
  */
 export async function loadGateFacts(
   database: Database,
@@ -116,28 +125,78 @@ export async function loadGateFacts(
   now: number,
   phoneHash: (e164: string) => string,
 ): Promise<(GateFacts & { personId: string | null; topicId: string | null }) | null> {
-  const b = await cachedBusiness(q, businessId);
+  const cache = businessCacheOf(database.db);
+  let b: CachedBusiness | null = cache.peek(businessId) ?? (await cache.load(q, businessId));
   if (!b) return null;
-  const policy = b.policy;
-  const topic = b.topicsByKey.get(topicKey) ?? null;
-  const { windowMs, limit } = sendWindow(policy);
-  const row = await readFacts(database, q, businessId, person, topic?.id ?? '', now - windowMs, limit);
+  let row: FactsRow | undefined;
+  for (let round = 0; ; round++) {
+    const topicId = b.topicsByKey.get(topicKey)?.id ?? '';
+    const windowMs = gateWindowMs(b.policy);
+    row = await readFacts(database, q, businessId, person, topicId, now - windowMs);
+    if (!row) return null;
+    const version = Number(row.config_version);
+    if (version <= b.version) break;
+    const fresh: CachedBusiness | null = await cache.at(q, businessId, version);
+    if (!fresh) return null;
+    const same = (fresh.topicsByKey.get(topicKey)?.id ?? '') === topicId && gateWindowMs(fresh.policy) === windowMs;
+    b = fresh;
+    // Bounded: a business whose settings change on every read is decided on the newest ones read.
+    if (same || round === 2) break;
+  }
+  const topic = b.topicsByKey.get(topicKey);
   let suppressed = false;
-  if ((!row || row.erased_at !== null) && person.phone) suppressed = await isSuppressed(q, businessId, phoneHash(person.phone));
-  // Most people have no recent send: '[]' (SQLite) or NULL (PostgreSQL) needs no parsing.
-  const sends = !row?.sends || row.sends === '[]' ? [] : parseJson<[string | null, number][]>(row.sends, []).map(([topicId, sentAt]) => ({
-    topicKey: topicId ? (b.topicsById.get(topicId)?.key ?? null) : null,
-    sentAt: Number(sentAt),
-  }));
+  if ((!row.person_id || row.erased_at !== null) && person.phone) suppressed = await isSuppressed(q, businessId, phoneHash(person.phone));
+  const topicsById = b.topicsById;
   return {
     now,
-    policy,
-    topic: topic ? { id: topic.id, key: topic.key, category: topic.category, archived: topic.archivedAt !== null } : null,
-    person: row ? { id: row.person_id, erased: row.erased_at !== null, unreachable: row.unreachable_at !== null, timezone: row.timezone ?? null } : null,
+    policy: b.policy,
+    topic: topicFact(topic),
+    person: row.person_id ? { id: row.person_id, erased: row.erased_at !== null, unreachable: row.unreachable_at !== null, timezone: row.timezone ?? null } : null,
     suppressed,
-    state: row?.status ? { status: row.status as ConsentStatus, eventId: row.event_id! } : null,
-    recentSends: windowMs > 0 ? sends : [],
-    personId: row?.person_id ?? null,
+    state: row.status ? { status: row.status as ConsentStatus, eventId: row.event_id! } : null,
+    recentSends: gateWindowMs(b.policy) > 0 ? countedSends(parseSends(row.sends), (id) => topicsById.get(id)?.key ?? null, null, now) : [],
+    personId: row.person_id ?? null,
     topicId: topic?.id ?? null,
   };
+}
+
+export interface MessageFacts {
+  people: Map<string, DispatchPerson>;
+  states: Map<string, Map<string, { status: ConsentStatus; eventId: string }>>;
+  /** Per person, their counted notifications (CapRow, with id and created_at so the claim can tell "ahead"). */
+  counted: Map<string, CapRow[]>;
+}
+
+/**
+ * The same facts for the people of a claim round (or of one message being re-checked): people, states, and
+ * counted notifications, read in the caller's transaction. `notified` are the people with a notification in the
+ * round (only they need the caps' rows).
+ */
+export async function loadMessageFacts(
+  q: Q,
+  business: Pick<CachedBusiness, 'id' | 'policy'>,
+  personIds: string[],
+  notified: string[],
+  now: number,
+): Promise<MessageFacts> {
+  const people = await loadPeople(q, business.id, personIds);
+  const states = await loadStates(q, business.id, personIds);
+  const counted = new Map<string, CapRow[]>();
+  const windowMs = gateWindowMs(business.policy);
+  if (windowMs > 0 && notified.length) {
+    const rows = await q
+      .selectFrom('messages')
+      .select(['id', 'person_id', 'topic_id', 'sent_at', 'status', 'created_at'])
+      .where('business_id', '=', business.id)
+      .where('person_id', 'in', notified)
+      .where('kind', '=', 'notification')
+      .where((eb) => eb.or([eb('sent_at', '>', now - windowMs), eb('status', 'in', [...COUNTED_STATUSES])]))
+      .execute();
+    for (const r of rows) {
+      let l = counted.get(r.person_id);
+      if (!l) counted.set(r.person_id, (l = []));
+      l.push({ id: r.id, topicId: r.topic_id, sentAt: r.sent_at === null ? null : Number(r.sent_at), status: r.status, createdAt: Number(r.created_at) });
+    }
+  }
+  return { people, states, counted };
 }

@@ -1,69 +1,59 @@
 /**
- * What the worker needs of a business on every claim: display name, policy, topics, and its WhatsApp number
- * (settings plus the decrypted token). Kept per worker for a short time, because decrypting the token and
- * re-reading the policy for every message would cost more than the send; consent state is never cached.
+ * What the worker needs of a business on every claim: the cached business (storage/business-cache.ts, the one
+ * cache, checked against businesses.config_version on every use) plus its WhatsApp number (settings and the
+ * decrypted token), kept with the cache entry it was read at: decrypting the token for every message would cost
+ * more than the send. A channel write bumps the version like a topic or policy write, so a new token or rate
+ * is used from the next claim on. Consent state is never cached.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../storage/schema.js';
 import type { Keyring } from '../lib/crypto.js';
-import type { BusinessPolicy } from '../domain/policy.js';
-import { parsePolicy, toTopic, type Topic } from '../storage/business-store.js';
+import { BusinessCache, type CachedBusiness } from '../storage/business-cache.js';
 import { getChannelAccount, type WhatsAppSecrets, type WhatsAppSettings } from '../storage/channel-store.js';
 import type { SendAccount } from './types.js';
 
-/** Policy, topic and credential changes reach a running worker within this time. */
-export const BUSINESS_INFO_TTL_MS = 2000;
-
-export interface BusinessInfo {
-  id: string;
-  displayName: string;
-  policy: BusinessPolicy;
-  topicsById: Map<string, Topic>;
-  topicsByKey: Map<string, Topic>;
+export interface BusinessInfo extends CachedBusiness {
   account: SendAccount | null;
-  loadedAt: number;
 }
 
 export class BusinessInfoCache {
-  private readonly entries = new Map<string, BusinessInfo>();
+  private readonly cache = new BusinessCache();
+  private readonly infos = new WeakMap<CachedBusiness, BusinessInfo>();
 
+  /** `_ttlMs` is ignored (kept so existing callers compile): every use checks the database's version. */
   constructor(
     private readonly keyring: Keyring,
     private readonly defaultRatePerSecond: number,
-    private readonly ttlMs = BUSINESS_INFO_TTL_MS,
+    _ttlMs?: number,
   ) {}
 
-  /** `now` is wall time (Date.now), not the injected clock: the TTL is about real staleness. */
-  async get(q: Kysely<DB>, businessId: string, now = Date.now()): Promise<BusinessInfo | null> {
-    const hit = this.entries.get(businessId);
-    if (hit && now - hit.loadedAt < this.ttlMs) return hit;
-    const b = await q.selectFrom('businesses').select(['id', 'display_name', 'policy']).where('id', '=', businessId).executeTakeFirst();
-    if (!b) {
-      this.entries.delete(businessId);
-      return null;
-    }
-    const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(toTopic);
+  /** The business at the database's current config version (one primary-key read when it is cached). */
+  async get(q: Kysely<DB>, businessId: string): Promise<BusinessInfo | null> {
+    const entry = await this.cache.get(q, businessId);
+    if (!entry) return null;
+    const hit = this.infos.get(entry);
+    if (hit) return hit;
     const acc = await getChannelAccount<WhatsAppSettings, WhatsAppSecrets>(q, this.keyring, businessId, 'whatsapp_cloud');
     const account: SendAccount | null =
       acc && acc.settings.phoneNumberId && acc.secrets?.accessToken
         ? { phoneNumberId: acc.settings.phoneNumberId, accessToken: acc.secrets.accessToken, ratePerSecond: validRate(acc.settings.ratePerSecond) ?? this.defaultRatePerSecond }
         : null;
-    const info: BusinessInfo = {
-      id: b.id, displayName: b.display_name, policy: parsePolicy(b.policy), account, loadedAt: now,
-      topicsById: new Map(topics.map((t) => [t.id, t])), topicsByKey: new Map(topics.map((t) => [t.key, t])),
-    };
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(businessId, info);
+    const info: BusinessInfo = { ...entry, account };
+    this.infos.set(entry, info);
     return info;
   }
 
   /** Cached entries only (no I/O): used to decide which numbers have no room before the claim query. */
   peek(businessId: string): BusinessInfo | undefined {
-    return this.entries.get(businessId);
+    const e = this.cache.peek(businessId);
+    return e ? this.infos.get(e) : undefined;
   }
 
-  known(): IterableIterator<BusinessInfo> {
-    return this.entries.values();
+  *known(): IterableIterator<BusinessInfo> {
+    for (const e of this.cache.known()) {
+      const info = this.infos.get(e);
+      if (info) yield info;
+    }
   }
 }
 

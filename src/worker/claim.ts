@@ -12,13 +12,12 @@
 import { parseJson } from '../storage/json.js';
 import type { Database, Trx } from '../storage/db.js';
 import type { MessageKind } from '../storage/outbox-store.js';
-import {
-  loadCapSends, loadPeople, loadStates, markSending, selectDue, settleAtClaim,
-  type DispatchPerson, type MessageRow,
-} from '../storage/dispatch-store.js';
+import { markSending, selectDue, settleAtClaim, type DispatchPerson, type MessageRow } from '../storage/dispatch-store.js';
+import { loadMessageFacts } from '../storage/gate-facts.js';
+import type { CapRow } from '../domain/gate.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
 import { windowOpen, type DispatchVerdict } from './dispatch-gate.js';
-import { verdictFor } from './verdict.js';
+import { topicKeysOf, verdictFor } from './verdict.js';
 import type { Pacer } from './pacer.js';
 import type { DispatchItem } from './types.js';
 
@@ -72,26 +71,33 @@ async function claimInTx(d: ClaimDeps, trx: Trx, limit: number, now: number): Pr
       continue;
     }
     const personIds = [...new Set(group.map((r) => r.person_id))];
-    const people = await loadPeople(trx, businessId, personIds);
-    const states = await loadStates(trx, businessId, personIds);
-    const capWindowMs = Math.max(0, ...info.policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), info.policy.minSpacingSeconds * 1000);
     const notifiedIds = [...new Set(group.filter((r) => r.kind === 'notification').map((r) => r.person_id))];
-    const sends = capWindowMs > 0 && notifiedIds.length ? await loadCapSends(trx, businessId, notifiedIds, now - capWindowMs, now) : new Map();
+    // The gate's one fact loader (the same facts and counting as at enqueue), in this transaction.
+    const { people, states, counted } = await loadMessageFacts(trx, info, personIds, notifiedIds, now);
+    // What this round does to a counted row is seen by the rows after it: a leased one is in flight, a
+    // refused or cancelled one no longer counts, a deferred one stays queued.
+    const settle = (r: MessageRow, status: string) => {
+      const c = counted.get(r.person_id)?.find((x) => x.id === r.id);
+      if (c) c.status = status;
+    };
     let budget = info.account ? d.pacer.available(info.account.phoneNumberId, info.account.ratePerSecond, now, d.horizonMs) : Infinity;
 
     for (const row of group) {
       const person = people.get(row.person_id);
       const payload = parseJson<Record<string, unknown>>(row.payload, {});
-      const topicKeys = Array.isArray(payload.topicKeys) ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+      const topicKeys = topicKeysOf(payload);
+      const sends: CapRow[] = person ? (counted.get(person.id) ?? []) : [];
       const verdict: DispatchVerdict = !person
         ? { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
-        : verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states: states.get(person.id), sends: sends.get(person.id) ?? [], now });
+        : verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states: states.get(person.id), sends, now });
 
       if (verdict.action === 'refuse') {
         res.refused++;
+        settle(row, 'refused');
         await settleAtClaim(trx, key(row), { status: 'refused', errorCode: verdict.codes.join(','), detail: verdict.detail, now });
       } else if (verdict.action === 'cancel') {
         res.cancelled++;
+        settle(row, 'cancelled');
         await settleAtClaim(trx, key(row), { status: 'cancelled', errorCode: verdict.code, detail: verdict.detail, now });
       } else if (verdict.action === 'defer') {
         res.deferred++;
@@ -108,12 +114,8 @@ async function claimInTx(d: ClaimDeps, trx: Trx, limit: number, now: number): Pr
         }
         budget--;
         d.pacer.noteRecipientClaimed(rk, now);
-        // Later rows of this round see this one as sent (frequency caps, spacing).
-        if (row.kind === 'notification') {
-          const list = sends.get(person.id) ?? [];
-          list.push({ topicId: row.topic_id, sentAt: now });
-          sends.set(person.id, list);
-        }
+        // Later rows of this round see this one in flight (frequency caps, spacing).
+        if (row.kind === 'notification') settle(row, 'sending');
         toLease.push({ row, info, person, payload, topicKeys });
       }
     }

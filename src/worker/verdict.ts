@@ -3,12 +3,13 @@
  * batches; resolve-message reads one message's).
  */
 import type { ConsentStatus } from '../domain/consent.js';
-import type { GateFacts } from '../domain/gate.js';
+import { countedSends, type CapRow, type GateFacts } from '../domain/gate.js';
 import type { MessageKind } from '../storage/outbox-store.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../storage/schema.js';
 import { parseJson } from '../storage/json.js';
-import { loadCapSends, loadPeople, loadStates, type DispatchPerson, type MessageRow } from '../storage/dispatch-store.js';
+import type { DispatchPerson, MessageRow } from '../storage/dispatch-store.js';
+import { loadMessageFacts } from '../storage/gate-facts.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
 import { confirmationVerdict, notificationVerdict, replyVerdict, type DispatchVerdict } from './dispatch-gate.js';
 
@@ -18,7 +19,12 @@ export interface VerdictInput {
   person: DispatchPerson;
   topicKeys: string[];
   states: Map<string, { status: ConsentStatus; eventId: string }> | undefined;
-  sends: { topicId: string | null; sentAt: number }[];
+  /**
+   * The person's notifications that may count against the caps, as `loadMessageFacts` reads them (queued,
+   * sending, sent in the window); `countedSends` decides which count for this row. Entries without a status are
+   * taken as sent at `sentAt`.
+   */
+  sends: CapRow[];
   now: number;
 }
 
@@ -31,9 +37,15 @@ export function verdictFor(kind: MessageKind, v: VerdictInput): DispatchVerdict 
     });
     return confirmationVerdict({ erased: v.person.erased, suppressed: false, states });
   }
+  return notificationVerdict(notificationFacts(v));
+}
+
+/** The gate's facts for one notification at claim: the same shape, and the same counting, as at enqueue. */
+export function notificationFacts(v: VerdictInput): GateFacts {
   const topic = v.row.topic_id ? v.info.topicsById.get(v.row.topic_id) : undefined;
   const state = topic ? v.states?.get(topic.id) : undefined;
-  const facts: GateFacts = {
+  const self = { id: v.row.id, createdAt: Number(v.row.created_at) };
+  return {
     now: v.now,
     policy: v.info.policy,
     topic: topic ? { id: topic.id, key: topic.key, category: topic.category, archived: topic.archivedAt !== null } : null,
@@ -42,25 +54,25 @@ export function verdictFor(kind: MessageKind, v: VerdictInput): DispatchVerdict 
     // with no live person, and every message has one.
     suppressed: false,
     state: state ? { status: state.status, eventId: state.eventId } : null,
-    recentSends: v.sends
-      .map((s) => ({ topicKey: s.topicId ? (v.info.topicsById.get(s.topicId)?.key ?? null) : null, sentAt: s.sentAt }))
-      .sort((a, b) => b.sentAt - a.sentAt),
+    recentSends: countedSends(v.sends, (id) => v.info.topicsById.get(id)?.key ?? null, self, v.now),
   };
-  return notificationVerdict(facts);
 }
 
+export const topicKeysOf = (payload: Record<string, unknown>): string[] =>
+  Array.isArray(payload.topicKeys) ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
 
-/** The verdict for one message, reading its facts now (the operator's retry of an unknown message). */
+/**
+ * The verdict for one message, reading its facts now in `q` (the operator's retry of an unknown message, the
+ * last-moment re-check before a send). The message itself never counts against its own caps.
+ */
 export async function verdictForRow(q: Kysely<DB>, cache: BusinessInfoCache, row: MessageRow, now: number): Promise<DispatchVerdict> {
   const info = await cache.get(q, row.business_id);
-  const person = (await loadPeople(q, row.business_id, [row.person_id])).get(row.person_id);
-  if (!info || !person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
-  const states = (await loadStates(q, row.business_id, [row.person_id])).get(row.person_id);
-  const capWindowMs = Math.max(0, ...info.policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), info.policy.minSpacingSeconds * 1000);
-  const sends = row.kind === 'notification' && capWindowMs > 0
-    ? ((await loadCapSends(q, row.business_id, [row.person_id], now - capWindowMs, now)).get(row.person_id) ?? [])
-    : [];
+  if (!info) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
+  const facts = await loadMessageFacts(q, info, [row.person_id], row.kind === 'notification' ? [row.person_id] : [], now);
+  const person = facts.people.get(row.person_id);
+  if (!person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
   const payload = parseJson<Record<string, unknown>>(row.payload, {});
-  const topicKeys = Array.isArray(payload.topicKeys) ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
-  return verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states, sends, now });
+  return verdictFor(row.kind as MessageKind, {
+    row, info, person, topicKeys: topicKeysOf(payload), states: facts.states.get(row.person_id), sends: facts.counted.get(row.person_id) ?? [], now,
+  });
 }

@@ -10,7 +10,7 @@ import { decideSend } from '../../src/services/decide-send.js';
 const PHONE = '+447911123456';
 
 forEachDialect('send gate reads', (db) => {
-  it('counts the notifications actually sent, newest first, for caps and spacing', async () => {
+  it('counts the notifications sent in the window, newest first, for caps and spacing', async () => {
     const ctx = testContext(db());
     const { business, text, topics } = await seedBusiness(ctx, {
       policy: { frequencyCaps: [{ topic: '*', max: 3, windowHours: 24 }, { topic: 'billing', max: 1, windowHours: 24 }], minSpacingSeconds: 600 },
@@ -25,7 +25,7 @@ forEachDialect('send gate reads', (db) => {
     });
     await db().db.insertInto('messages').values([
       notification('msg_old', topics.billing.id, now - 30 * 3_600_000), // outside every window
-      notification('msg_queued', topics.billing.id, null, 'queued'), // not sent: never counted
+      notification('msg_refused', topics.billing.id, null, 'refused'), // never sent, never will be: not counted
       notification('msg_d1', topics.delivery.id, now - 5 * 3_600_000),
     ]).execute();
     const codes = async (topic: string) => (await decideSend(ctx, business.id, { person: { phone: PHONE }, topic })).reasons.map((x) => x.code);

@@ -4,6 +4,7 @@ import { getBusinessBySlug, listTopics, type Business, type Topic } from '../../
 import { getCaptureSettings } from '../../storage/capture-settings-store.js';
 import { chooseOptInText } from '../../services/choose-optin-text.js';
 import { getText, type ConsentText } from '../../services/manage-texts.js';
+import { textShownOn } from '../../domain/text-channels.js';
 import { submitWebOptIn } from '../../services/submit-web-opt-in.js';
 import { normalisePhone } from '../../lib/phone.js';
 import { strings, parseAcceptLanguage, type PageLanguage } from '../../pages/i18n.js';
@@ -148,7 +149,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: OffWhatsAppOptions) {
       } catch {
         return sendMessage(reply, 404, frame, 'noTextTitle', ['noTextBody'], { business: business.displayName });
       }
-      if (!text.usable) return sendMessage(reply, 404, frame, 'noTextTitle', ['noTextBody'], { business: business.displayName });
+      if (!text.usable || !textShownOn(text, 'web')) return sendMessage(reply, 404, frame, 'noTextTitle', ['noTextBody'], { business: business.displayName });
 
       const outcome = await submitWebOptIn(ctx, business.id, {
         textHash: text.hash, offeredTopics: claims.k, checkedTopics: checked, phone, country, language: lang,
@@ -188,7 +189,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: OffWhatsAppOptions) {
     const live = offerable(business, await listTopics(ctx.database.db, business.id));
     const wanted = requested?.filter((k) => live.some((t) => t.key === k));
     if (requested && requested.length && (!wanted || wanted.length === 0)) return null;
-    const text = await chooseOptInText(ctx.database.db, business.id, { language: lang, ...(wanted?.length ? { topics: wanted } : {}) });
+    const text = await chooseOptInText(ctx.database.db, business.id, { language: lang, channel: 'web', ...(wanted?.length ? { topics: wanted } : {}) });
     if (!text) return null;
     const keys = wanted?.length ? wanted : text.topicKeys;
     const topics = live.filter((t) => keys.includes(t.key) && text.topicKeys.includes(t.key));
