@@ -67,6 +67,9 @@ function registerOnce(
   input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[] },
 ): Promise<ConsentText> {
   return ctx.database.transaction(async (trx) => {
+    // One registration per business at a time where there are row locks: the version read below then sees
+    // every earlier one committed (the insert takes this row anyway, through the config_version trigger).
+    if (ctx.database.caps.rowLocks) await trx.selectFrom('businesses').select('id').where('id', '=', businessId).forUpdate().execute();
     const business = await getBusiness(trx, businessId);
     if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
     const keys = [...new Set(input.topicKeys)];
