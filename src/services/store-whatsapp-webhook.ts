@@ -4,6 +4,7 @@ import type { ServiceContext } from './context.js';
 import { groupCommit, type GroupCommitter } from '../storage/group-commit.js';
 import { commitThenSync } from '../storage/deferred-sync.js';
 import type { Database } from '../storage/db.js';
+import { applyOptOutsAtAckTx } from './apply-opt-outs-at-ack.js';
 
 export interface StoreResult {
   received: number;
@@ -36,7 +37,7 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
   }
   const list = [...rows.values()];
   lastPost.set(ctx.database, Date.now());
-  const r = await writerFor(ctx.database)({ list, now });
+  const r = await writerFor(ctx)({ list, now });
   return { received: items.length, stored: r.inserted, fresh: r.fresh };
 }
 
@@ -58,14 +59,24 @@ export function lastWebhookPostAt(database: Database): number {
   return lastPost.get(database) ?? 0;
 }
 
-/** One group-committing writer per database: concurrent POSTs share a transaction (and its fsync). */
-function writerFor(database: Database): Writer {
+/**
+ * One group-committing writer per database: concurrent POSTs share a transaction (and its fsync). The opt-outs
+ * among the fresh items are applied in that same transaction (applyOptOutsAtAckTx), so when a POST is answered
+ * 200 its STOPs are already opt-outs and their queued messages cancelled; those rows are then done, not fresh.
+ */
+function writerFor(ctx: ServiceContext): Writer {
+  const database = ctx.database;
   let w = writers.get(database);
   if (!w) {
     w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) =>
       // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
       // The 200s wait for the fsync, but the event loop does not (commitThenSync).
-      commitThenSync(database, async (trx) => insertInboxGroups(trx, batch)),
+      commitThenSync(database, async (trx) => {
+        const groups = await insertInboxGroups(trx, batch);
+        const stored = groups.flatMap((g, gi) => g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })));
+        const done = await applyOptOutsAtAckTx(ctx, trx, stored, ctx.clock.now());
+        return groups.map((g) => ({ inserted: g.inserted, fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)) }));
+      }),
     );
     writers.set(database, w);
   }
