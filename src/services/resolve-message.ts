@@ -27,8 +27,12 @@ export async function resolveMessage(
     if (row.status !== 'unknown') {
       return fail('CONFLICT', `Only a message whose outcome is unknown can be resolved; this one is ${row.status}.`, 'id');
     }
+    // A cancellation records when and why (the message's history is told from its times).
     const set = (s: { status: string; error_code: string | null; error_detail: string; not_before?: number }) =>
-      trx.updateTable('messages').set({ ...s, updated_at: now, lease_owner: null, lease_until: null })
+      trx.updateTable('messages').set({
+        ...s, updated_at: now, lease_owner: null, lease_until: null,
+        ...(s.status === 'cancelled' ? { cancelled_at: now, cancel_reason: s.error_code } : {}),
+      })
         .where('business_id', '=', businessId).where('id', '=', id).where('status', '=', 'unknown').execute();
 
     let outcome: ResolveOutcome;

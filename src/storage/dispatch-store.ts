@@ -263,7 +263,11 @@ export async function writeSent(
     .select(['status', 'error_code', 'claimed_at', 'call_started_at', 'call_ended_at', 'cancelled_at', 'cancel_reason'])
     .where('business_id', '=', key.businessId).where('id', '=', key.id).where('attempts', '=', attempt)
     .executeTakeFirst();
-  if (!cur || !SENT_OVER.includes(cur.status)) return { written: false, raced: null };
+  if (!cur || !SENT_OVER.includes(cur.status)) {
+    // Moved on already (a status webhook came first): the call's times are still this try's history.
+    if (cur && s.call) await writeCallEnded(q, key, attempt, s.call);
+    return { written: false, raced: null };
+  }
   const num = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
   const note = describeMessage('sent', {
     claimedAt: num(cur.claimed_at), callStartedAt: num(cur.call_started_at) ?? s.call?.startedAt ?? null, callEndedAt: s.call?.endedAt ?? null,
@@ -328,5 +332,7 @@ export async function writeFailed(q: Q, key: RowKey, attempt: number, s: { error
     .where('attempts', '=', attempt)
     .where('status', 'in', ['sending', 'cancelled', 'unknown'])
     .executeTakeFirst();
-  return Number(r.numUpdatedRows ?? 0) === 1;
+  if (Number(r.numUpdatedRows ?? 0) === 1) return true;
+  if (s.call) await writeCallEnded(q, key, attempt, s.call);
+  return false;
 }

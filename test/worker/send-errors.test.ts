@@ -207,25 +207,36 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     assert.equal((await h.message(mb.id)).status, 'sent');
   });
 
-  it('an opt-out that lands while the HTTP call is in flight: recorded as sent (it left), with a note, and counted', async (t) => {
+  it('an opt-out that lands while the HTTP call is in flight: the message left before it, recorded as sent with its times; nothing later goes', async (t) => {
     let h!: Awaited<ReturnType<typeof harness>>;
+    let optOut: Awaited<ReturnType<typeof recordOptOut>> | null = null;
     const racing: CloudClient = {
       async send(pn, token, body) {
-        await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop-race' }, actor: 't' });
+        h.ctx.clock.advance(5);
+        optOut = await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop-race' }, actor: 't' });
+        h.ctx.clock.advance(5);
         return h.cloud.send(pn, token, body);
       },
     };
     h = await harness(db(), { worker: { cloud: racing } });
     t.after(() => h.close());
     await h.optIn(A);
+    await db().db.updateTable('messages').set({ status: 'cancelled' }).where('business_id', '=', h.business.id).where('kind', '=', 'confirmation').execute();
     const m = await h.queue(A);
+    const startedAt = h.ctx.clock.now();
     await h.worker.tick();
     const r = await h.message(m.id);
     assert.equal(r.status, 'sent');
     assert.match(r.providerMessageId ?? '', /^wamid\./);
-    assert.equal(r.errorCode, 'OPTED_OUT');
-    assert.match(r.errorDetail ?? '', /already left when it was marked cancelled/);
-    assert.equal(h.worker.metrics().sentAfterCancel, 1);
+    // The opt-out found the call started: it did not cancel what had already left, and its count says so.
+    assert.equal(optOut!.cancelledMessages, 0);
+    assert.equal(r.errorCode, null);
+    assert.equal(r.cancelledAt, null);
+    assert.equal(r.callStartedAt, startedAt, 'the call started before the opt-out was recorded');
+    assert.ok(r.callStartedAt! < optOut!.event.recorded_at);
+    assert.equal(r.callEndedAt, startedAt + 10);
+    assert.ok(r.claimedAt !== null && r.claimedAt <= r.callStartedAt!);
+    assert.equal(h.worker.metrics().sentAfterCancel, 0);
     h.ctx.clock.advance(60_000);
     const next = await queueMessage(h.ctx, h.business.id, { person: { phone: A }, topic: 'delivery', template: { name: 'x', language: 'en' } });
     assert.equal(next.outcome, 'refused');

@@ -281,7 +281,7 @@
   // ---- messages ------------------------------------------------------------------------------------------
   var loadMessages = function () { return Promise.resolve(); };
   function messageRow(m) {
-    var err = m.errorCode ? m.errorCode + (m.errorDetail ? ': ' + m.errorDetail : '') : '—';
+    var err = (m.errorCode ? m.errorCode + (m.errorDetail ? ': ' + m.errorDetail : '') : '—') + (m.statusText ? ' ' + m.statusText : '');
     var actions = el('div', null, 'actions');
     actions.appendChild(button('Retry', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'retry'); }); }, 'secondary'));
     actions.appendChild(button('Drop', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'drop'); }); }, 'danger'));

@@ -2,11 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
 import { resolveMessage, type ResolveAction } from '../../services/resolve-message.js';
-import type { Message } from '../../storage/outbox-store.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
-
-const view = (m: Message) => ({ ...m, template: (m.payload.template as Record<string, unknown> | undefined) ?? undefined });
+import { messageView } from './messages.js';
 
 /** `POST /v1/messages/:id/resolve`: an operator settles a message whose outcome is unknown. */
 export const messageResolveRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
@@ -32,6 +30,6 @@ export const messageResolveRoutes = (ctx: ServiceContext): FastifyPluginAsync =>
     },
   }, async (req) => {
     const r = await resolveMessage(ctx, businessOf(req), req.params.id, req.body.action);
-    return { outcome: r.outcome, reasons: r.reasons, message: view(r.message) };
+    return { outcome: r.outcome, reasons: r.reasons, message: messageView(r.message) };
   });
 };

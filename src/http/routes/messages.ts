@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { describeMessage } from '../../domain/message-history.js';
 import type { ServiceContext } from '../../services/context.js';
 import { getMessage, listMessages, queueMessage, type QueueInput } from '../../services/queue-message.js';
 import { MESSAGE_STATUSES, type Message } from '../../storage/outbox-store.js';
@@ -8,10 +9,18 @@ import { problem, sendProblem } from '../error-handler.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import { errorResponses, IdParams, Nullable, PersonRefSchema, Timestamp, TopicKey } from '../schemas/common.js';
 
+const Time = (description: string) => Nullable(Type.Integer({ minimum: 0, description: `Epoch milliseconds. ${description}` }));
+
 export const MessageSchema = Type.Object({
   id: Type.String(), personId: Type.String(), topicId: Nullable(Type.String()), kind: Type.String(), status: Type.String(),
   notBefore: Timestamp, attempts: Type.Integer(), providerMessageId: Nullable(Type.String()), errorCode: Nullable(Type.String()),
   errorDetail: Nullable(Type.String()), createdAt: Timestamp, updatedAt: Timestamp, sentAt: Nullable(Timestamp),
+  claimedAt: Time('When the latest try was claimed by a worker.'),
+  callStartedAt: Time('When its provider call started (marked atomically with the last consent re-check).'),
+  callEndedAt: Time("When the provider's answer (or the call's failure) came back."),
+  cancelledAt: Time('When it was cancelled; see cancelReason.'),
+  cancelReason: Nullable(Type.String({ description: 'Why it was cancelled: OPTED_OUT, CONTACT_ERASED, DROPPED, …' })),
+  statusText: Type.String({ description: 'What happened to the message, derived from its status and the times above (never guessed).' }),
   template: Type.Optional(Type.Object({}, { additionalProperties: true })),
 }, { $id: 'Message' });
 
@@ -26,7 +35,8 @@ const QueueBody = Type.Object({
   }, { additionalProperties: false }),
 }, { additionalProperties: false });
 
-const view = (m: Message) => ({ ...m, template: (m.payload.template as Record<string, unknown> | undefined) ?? undefined });
+/** A message as the API shows it: its row, and the status text derived from its times. */
+export const messageView = (m: Message) => ({ ...m, statusText: describeMessage(m.status, m), template: (m.payload.template as Record<string, unknown> | undefined) ?? undefined });
 
 export const messageRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
   const tags = ['messages'];
@@ -47,12 +57,12 @@ export const messageRoutes = (ctx: ServiceContext): FastifyPluginAsync => async 
     if (r.outcome === 'refused') {
       return sendProblem(reply, problem('SEND_REFUSED', `Refused: ${r.decision.reasons.map((x) => x.code).join(', ')}.`, req.id, [], { decision: r.decision }));
     }
-    return reply.code(202).send({ outcome: r.outcome, replay: r.replay, message: view(r.message), decision: r.decision });
+    return reply.code(202).send({ outcome: r.outcome, replay: r.replay, message: messageView(r.message), decision: r.decision });
   });
 
   app.get<{ Params: { id: string } }>('/v1/messages/:id', {
     schema: { tags, summary: 'A message and its delivery status', params: IdParams, response: { 200: Type.Ref('Message'), ...errorResponses(404) } },
-  }, async (req) => view(await getMessage(ctx, businessOf(req), req.params.id)));
+  }, async (req) => messageView(await getMessage(ctx, businessOf(req), req.params.id)));
 
   app.get<{ Querystring: { status?: string; personId?: string; cursor?: string; limit?: number } }>('/v1/messages', {
     schema: {
@@ -69,6 +79,6 @@ export const messageRoutes = (ctx: ServiceContext): FastifyPluginAsync => async 
     const limit = req.query.limit ?? 50;
     const rows = await listMessages(ctx, businessOf(req), { after: decodeCursor(req.query.cursor), limit: limit + 1, status: req.query.status, personId: req.query.personId });
     const data = rows.slice(0, limit);
-    return { data: data.map(view), nextCursor: encodeCursor(data[data.length - 1]?.id, rows.length > limit) };
+    return { data: data.map(messageView), nextCursor: encodeCursor(data[data.length - 1]?.id, rows.length > limit) };
   });
 };
