@@ -7,7 +7,7 @@ import { businessOf } from '../auth.js';
 import { errorResponses, Nullable } from '../schemas/common.js';
 import type { OffWhatsAppOptions } from './offwa-options.js';
 
-const Sid = (prefix: string) => Type.String({ pattern: `^${prefix}[A-Za-z0-9]{2,64}$` });
+const Sid = (prefix: string) => Type.String({ maxLength: 66, pattern: `^${prefix}[A-Za-z0-9]{2,64}$` });
 
 const TwilioBody = Type.Object({
   accountSid: Sid('AC'),
@@ -19,7 +19,7 @@ const TwilioBody = Type.Object({
 
 const SettingsSchema = Type.Object({
   ownershipCheck: Type.Boolean({ description: 'Hosted-page opt-ins wait until the person sends a code from the typed number on WhatsApp (default true)' }),
-  defaultCountry: Nullable(Type.String({ pattern: '^[A-Z]{2}$' })),
+  defaultCountry: Nullable(Type.String({ maxLength: 2, pattern: '^[A-Z]{2}$' })),
   whatsappNumber: Nullable(Type.String({ maxLength: 40, description: 'Where the code is sent; default: the WhatsApp channel display number' })),
 });
 

@@ -7,7 +7,7 @@ import type { Channel, Scope } from '../../domain/consent.js';
 import { checkEvidence } from '../../domain/evidence.js';
 import type { PersonRefInput } from '../../services/person-ref.js';
 import { actorOf, businessOf } from '../auth.js';
-import { ActiveActionSchema, ChannelSchema, errorResponses, Evidence, Nullable, PersonRefSchema, Timestamp, TopicKey } from '../schemas/common.js';
+import { ActiveActionSchema, ChannelSchema, errorResponses, Evidence, Nullable, PersonRefSchema, TextHash, Timestamp, TopicKey } from '../schemas/common.js';
 
 const IdemHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Retries with the same key record the consent once' })),
@@ -18,7 +18,7 @@ const OptInBody = Type.Object({
   topics: Type.Array(TopicKey, { minItems: 1, maxItems: 50, uniqueItems: true }),
   channel: ChannelSchema,
   action: ActiveActionSchema,
-  textHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'The registered opt-in text the person saw' })),
+  textHash: Type.Optional(TextHash('The registered opt-in text the person saw')),
   occurredAt: Type.Optional(Timestamp),
   evidence: Evidence,
   language: Type.Optional(Type.String({ minLength: 2, maxLength: 15 })),

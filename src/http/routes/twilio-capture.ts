@@ -12,7 +12,7 @@ import { verifiedTwilioBusiness } from './twilio-webhooks-kit.js';
 
 const ChoiceQuery = {
   type: 'object',
-  properties: { attempt: { type: 'integer', minimum: 1, maximum: 5, default: 1 }, text: { type: 'string', pattern: '^[0-9a-f]{64}$' }, lang: { type: 'string', maxLength: 5, default: 'en' } },
+  properties: { attempt: { type: 'integer', minimum: 1, maximum: 5, default: 1 }, text: { type: 'string', maxLength: 64, pattern: '^[0-9a-f]{64}$' }, lang: { type: 'string', maxLength: 5, default: 'en' } },
   required: ['text'],
 } as const;
 

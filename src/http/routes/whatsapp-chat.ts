@@ -9,13 +9,13 @@ import { sendOptInPrompt, type OptInPromptInput } from '../../services/send-opti
 import type { ReviewItem } from '../../storage/review-store.js';
 import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
-import { errorResponses, IdParams, Nullable, PersonRefSchema, Timestamp } from '../schemas/common.js';
+import { errorResponses, IdParams, Nullable, PersonRefSchema, TextHash, Timestamp } from '../schemas/common.js';
 
 const Label = Type.String({ minLength: 1, maxLength: 20, description: 'WhatsApp shows at most 20 characters' });
 
 const PromptBody = Type.Object({
   person: PersonRefSchema,
-  textHash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'A registered, usable opt-in text: it is the body of the prompt' }),
+  textHash: TextHash('A registered, usable opt-in text: it is the body of the prompt'),
   style: Type.Union([Type.Literal('buttons'), Type.Literal('list')], { default: 'buttons' }),
   buttonLabels: Type.Optional(Type.Object({ yes: Type.Optional(Label), no: Type.Optional(Label), list: Type.Optional(Label) }, { additionalProperties: false })),
 }, { additionalProperties: false });

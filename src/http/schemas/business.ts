@@ -7,22 +7,30 @@ export const PolicySchema = Type.Object(
     frequencyCaps: Type.Optional(Type.Array(Type.Object({
       topic: Type.String({ minLength: 1, maxLength: 64, description: "A topic key, or '*' for all notifications" }),
       max: Type.Integer({ minimum: 1, maximum: 10000 }),
-      windowHours: Type.Number({ exclusiveMinimum: 0, maximum: 744 }),
+      windowHours: Type.Number({ minimum: 0.01, maximum: 744, description: 'Above 0 (at least 0.01, 36 seconds)' }),
     }, { additionalProperties: false }), { maxItems: 50 })),
     minSpacingSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
     quietHours: Type.Optional(Nullable(Type.Object({
-      start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
-      end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+      start: Type.String({ maxLength: 5, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+      end: Type.String({ maxLength: 5, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
       defaultTimezone: Type.String({ minLength: 1, maxLength: 64 }),
     }, { additionalProperties: false }))),
     doubleOptIn: Type.Optional(Type.Boolean()),
     defaultLanguage: Type.Optional(Type.String({ minLength: 2, maxLength: 10 })),
-    keywords: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    keywordReplies: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z]{2}(-[A-Za-z]{2})?$' }), Type.Object({
+    keywords: Type.Optional(Type.Object({
+      languages: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 10 }), { maxItems: 50 })),
+      extra: Type.Optional(Type.Object({
+        optOut: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+        optIn: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+        help: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+      }, { additionalProperties: false })),
+      disabled: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 200 })),
+    }, { additionalProperties: false })),
+    keywordReplies: Type.Optional(Type.Record(Type.String({ maxLength: 5, pattern: '^[a-z]{2}(-[A-Za-z]{2})?$' }), Type.Object({
       opt_out: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
       opt_in: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
       help: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    }, { additionalProperties: false }))),
+    }, { additionalProperties: false }), { maxProperties: 50 })),
     confirmationTemplate: Type.Optional(Nullable(Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), language: Type.String({ minLength: 2, maxLength: 15 }) }, { additionalProperties: false }))),
   },
   { additionalProperties: false },

@@ -23,6 +23,9 @@ export const problemRef = Type.Ref('Problem');
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, problemRef]));
 
+/** The SHA-256 of a registered opt-in text, as lowercase hex. */
+export const TextHash = (description?: string) => Type.String({ minLength: 64, maxLength: 64, pattern: '^[0-9a-f]{64}$', ...(description ? { description } : {}) });
+
 export const Timestamp = Type.Integer({ description: 'Epoch milliseconds', minimum: 0 });
 export const Id = Type.String({ minLength: 3, maxLength: 64, pattern: '^[a-z]{2,4}_[0-9a-z]{26}$' });
 export const TopicKey = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' });
@@ -34,7 +37,7 @@ export const ActiveActionSchema = Type.String({ minLength: 1, maxLength: 64, des
 export const PersonRefSchema = Type.Object(
   {
     phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'Any format; normalised to E.164' })),
-    defaultCountry: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO country for national-format numbers' })),
+    defaultCountry: Type.Optional(Type.String({ maxLength: 2, pattern: '^[A-Z]{2}$', description: 'ISO country for national-format numbers' })),
     personId: Type.Optional(Id),
     waId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     bsuid: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
