@@ -2,7 +2,7 @@ import { MARKETING_STOP_REPLIES, parseChatAction, type ChatAction } from '../dom
 import { normaliseKeywordText } from '../domain/keywords.js';
 import { parseJson } from '../storage/json.js';
 import { matcherFor } from './chat-keywords.js';
-import { ACTOR, chatEvidence, chatOptOut, personRef, refusable, sourceRefOf, type ChatTurn } from './chat-turn.js';
+import { ACTOR, CHAT_PRECISION_MS, chatEvidence, chatOptOut, personRef, refusable, sourceRefOf, type ChatTurn } from './chat-turn.js';
 import { recordConfirmedTx } from './record-confirmed.js';
 import { recordOptInTx } from './record-opt-in.js';
 
@@ -55,7 +55,7 @@ export async function handleChatAction(t: ChatTurn, a: ChatAction, action: 'tapp
       return chatOptOut(t, { scope: 'all', action: 'tapped_button', evidence: { ...evidence, notes: 'not me', optInEventId: a.eventId } });
     case 'confirm': {
       const r = await recordConfirmedTx(t.ctx, t.trx, t.business.id, {
-        personId: t.person.id, optInEventId: a.eventId, channel: 'whatsapp', action, occurredAt: t.occurredAt, evidence,
+        personId: t.person.id, optInEventId: a.eventId, channel: 'whatsapp', action, occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence,
         sourceRef: sourceRefOf(t.item), actor: ACTOR,
       }, t.now);
       return r.outcome === 'confirmed' ? 'confirmed' : `confirm_${r.outcome}`;
@@ -66,7 +66,7 @@ export async function handleChatAction(t: ChatTurn, a: ChatAction, action: 'tapp
         if (!text) return 'refused:UNKNOWN_TEXT';
         const r = await recordOptInTx(t.ctx, t.trx, t.business.id, {
           person: { personId: t.person.id }, topics: parseJson<string[]>(text.topic_keys, []), channel: 'whatsapp', action,
-          textHash: a.textHash, occurredAt: t.occurredAt, evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
+          textHash: a.textHash, occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
         }, personRef(t.person), t.now);
         return r.duplicate ? 'duplicate' : 'opted_in';
       });

@@ -1,15 +1,11 @@
 import type { WebhookItem } from '../channels/whatsapp-cloud/payload.js';
 import { MARKETING_STOP_REPLIES, parseChatAction } from '../domain/chat-actions.js';
-import { ACTIVE_ACTIONS } from '../domain/consent.js';
 import { createKeywordMatcher, normaliseKeywordText, type KeywordConfig, type KeywordResult } from '../domain/keywords.js';
-import { topicsAgreedAfter } from '../domain/restore-after-stop.js';
-import { getTopicsByKeys } from '../storage/business-store.js';
-import { getStates } from '../storage/consent-store.js';
-import { parseJson } from '../storage/json.js';
-import { ACTOR, chatEvidence, chatOptOut, personRef, refusable, reply, review, sourceRefOf, type ChatTurn } from './chat-turn.js';
-import { recordOptInTx } from './record-opt-in.js';
+import { chatEvidence, chatOptOut, refusable, reply, review, type ChatTurn } from './chat-turn.js';
 import { redeemOwnershipCode } from './redeem-ownership-code.js';
 import { queueReplyTx } from './queue-reply.js';
+// START lives with the other restore paths: its effect is decided by the projection over the whole ledger.
+import { restartAfterStop } from './chat-restart.js';
 
 // Matchers are built once per keyword configuration (the build is the expensive part) and shared.
 const matchers = new Map<string, (text: string) => KeywordResult>();
@@ -94,60 +90,4 @@ export async function handleChatText(t: ChatTurn): Promise<string> {
     case 'opt_in':
       return refusable(() => restartAfterStop(t, evidence, m.language));
   }
-}
-
-/** The person's latest STOP of their own (a keyword, a button), not an opt-out staff or a provider recorded. */
-async function latestOwnStop(t: ChatTurn) {
-  return t.trx
-    .selectFrom('consent_events')
-    .select(['id', 'seq', 'occurred_at'])
-    .where('business_id', '=', t.business.id)
-    .where('person_id', '=', t.person.id)
-    .where('type', '=', 'opt_out')
-    .where('scope', '=', 'all')
-    .where('action', 'in', [...ACTIVE_ACTIONS])
-    .orderBy('occurred_at', 'desc')
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}
-
-/**
- * START (UNSTOP, ALTA…): an active re-opt-in, but only to what the person had before their latest STOP and
- * that the STOP still holds (a topic they opted into again since, or out of again some other way, is left
- * alone). With nothing to restore, nothing is recorded and the HELP text answers. The P4 confirmation that
- * recordOptInTx queues lists the topics restored (and carries Confirm under double opt-in), so it is the
- * acknowledgement; `optin_ack` is queued only when no confirmation was.
- */
-async function restartAfterStop(t: ChatTurn, evidence: Record<string, unknown>, language: string): Promise<string> {
-  const stop = await latestOwnStop(t);
-  if (!stop) {
-    await reply(t, 'help', 'help', language);
-    return 'start_nothing_to_restore';
-  }
-  const before = await t.trx
-    .selectFrom('consent_events')
-    .select(['id', 'type', 'topic_keys', 'occurred_at'])
-    .where('business_id', '=', t.business.id)
-    .where('person_id', '=', t.person.id)
-    .where('seq', '<', Number(stop.seq))
-    .orderBy('seq')
-    .execute();
-  const agreed = topicsAgreedAfter(before.map((e) => ({ id: e.id, type: e.type, topicKeys: parseJson<string[]>(e.topic_keys, []), occurredAt: Number(e.occurred_at) })));
-  const states = await getStates(t.trx, t.business.id, t.person.id);
-  const topics = (await getTopicsByKeys(t.trx, t.business.id, agreed)).filter(
-    (tp) => tp.archivedAt === null && t.business.policy.allowedCategories.includes(tp.category) && states.get(tp.id)?.status === 'opted_out' && states.get(tp.id)?.eventId === stop.id,
-  );
-  if (topics.length === 0) {
-    await reply(t, 'help', 'help', language);
-    return 'start_nothing_to_restore';
-  }
-  const r = await recordOptInTx(t.ctx, t.trx, t.business.id, {
-    person: { personId: t.person.id }, topics: topics.map((tp) => tp.key), channel: 'whatsapp', action: 'sent_keyword',
-    occurredAt: t.occurredAt, evidence: { ...evidence, restoresStopEventId: stop.id }, sourceRef: sourceRefOf(t.item), actor: ACTOR,
-    language: language !== 'en' ? language : undefined,
-  }, personRef(t.person), t.now);
-  if (r.duplicate) return 'duplicate';
-  if (!r.confirmationMessageId) await reply(t, 'opt_in', 'optin_ack', language);
-  return 'opted_in';
 }

@@ -1,7 +1,7 @@
 import type { MessageItem } from '../channels/whatsapp-cloud/payload.js';
 import { AppError } from '../domain/errors.js';
 import type { KeywordKind } from '../domain/keywords.js';
-import type { Scope } from '../domain/consent.js';
+import { SECONDS_MS, type Scope } from '../domain/consent.js';
 import type { Business } from '../storage/business-store.js';
 import type { Trx } from '../storage/db.js';
 import type { PersonRow } from '../storage/people-store.js';
@@ -23,6 +23,8 @@ export interface ChatTurn {
 }
 
 export const ACTOR = 'webhook:whatsapp';
+/** Meta's message timestamps are whole seconds: every consent event from the chat carries that precision. */
+export const CHAT_PRECISION_MS = SECONDS_MS;
 export const sourceRefOf = (item: MessageItem) => `wa:msg:${item.messageId}`;
 
 /** What every consent event from the chat keeps as proof: the inbound message and who sent it. */
@@ -55,7 +57,7 @@ export async function chatOptOut(
 ): Promise<string> {
   const r = await recordOptOutTx(t.ctx, t.trx, t.business.id, {
     person: { personId: t.person.id }, scope: o.scope, topics: o.topics, channel: 'whatsapp', action: o.action,
-    occurredAt: t.occurredAt, evidence: o.evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
+    occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence: o.evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
   }, personRef(t.person), t.now);
   if (r.duplicate) return 'duplicate';
   if (o.scope === 'all') await reply(t, 'opt_out', 'optout_ack', o.keywordLanguage ?? null);

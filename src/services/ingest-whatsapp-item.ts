@@ -11,6 +11,7 @@ import { chatIdentity, findChatPerson, lockChatPerson, touchWindow } from './cha
 import { ACTOR, personRef, type ChatTurn } from './chat-turn.js';
 import type { ServiceContext } from './context.js';
 import { recordOptOutTx } from './record-opt-out.js';
+import { handleNumberChangeTx } from './change-number.js';
 
 export interface ItemResult {
   /** The inbox row's outcome: what the item did (opted_out, help, review_mention, status_read, ignored…). */
@@ -66,11 +67,14 @@ async function handleMessage(ctx: ServiceContext, trx: Trx, business: Business, 
 
 /**
  * WhatsApp's own notices in the chat, not written by the person: they do not open the window. A changed
- * number goes to staff, who decide whether consent moves to the new number (wire contracts 8.8).
+ * number stops the old number and moves consent to the new one (docs/identity-changes.md); a changed
+ * identity goes to staff (wire contracts 8.8).
  */
 async function handleSystem(ctx: ServiceContext, trx: Trx, business: Business, item: MessageItem, now: number): Promise<string> {
   const kind = item.system?.type;
   if (kind !== 'user_changed_number' && kind !== 'customer_identity_changed') return 'ignored';
+  // A changed number stops the old one and moves consent to the new one (services/change-number.ts).
+  if (kind === 'user_changed_number') return handleNumberChangeTx(ctx, trx, business, item, now);
   const id = chatIdentity(item);
   const person = id ? await findChatPerson(trx, business.id, id) : null;
   await insertReviewItem(trx, {

@@ -1,5 +1,5 @@
 import { getTopicsByKeys, getBusiness } from '../storage/business-store.js';
-import { appendEvent, findEventBySource, getStates, projectEvent, type EventRow } from '../storage/consent-store.js';
+import { appendEvent, findEventBySource, getStates, projectEvent, timedOf, type EventRow } from '../storage/consent-store.js';
 import type { Trx } from '../storage/db.js';
 import { parseJson } from '../storage/json.js';
 import { lockOrCreatePerson } from '../storage/people-store.js';
@@ -12,6 +12,8 @@ export interface ConfirmInput {
   channel: string;
   action: string;
   occurredAt: number;
+  /** Precision of occurredAt in ms as its source gave it (Meta's webhooks: 1000); absent: exact. */
+  precisionMs?: number;
   evidence: Record<string, unknown>;
   sourceRef: string;
   actor: string;
@@ -19,13 +21,16 @@ export interface ConfirmInput {
 
 export type ConfirmResult =
   | { outcome: 'confirmed'; event: EventRow; changed: string[] }
-  | { outcome: 'duplicate' | 'not_found' | 'nothing_pending' };
+  | { outcome: 'nothing_pending'; event: EventRow; changed: string[] }
+  | { outcome: 'duplicate' | 'not_found' };
 
 /**
  * Double opt-in: the person tapped Confirm. Appends a `confirmed` event for the opt-in's topics and projects it
  * (pending → opted in), in the caller's transaction. The Confirm button names the opt-in event, so it confirms
- * only an opt-in of the same person; a tap when nothing is pending any more (confirmed already, opted out
- * since) records nothing: `confirmed` never revives an opt-out.
+ * only an opt-in of the same person. A tap when nothing is pending any more (confirmed already, opted out
+ * since) is still recorded, for all the opt-in's topics, and changes nothing now: `confirmed` never revives
+ * an opt-out, but an opt-in that sorts before it and arrives later is completed by it, whatever the order of
+ * arrival (domain/consent.ts replayStates).
  */
 export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessId: string, input: ConfirmInput, now: number): Promise<ConfirmResult> {
   if (await findEventBySource(trx, businessId, input.sourceRef)) return { outcome: 'duplicate' };
@@ -39,13 +44,16 @@ export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessI
   const topics = await getTopicsByKeys(trx, businessId, parseJson<string[]>(optIn.topic_keys, []));
   const states = await getStates(trx, businessId, person.id);
   const pending = topics.filter((t) => states.get(t.id)?.status === 'pending');
-  if (pending.length === 0) return { outcome: 'nothing_pending' };
+  // Every tap is an action of the person: recorded even when it completes nothing now (G4).
+  const covered = pending.length > 0 ? pending : topics;
+  if (covered.length === 0) return { outcome: 'not_found' };
 
   const event = await appendEvent(trx, person, {
-    type: 'confirmed', scope: 'topics', topicKeys: pending.map((t) => t.key), channel: input.channel, action: input.action,
-    textHash: optIn.text_hash, occurredAt: input.occurredAt, sourceRef: input.sourceRef, actor: input.actor,
-    evidence: { ...input.evidence, optInEventId: optIn.id },
+    type: 'confirmed', scope: 'topics', topicKeys: covered.map((t) => t.key), channel: input.channel, action: input.action,
+    textHash: optIn.text_hash, occurredAt: input.occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef, actor: input.actor,
+    evidence: { ...input.evidence, optInEventId: optIn.id, ...(pending.length === 0 ? { nothingPending: true } : {}) },
   }, now);
-  const changed = await projectEvent(trx, businessId, person.id, pending, { id: event.id, type: 'confirmed', occurredAt: input.occurredAt }, { doubleOptIn: business.policy.doubleOptIn, now });
-  return { outcome: 'confirmed', event, changed: changed.map((c) => c.topic.key) };
+  const written = await projectEvent(trx, businessId, person.id, covered, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
+  const changed = written.filter((c) => c.changed).map((c) => c.topic.key);
+  return { outcome: changed.length > 0 ? 'confirmed' : 'nothing_pending', event, changed };
 }

@@ -1,7 +1,7 @@
 import { fail } from '../domain/errors.js';
 import { ACTIVE_ACTIONS, type Channel } from '../domain/consent.js';
 import { toBusiness, toTopic, type Business, type Topic } from '../storage/business-store.js';
-import { chainEvent, projectionOf, type EventRow } from '../storage/consent-store.js';
+import { chainEvent, condKeyAfter, historyOf, projectionOf, type EventRow } from '../storage/consent-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
 import {
   pgReadAll, pgReadChecks, pgReadPerson, pgWrite, sqliteReadChecks, sqliteReadPerson, sqliteWrite,
@@ -19,6 +19,13 @@ export interface OptInInput {
   action: string;
   textHash?: string | null;
   occurredAt?: number;
+  /** Precision of occurredAt in ms as its source gave it (Meta's webhooks: 1000); absent: exact. */
+  precisionMs?: number;
+  /**
+   * 'restore': START after STOP. `topics` are the candidates; the projection gives back those the person's own
+   * STOP took (domain/consent.ts replayStates). The event is recorded even when it restores nothing.
+   */
+  scope?: 'topics' | 'restore';
   evidence: Record<string, unknown>;
   sourceRef?: string | null;
   actor: string;
@@ -80,7 +87,7 @@ export async function recordOptIn(ctx: ServiceContext, businessId: string, input
   // statement that applies only if the person's row is still the one it was planned on. Two round trips and no
   // lock held across them; a write that lost a race (or met a concurrent duplicate) takes the locking path.
   const args = checksArgs(ctx, businessId, input, ref);
-  const facts = await pgReadAll(database, database.db, args, ref.key);
+  const facts = await pgReadAll(database, database.db, args, ref.key, input.scope === 'restore');
   const checked = applyChecks(input, args, facts);
   if ('duplicate' in checked) return checked.duplicate;
   const plan = planWrite(businessId, input, ref, now, checked, facts);
@@ -109,7 +116,7 @@ export async function recordOptInTx(
   if ('duplicate' in checked) return checked.duplicate;
   // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
   const person = await lockOrCreatePerson(trx, database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
-  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id)), person });
+  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id, input.scope === 'restore')), person });
   let written: boolean;
   try {
     written = await pgWrite(database, trx, plan.write);
@@ -127,7 +134,7 @@ function optInSqlite(ctx: ServiceContext, businessId: string, input: OptInInput,
   const args = checksArgs(ctx, businessId, input, ref);
   const checked = applyChecks(input, args, sqliteReadChecks(database, args));
   if ('duplicate' in checked) return checked.duplicate;
-  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key));
+  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key, input.scope === 'restore'));
   // Nothing can move under a SQLite write transaction; a new person whose WhatsApp id or BSUID belongs to
   // someone else is refused by the unique key.
   let written: boolean;
@@ -202,10 +209,15 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
 
   const occurredAt = input.occurredAt ?? now;
   const { row: event, evidence } = chainEvent(person, {
-    type: 'opt_in', scope: 'topics', topicKeys: c.keys, channel: input.channel, action: input.action,
-    textHash: input.textHash ?? null, occurredAt, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: c.evidence,
+    type: 'opt_in', scope: input.scope ?? 'topics', topicKeys: c.keys, channel: input.channel, action: input.action,
+    textHash: input.textHash ?? null, occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: c.evidence,
   }, now);
-  const changed = projectionOf(found.states, found.lastStop, c.topics, { id: event.id, type: 'opt_in', occurredAt }, c.business.policy.doubleOptIn);
+  const ev = historyOf(event);
+  const condKey = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
+  const written = projectionOf(found.states, found.lastStop, c.topics, ev, c.business.policy.doubleOptIn, {
+    condKey, history: found.history || input.scope === 'restore' ? [...(found.history ?? []), ev] : null,
+  });
+  const changed = written.filter((x) => x.changed);
 
   // P4: every opt-in that took effect is confirmed on WhatsApp, queued in this same transaction.
   const message = changed.length > 0
@@ -219,7 +231,7 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
     // Learns WhatsApp ids for a person known by phone (and the reverse) as they arrive.
     wa_id: ref.key.waId && !person.wa_id ? ref.key.waId : person.wa_id,
     bsuid: ref.key.bsuid && !person.bsuid ? ref.key.bsuid : person.bsuid,
-    chain_seq: event.seq, chain_head: event.hash, updated_at: now,
+    chain_seq: event.seq, chain_head: event.hash, updated_at: now, cond_key: condKeyAfter(person, event),
   };
   return {
     result: {
@@ -229,7 +241,7 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
     write: {
       person: { row, isNew, expect: { chainSeq: Number(person.chain_seq), updatedAt: Number(person.updated_at) } },
       event, evidence, message, now,
-      states: changed.map((x) => ({ topicId: x.topic.id, status: x.state.status, decidedAt: x.state.decidedAt })),
+      states: written.map((x) => ({ topicId: x.topic.id, status: x.state.status, decidedAt: x.state.decidedAt, eventId: x.state.eventId })),
       liftSuppression: c.liftSuppression,
     },
   };

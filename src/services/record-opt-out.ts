@@ -1,7 +1,7 @@
 import { fail } from '../domain/errors.js';
-import { ACTIVE_ACTIONS, SYSTEM_ACTIONS, type Channel, type Scope } from '../domain/consent.js';
+import { ACTIVE_ACTIONS, EXACT_MS, SECONDS_MS, SYSTEM_ACTIONS, type Channel, type Scope } from '../domain/consent.js';
 import { getBusiness, getTopicsByKeys, listTopics } from '../storage/business-store.js';
-import { appendEvent, findEventBySource, projectEvent, type EventRow } from '../storage/consent-store.js';
+import { appendEvent, findEventBySource, projectEvent, timedOf, type EventRow } from '../storage/consent-store.js';
 import { cancelOpenMessages } from '../storage/outbox-store.js';
 import { lockOrCreatePerson } from '../storage/people-store.js';
 import { isUniqueViolation, type Trx } from '../storage/db.js';
@@ -16,6 +16,8 @@ export interface OptOutInput {
   channel: Channel;
   action: string;
   occurredAt?: number;
+  /** Precision of occurredAt in ms as its source gave it; absent: Meta's seconds for the WhatsApp webhook, else exact. */
+  precisionMs?: number;
   evidence: Record<string, unknown>;
   sourceRef?: string | null;
   actor: string;
@@ -82,9 +84,11 @@ export async function recordOptOutTx(
   const occurredAt = input.occurredAt ?? now;
   const event = await appendEvent(trx, person, {
     type: 'opt_out', scope: input.scope, topicKeys: topics.map((t) => t.key), channel: input.channel, action: input.action,
-    textHash: null, occurredAt, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: input.evidence,
+    textHash: null, occurredAt, precisionMs: input.precisionMs ?? precisionOfActor(input.actor), sourceRef: input.sourceRef ?? null,
+    actor: input.actor, evidence: input.evidence,
   }, now);
-  const changed = await projectEvent(trx, businessId, person.id, topics, { id: event.id, type: 'opt_out', occurredAt }, { doubleOptIn: false, now });
+  const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
+  const changed = written.filter((c) => c.changed);
   // P11: nothing already queued may leave after this commits. STOP cancels everything, confirmations included.
   const cancelled = await cancelOpenMessages(trx, businessId, person.id, input.scope === 'all' ? null : topics.map((t) => t.id), 'OPTED_OUT', now);
   return {
@@ -92,3 +96,6 @@ export async function recordOptOutTx(
     changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })), cancelledMessages: cancelled,
   };
 }
+
+/** Meta's webhooks (messages and user_preferences) time events in whole seconds; every other source to the ms. */
+const precisionOfActor = (actor: string) => (actor === 'webhook:whatsapp' ? SECONDS_MS : EXACT_MS);

@@ -1,6 +1,9 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.js';
-import { canonicalEvent, nextState, stableJson, type ConsentStatus, type EventType, type Scope, type TopicState } from '../domain/consent.js';
+import {
+  canonicalEvent, isConditional, needsReplay, nextState, orderKey, replayStates, stableJson,
+  type ChainedEventFields, type ConsentStatus, type EventType, type HistoryEvent, type Scope, type TimedEvent, type TopicState,
+} from '../domain/consent.js';
 import { sha256Hex } from '../lib/crypto.js';
 import { newId } from '../lib/ids.js';
 import type { PersonRow } from './people-store.js';
@@ -17,6 +20,8 @@ export interface NewEvent {
   action: string;
   textHash: string | null;
   occurredAt: number;
+  /** Precision of occurredAt in ms as its source gave it (domain/consent.ts); absent: exact. */
+  precisionMs?: number | null;
   sourceRef: string | null;
   actor: string;
   evidence: Record<string, unknown>;
@@ -53,6 +58,7 @@ export function chainEvent(
     actor: ev.actor,
     evidence_hash: sha256Hex(evidence),
     prev_hash: person.chain_head,
+    occurred_precision_ms: ev.precisionMs && ev.precisionMs > 1 ? Math.floor(ev.precisionMs) : null,
   };
   return { row: { ...fields, hash: sha256Hex(canonicalEvent(fields)) }, evidence };
 }
@@ -65,14 +71,16 @@ export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: nu
   const { row, evidence } = chainEvent(person, ev, now);
   await q.insertInto('consent_events').values(row).execute();
   await q.insertInto('consent_evidence').values({ business_id: person.business_id, event_id: row.id, evidence }).execute();
+  const condKey = condKeyAfter(person, row);
   await q
     .updateTable('people')
-    .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now })
+    .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now, cond_key: condKey })
     .where('business_id', '=', person.business_id)
     .where('id', '=', person.id)
     .execute();
   person.chain_seq = row.seq;
   person.chain_head = row.hash;
+  person.cond_key = condKey;
   return row;
 }
 
@@ -88,51 +96,110 @@ export async function getStates(q: Q, businessId: string, personId: string): Pro
 export async function lastStopAll(q: Q, businessId: string, personId: string): Promise<{ at: number; eventId: string } | null> {
   const r = await q
     .selectFrom('consent_events')
-    .select(['occurred_at', 'id'])
+    .select(['id', sql<number>`${sql.raw(STOP_KEY_SQL)}`.as('k')])
     .where('business_id', '=', businessId)
     .where('person_id', '=', personId)
     .where('type', '=', 'opt_out')
     .where('scope', '=', 'all')
-    .orderBy('occurred_at', 'desc')
+    .orderBy('k', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return r ? { at: Number(r.occurred_at), eventId: r.id } : null;
+  return r ? { at: Number(r.k), eventId: r.id } : null;
+}
+
+/** orderKey of an opt-out in SQL (both dialects): the last millisecond its precision allows. */
+export const STOP_KEY_SQL = 'occurred_at + COALESCE(occurred_precision_ms, 1) - 1';
+
+/** people.cond_key once `row` is appended: the newest order key among the person's conditional events. */
+export function condKeyAfter(person: Pick<PersonRow, 'cond_key'>, row: EventRow): number | null {
+  const cur = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
+  const ev = timedOf(row);
+  if (!isConditional(ev)) return cur;
+  return cur === null ? orderKey(ev) : Math.max(cur, orderKey(ev));
+}
+
+/** The projection's view of a stored event. */
+export const timedOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope'>): TimedEvent => ({
+  id: r.id, type: r.type, occurredAt: Number(r.occurred_at), precisionMs: r.occurred_precision_ms === null ? null : Number(r.occurred_precision_ms), scope: r.scope,
+});
+
+export const historyOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope' | 'topic_keys' | 'action'>): HistoryEvent => ({
+  ...timedOf(r), topicKeys: JSON.parse(r.topic_keys) as string[], action: r.action,
+});
+
+/** Every event of the person, for a replay (few per person; read only when stepping would not be exact). */
+export async function loadHistory(q: Q, businessId: string, personId: string): Promise<HistoryEvent[]> {
+  const rows = await q
+    .selectFrom('consent_events')
+    .select(['id', 'type', 'occurred_at', 'occurred_precision_ms', 'scope', 'topic_keys', 'action'])
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .execute();
+  return rows.map(historyOf);
+}
+
+export interface Projected {
+  topic: Topic;
+  state: TopicState;
+  /** The status changed (what callers report and confirm); false: a newer decision of the same status. */
+  changed: boolean;
 }
 
 /**
- * The state each topic takes from one event, given the person's current states (by topic id) and latest STOP.
- * Pure, so the opt-in's fast path and the import project exactly as `projectEvent` does.
+ * The state each topic takes from one event, given the person's current states (by topic id) and latest STOP
+ * (its order key). Pure, so the opt-in's fast path and the import project exactly as `projectEvent` does.
+ * With `history` (every event of the person, `ev` included) and when stepping would not be exact
+ * (domain/consent.ts needsReplay, given people.cond_key), the states come from replaying the set.
+ * Returns every state to write.
  */
 export function projectionOf(
   current: { get(topicId: string): TopicState | undefined },
   stop: { at: number; eventId: string } | null | undefined,
   topics: Topic[],
-  ev: { id: string; type: EventType; occurredAt: number },
+  ev: TimedEvent,
   doubleOptIn: boolean,
-): { topic: Topic; state: TopicState }[] {
-  const changed: { topic: Topic; state: TopicState }[] = [];
+  replay?: { condKey: number | null; history: HistoryEvent[] | null },
+): Projected[] {
+  const out: Projected[] = [];
+  if (replay?.history && needsReplay(replay.condKey, ev)) {
+    const states = replayStates(replay.history, topics.map((t) => t.key), doubleOptIn);
+    for (const t of topics) {
+      const next = states.get(t.key);
+      const cur = current.get(t.id);
+      if (!next || (cur && cur.status === next.status && cur.decidedAt === next.decidedAt && cur.eventId === next.eventId)) continue;
+      out.push({ topic: t, state: next, changed: cur ? cur.status !== next.status : next.status !== 'opted_out' || ev.type === 'opt_out' });
+    }
+    return out;
+  }
   for (const t of topics) {
     let cur = current.get(t.id);
     // A topic never decided before inherits the person's latest STOP as its floor.
-    if (!cur && stop) cur = { status: 'opted_out', decidedAt: stop.at, eventId: stop.eventId };
+    const floor = !cur && !!stop;
+    if (floor && stop) cur = { status: 'opted_out', decidedAt: stop.at, eventId: stop.eventId };
     const next = nextState(cur, ev, doubleOptIn);
-    if (next) changed.push({ topic: t, state: next });
+    if (next) out.push({ topic: t, state: next, changed: !cur || floor || cur.status !== next.status });
   }
-  return changed;
+  return out;
 }
 
-/** Projects one event onto the state of each topic it touches. Returns the topics whose state changed. */
+/**
+ * Projects one appended event onto the state of each topic it touches, by stepping, or by replaying the
+ * person's events when stepping would not be exact. Returns the states written.
+ */
 export async function projectEvent(
   q: Q,
   businessId: string,
   personId: string,
   topics: Topic[],
-  ev: { id: string; type: EventType; occurredAt: number },
+  ev: TimedEvent,
   opts: { doubleOptIn: boolean; now: number },
-): Promise<{ topic: Topic; state: TopicState }[]> {
+): Promise<Projected[]> {
   const current = await getStates(q, businessId, personId);
   const stop = ev.type === 'opt_in' ? await lastStopAll(q, businessId, personId) : null;
-  const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn);
+  const p = await q.selectFrom('people').select('cond_key').where('business_id', '=', businessId).where('id', '=', personId).executeTakeFirst();
+  const condKey = p?.cond_key === null || p?.cond_key === undefined ? null : Number(p.cond_key);
+  const history = needsReplay(condKey, ev) ? await loadHistory(q, businessId, personId) : null;
+  const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn, { condKey, history });
   for (const { topic: t, state: next } of changed) {
     await q
       .insertInto('consent_state')

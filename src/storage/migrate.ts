@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-offwa.js';
 import * as m0004 from './migrations/0004-message-times.js';
 import * as m0005 from './migrations/0005-gate-and-texts.js';
+import * as m0006 from './migrations/0006-consent-precision.js';
 import * as m0007 from './migrations/0007-inbox-priority.js';
 
 // Registered statically (no directory scan) so the compiled package and tsx runs see the same list, in order.
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-offwa': m0002,
   '0004-message-times': m0004,
   '0005-gate-and-texts': m0005,
+  '0006-consent-precision': m0006,
   '0007-inbox-priority': m0007,
 };
 

@@ -29,7 +29,7 @@ export function newPersonRow(
     business_id: businessId, id: newId('per', now), phone_e164: key.phone ?? null, wa_id: key.waId ?? null,
     bsuid: key.bsuid ?? null, country: extra.country ?? null, language: extra.language ?? null,
     timezone: extra.timezone ?? null, created_at: now, updated_at: now, erased_at: null, last_inbound_at: null,
-    unreachable_at: null, chain_seq: 0, chain_head: null,
+    unreachable_at: null, chain_seq: 0, chain_head: null, cond_key: null,
   };
 }
 

@@ -63,6 +63,8 @@ export interface PeopleTable {
   unreachable_at: number | null;
   chain_seq: number;
   chain_head: string | null;
+  /** The newest order key among the person's conditional events (migration 0006); null when none. */
+  cond_key?: number | null;
 }
 export interface SuppressionsTable {
   business_id: string;

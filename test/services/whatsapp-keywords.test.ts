@@ -110,25 +110,28 @@ forEachDialect('WhatsApp chat keywords', (db) => {
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
     const evs = await events(t.ctx.database.db, b.business.id, person.id);
     assert.deepEqual(evs.map((e) => e.type), ['opt_in', 'opt_out', 'opt_in']);
-    assert.deepEqual([evs[2]!.channel, evs[2]!.action, evs[2]!.topic_keys], ['whatsapp', 'sent_keyword', '["delivery"]']);
+    // START names its candidates (every live topic); the projection gives back only what the person's STOP took.
+    assert.deepEqual([evs[2]!.channel, evs[2]!.action, evs[2]!.scope], ['whatsapp', 'sent_keyword', 'restore']);
     const confirmations = await t.ctx.database.db.selectFrom('messages').select(['kind', 'status']).where('person_id', '=', person.id).where('kind', '=', 'confirmation').where('status', '=', 'queued').execute();
     assert.equal(confirmations.length, 1, 'P4: the re-opt-in is confirmed');
     assert.deepEqual((await replies(t.ctx.database.db, b.business.id, person.id)).map((r) => r.payload.purpose), ['optout_ack']);
 
-    // A second START has nothing left to restore: no event, a HELP-style answer.
+    // A second START has nothing left to restore: on the record all the same (G4), a HELP-style answer.
     t.ctx.clock.advance(1000);
     await t.deliver(text(b.phoneNumberId, n.digits, 'START'));
-    assert.equal((await events(t.ctx.database.db, b.business.id, person.id)).length, 3);
+    assert.equal((await events(t.ctx.database.db, b.business.id, person.id)).length, 4);
+    assert.equal(await gate(b.business.id, n.e164, 'billing'), 'OPTED_OUT');
     assert.deepEqual((await replies(t.ctx.database.db, b.business.id, person.id)).map((r) => r.payload.purpose), ['optout_ack', 'help']);
   });
 
-  it('START without any STOP records nothing and answers with the help text; HELP answers too', async () => {
+  it('START without any STOP gives nothing (it is recorded, G4) and answers with the help text; HELP answers too', async () => {
     const b = await t.business({ name: 'Baker' });
     const n = newNumber();
     await t.deliver(text(b.phoneNumberId, n.digits, 'START'));
     await t.deliver(text(b.phoneNumberId, n.digits, 'help'));
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
-    assert.equal((await events(t.ctx.database.db, b.business.id, person.id)).length, 0);
+    assert.deepEqual((await events(t.ctx.database.db, b.business.id, person.id)).map((e) => `${e.type}:${e.scope}`), ['opt_in:restore']);
+    assert.equal(await gate(b.business.id, n.e164, 'delivery'), 'NO_CONSENT');
     const r = await replies(t.ctx.database.db, b.business.id, person.id);
     assert.deepEqual(r.map((x) => x.payload.purpose), ['help', 'help']);
     assert.equal(r[0]!.payload.text, DEFAULT_KEYWORD_REPLIES.en!.help.replace('{business}', 'Baker'));
