@@ -11,6 +11,8 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerImport } from './commands/import.js';
 import { registerExport } from './commands/export.js';
 import { registerVerify } from './commands/verify.js';
+import { registerSeal } from './commands/seal.js';
+import { registerVerifyProof } from './commands/verify-proof.js';
 
 const program = new Command();
 program
@@ -86,6 +88,8 @@ registerSimulate(program);
 registerImport(program);
 registerExport(program);
 registerVerify(program);
+registerSeal(program);
+registerVerifyProof(program);
 
 program.parseAsync(process.argv).catch((e) => {
   process.stderr.write(`optline: ${describeError(e)}\n`);

@@ -66,7 +66,7 @@ export async function handleNumberChangeTx(ctx: ServiceContext, trx: Trx, busine
     type: 'opt_in', scope: 'topics', topicKeys: agreed.map((t) => t.key), channel: 'meta', action: PROVIDER_REPORT, textHash: null,
     occurredAt, precisionMs: CHAT_PRECISION_MS, sourceRef: `${sourceRef}:moved`, actor: ACTOR,
     evidence: { ...evidence, movedFromPersonId: old.id, movedFromEventIds: agreed.map((t) => before.get(t.id)!.eventId), oldNumberStopEventId: stop.event.id },
-  }, now);
+  }, now, ctx.keyring.ledger);
   const written = await projectEvent(trx, business.id, moved.id, agreed, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
   const changed = written.filter((w) => w.changed).map((w) => w.topic.key);
   let confirmationId: string | null = null;

@@ -38,7 +38,7 @@ export async function erasePerson(
     await appendEvent(trx, person, {
       type: 'erased', scope: 'all', topicKeys: [], channel: 'system', action: 'erasure_request', textHash: null,
       occurredAt: now, sourceRef: null, actor: input.actor, evidence: { reason: input.reason ?? 'erasure request' },
-    }, now);
+    }, now, ctx.keyring.ledger);
     // Only the erasure's own evidence (no personal data) remains.
     await trx
       .updateTable('people')

@@ -1,4 +1,5 @@
 import type { ServiceContext } from './context.js';
+import { sealLedger } from './seal-ledger.js';
 
 const DAY = 86_400_000;
 
@@ -16,7 +17,7 @@ export interface HousekeepingResult {
  * - spent single-use link ids past their expiry (an expired link is refused by its signature's time anyway);
  * - ownership-check requests a day after they expired, and invitations 30 days after (a late reply then finds
  *   nothing to redeem, as it would have found an expired request).
- * Never touches the ledger, consent state, suppressions or messages.
+ * Never touches the ledger, consent state, suppressions or messages (sealing the ledger only adds seals).
  */
 export async function runHousekeeping(ctx: ServiceContext, opts: { inboxRetentionDays: number }): Promise<HousekeepingResult> {
   const now = ctx.clock.now();
@@ -30,27 +31,43 @@ export async function runHousekeeping(ctx: ServiceContext, opts: { inboxRetentio
   };
 }
 
-/** Runs housekeeping soon after start and then every hour; a failed run is logged and tried again next time. */
-export function startHousekeeping(ctx: ServiceContext, opts: { inboxRetentionDays: number; everyMs?: number }): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  const run = () => {
-    if (running) return;
-    running = runHousekeeping(ctx, opts)
-      .then((r) => {
-        if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations > 0) ctx.logger.info({ deleted: r }, 'housekeeping');
-      })
-      .catch((err: unknown) => ctx.logger.error({ err }, 'housekeeping failed; it runs again later'))
-      .finally(() => (running = null));
+/**
+ * Runs housekeeping soon after start and then every hour, and seals the ledger (services/seal-ledger.ts) soon
+ * after start and then every 10 minutes; a failed run is logged and tried again next time. Each job runs once
+ * at a time; several servers may seal at once (the second finds its seal number taken and stops).
+ */
+export function startHousekeeping(
+  ctx: ServiceContext,
+  opts: { inboxRetentionDays: number; everyMs?: number; sealEveryMs?: number },
+): { stop(): Promise<void> } {
+  const job = (name: string, work: () => Promise<void>) => {
+    let running: Promise<void> | null = null;
+    return {
+      run: () => {
+        if (running) return;
+        running = work()
+          .catch((err: unknown) => ctx.logger.error({ err }, `${name} failed; it runs again later`))
+          .finally(() => (running = null));
+      },
+      idle: () => running ?? Promise.resolve(),
+    };
   };
-  const first = setTimeout(run, 60_000);
-  const timer = setInterval(run, opts.everyMs ?? 3_600_000);
-  first.unref();
-  timer.unref();
+  const cleanup = job('housekeeping', async () => {
+    const r = await runHousekeeping(ctx, opts);
+    if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations > 0) ctx.logger.info({ deleted: r }, 'housekeeping');
+  });
+  const seal = job('ledger seal', async () => {
+    await sealLedger(ctx);
+  });
+  const timers = [
+    setTimeout(cleanup.run, 60_000), setInterval(cleanup.run, opts.everyMs ?? 3_600_000),
+    setTimeout(seal.run, 60_000), setInterval(seal.run, opts.sealEveryMs ?? 600_000),
+  ];
+  for (const t of timers) t.unref();
   return {
     async stop() {
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
+      for (const t of timers) clearTimeout(t);
+      await Promise.all([cleanup.idle(), seal.idle()]);
     },
   };
 }

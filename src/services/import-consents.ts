@@ -232,7 +232,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
     const { row: ev, evidence } = chainEvent(person, {
       type: 'opt_in', scope: 'topics', topicKeys: r.topicKeys, channel: 'import', action: r.action, textHash: r.textHash,
       occurredAt: r.occurredAt, sourceRef: r.sourceRef, actor, evidence: r.evidence,
-    }, now);
+    }, now, ctx.keyring.ledger);
     person.chain_seq = ev.seq;
     person.chain_head = ev.hash;
     person.updated_at = now;

@@ -37,5 +37,5 @@ export async function recordConfirmationOutcomeTx(
     type: o.outcome === 'sent' ? 'confirmation_sent' : 'confirmation_failed', scope: 'topics', topicKeys, channel: 'whatsapp',
     action: 'message_outcome', textHash: null, occurredAt: o.occurredAt, sourceRef, actor: o.actor,
     evidence: { messageId: msg.id, providerMessageId: msg.provider_message_id, optInEventId: msg.related_event_id, ...o.evidence },
-  }, now);
+  }, now, ctx.keyring.ledger);
 }

@@ -52,7 +52,7 @@ export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessI
     type: 'confirmed', scope: 'topics', topicKeys: covered.map((t) => t.key), channel: input.channel, action: input.action,
     textHash: optIn.text_hash, occurredAt: input.occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef, actor: input.actor,
     evidence: { ...input.evidence, optInEventId: optIn.id, ...(pending.length === 0 ? { nothingPending: true } : {}) },
-  }, now);
+  }, now, ctx.keyring.ledger);
   const written = await projectEvent(trx, businessId, person.id, covered, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
   const changed = written.filter((c) => c.changed).map((c) => c.topic.key);
   return { outcome: changed.length > 0 ? 'confirmed' : 'nothing_pending', event, changed };

@@ -9,6 +9,7 @@ import {
 } from '../storage/opt-in-store.js';
 import { messageRow } from '../storage/outbox-store.js';
 import { isPersonIdConflict, lockOrCreatePerson, newPersonRow, personConflict, type PersonRow } from '../storage/people-store.js';
+import type { LedgerKey } from '../lib/crypto.js';
 import type { ServiceContext } from './context.js';
 import { resolvePersonRef, type PersonRefInput, type ResolvedRef } from './person-ref.js';
 
@@ -90,7 +91,7 @@ export async function recordOptIn(ctx: ServiceContext, businessId: string, input
   const facts = await pgReadAll(database, database.db, args, ref.key, input.scope === 'restore');
   const checked = applyChecks(input, args, facts);
   if ('duplicate' in checked) return checked.duplicate;
-  const plan = planWrite(businessId, input, ref, now, checked, facts);
+  const plan = planWrite(businessId, input, ref, now, checked, facts, ctx.keyring.ledger);
   try {
     if (await pgWrite(database, database.db, plan.write)) return plan.result;
   } catch (e) {
@@ -116,7 +117,7 @@ export async function recordOptInTx(
   if ('duplicate' in checked) return checked.duplicate;
   // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
   const person = await lockOrCreatePerson(trx, database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
-  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id, input.scope === 'restore')), person });
+  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id, input.scope === 'restore')), person }, ctx.keyring.ledger);
   let written: boolean;
   try {
     written = await pgWrite(database, trx, plan.write);
@@ -134,7 +135,7 @@ function optInSqlite(ctx: ServiceContext, businessId: string, input: OptInInput,
   const args = checksArgs(ctx, businessId, input, ref);
   const checked = applyChecks(input, args, sqliteReadChecks(database, args));
   if ('duplicate' in checked) return checked.duplicate;
-  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key, input.scope === 'restore'));
+  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key, input.scope === 'restore'), ctx.keyring.ledger);
   // Nothing can move under a SQLite write transaction; a new person whose WhatsApp id or BSUID belongs to
   // someone else is refused by the unique key.
   let written: boolean;
@@ -198,7 +199,7 @@ function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): C
  * What the opt-in writes, planned on the person as read: their row (created when new, learning WhatsApp ids),
  * the next event of their hash chain, the projection, and the confirmation queued in the outbox.
  */
-function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson): { result: OptInResult; write: OptInWrite } {
+function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson, ledger: LedgerKey): { result: OptInResult; write: OptInWrite } {
   let person = found.person;
   const isNew = !person;
   if (!person) {
@@ -211,7 +212,7 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
   const { row: event, evidence } = chainEvent(person, {
     type: 'opt_in', scope: input.scope ?? 'topics', topicKeys: c.keys, channel: input.channel, action: input.action,
     textHash: input.textHash ?? null, occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: c.evidence,
-  }, now);
+  }, now, ledger);
   const ev = historyOf(event);
   const condKey = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
   const written = projectionOf(found.states, found.lastStop, c.topics, ev, c.business.policy.doubleOptIn, {

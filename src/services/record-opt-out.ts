@@ -86,7 +86,7 @@ export async function recordOptOutTx(
     type: 'opt_out', scope: input.scope, topicKeys: topics.map((t) => t.key), channel: input.channel, action: input.action,
     textHash: null, occurredAt, precisionMs: input.precisionMs ?? precisionOfActor(input.actor), sourceRef: input.sourceRef ?? null,
     actor: input.actor, evidence: input.evidence,
-  }, now);
+  }, now, ctx.keyring.ledger);
   const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
   const changed = written.filter((c) => c.changed);
   // P11: nothing already queued may leave after this commits. STOP cancels everything, confirmations included.

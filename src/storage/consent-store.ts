@@ -4,7 +4,7 @@ import {
   canonicalEvent, isConditional, needsReplay, nextState, orderKey, replayStates, stableJson,
   type ChainedEventFields, type ConsentStatus, type EventType, type HistoryEvent, type Scope, type TimedEvent, type TopicState,
 } from '../domain/consent.js';
-import { sha256Hex } from '../lib/crypto.js';
+import { KEYED_HASH_PREFIX, sha256Hex, type LedgerKey } from '../lib/crypto.js';
 import { newId } from '../lib/ids.js';
 import type { PersonRow } from './people-store.js';
 import type { Topic } from './business-store.js';
@@ -32,6 +32,26 @@ export async function findEventBySource(q: Q, businessId: string, sourceRef: str
 }
 
 /**
+ * The one home of the event hash: HMAC-SHA256 under a key derived from the master key, written `k1:<hex>`,
+ * so a chain rewritten and recomputed without the key no longer verifies.
+ */
+export function eventHash(ledger: LedgerKey, fields: ChainedEventFields): string {
+  return ledger.eventHash(canonicalEvent(fields));
+}
+
+/** Which scheme a stored hash was made with: `keyed` (`k1:`) or `legacy` (bare SHA-256, events from before). */
+export function hashScheme(hash: string): 'keyed' | 'legacy' {
+  return hash.startsWith(KEYED_HASH_PREFIX) ? 'keyed' : 'legacy';
+}
+
+/** Recomputes a stored event's hash with the scheme it names (legacy events verify exactly as before). */
+export function recomputeEventHash(ledger: LedgerKey, e: EventRow): string {
+  const { hash, ...rest } = e;
+  const fields = { ...rest, seq: Number(e.seq), occurred_at: Number(e.occurred_at), recorded_at: Number(e.recorded_at) };
+  return hashScheme(hash) === 'keyed' ? eventHash(ledger, fields) : sha256Hex(canonicalEvent(fields));
+}
+
+/**
  * The row `appendEvent` writes for `ev` on top of the person's chain, and the evidence JSON its hash covers.
  * Pure, so the bulk import (services/import-consents.ts) chains events in memory exactly as this store does.
  */
@@ -39,6 +59,7 @@ export function chainEvent(
   person: Pick<PersonRow, 'business_id' | 'id' | 'chain_seq' | 'chain_head'>,
   ev: NewEvent,
   now: number,
+  ledger: LedgerKey,
 ): { row: EventRow; evidence: string } {
   const evidence = stableJson(ev.evidence);
   const fields = {
@@ -60,15 +81,15 @@ export function chainEvent(
     prev_hash: person.chain_head,
     occurred_precision_ms: ev.precisionMs && ev.precisionMs > 1 ? Math.floor(ev.precisionMs) : null,
   };
-  return { row: { ...fields, hash: sha256Hex(canonicalEvent(fields)) }, evidence };
+  return { row: { ...fields, hash: eventHash(ledger, fields) }, evidence };
 }
 
 /**
  * Appends one event to the person's hash chain. The caller holds the person's row lock (lockOrCreatePerson),
  * so `chain_seq` and `chain_head` cannot move underneath us.
  */
-export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: number): Promise<EventRow> {
-  const { row, evidence } = chainEvent(person, ev, now);
+export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: number, ledger: LedgerKey): Promise<EventRow> {
+  const { row, evidence } = chainEvent(person, ev, now, ledger);
   await q.insertInto('consent_events').values(row).execute();
   await q.insertInto('consent_evidence').values({ business_id: person.business_id, event_id: row.id, evidence }).execute();
   const condKey = condKeyAfter(person, row);

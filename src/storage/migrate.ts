@@ -2,6 +2,7 @@ import { Migrator, sql, type Migration, type MigrationProvider, type MigrationRe
 import type { Database } from './db.js';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-offwa.js';
+import * as m0003 from './migrations/0003-ledger-seals.js';
 import * as m0004 from './migrations/0004-message-times.js';
 import * as m0005 from './migrations/0005-gate-and-texts.js';
 import * as m0006 from './migrations/0006-consent-precision.js';
@@ -11,6 +12,7 @@ import * as m0007 from './migrations/0007-inbox-priority.js';
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': m0001,
   '0002-offwa': m0002,
+  '0003-ledger-seals': m0003,
   '0004-message-times': m0004,
   '0005-gate-and-texts': m0005,
   '0006-consent-precision': m0006,

@@ -233,3 +233,35 @@ export interface DB {
   invitations: InvitationsTable;
   email_suppressions: EmailSuppressionsTable;
 }
+
+// Business-level tamper evidence (migration 0003-ledger-seals, services/seal-ledger.ts).
+export interface LedgerSealsTable {
+  business_id: string;
+  seq: number;
+  /** 'legacy' (seal 0: the allowance of unkeyed events written before keyed hashes) or 'k1' (keyed). */
+  scheme: string;
+  sealed_at: number;
+  /** People with at least one event covered, and the sum of their sealed chain lengths. */
+  people: number;
+  events: number;
+  legacy_events: number;
+  legacy_until: number | null;
+  /** Sum mod 2^256 of the keyed MAC of every covered (person, chain_seq, chain_head), as hex. */
+  digest: string;
+  changed: number;
+  /** Events recorded from here (less a grace period) are the next seal's candidates; null: scan everyone. */
+  scan_mark: number | null;
+  prev_hash: string | null;
+  hash: string;
+}
+export interface LedgerHeadsTable {
+  business_id: string;
+  person_id: string;
+  chain_seq: number;
+  chain_head: string;
+  seal_seq: number;
+}
+export interface DB {
+  ledger_seals: LedgerSealsTable;
+  ledger_heads: LedgerHeadsTable;
+}

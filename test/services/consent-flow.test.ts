@@ -97,13 +97,13 @@ forEachDialect('consent flow', (db) => {
     const b = await recordOptOut(ctx, business.id, { person: { phone: PHONE }, scope: 'all', channel: 'web', action: 'clicked_link', evidence: {}, actor: 't' });
     ctx.clock.advance(1000);
     await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['billing'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
-    assert.equal((await verifyChains(db().db, { businessId: business.id })).ok, true);
+    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true);
     await db().db.updateTable('consent_events').set({ channel: 'api' }).where('id', '=', a.event.id).execute();
-    const v1 = await verifyChains(db().db, { businessId: business.id });
+    const v1 = await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id });
     assert.equal(v1.ok, false);
     assert.ok(v1.problems.some((p) => p.eventId === a.event.id && /altered/.test(p.problem)));
     await db().db.deleteFrom('consent_events').where('id', '=', b.event.id).execute();
-    const v2 = await verifyChains(db().db, { businessId: business.id });
+    const v2 = await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id });
     assert.ok(v2.problems.some((p) => /deleted/.test(p.problem)));
   });
   it('concurrent opt-ins of one person append to one unbroken chain; a repeated sourceRef is written once', async () => {
@@ -120,7 +120,7 @@ forEachDialect('consent flow', (db) => {
     const again = await Promise.all([6, 7, 8].map((i) => optIn(i, 'form-42')));
     assert.equal(again.filter((r) => !r.duplicate).length, 1);
     assert.equal(new Set(again.map((r) => r.event.id)).size, 1);
-    const v = await verifyChains(db().db, { businessId: business.id });
+    const v = await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id });
     assert.equal(v.ok, true, JSON.stringify(v.problems));
     assert.equal(v.events, 7);
   });

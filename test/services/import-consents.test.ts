@@ -111,7 +111,7 @@ forEachDialect('import consents', (db) => {
     assert.equal(msgs.length, 2);
     assert.ok(msgs.every((m) => m.kind === 'confirmation' && m.status === 'queued'));
     assert.ok(msgs.some((m) => JSON.stringify(JSON.parse(m.payload).topicKeys.sort()) === '["billing","delivery"]'));
-    assert.equal((await verifyChains(db().db, { businessId: business.id })).ok, true);
+    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true);
   });
 
   it('refuses each kind of bad row with its row number, and writes nothing of it', async () => {
@@ -253,7 +253,7 @@ forEachDialect('import consents', (db) => {
       const states = await stateMap(db(), business.id);
       assert.equal(states[`${phone} delivery`], `opted_in@${Date.parse('2026-05-01T09:00:00Z')}`, 'the late older row does not override');
       assert.equal(states[`${phone} billing`], `opted_in@${Date.parse('2026-05-02T09:00:00Z')}`);
-      assert.equal((await verifyChains(db().db, { businessId: business.id })).ok, true, `batch size ${batchSize}`);
+      assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true, `batch size ${batchSize}`);
     }
   });
 
@@ -308,8 +308,8 @@ forEachDialect('import consents', (db) => {
       const shape = (es: Awaited<ReturnType<typeof eventsOf>>) => es.map((e) => [Number(e.seq), e.type, e.scope, e.topic_keys, e.channel, e.action, Number(e.occurred_at), e.evidence_hash, e.prev_hash === null]);
       assert.deepEqual(shape(await eventsOf(db(), imported.business.id, phone)), shape(await eventsOf(db(), oneByOne.business.id, phone)), phone);
     }
-    assert.equal((await verifyChains(db().db, { businessId: imported.business.id })).ok, true);
-    assert.equal((await verifyChains(db().db, { businessId: oneByOne.business.id })).ok, true);
+    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: imported.business.id })).ok, true);
+    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: oneByOne.business.id })).ok, true);
     // And the gate reads both the same way.
     for (const phone of ['+447700115002', '+447700115003']) {
       for (const topic of ['delivery', 'billing']) {

@@ -3,11 +3,14 @@ import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
 import { exportHistory, type ExportFormat } from '../../services/export-history.js';
+import { exportProof } from '../../services/person-history.js';
 import { CommandError, processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
 
 /**
  * `optline export --business <slug> [--format csv|json] [--since ISO] [--person <id>] [--out file]`: the consent
  * ledger as CSV (spreadsheet-safe, see services/export-history.ts) or JSON lines, to stdout or a file.
+ * `optline export --business <slug> --person <id> --proof [--out file]`: the person's signed proof bundle
+ * (the same as GET /v1/people/{id}/proof), checked offline with `optline verify-proof`.
  * Exit 0 on success, 1 with a one-line message otherwise.
  */
 
@@ -17,6 +20,7 @@ export interface ExportCommandOptions {
   since?: string;
   person?: string;
   out?: string;
+  proof?: boolean;
 }
 
 export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions, io: CliIO): Promise<number> {
@@ -31,16 +35,24 @@ export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions,
       const p = await ctx.database.db.selectFrom('people').select('id').where('business_id', '=', business.id).where('id', '=', opts.person).executeTakeFirst();
       if (!p) throw new CommandError(`no person "${opts.person}" in business ${business.slug}`);
     }
+    if (opts.proof && !opts.person) throw new CommandError('--proof needs --person <id>: a proof bundle is about one person');
     const file = opts.out ? createWriteStream(opts.out) : null;
     if (file) await once(file, 'open');
     const target = file ?? io.out;
-    const { events } = await exportHistory(ctx, business.id, target, {
-      format: opts.format ?? 'csv', ...(since !== undefined ? { since } : {}), ...(opts.person ? { personId: opts.person } : {}),
-    });
+    let events: number;
+    if (opts.proof) {
+      const bundle = await exportProof(ctx, business.id, opts.person!);
+      events = bundle.events.length;
+      if (!target.write(`${JSON.stringify(bundle)}\n`)) await once(target as NodeJS.EventEmitter, 'drain');
+    } else {
+      ({ events } = await exportHistory(ctx, business.id, target, {
+        format: opts.format ?? 'csv', ...(since !== undefined ? { since } : {}), ...(opts.person ? { personId: opts.person } : {}),
+      }));
+    }
     if (file) {
       file.end();
       await once(file, 'finish');
-      io.err.write(`exported ${events} event(s) to ${opts.out}\n`);
+      io.err.write(`exported ${opts.proof ? 'the signed proof of ' : ''}${events} event(s) to ${opts.out}\n`);
     }
     return 0;
   } catch (e) {
@@ -60,6 +72,7 @@ export function registerExport(program: Command): void {
     .option('--since <iso>', 'only events recorded at or after this time')
     .option('--person <id>', 'only this person')
     .option('--out <file>', 'write to this file instead of stdout')
+    .option('--proof', "with --person: the person's signed proof bundle (JSON) instead of ledger rows")
     .action(async (opts: ExportCommandOptions) => {
       const io = processIO();
       process.exitCode = await withRuntime('export', io, (ctx) => runExport(ctx, opts, io));

@@ -36,14 +36,15 @@ export const ledgerRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (
 
   app.get('/v1/ledger/verify', {
     schema: {
-      tags, summary: "Verify the hash chain of every person of the business",
+      tags, summary: "Verify the hash chain of every person of the business and the business's seals",
       response: {
         200: Type.Object({
           ok: Type.Boolean(), people: Type.Integer(), events: Type.Integer(),
-          problems: Type.Array(Type.Object({ personId: Type.String(), eventId: Nullable(Type.String()), seq: Nullable(Type.Integer()), problem: Type.String() })),
+          problems: Type.Array(Type.Object({ businessId: Type.String(), personId: Nullable(Type.String()), eventId: Nullable(Type.String()), seq: Nullable(Type.Integer()), problem: Type.String() })),
+          warnings: Type.Array(Type.String()),
         }),
         ...errorResponses(),
       },
     },
-  }, async (req) => verifyChains(ctx.database.db, { businessId: businessOf(req) }));
+  }, async (req) => verifyChains(ctx.database.db, ctx.keyring.ledger, { businessId: businessOf(req), now: ctx.clock.now() }));
 };
