@@ -20,6 +20,7 @@ import { peopleRoutes } from './routes/people.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { messageRoutes } from './routes/messages.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { ledgerKeyRoutes } from './routes/ledger-key.js';
 import { BusinessSchema } from './schemas/business.js';
 import { TopicSchema } from './routes/topics.js';
 import { TextSchema } from './routes/texts.js';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(decisionRoutes(deps.ctx));
   await app.register(messageRoutes(deps.ctx));
   await app.register(ledgerRoutes(deps.ctx));
+  await app.register(ledgerKeyRoutes(deps.ctx));
   for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
   return app;
 }
