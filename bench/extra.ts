@@ -9,5 +9,6 @@ export interface ExtraBench {
 
 const { webhookBench } = await import('./webhook.js');
 const { dispatchBench } = await import('./dispatch.js');
+const { optOutBench } = await import('./optout.js');
 
-export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench];
+export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench];
