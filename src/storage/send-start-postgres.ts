@@ -14,19 +14,29 @@
  * An opt-out therefore either commits before the locks are granted (its cancellation or state is read: no
  * call), or its FOR UPDATE waits for the commit, which comes after the calls were handed over: the opt-out then
  * finds them started (it leaves them alone: they left before it) and is acknowledged after they started.
+ *
+ * The step commits with synchronous_commit off: it does not wait for its WAL flush. That costs no guarantee. An
+ * opt-out that waited for this step commits after it, and its own (synchronous) commit flushes the WAL up to its
+ * record, this step's included; a crash that loses the step only loses a "call started" time of a message that
+ * is still `sending` under its lease, which the reaper then reports as unknown (never resent on a guess).
  */
 import { sql } from 'kysely';
 import type { Database, Trx } from './db.js';
 import { DISPATCH_PERSON_COLUMNS, statesByPerson, toDispatchPerson, type ConsentStates, type DispatchPerson, type MessageRow } from './dispatch-store.js';
 import { byBusinessSorted, planStart, rowKey, settleSet, type SendStart, type StartRequest, type StartResult } from './send-start.js';
 
+/** Start steps of one worker in flight at once: the calls of one pacer release need not wait for the last step's commit. */
+export const PG_PARALLEL_STEPS = 4;
+
 export function postgresSendStart(database: Database): SendStart {
   return {
+    parallel: PG_PARALLEL_STEPS,
     async begin(batch, o) {
       if (batch.length === 0) return [];
       // A call is handed over at most once, even if the transaction runner were to run the body again.
       const handed = new Set<string>();
       return database.transaction(async (trx) => {
+        await sql`SET LOCAL synchronous_commit = off`.execute(trx);
         const groups = byBusinessSorted(batch);
         const people = new Map<string, DispatchPerson>();
         for (const [businessId, reqs] of groups) {

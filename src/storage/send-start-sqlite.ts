@@ -56,6 +56,7 @@ function step(raw: SQLite.Database, batch: StartRequest[], o: SendStartOptions):
 export function sqliteSendStart(database: Database): SendStart {
   const raw = database.sqlite!;
   return {
+    parallel: 1,
     async begin(batch, o) {
       if (batch.length === 0) return [];
       return database.db.connection().execute(async () => {

@@ -59,6 +59,8 @@ export interface SendStartOptions {
 export interface SendStart {
   /** Results in the order of `batch`. `go` has been called for every `start` result when this resolves. */
   begin(batch: StartRequest[], o: SendStartOptions): Promise<StartResult[]>;
+  /** Steps that may run at once (each on its own connection): 1 on SQLite, a few on PostgreSQL. */
+  readonly parallel: number;
 }
 
 export function sendStartFor(database: Database): SendStart {

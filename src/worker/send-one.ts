@@ -11,7 +11,7 @@ import { recipientKey } from './claim.js';
 import type { Pacer } from './pacer.js';
 import { render } from './render.js';
 import { ACCOUNT_PAUSE_MS, pacingEffectOf, planOutcome } from './retry-policy.js';
-import type { StartGate } from './start-gate.js';
+import type { StartGate, StartOutcome } from './start-gate.js';
 import type { DispatchItem, Outcome, PauseHook } from './types.js';
 
 export interface SendDeps {
@@ -64,15 +64,23 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
   let result: SendResult;
   let startedAt: number;
   try {
-    // The send-time guard: no more than the number's rate in any second, whatever the timers did.
-    for (let w = d.pacer.sendWait(number, account.ratePerSecond, d.clock.now()); w > 0; w = d.pacer.sendWait(number, account.ratePerSecond, d.clock.now())) {
-      await d.sleep(w);
-    }
-    d.pacer.noteSent(number, d.clock.now());
-    if (d.pause) await d.pause('start');
+    // The send-time guard (no more than the number's rate in any second, whatever the timers did), asked when
+    // the start step is about to run.
+    const admit = (now: number) => {
+      const w = d.pacer.sendWait(number, account.ratePerSecond, now);
+      if (w === 0) d.pacer.noteSent(number, now);
+      return w;
+    };
+    const call = () => d.cloud.send(number, account.accessToken, rendered.body);
     // However long the message waited since its claim, the call starts only in one atomic step with the last
     // re-check of its consent (an opt-out acknowledged before that step stops it).
-    const started = await d.starts.start(item, () => d.cloud.send(number, account.accessToken, rendered.body));
+    let started: StartOutcome;
+    for (;;) {
+      if (d.pause) await d.pause('start');
+      started = await d.starts.start(item, call, admit);
+      if (started.kind !== 'wait') break;
+      await d.sleep(started.ms);
+    }
     if (started.kind === 'stopped') return { outcome: { kind: 'skipped', stopped: started.result.action } };
     startedAt = started.at;
     result = await started.result;

@@ -20,7 +20,16 @@ export const START_BATCH = 500;
 
 export type StartOutcome =
   | { kind: 'started'; at: number; result: Promise<SendResult> }
-  | { kind: 'stopped'; result: Exclude<StartResult, { action: 'start' }> };
+  | { kind: 'stopped'; result: Exclude<StartResult, { action: 'start' }> }
+  /** The number's send-time guard said not yet: wait this long and start again. */
+  | { kind: 'wait'; ms: number };
+
+/**
+ * The send-time guard of the message's number, asked as the step is about to run: 0 admits the message (and
+ * counts it as sent now), more means wait that long. Asked here rather than before the message queued for the
+ * step, so that the times the guard counts are the times the calls are handed over.
+ */
+export type Admit = (now: number) => number;
 
 export interface StartGateDeps {
   port: SendStart;
@@ -35,6 +44,7 @@ export interface StartGateDeps {
 interface Pending {
   item: DispatchItem;
   call: () => Promise<SendResult>;
+  admit: Admit;
   resolve: (o: StartOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -61,21 +71,21 @@ export function recheck(item: DispatchItem, info: BusinessInfo | null, f: StartF
 
 export class StartGate {
   private pending: Pending[] = [];
-  private running = false;
+  private running = 0;
   private scheduled = false;
 
   constructor(private readonly d: StartGateDeps) {}
 
-  /** Resolves once the message's call was handed to the client (`started`), or it was stopped. */
-  start(item: DispatchItem, call: () => Promise<SendResult>): Promise<StartOutcome> {
+  /** Resolves once the message's call was handed to the client (`started`), or it was stopped, or must wait. */
+  start(item: DispatchItem, call: () => Promise<SendResult>, admit: Admit = () => 0): Promise<StartOutcome> {
     return new Promise<StartOutcome>((resolve, reject) => {
-      this.pending.push({ item, call, resolve, reject });
+      this.pending.push({ item, call, admit, resolve, reject });
       this.schedule();
     });
   }
 
   private schedule(): void {
-    if (this.running || this.scheduled) return;
+    if (this.running >= this.d.port.parallel || this.scheduled) return;
     this.scheduled = true;
     // One turn of the event loop: the messages a pacer release (or finished calls) let go in this turn join.
     setImmediate(() => {
@@ -85,13 +95,21 @@ export class StartGate {
   }
 
   private async flush(): Promise<void> {
-    if (this.running || this.pending.length === 0) return;
-    this.running = true;
-    const batch = this.pending.splice(0, START_BATCH);
+    if (this.running >= this.d.port.parallel || this.pending.length === 0) return;
+    this.running++;
+    const taken = this.pending.splice(0, START_BATCH);
     const calls = new Map<Pending, Promise<SendResult>>();
     let at = 0;
+    let batch: Pending[] = [];
     try {
       if (this.d.pause) await this.d.pause('start');
+      const admittedAt = this.d.clock.now();
+      for (const p of taken) {
+        const ms = p.admit(admittedAt);
+        if (ms > 0) p.resolve({ kind: 'wait', ms });
+        else batch.push(p);
+      }
+      if (batch.length === 0) return;
       // The business facts (the worker's short-lived cache) are read first: on SQLite the step cannot await.
       const infos = new Map<string, BusinessInfo | null>();
       for (const p of batch) if (!infos.has(p.item.businessId)) infos.set(p.item.businessId, await this.d.cache.get(this.d.db, p.item.businessId));
@@ -123,7 +141,7 @@ export class StartGate {
         else p.reject(e);
       }
     } finally {
-      this.running = false;
+      this.running--;
       if (this.pending.length) this.schedule();
     }
   }
