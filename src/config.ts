@@ -12,6 +12,8 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   webhookBodyLimitBytes: number;
+  /** The longest a client may take to send a whole request (headers and body): slow-body connections are cut. */
+  requestTimeoutMs: number;
   worker: { enabled: boolean; pollMs: number; batchSize: number; leaseMs: number; concurrency: number };
   whatsapp: {
     apiUrl: string;
@@ -99,7 +101,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     publicUrl: url('OPTLINE_PUBLIC_URL', `http://localhost:${port}`)!,
     logLevel: str('OPTLINE_LOG_LEVEL', 'info'),
     bodyLimitBytes: int('OPTLINE_BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    // Meta's webhook payloads are at most 3 MB; a little headroom, and a bound on what a flood can make us hold.
     webhookBodyLimitBytes: int('OPTLINE_WEBHOOK_BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    requestTimeoutMs: int('OPTLINE_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     worker: {
       enabled: bool('OPTLINE_WORKER', true),
       pollMs: int('OPTLINE_WORKER_POLL_MS', 200, 5, 60_000),
@@ -157,6 +161,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   { name: 'OPTLINE_SMTP_URL', default: '(unset)', meaning: 'smtp://user:pass@host:587 for email invitations' },
   { name: 'OPTLINE_SMTP_FROM', default: 'Optline <no-reply@localhost>', meaning: 'sender of invitation emails' },
   { name: 'OPTLINE_BODY_LIMIT_BYTES', default: '1048576', meaning: 'largest API request body' },
+  { name: 'OPTLINE_WEBHOOK_BODY_LIMIT_BYTES', default: '4194304', meaning: 'largest webhook body (Meta sends at most 3 MB)' },
+  { name: 'OPTLINE_REQUEST_TIMEOUT_MS', default: '30000', meaning: 'a request (headers and body) must arrive within this; slow senders are cut off' },
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
   { name: 'OPTLINE_INBOX_RETENTION_DAYS', default: '30', meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)' },
   { name: 'OPTLINE_TRUST_PROXY', default: 'false', meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)' },

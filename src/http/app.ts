@@ -58,6 +58,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     bodyLimit: deps.config.bodyLimitBytes,
+    // A client has this long to send a whole request; the server checks every second, so a slow-body
+    // connection (a byte every few seconds) is cut within a second of its deadline instead of held open.
+    requestTimeout: deps.config.requestTimeoutMs ?? 30_000,
+    // Node ignores a request timeout shorter than its headers timeout (60 s by default): set both at creation.
+    http: { connectionsCheckingInterval: 1000, requestTimeout: deps.config.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(60_000, deps.config.requestTimeoutMs ?? 30_000) },
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     requestIdHeader: false,
     trustProxy: deps.config.trustProxy ?? false,

@@ -9,6 +9,7 @@ import { storeWhatsAppWebhook } from '../../services/store-whatsapp-webhook.js';
 import { createWebhookSecrets } from '../../services/webhook-secrets.js';
 import { resolveWebhookOwner } from '../../services/whatsapp-webhook-owner.js';
 import { problem, sendProblem } from '../error-handler.js';
+import { createByteBudget } from '../../lib/byte-budget.js';
 
 export { startInboxProcessor } from '../../services/inbox-processor.js';
 
@@ -17,6 +18,8 @@ export interface WhatsAppWebhookOptions {
   sharedAppSecret: string | null;
   sharedVerifyToken: string | null;
   bodyLimitBytes: number;
+  /** Budget for webhook bodies handled at once, each counted at twice its size (default: room for two of the largest); see the preParsing hook. */
+  inFlightBytes?: number;
   /**
    * Where stored items go for processing right after the 200: main.ts passes the processor it started
    * (startInboxProcessor) so one processor serves both paths; without one, the plugin makes its own and
@@ -40,6 +43,22 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
   const secrets = createWebhookSecrets(ctx, { verifyToken: opts.sharedVerifyToken });
   const processor = opts.processor ?? createInboxProcessor(ctx);
   if (!opts.processor) app.addHook('onClose', async () => processor.stop());
+
+  // What webhook bodies may hold in memory at once (raw bytes, their parse and their items: each body counts
+  // twice its size): two of the largest, or thousands of ordinary ones. A flood of large POSTs waits here, before
+  // its bodies are read, instead of growing the process; one that waits past the request timeout is cut, unanswered,
+  // and Meta retries it.
+  const budget = createByteBudget(opts.inFlightBytes ?? 4 * opts.bodyLimitBytes);
+  app.addHook('preParsing', async (req, reply, payload) => {
+    if (req.method !== 'POST') return payload;
+    const declared = Number(req.headers['content-length']);
+    // Without a length (chunked), assume the largest body allowed.
+    const bytes = Number.isFinite(declared) && declared >= 0 ? Math.min(declared, opts.bodyLimitBytes) : opts.bodyLimitBytes;
+    const release = await budget.take(bytes * 2);
+    // Released when the exchange ends however it ends: answered, refused, aborted or timed out.
+    reply.raw.once('close', release);
+    return payload;
+  });
 
   // The signature covers the bytes as sent, so this scope keeps them: JSON is parsed only after the check.
   app.removeContentTypeParser('application/json');
