@@ -42,11 +42,14 @@ const peakRssMb = (pid: number) => {
 function post(url: string, body: Buffer, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const u = new URL(url);
+    // A cut connection can surface on the request, the response or the socket: each only settles the promise.
     const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(body.length), ...headers } }, (res) => {
+      res.on('error', () => resolve(res.statusCode ?? -1));
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
     req.on('error', () => resolve(-1));
+    req.on('socket', (sock) => sock.on('error', () => resolve(-1)));
     req.end(body);
   });
 }
