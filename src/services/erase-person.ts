@@ -59,6 +59,23 @@ export async function erasePerson(
         .where('processed_at', 'is not', null)
         .where('payload', 'like', `%${ident}%`)
         .execute();
+      // Receipts not processed yet still settle their message: they lose the number, keep the message id and status.
+      // (Receipts arriving later are blanked as they are stored: services/erased-arrivals.ts.)
+      const pending = await trx
+        .selectFrom('inbox')
+        .select(['id', 'payload'])
+        .where('business_id', '=', businessId)
+        .where('processed_at', 'is', null)
+        .where('kind', '=', 'status')
+        .where('payload', 'like', `%${ident}%`)
+        .execute();
+      for (const row of pending) {
+        const item = JSON.parse(row.payload) as Record<string, unknown>;
+        delete item.recipientId;
+        delete item.recipientUserId;
+        item.raw = { erased: true };
+        await trx.updateTable('inbox').set({ payload: JSON.stringify(item) }).where('business_id', '=', businessId).where('id', '=', row.id).execute();
+      }
     }
     return { personId, erasedAt: now, cancelledMessages: cancelled, alreadyErased: false };
   });

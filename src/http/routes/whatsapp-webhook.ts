@@ -8,6 +8,7 @@ import { createInboxProcessor, type InboxProcessor } from '../../services/inbox-
 import { storeWhatsAppWebhook } from '../../services/store-whatsapp-webhook.js';
 import { createWebhookSecrets } from '../../services/webhook-secrets.js';
 import { resolveWebhookOwner } from '../../services/whatsapp-webhook-owner.js';
+import { blankErasedReceipts } from '../../services/erased-arrivals.js';
 import { problem, sendProblem } from '../error-handler.js';
 import { createByteBudget } from '../../lib/byte-budget.js';
 
@@ -125,6 +126,7 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
       // Out-of-band errors (value.errors: rate limits, account problems) concern operators, not consent.
       if (item.kind === 'error') req.log.warn({ wabaId: item.wabaId, phoneNumberId: item.phoneNumberId, errors: item.errors }, 'WhatsApp reported errors');
     }
+    await blankErasedReceipts(ctx, parsed.items, owner.routes);
     const r = await storeWhatsAppWebhook(ctx, parsed.items, owner.routes);
     // Committed: from here on Meta may forget the POST. Processing starts once the answer is on its way.
     setImmediate(() => processor.enqueue(r.fresh));
