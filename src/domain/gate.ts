@@ -1,4 +1,4 @@
-import type { BusinessPolicy, Category } from './policy.js';
+import type { BusinessPolicy, Category, FrequencyCap } from './policy.js';
 import type { ConsentStatus } from './consent.js';
 
 /**
@@ -81,12 +81,19 @@ export function countedSends(rows: readonly CapRow[], topicKeyOf: (topicId: stri
   return out.sort((a, b) => b.sentAt - a.sentAt);
 }
 
-/** How far back the caps and the spacing look; per policy object (kept while the policy is unchanged). */
+/**
+ * A cap's window in whole milliseconds. `windowHours` may be fractional (0.0123456 h is 44 444.16 ms), and
+ * the bound is a query parameter compared with integer times (PostgreSQL refuses a fractional bigint). Rounding
+ * up changes nothing for integer times: `t > now - 44 444.16` holds exactly when `t > now - 44 445`.
+ */
+export const capWindowMs = (cap: Pick<FrequencyCap, 'windowHours'>): number => Math.ceil(cap.windowHours * 3_600_000);
+
+/** How far back the caps and the spacing look, in whole ms; per policy object (kept while the policy is unchanged). */
 const windows = new WeakMap<BusinessPolicy, number>();
 export function gateWindowMs(policy: BusinessPolicy): number {
   let w = windows.get(policy);
   if (w === undefined) {
-    w = Math.max(0, ...policy.frequencyCaps.map((c) => c.windowHours * 3_600_000), policy.minSpacingSeconds * 1000);
+    w = Math.ceil(Math.max(0, ...policy.frequencyCaps.map(capWindowMs), policy.minSpacingSeconds * 1000));
     windows.set(policy, w);
   }
   return w;
@@ -121,7 +128,7 @@ export function decide(f: GateFacts): GateDecision {
 
   for (const cap of f.policy.frequencyCaps) {
     if (cap.topic !== '*' && cap.topic !== f.topic?.key) continue;
-    const since = f.now - cap.windowHours * 3_600_000;
+    const since = f.now - capWindowMs(cap);
     const n = f.recentSends.filter((s) => s.sentAt > since && (cap.topic === '*' || s.topicKey === cap.topic)).length;
     if (n >= cap.max) {
       reasons.push(reason('FREQUENCY_CAPPED', [], `(${n} of ${cap.max} in ${cap.windowHours} h${cap.topic === '*' ? '' : ` for ${cap.topic}`})`));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, quietUntil, type GateFacts } from '../../src/domain/gate.js';
+import { capWindowMs, decide, gateWindowMs, quietUntil, type GateFacts } from '../../src/domain/gate.js';
 import { DEFAULT_POLICY, mergePolicy } from '../../src/domain/policy.js';
 import { nextState } from '../../src/domain/consent.js';
 
@@ -48,6 +48,17 @@ describe('send gate', () => {
     assert.deepEqual(codes(base({ policy, recentSends: [billing, billing, billing] })), ['FREQUENCY_CAPPED']);
     assert.deepEqual(codes(base({ policy, recentSends: [{ topicKey: 'delivery', sentAt: NOW - 60_000 }] })), ['FREQUENCY_CAPPED']);
     assert.equal(decide(base({ policy, recentSends: [{ topicKey: 'billing', sentAt: NOW - 60_000 }] })).outcome, 'allow');
+  });
+  it('a fractional cap window is whole milliseconds, rounded up, and counts exactly the same integer times', () => {
+    const cap = { topic: '*', max: 1, windowHours: 0.0123456 }; // 44 444.16 ms
+    assert.equal(capWindowMs(cap), 44_445);
+    const policy = { ...DEFAULT_POLICY, frequencyCaps: [cap, { topic: 'delivery', max: 5, windowHours: 743.999999 }] };
+    assert.ok(Number.isInteger(gateWindowMs(policy)), 'the bound a store passes as a bigint parameter');
+    assert.ok(Number.isInteger(gateWindowMs({ ...DEFAULT_POLICY, frequencyCaps: [cap] })));
+    // t > now - 44 444.16 holds for t = now - 44 444 and not for t = now - 44 445: the same with the whole window.
+    const only = { ...DEFAULT_POLICY, frequencyCaps: [cap] };
+    assert.deepEqual(codes(base({ policy: only, recentSends: [{ topicKey: 'delivery', sentAt: NOW - 44_444 }] })), ['FREQUENCY_CAPPED']);
+    assert.equal(decide(base({ policy: only, recentSends: [{ topicKey: 'delivery', sentAt: NOW - 44_445 }] })).outcome, 'allow');
   });
   it('defers (not refuses) inside quiet hours, in the recipient time zone, until the window ends', () => {
     const policy = { ...DEFAULT_POLICY, quietHours: { start: '21:00', end: '08:00', defaultTimezone: 'UTC' } };

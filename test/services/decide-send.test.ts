@@ -6,6 +6,8 @@ import { testContext } from '../helpers/context.js';
 import { seedBusiness, webEvidence } from '../helpers/seed.js';
 import { recordOptIn } from '../../src/services/record-opt-in.js';
 import { decideSend } from '../../src/services/decide-send.js';
+import { loadMessageFacts } from '../../src/storage/gate-facts.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 
 const PHONE = '+447911123456';
 
@@ -40,6 +42,27 @@ forEachDialect('send gate reads', (db) => {
 
     await db().db.insertInto('messages').values(notification('msg_d2', topics.delivery.id, now - 2 * 3_600_000)).execute();
     assert.deepEqual(await codes('delivery'), ['FREQUENCY_CAPPED', 'SPACING'], 'three sends in 24 h');
+  });
+
+  it('a cap window of a fractional number of hours reads the counted sends on both dialects (no fractional bigint bound)', async () => {
+    const ctx = testContext(db());
+    // 0.0123456 h = 44 444.16 ms: the bound `now - window` once reached PostgreSQL as a fractional bigint (500).
+    const { business, text, topics } = await seedBusiness(ctx, { policy: { frequencyCaps: [{ topic: '*', max: 1, windowHours: 0.0123456 }] } });
+    const r = await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't',
+    });
+    assert.equal((await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).outcome, 'allow');
+    const now = ctx.clock.now();
+    await db().db.insertInto('messages').values({
+      business_id: business.id, id: 'msg_recent', person_id: r.personId, topic_id: topics.delivery.id, kind: 'notification', status: 'sent',
+      payload: '{}', attempts: 1, not_before: now - 60_000, created_at: now - 60_000, updated_at: now, sent_at: now - 44_444,
+    }).execute();
+    const d = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' });
+    assert.deepEqual(d.reasons.map((x) => x.code), ['FREQUENCY_CAPPED'], 'a send 44 444 ms ago is inside the window');
+    // The claim's read of the same rows (set-based, in a transaction) takes the same bound.
+    const policy = { ...DEFAULT_POLICY, frequencyCaps: [{ topic: '*', max: 1, windowHours: 0.0123456 }] };
+    const facts = await db().transaction((trx) => loadMessageFacts(trx, { id: business.id, policy }, [r.personId], [r.personId], now));
+    assert.deepEqual(facts.counted.get(r.personId)?.map((x) => x.id), ['msg_recent']);
   });
 
   it('a decision outside a transaction never sees another transaction’s uncommitted writes', async () => {
