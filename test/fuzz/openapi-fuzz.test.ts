@@ -6,6 +6,8 @@ import { forEachDialect } from '../helpers/db.js';
 import { seedOffwaBusiness } from '../helpers/offwa.js';
 import { configureTwilioChannel, twilioNumber, ACCOUNT_SID } from '../channels-offwa/helpers.js';
 import { PHONE_A, WEB_EVIDENCE } from '../helpers/http.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/lib/logger.js';
 import { buildFullApp, type FullApp } from './full-app.js';
 import { deepJson, fromSchema, hostileString, mutated, urlPart, wrongType, type Hints, type Schema } from './arbitraries.js';
 
@@ -38,10 +40,12 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
   let hints: Hints;
   const totals = { requests: 0, serverErrors: 0, refusedByClient: 0 };
   const byClass: Record<string, number> = {};
-  const failures: string[] = [];
+  // What the app logged at error level (a 5xx logs its message and stack): quoted next to the failing request.
+  const logged: string[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, done) { logged.push(chunk.toString()); done(); } });
 
   before(async () => {
-    t = await buildFullApp(db());
+    t = await buildFullApp(db(), { logger: createLogger('error', sink) });
     const s = await seedOffwaBusiness(t.ctx, { ownershipCheck: false });
     apiKey = s.apiKey;
     slug = s.business.slug;
@@ -65,10 +69,13 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
     await t.close();
   });
 
-  async function run(reqs: Req[]) {
+  /** Sends the requests; returns this part's 5xx (at most 10 described), so each test reports only its own. */
+  async function run(reqs: Req[]): Promise<string[]> {
+    const failures: string[] = [];
     for (const r of reqs) {
       let status: number;
       let body = '';
+      logged.length = 0;
       try {
         const res = await t.app.inject(r);
         status = res.statusCode;
@@ -83,9 +90,20 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
       byClass[cls] = (byClass[cls] ?? 0) + 1;
       if (status >= 500) {
         totals.serverErrors++;
-        if (failures.length < 10) failures.push(`${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} (payload ${String(r.payload ?? '').slice(0, 200)})`);
+        if (failures.length < 10) failures.push(`${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} (payload ${String(r.payload ?? '').slice(0, 200)}) logged: ${serverError()}`);
       }
     }
+    return failures;
+  }
+
+  /** The message and top of the stack of what the app logged for the last request. */
+  function serverError(): string {
+    return logged.map((l) => {
+      try {
+        const o = JSON.parse(l) as { msg?: string; err?: { message?: string; stack?: string } };
+        return `${o.msg ?? ''}: ${o.err?.message ?? ''} ${(o.err?.stack ?? '').split('\n').slice(1, 4).map((x) => x.trim()).join(' | ')}`;
+      } catch { return l.slice(0, 300); }
+    }).join(' ; ').slice(0, 800) || '(nothing logged)';
   }
 
   function keyFor(path: string, op: Operation): fc.Arbitrary<string | null> {
@@ -134,15 +152,18 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
     const doc = (await t.app.inject({ url: '/openapi.json' })).json() as Doc;
     const components = doc.components?.schemas ?? {};
     let operations = 0;
+    const failures: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/webhooks/')) continue; // signed form bodies: below
         operations++;
-        await run(operationRequests(path, method, op, components));
+        failures.push(...await run(operationRequests(path, method, op, components)));
       }
     }
     assert.ok(operations >= 40, `the document lists ${operations} operations`);
     assert.deepEqual(failures, []);
+    // The SMS invitations went the whole way, to the loopback Twilio (not refused before it, not a dead port).
+    assert.ok(t.twilio.messages.length > 0, 'no generated request reached Twilio');
   });
 
   it('the WhatsApp and Twilio webhooks with bad signatures and hostile bodies: none answered 5xx', async () => {
@@ -164,8 +185,7 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
       label: 'POST twilio', method: 'POST', url: x.path, payload: x.body,
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...(x.sig ? { 'x-twilio-signature': x.sig } : {}) },
     }));
-    await run([...wa, ...tw]);
-    assert.deepEqual(failures, []);
+    assert.deepEqual(await run([...wa, ...tw]), []);
   });
 
   it('the hosted pages (opt-in form, widget, preference and unsubscribe links) with hostile input: none answered 5xx', async () => {
@@ -182,8 +202,7 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
         ...(x.method === 'POST' ? { payload: body } : {}),
       };
     });
-    await run(reqs);
-    assert.deepEqual(failures, []);
+    assert.deepEqual(await run(reqs), []);
     assert.ok(totals.requests > 0);
   });
 });
