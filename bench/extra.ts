@@ -10,5 +10,6 @@ export interface ExtraBench {
 const { webhookBench } = await import('./webhook.js');
 const { dispatchBench } = await import('./dispatch.js');
 const { optOutBench } = await import('./optout.js');
+const { refusedBench } = await import('./refused.js');
 
-export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench];
+export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench];

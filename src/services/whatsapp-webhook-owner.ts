@@ -1,4 +1,4 @@
-import type { WebhookItem } from '../channels/whatsapp-cloud/payload.js';
+import type { WebhookRoutingKeys } from '../channels/whatsapp-cloud/payload.js';
 import { findWhatsAppAccounts, findWhatsAppAccountsByWaba } from '../storage/channel-store.js';
 import type { ServiceContext } from './context.js';
 
@@ -16,10 +16,8 @@ export type WebhookOwner =
   | { ok: true; secret: string; routes: ReadonlyMap<string, string> }
   | { ok: false; reason: 'NO_OWNER_SECRET' | 'MIXED_OWNERS'; detail: string };
 
-const pnidOf = (item: WebhookItem): string | undefined => ('phoneNumberId' in item ? item.phoneNumberId : undefined);
-
-export async function resolveWebhookOwner(ctx: ServiceContext, items: readonly WebhookItem[], sharedAppSecret: string | null): Promise<WebhookOwner> {
-  const pnids = [...new Set(items.map(pnidOf).filter((v): v is string => v !== undefined))];
+export async function resolveWebhookOwner(ctx: ServiceContext, keys: WebhookRoutingKeys, sharedAppSecret: string | null): Promise<WebhookOwner> {
+  const pnids = keys.phoneNumberIds;
   const routes = new Map<string, string>();
   // Each routing key's owner's secret: an account's own app secret, or the shared app's.
   const owners: (string | null)[] = [];
@@ -33,8 +31,7 @@ export async function resolveWebhookOwner(ctx: ServiceContext, items: readonly W
     }
   } else {
     // No phone number at all (account or template updates): the WABA in entry[].id says whose app it is.
-    const wabas = [...new Set(items.map((i) => i.wabaId).filter((w) => w !== ''))];
-    const own = (await findWhatsAppAccountsByWaba(ctx.database.db, ctx.keyring, wabas)).map((a) => a.secrets?.appSecret).filter((s): s is string => Boolean(s));
+    const own = (await findWhatsAppAccountsByWaba(ctx.database.db, ctx.keyring, keys.wabaIds)).map((a) => a.secrets?.appSecret).filter((s): s is string => Boolean(s));
     owners.push(...(own.length > 0 ? own : [sharedAppSecret]));
   }
   const secrets = new Set(owners);

@@ -11,6 +11,12 @@ const MAX_NOTES = 20;
 
 export type CleanedWebhook = { ok: true; value: unknown; notes: string[] } | { ok: false; path: string };
 
+/** One string as the cleaner leaves it (routing keys are read with the same rule before the body is cleaned). */
+export function cleanWebhookString(s: string): string {
+  const out = textProblem(s) !== null ? cleanText(s) : s;
+  return out.length > MAX_WEBHOOK_STRING ? out.slice(0, MAX_WEBHOOK_STRING) : out;
+}
+
 /** Cleans every string (and key) of a parsed webhook body in place; iterative, so no input can exhaust the stack. */
 export function cleanWebhookBody(body: unknown): CleanedWebhook {
   const notes: string[] = [];
@@ -18,16 +24,9 @@ export function cleanWebhookBody(body: unknown): CleanedWebhook {
     if (notes.length < MAX_NOTES) notes.push(`${path}: ${what}`);
   };
   const fix = (s: string, path: string): string => {
-    let out = s;
-    if (textProblem(out) !== null) {
-      out = cleanText(out);
-      note(path, 'NUL or lone surrogate removed');
-    }
-    if (out.length > MAX_WEBHOOK_STRING) {
-      out = out.slice(0, MAX_WEBHOOK_STRING);
-      note(path, `cut to ${MAX_WEBHOOK_STRING} characters`);
-    }
-    return out;
+    if (textProblem(s) !== null) note(path, 'NUL or lone surrogate removed');
+    if (s.length > MAX_WEBHOOK_STRING) note(path, `cut to ${MAX_WEBHOOK_STRING} characters`);
+    return cleanWebhookString(s);
   };
   if (typeof body === 'string') return { ok: true, value: fix(body, 'body'), notes };
   const stack: { v: object; path: string; depth: number }[] = [];

@@ -2,6 +2,7 @@
 // batch). Only a structurally unusable envelope is refused; anything odd deeper down becomes an `other`
 // item so it is still stored and the rest of the batch is still processed.
 import { compact, idString, isRecord, rec, sha256Json, str } from './payload-fields.js';
+import { cleanWebhookString } from './payload-clean.js';
 import {
   malformed,
   parseChangeErrors,
@@ -23,6 +24,35 @@ export type {
   WebhookError,
   WebhookItem,
 } from './payload-types.js';
+
+/** What names a webhook body's owner: every metadata.phone_number_id, and the WABA ids (entry[].id). */
+export interface WebhookRoutingKeys {
+  phoneNumberIds: string[];
+  wabaIds: string[];
+}
+
+/**
+ * The routing keys of a parsed (not yet cleaned) body, read at their fixed places and cleaned by the same rule as
+ * the parser will (so they equal the items' keys). Cheap, and safe on any input: it is run before the signature is
+ * checked, to learn whose secret must have signed the body.
+ */
+export function webhookRoutingKeys(body: unknown): WebhookRoutingKeys {
+  const phoneNumberIds = new Set<string>();
+  const wabaIds = new Set<string>();
+  const entries = rec(body)?.entry;
+  for (const entry of Array.isArray(entries) ? entries : []) {
+    const waba = routingId(rec(entry)?.id);
+    if (waba) wabaIds.add(waba);
+    const changes = rec(entry)?.changes;
+    for (const change of Array.isArray(changes) ? changes : []) {
+      const pnid = routingId(rec(rec(rec(change)?.value)?.metadata)?.phone_number_id);
+      if (pnid) phoneNumberIds.add(pnid);
+    }
+  }
+  return { phoneNumberIds: [...phoneNumberIds], wabaIds: [...wabaIds] };
+}
+
+const routingId = (v: unknown) => idString(typeof v === 'string' ? cleanWebhookString(v) : v);
 
 export function parseWebhook(body: unknown, opts: ParseWebhookOptions = {}): ParseWebhookResult {
   if (!isRecord(body)) return { ok: false, field: 'body', message: 'expected a JSON object' };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { parseWebhook } from '../../channels/whatsapp-cloud/payload.js';
+import { parseWebhook, webhookRoutingKeys } from '../../channels/whatsapp-cloud/payload.js';
 import { cleanWebhookBody } from '../../channels/whatsapp-cloud/payload-clean.js';
 import { verifyMetaSignature, verifyToken } from '../../channels/whatsapp-cloud/signature.js';
 import type { ServiceContext } from '../../services/context.js';
@@ -93,12 +93,22 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     // Cheap refusals first: no parse and no HMAC for a POST that carries no well-formed signature at all.
     if (!sig || !/^\s*sha256=[0-9a-f]{64}\s*$/i.test(sig)) return refused('X-Hub-Signature-256 is missing or malformed.');
     // The body is parsed before its signature is checked because the signer is chosen by the phone numbers in
-    // it: the bytes are bounded by the body limit and the parse by their size (depth-checked below).
+    // it; the parse is bounded by the body limit (and JSON.parse does not recurse). Only the routing keys are read
+    // before the HMAC: cleaning and item parsing wait until the body is known to be Meta's.
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
       return sendProblem(reply, problem('MALFORMED_JSON', 'The body is not valid JSON. Nothing was stored.', req.id));
+    }
+    const owner = await resolveWebhookOwner(ctx, webhookRoutingKeys(body), opts.sharedAppSecret);
+    if (!owner.ok) {
+      req.log.warn({ reason: owner.reason }, 'WhatsApp webhook refused: no single app owns its phone numbers');
+      return refused(owner.detail);
+    }
+    // One HMAC, with the secret of the app that owns every phone number in the body.
+    if (!verifyMetaSignature(raw, sig, owner.secret)) {
+      return refused('X-Hub-Signature-256 does not match the app secret of the business (or shared app) that owns the phone numbers in this body.');
     }
     const cleaned = cleanWebhookBody(body);
     if (!cleaned.ok) {
@@ -107,15 +117,6 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     const parsed = parseWebhook(cleaned.value, { receivedAtMs: ctx.clock.now() });
     if (!parsed.ok) {
       return sendProblem(reply, problem('VALIDATION_FAILED', `Not a WhatsApp webhook envelope: ${parsed.field} ${parsed.message}. Nothing was stored.`, req.id, [{ field: parsed.field, message: parsed.message }]));
-    }
-    const owner = await resolveWebhookOwner(ctx, parsed.items, opts.sharedAppSecret);
-    if (!owner.ok) {
-      req.log.warn({ reason: owner.reason }, 'WhatsApp webhook refused: no single app owns its phone numbers');
-      return refused(owner.detail);
-    }
-    // One HMAC, with the secret of the app that owns every phone number in the body.
-    if (!verifyMetaSignature(raw, sig, owner.secret)) {
-      return refused('X-Hub-Signature-256 does not match the app secret of the business (or shared app) that owns the phone numbers in this body.');
     }
     if (cleaned.notes.length > 0) {
       // Stored (so Meta's retries stop) but flagged: each item of this POST says what was changed.
