@@ -5,9 +5,11 @@
  * (docs/architecture.md, "Why an acknowledged opt-out stops every later send"):
  *
  * - PostgreSQL: one short transaction per batch locks the people rows FOR SHARE (an opt-out takes them FOR
- *   UPDATE), then reads the consent state and the message rows afresh, marks the allowed ones started, hands
- *   their calls to the client, and only then commits. An opt-out either committed before the lock was granted
- *   (its cancellation or its state is seen: no call), or waits for this commit and finds the calls started.
+ *   UPDATE), then, in one statement of its own (a fresh snapshot), marks this try of each message started and
+ *   reads the message, person and consent state; the ones the re-check stops are put back and settled, the
+ *   others' calls handed to the client, and only then it commits. An opt-out either committed before the lock
+ *   was granted (its cancellation or its state is seen: no call), or waits for this commit and finds the calls
+ *   started. The opening (BEGIN to the mark) is one round trip.
  * - SQLite (one process, one connection): the same reads and writes run synchronously on the raw handle while
  *   Kysely's connection is held, and the calls are handed over in the same tick: nothing else can run between
  *   the check and the call, so no opt-out can commit, let alone be acknowledged, in between.
@@ -98,12 +100,4 @@ export function byBusinessSorted(batch: StartRequest[]): [string, StartRequest[]
     else m.set(r.businessId, [r]);
   }
   return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** The columns a settled decision writes, for both implementations. */
-export function settleSet(d: Exclude<StartDecision, { action: 'start' }>, now: number) {
-  const base = { error_code: d.code, error_detail: d.detail.slice(0, 1000), lease_owner: null, lease_until: null, updated_at: now };
-  if (d.action === 'release') return { ...base, status: 'queued', not_before: d.notBefore };
-  if (d.action === 'cancel') return { ...base, status: 'cancelled', cancelled_at: now, cancel_reason: d.code };
-  return { ...base, status: 'refused' };
 }

@@ -2,8 +2,9 @@
  * The last moment before a provider call. Messages that are ready to call (their pacing slot came, they hold
  * a concurrency slot) are gathered for one turn of the event loop and started together through the storage
  * port (storage/send-start.ts): the consent re-check and the "call started" mark in one atomic step per batch,
- * and the calls handed to the client inside that step. One step runs at a time per worker; what arrives while
- * it runs is the next batch. So a pacer release of many messages costs one step, not one commit per message.
+ * and the calls handed to the client inside that step. Up to `port.parallel` steps run at once per worker (1 on
+ * SQLite); what is ready in one turn is shared among the free ones, and what arrives while they run is the next
+ * batch. So a pacer release of many messages costs a few steps, not one commit per message.
  */
 import type { Kysely } from 'kysely';
 import type { SendResult } from '../channels/whatsapp-cloud/client.js';
@@ -17,6 +18,8 @@ import { verdictFor } from './verdict.js';
 
 /** At most this many messages per start step. */
 export const START_BATCH = 500;
+/** Ready messages are split among free parallel steps, but no step is cut below this many (each step has a fixed cost). */
+export const SPLIT_MIN = 8;
 
 export type StartOutcome =
   | { kind: 'started'; at: number; result: Promise<SendResult> }
@@ -90,14 +93,19 @@ export class StartGate {
     // One turn of the event loop: the messages a pacer release (or finished calls) let go in this turn join.
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      const free = this.d.port.parallel - this.running;
+      if (free <= 0 || this.pending.length === 0) return;
+      // What is ready is shared among the steps that may start now (each at least SPLIT_MIN messages), so the first
+      // calls leave after a short step while the others' steps run, instead of every call waiting for one long step.
+      const size = Math.min(START_BATCH, Math.max(SPLIT_MIN, Math.ceil(this.pending.length / free)));
+      while (this.running < this.d.port.parallel && this.pending.length) void this.flush(size);
     });
   }
 
-  private async flush(): Promise<void> {
+  private async flush(size: number): Promise<void> {
     if (this.running >= this.d.port.parallel || this.pending.length === 0) return;
     this.running++;
-    const taken = this.pending.splice(0, START_BATCH);
+    const taken = this.pending.splice(0, size);
     const calls = new Map<Pending, Promise<SendResult>>();
     let at = 0;
     let batch: Pending[] = [];
