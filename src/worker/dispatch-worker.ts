@@ -94,11 +94,12 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   }, { maxBatch: OUTCOME_BATCH, lingerMs: OUTCOME_LINGER_MS });
 
   // Messages leased and not yet answered by Meta (or failed before the call). The loop claims a whole batch once no more than
-  // `concurrency` are held (so the HTTP slots never run dry and each claim transaction carries a full batch,
-  // not a trickle of one-row claims), and never holds more than concurrency + batchSize.
+  // concurrency + batchSize are held (a claim takes as long as sending a few concurrency-fulls: claiming only at
+  // `concurrency` left the HTTP slots dry while it ran; each claim transaction still carries a full batch, not a
+  // trickle of one-row claims), and never holds more than concurrency + 2 × batchSize.
   const held = new Set<Promise<void>>();
-  const lowWater = config.concurrency;
-  const maxHeld = config.concurrency + config.batchSize;
+  const lowWater = config.concurrency + config.batchSize;
+  const maxHeld = config.concurrency + 2 * config.batchSize;
   let wake: (() => void) | null = null;
   const notify = (force = false) => {
     if (held.size > lowWater && !force) return;
