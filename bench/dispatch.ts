@@ -8,13 +8,13 @@ import { createCloudClient } from '../src/channels/whatsapp-cloud/client.js';
 import { startFakeCloudApi } from '../src/channels/whatsapp-cloud/fake-cloud-api.js';
 import { textMessage } from '../src/channels/whatsapp-cloud/messages.js';
 import { newId } from '../src/lib/ids.js';
-import { createBusiness } from '../src/services/manage-businesses.js';
-import { createTopic } from '../src/services/manage-topics.js';
+import { createBusiness } from '../src/services/admin/manage-businesses.js';
+import { createTopic } from '../src/services/admin/manage-topics.js';
 import type { ServiceContext } from '../src/services/context.js';
-import { upsertChannelAccount } from '../src/storage/channel-store.js';
+import { upsertChannelAccount } from '../src/storage/business/channel-store.js';
 import type { Database, Dialect_ } from '../src/storage/db.js';
 import type { DB } from '../src/storage/schema.js';
-import { startDispatchWorker } from '../src/worker/index.js';
+import { startDispatchWorker } from '../src/worker/dispatch/index.js';
 import type { ExtraBench } from './extra.js';
 import { benchContext, figure, openBenchDb, pgAvailable, type Figure } from './lib.js';
 

@@ -1,8 +1,8 @@
-import { recordOptIn } from '../src/services/record-opt-in.js';
-import { decideSend } from '../src/services/decide-send.js';
-import { createBusiness } from '../src/services/manage-businesses.js';
-import { createTopic } from '../src/services/manage-topics.js';
-import { registerText } from '../src/services/manage-texts.js';
+import { recordOptIn } from '../src/services/consent/record-opt-in.js';
+import { decideSend } from '../src/services/dispatch/decide-send.js';
+import { createBusiness } from '../src/services/admin/manage-businesses.js';
+import { createTopic } from '../src/services/admin/manage-topics.js';
+import { registerText } from '../src/services/admin/manage-texts.js';
 import type { Database } from '../src/storage/db.js';
 import { benchContext, figure, opsPerSecond, type Figure } from './lib.js';
 

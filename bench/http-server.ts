@@ -3,7 +3,7 @@
 // generator from outside.
 import Fastify from 'fastify';
 import { buildApp } from '../src/http/app.js';
-import { createApiKey } from '../src/services/manage-keys.js';
+import { createApiKey } from '../src/services/admin/manage-keys.js';
 import { openBenchDb } from './lib.js';
 import { seedPeople } from './gate.js';
 

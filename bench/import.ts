@@ -8,11 +8,11 @@ import { createKeyring } from '../src/lib/crypto.js';
 import { silentLogger } from '../src/lib/logger.js';
 import type { Database } from '../src/storage/db.js';
 import type { ServiceContext } from '../src/services/context.js';
-import { createBusiness } from '../src/services/manage-businesses.js';
-import { createTopic } from '../src/services/manage-topics.js';
-import { registerText } from '../src/services/manage-texts.js';
-import { importConsents } from '../src/services/import-consents.js';
-import { hashFile } from '../src/services/import-file.js';
+import { createBusiness } from '../src/services/admin/manage-businesses.js';
+import { createTopic } from '../src/services/admin/manage-topics.js';
+import { registerText } from '../src/services/admin/manage-texts.js';
+import { importConsents } from '../src/services/import/import-consents.js';
+import { hashFile } from '../src/services/import/import-file.js';
 
 /**
  * Imports `rows` opt-ins (one per new person, two topics each, web evidence, a confirmation queued for each)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { recordOptIn } from '../src/services/record-opt-in.js';
+import { recordOptIn } from '../src/services/consent/record-opt-in.js';
 import type { Database } from '../src/storage/db.js';
 import { figure, opsPerSecond, type Figure } from './lib.js';
 import { seedPeople } from './gate.js';

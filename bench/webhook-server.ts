@@ -3,8 +3,8 @@
 import Fastify from 'fastify';
 import { buildApp } from '../src/http/app.js';
 import { whatsappWebhookRoutes } from '../src/http/routes/whatsapp-webhook.js';
-import { startInboxProcessor } from '../src/services/inbox-processor.js';
-import { putWhatsAppChannel } from '../src/services/manage-whatsapp-channel.js';
+import { startInboxProcessor } from '../src/worker/inbox/processor.js';
+import { putWhatsAppChannel } from '../src/services/admin/manage-whatsapp-channel.js';
 import { openBenchDb } from './lib.js';
 import { seedPeople } from './gate.js';
 

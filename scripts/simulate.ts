@@ -1,11 +1,11 @@
-// The deterministic dispatch simulation (test/sim/dispatch-simulation.ts) for as many seeds as you like:
+// The deterministic dispatch simulation (test/e2e/sim/dispatch-simulation.ts) for as many seeds as you like:
 //   npm run simulate -- --seeds 1000 [--from 1] [--dialect sqlite|postgres]
 // SQLite runs 1 worker; PostgreSQL runs 4 workers sharing a pool, on the server named by
 // OPTLINE_TEST_DATABASE_URL (without one it is skipped: PGlite has one connection). Exit code 1 on any violation.
 import { parseArgs } from 'node:util';
 import { openTestDb, PG_URL } from '../test/helpers/db.js';
 import { buildWaTestApp } from '../test/helpers/whatsapp.js';
-import { simulate } from '../test/sim/dispatch-simulation.js';
+import { simulate } from '../test/e2e/sim/dispatch-simulation.js';
 
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '200' }, from: { type: 'string', default: '1' }, dialect: { type: 'string' } } });
 const seeds = Number(values.seeds);

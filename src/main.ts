@@ -8,14 +8,14 @@ import { buildApp } from './http/app.js';
 import { whatsappWebhookRoutes } from './http/routes/whatsapp-webhook.js';
 import { whatsappChatRoutes } from './http/routes/whatsapp-chat.js';
 import { messageResolveRoutes } from './http/routes/message-resolve.js';
-import { offWhatsAppPlugins } from './http/routes/offwa-plugins.js';
+import { capturePlugins } from './http/capture-plugins.js';
 import { consoleRoutes } from './http/routes/console.js';
-import { startInboxProcessor } from './services/inbox-processor.js';
-import { startHousekeeping } from './services/housekeeping.js';
+import { startInboxProcessor } from './worker/inbox/processor.js';
+import { startHousekeeping } from './worker/housekeeping.js';
 import type { ServiceContext } from './services/context.js';
-import { seedDemoIfEmpty, type DemoSeed } from './services/seed-demo.js';
+import { seedDemoIfEmpty, type DemoSeed } from './services/admin/seed-demo.js';
 import { connectToSandbox, startSandbox } from './sandbox.js';
-import { startDispatchWorker } from './worker/index.js';
+import { startDispatchWorker } from './worker/dispatch/index.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -65,7 +65,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       async (a) => { await a.register(messageResolveRoutes(ctx)); },
       async (a) => { await a.register(consoleRoutes()); },
       // Hosted pages, widget, SMS, email, IVR and preference page: each its own scope (cookies, forms, rate limits).
-      ...offWhatsAppPlugins(ctx, { publicUrl: config.publicUrl, twilioApiUrl: config.twilio.apiUrl, smtp: config.smtp }),
+      ...capturePlugins(ctx, { publicUrl: config.publicUrl, twilioApiUrl: config.twilio.apiUrl, smtp: config.smtp }),
     ],
   });
   await app.listen({ host: config.host, port: config.port });

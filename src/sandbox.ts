@@ -1,6 +1,6 @@
 import { startFakeCloudApi, type FakeCloudApi } from './channels/whatsapp-cloud/fake-cloud-api.js';
 import { SANDBOX_APP_SECRET, SANDBOX_PHONE_NUMBER_ID } from './channels/whatsapp-cloud/sandbox.js';
-import { putWhatsAppChannel } from './services/manage-whatsapp-channel.js';
+import { putWhatsAppChannel } from './services/admin/manage-whatsapp-channel.js';
 import type { ServiceContext } from './services/context.js';
 
 /**

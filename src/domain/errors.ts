@@ -1,7 +1,7 @@
 /**
  * The stable error codes of Optline. Every code here has a row in docs/errors.md (a test keeps them in sync)
  * and an HTTP status in http/error-handler.ts. Outcomes such as "no consent" are not errors: they are gate
- * reasons (domain/gate.ts).
+ * reasons (domain/gate/decide.ts).
  */
 export const ERROR_CODES = {
   VALIDATION_FAILED: 'A field is missing, of the wrong type, out of range or not allowed.',

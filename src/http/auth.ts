@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate, cachedPrincipal, type Principal } from '../services/manage-keys.js';
+import { authenticate, cachedPrincipal, type Principal } from '../services/admin/manage-keys.js';
 import type { ServiceContext } from '../services/context.js';
 import { problem, sendProblem } from './error-handler.js';
 

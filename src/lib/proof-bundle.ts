@@ -1,10 +1,10 @@
-import { stableJson } from '../domain/consent.js';
+import { stableJson } from '../domain/consent/model.js';
 import { ed25519KeyId, ed25519Verify, readEd25519PublicKey, sha256Hex, type LedgerKey } from './crypto.js';
 
 /**
  * A proof bundle is a JSON object signed with the server's Ed25519 ledger key. The signature covers the
  * bundle without its `signature` member, serialized as stable JSON: keys sorted by UTF-16 code units at every
- * level, no whitespace, strings and numbers as JSON.stringify writes them (domain/consent.ts stableJson).
+ * level, no whitespace, strings and numbers as JSON.stringify writes them (domain/consent/model.ts stableJson).
  * docs/proofs.md shows the same check with node or openssl alone. Needs no database and no master key.
  */
 

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Keyring } from '../lib/crypto.js';
 import { randomToken, safeEqual } from '../lib/crypto.js';
-import { readToken, signToken, type TokenClaims } from '../services/link-tokens.js';
+import { readToken, signToken, type TokenClaims } from '../lib/link-tokens.js';
 
 /** A form stays valid for two hours after it was rendered. */
 export const FORM_TTL_MS = 2 * 3_600_000;

@@ -1,6 +1,6 @@
 import type { ServiceContext } from '../services/context.js';
-import { readToken, type TokenClaims } from '../services/link-tokens.js';
-import { getInvitation, isTokenSpent, type Invitation } from '../storage/invitation-store.js';
+import { readToken, type TokenClaims } from '../lib/link-tokens.js';
+import { getInvitation, isTokenSpent, type Invitation } from '../storage/capture/invitation-store.js';
 
 export interface InviteClaims extends TokenClaims {
   /** Invitation id. */

@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type Dialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
-import { withCurrentSchemaIntrospector } from './introspector.js';
+import { withCurrentSchemaIntrospector } from './postgres/introspector.js';
 
 export type Dialect_ = 'sqlite' | 'postgres';
 

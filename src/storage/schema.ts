@@ -1,4 +1,4 @@
-import type { ChainedEventFields } from '../domain/consent.js';
+import type { ChainedEventFields } from '../domain/consent/model.js';
 
 // Row types of every table, as Kysely sees them. Times are epoch ms; JSON columns are text.
 export interface BusinessesTable {
@@ -72,7 +72,7 @@ export interface SuppressionsTable {
   reason: string;
   created_at: number;
 }
-// The ledger row is exactly what the hash chain covers (domain/consent.ts), plus the hash itself.
+// The ledger row is exactly what the hash chain covers (domain/consent/model.ts), plus the hash itself.
 export interface ConsentEventsTable extends ChainedEventFields {
   hash: string;
 }
@@ -234,7 +234,7 @@ export interface DB {
   email_suppressions: EmailSuppressionsTable;
 }
 
-// Business-level tamper evidence (migration 0003-ledger-seals, services/seal-ledger.ts).
+// Business-level tamper evidence (migration 0003-ledger-seals, services/consent/seal-ledger.ts).
 export interface LedgerSealsTable {
   business_id: string;
   seq: number;

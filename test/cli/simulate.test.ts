@@ -7,7 +7,7 @@ import { events, inboxRows, personBy } from '../helpers/whatsapp-people.js';
 import { seedBusiness } from '../helpers/seed.js';
 import { runSimulate, simulatedEnvelope } from '../../src/cli/commands/simulate.js';
 import { SANDBOX_APP_SECRET, SANDBOX_PHONE_NUMBER_ID } from '../../src/channels/whatsapp-cloud/sandbox.js';
-import { putWhatsAppChannel } from '../../src/services/manage-whatsapp-channel.js';
+import { putWhatsAppChannel } from '../../src/services/admin/manage-whatsapp-channel.js';
 
 function collector() {
   let text = '';

@@ -10,7 +10,7 @@ import { createKeyring } from '../../src/lib/crypto.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { openSqlite } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
-import { recordOptIn } from '../../src/services/record-opt-in.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
 import { seedBusiness, webEvidence } from '../helpers/seed.js';
 
 // The real `optline` command, in child processes: seal, verify (a person deleted after the seal), export --proof,

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
 import { seedBusiness, webEvidence } from '../helpers/seed.js';
-import { recordOptIn } from '../../src/services/record-opt-in.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
 import { runVerify } from '../../src/cli/commands/verify.js';
 import type { CliIO } from '../../src/cli/commands/import.js';
 

@@ -14,8 +14,8 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createKeyring } from '../../src/lib/crypto.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { putWhatsAppChannel } from '../../src/services/manage-whatsapp-channel.js';
-import { recordOptIn } from '../../src/services/record-opt-in.js';
+import { putWhatsAppChannel } from '../../src/services/admin/manage-whatsapp-channel.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
 import { seedBusiness, webEvidence } from '../helpers/seed.js';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;

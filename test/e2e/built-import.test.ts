@@ -19,10 +19,10 @@ test('the compiled import reads, checks and records a CSV through its worker thr
   const dist = (p: string) => import(pathToFileURL(join(out, p)).href);
   const { openSqlite } = await dist('storage/db.js');
   const { migrateToLatest } = await dist('storage/migrate.js');
-  const { createBusiness } = await dist('services/manage-businesses.js');
-  const { createTopic } = await dist('services/manage-topics.js');
-  const { registerText } = await dist('services/manage-texts.js');
-  const { importConsents } = await dist('services/import-consents.js');
+  const { createBusiness } = await dist('services/admin/manage-businesses.js');
+  const { createTopic } = await dist('services/admin/manage-topics.js');
+  const { registerText } = await dist('services/admin/manage-texts.js');
+  const { importConsents } = await dist('services/import/import-consents.js');
   const { createKeyring } = await dist('lib/crypto.js');
   const { systemClock } = await dist('lib/clock.js');
   const { silentLogger } = await dist('lib/logger.js');

@@ -1,6 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { createApiKey } from '../../src/services/manage-keys.js';
+import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import type { Database } from '../../src/storage/db.js';
 import { testContext } from './context.js';
 

@@ -1,9 +1,9 @@
 import type { ServiceContext } from '../../src/services/context.js';
-import { createBusiness } from '../../src/services/manage-businesses.js';
-import { createTopic } from '../../src/services/manage-topics.js';
-import { registerText } from '../../src/services/manage-texts.js';
-import { createApiKey } from '../../src/services/manage-keys.js';
-import type { BusinessPolicy } from '../../src/domain/policy.js';
+import { createBusiness } from '../../src/services/admin/manage-businesses.js';
+import { createTopic } from '../../src/services/admin/manage-topics.js';
+import { registerText } from '../../src/services/admin/manage-texts.js';
+import { createApiKey } from '../../src/services/admin/manage-keys.js';
+import type { BusinessPolicy } from '../../src/domain/gate/policy.js';
 
 let n = 0;
 

@@ -4,9 +4,9 @@ import { whatsappWebhookRoutes } from '../../src/http/routes/whatsapp-webhook.js
 import { whatsappChatRoutes } from '../../src/http/routes/whatsapp-chat.js';
 import { metaJson } from '../../src/channels/whatsapp-cloud/webhook-builders.js';
 import { signMetaBody } from '../../src/channels/whatsapp-cloud/signature.js';
-import { createInboxProcessor, type InboxProcessor } from '../../src/services/inbox-processor.js';
-import { putWhatsAppChannel } from '../../src/services/manage-whatsapp-channel.js';
-import type { BusinessPolicy } from '../../src/domain/policy.js';
+import { createInboxProcessor, type InboxProcessor } from '../../src/worker/inbox/processor.js';
+import { putWhatsAppChannel } from '../../src/services/admin/manage-whatsapp-channel.js';
+import type { BusinessPolicy } from '../../src/domain/gate/policy.js';
 import type { Database } from '../../src/storage/db.js';
 import { testContext } from './context.js';
 import { seedBusiness } from './seed.js';

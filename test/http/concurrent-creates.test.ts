@@ -2,9 +2,9 @@ import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { forEachDialect } from '../helpers/db.js';
-import { seedOffwaBusiness } from '../helpers/offwa.js';
-import { buildFullApp, type FullApp } from '../fuzz/full-app.js';
-import { call as voiceCall, configureTwilioChannel, twilioPost } from '../channels-offwa/helpers.js';
+import { seedCaptureBusiness } from '../helpers/capture.js';
+import { buildFullApp, type FullApp } from '../e2e/fuzz/full-app.js';
+import { call as voiceCall, configureTwilioChannel, twilioPost } from './capture/helpers.js';
 import { PHONE_A, PHONE_B, WEB_EVIDENCE } from '../helpers/http.js';
 
 const N = 8;
@@ -37,7 +37,7 @@ forEachDialect('Concurrent identical creates', (db) => {
   after(async () => { await t.close(); });
 
   it(`${N} identical POST /v1/opt-outs with one Idempotency-Key: one 201, the rest replay the same event`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     const rs = await together(req('POST', '/v1/opt-outs', s.apiKey, { person: { phone: PHONE_A }, scope: 'all', channel: 'web', action: 'clicked_link' }, { 'idempotency-key': 'oo-1' }));
     oneCreated(rs, 200);
     assert.equal(new Set(rs.map((r) => r.json().eventId)).size, 1);
@@ -46,7 +46,7 @@ forEachDialect('Concurrent identical creates', (db) => {
   });
 
   it(`${N} identical POST /v1/opt-ins with one Idempotency-Key: one 201, the rest replay`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     const body = { person: { phone: PHONE_B }, topics: [s.topics.delivery.key], channel: 'web', action: 'checked_box', textHash: s.text.hash, evidence: WEB_EVIDENCE };
     const rs = await together(req('POST', '/v1/opt-ins', s.apiKey, body, { 'idempotency-key': 'oi-1' }));
     oneCreated(rs, 200);
@@ -54,7 +54,7 @@ forEachDialect('Concurrent identical creates', (db) => {
   });
 
   it(`${N} first calls at once to /webhooks/twilio/voice of a fresh business: every caller hears the same menu`, async () => {
-    const s = await seedOffwaBusiness(t.ctx, { name: 'Fresh Voice' });
+    const s = await seedCaptureBusiness(t.ctx, { name: 'Fresh Voice' });
     await configureTwilioChannel(t.app, s.apiKey);
     const rs = await Promise.all(Array.from({ length: N }, (_, i) => twilioPost(t.app, '/webhooks/twilio/voice', voiceCall(`+1415555${String(3100 + i)}`))));
     noServerError(rs);
@@ -67,19 +67,19 @@ forEachDialect('Concurrent identical creates', (db) => {
   });
 
   it(`${N} identical POST /v1/topics: one 201, the rest 409`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     oneCreated(await together(req('POST', '/v1/topics', s.apiKey, { key: 'same-topic', name: 'Same topic', category: 'utility' })), 409);
   });
 
   it(`${N} identical POST /v1/keys: each is a new key (as sequential ones are)`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     const rs = await together(req('POST', '/v1/keys', s.apiKey, { name: 'ci' }));
     assert.deepEqual(statuses(rs), Array(N).fill(201));
     assert.equal(new Set(rs.map((r) => r.json().key)).size, N);
   });
 
   it(`${N} identical PUTs of channels and capture settings: all 200, one row each`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     const puts: [string, object][] = [
       ['/v1/channels/whatsapp', { phoneNumberId: `pn-same-${s.business.id}`, accessToken: 'token-1', appSecret: 'secret-1' }],
       ['/v1/channels/twilio', { accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'twilio-token-000001', from: '+16285559876' }],
@@ -96,7 +96,7 @@ forEachDialect('Concurrent identical creates', (db) => {
   });
 
   it(`${N} identical POST /v1/people/:id/erase: all 200, one erasure`, async () => {
-    const s = await seedOffwaBusiness(t.ctx);
+    const s = await seedCaptureBusiness(t.ctx);
     const out = await req('POST', '/v1/opt-outs', s.apiKey, { person: { phone: '+447911123499' }, scope: 'all', channel: 'web', action: 'clicked_link' })();
     const personId = out.json().personId as string;
     const rs = await together(req('POST', `/v1/people/${personId}/erase`, s.apiKey, {}));

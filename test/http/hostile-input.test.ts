@@ -2,8 +2,8 @@ import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../helpers/db.js';
 import { PHONE_A, WEB_EVIDENCE } from '../helpers/http.js';
-import { seedOffwaBusiness } from '../helpers/offwa.js';
-import { buildFullApp, type FullApp } from '../fuzz/full-app.js';
+import { seedCaptureBusiness } from '../helpers/capture.js';
+import { buildFullApp, type FullApp } from '../e2e/fuzz/full-app.js';
 
 const NUL = '\u0000';
 const LONE_HIGH = '\uD83D';
@@ -18,13 +18,13 @@ const withRaw = (body: object, slot: string, raw: string) => JSON.stringify(body
 
 forEachDialect('Hostile strings and nesting are refused with 400, nothing written', (db) => {
   let t: FullApp;
-  let s: Awaited<ReturnType<typeof seedOffwaBusiness>>;
+  let s: Awaited<ReturnType<typeof seedCaptureBusiness>>;
   const events = async () => Number((await t.ctx.database.db.selectFrom('consent_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
   const good = () => ({ person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: s.text.hash, evidence: { ...WEB_EVIDENCE } });
 
   before(async () => {
     t = await buildFullApp(db());
-    s = await seedOffwaBusiness(t.ctx);
+    s = await seedCaptureBusiness(t.ctx);
   });
   after(async () => { await t.close(); });
 

@@ -5,7 +5,7 @@ import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { createApiKey } from '../../src/services/manage-keys.js';
+import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import type { FastifyInstance } from 'fastify';
 
 /** Every JSON line the logger wrote. */

@@ -1,21 +1,21 @@
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../helpers/db.js';
-import { buildOffwaApp, seedOffwaBusiness, type OffwaApp } from '../helpers/offwa.js';
-import { call, configureTwilioChannel, twilioPost } from '../channels-offwa/helpers.js';
-import { chooseOptInText } from '../../src/services/choose-optin-text.js';
+import { buildCaptureApp, seedCaptureBusiness, type CaptureApp } from '../helpers/capture.js';
+import { call, configureTwilioChannel, twilioPost } from './capture/helpers.js';
+import { chooseOptInText } from '../../src/services/consent/choose-optin-text.js';
 
 const N = 8;
 
 forEachDialect('Opt-in texts: channels and concurrent registration', (db) => {
-  let t: OffwaApp;
-  before(async () => { t = await buildOffwaApp(db()); });
+  let t: CaptureApp;
+  before(async () => { t = await buildCaptureApp(db()); });
   after(async () => { await t.close(); });
 
   const page = (slug: string) => t.app.inject({ method: 'GET', url: `/p/${slug}/opt-in`, headers: { 'accept-language': 'en' } });
 
   it('observation 7: after the first call to the phone menu, the hosted opt-in page still shows the written text, never the IVR prompt', async () => {
-    const s = await seedOffwaBusiness(t.ctx, { name: 'Obs Seven' });
+    const s = await seedCaptureBusiness(t.ctx, { name: 'Obs Seven' });
     await configureTwilioChannel(t.app, s.apiKey);
     t.ctx.clock.advance(60_000); // the phone menu's text is the newest text of the business
     const voice = await twilioPost(t.app, '/webhooks/twilio/voice', call('+14155553701'));
@@ -34,7 +34,7 @@ forEachDialect('Opt-in texts: channels and concurrent registration', (db) => {
   });
 
   it('a text registered for some channels is chosen only on those; the same words for another channel are another text', async () => {
-    const s = await seedOffwaBusiness(t.ctx, { name: 'Chan Shop' });
+    const s = await seedCaptureBusiness(t.ctx, { name: 'Chan Shop' });
     const auth = { authorization: `Bearer ${s.apiKey}` };
     const body = 'Yes, send me delivery updates from Chan Shop on WhatsApp. Reply STOP at any time to opt out.';
     t.ctx.clock.advance(60_000);
@@ -53,7 +53,7 @@ forEachDialect('Opt-in texts: channels and concurrent registration', (db) => {
   });
 
   it(`${N} identical POST /v1/texts at once: one text, every answer 201 with it (as sequential replays), no 5xx`, async () => {
-    const s = await seedOffwaBusiness(t.ctx, { name: 'Race Texts' });
+    const s = await seedCaptureBusiness(t.ctx, { name: 'Race Texts' });
     const payload = { name: 'promo', language: 'en', body: 'Yes, send me billing alerts from Race Texts on WhatsApp. Reply STOP at any time to opt out.', topicKeys: ['billing'] };
     const rs = await Promise.all(Array.from({ length: N }, () =>
       t.app.inject({ method: 'POST', url: '/v1/texts', headers: { authorization: `Bearer ${s.apiKey}` }, payload })));
@@ -64,7 +64,7 @@ forEachDialect('Opt-in texts: channels and concurrent registration', (db) => {
   });
 
   it(`${N} different texts under one name at once: versions 1..${N}, no 5xx`, async () => {
-    const s = await seedOffwaBusiness(t.ctx, { name: 'Race Versions' });
+    const s = await seedCaptureBusiness(t.ctx, { name: 'Race Versions' });
     const rs = await Promise.all(Array.from({ length: N }, (_, i) =>
       t.app.inject({
         method: 'POST', url: '/v1/texts', headers: { authorization: `Bearer ${s.apiKey}` },

@@ -5,10 +5,10 @@ import { buildWaTestApp, type WaTestApp } from '../helpers/whatsapp.js';
 import { events, newNumber, personBy, replies } from '../helpers/whatsapp-people.js';
 import { webEvidence } from '../helpers/seed.js';
 import { inboundInteractive, inboundText } from '../../src/channels/whatsapp-cloud/webhook-builders.js';
-import { recordOptIn } from '../../src/services/record-opt-in.js';
-import { registerText } from '../../src/services/manage-texts.js';
-import { decideSend } from '../../src/services/decide-send.js';
-import { optInReplyId } from '../../src/domain/chat-actions.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
+import { registerText } from '../../src/services/admin/manage-texts.js';
+import { decideSend } from '../../src/services/dispatch/decide-send.js';
+import { optInReplyId } from '../../src/domain/chat/actions.js';
 
 forEachDialect('WhatsApp chat API', (db) => {
   let t: WaTestApp;

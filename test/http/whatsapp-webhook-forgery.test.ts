@@ -9,8 +9,8 @@ import { newNumber, personBy } from '../helpers/whatsapp-people.js';
 import { webEvidence } from '../helpers/seed.js';
 import { batch, inboundText, metaJson, userPreference } from '../../src/channels/whatsapp-cloud/webhook-builders.js';
 import { signMetaBody } from '../../src/channels/whatsapp-cloud/signature.js';
-import { recordOptIn } from '../../src/services/record-opt-in.js';
-import { resolveWebhookOwner } from '../../src/services/whatsapp-webhook-owner.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
+import { resolveWebhookOwner } from '../../src/services/whatsapp/webhook-owner.js';
 import { webhookRoutingKeys } from '../../src/channels/whatsapp-cloud/payload.js';
 
 const inboxCount = async (t: WaTestApp) => Number((await t.ctx.database.db.selectFrom('inbox').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);

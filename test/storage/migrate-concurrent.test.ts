@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openPostgres } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
-import { CurrentSchemaIntrospector } from '../../src/storage/introspector.js';
+import { CurrentSchemaIntrospector } from '../../src/storage/postgres/introspector.js';
 import { PG_URL } from '../helpers/db.js';
 
 // Several deployments (or test runs) share one PostgreSQL server, each in its own schema. Migrating one must not

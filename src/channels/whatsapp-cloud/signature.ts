@@ -12,7 +12,7 @@ export function signMetaBody(rawBody: Buffer | string, appSecret: string): strin
 
 /**
  * True when the header carries a valid HMAC of `rawBody` under `appSecret`: the secret of the app that owns the
- * body's phone numbers (services/whatsapp-webhook-owner.ts), never "any configured secret", so a secret one
+ * body's phone numbers (services/whatsapp/webhook-owner.ts), never "any configured secret", so a secret one
  * tenant chose can never vouch for another tenant's numbers, and a refused POST costs one HMAC.
  * Fails closed: no header, a malformed header, an empty secret → false.
  */

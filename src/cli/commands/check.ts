@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { decideSend } from '../../services/decide-send.js';
+import { decideSend } from '../../services/dispatch/decide-send.js';
 import type { ServiceContext } from '../../services/context.js';
 import { resolveBusiness } from './keys.js';
 import { runCommand } from '../run.js';

@@ -2,13 +2,13 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
-import { exportHistory, type ExportFormat } from '../../services/export-history.js';
-import { exportProof } from '../../services/person-history.js';
+import { exportHistory, type ExportFormat } from '../../services/consent/export-history.js';
+import { exportProof } from '../../services/consent/person-history.js';
 import { CommandError, processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
 
 /**
  * `optline export --business <slug> [--format csv|json] [--since ISO] [--person <id>] [--out file]`: the consent
- * ledger as CSV (spreadsheet-safe, see services/export-history.ts) or JSON lines, to stdout or a file.
+ * ledger as CSV (spreadsheet-safe, see services/consent/export-history.ts) or JSON lines, to stdout or a file.
  * `optline export --business <slug> --person <id> --proof [--out file]`: the person's signed proof bundle
  * (the same as GET /v1/people/{id}/proof), checked offline with `optline verify-proof`.
  * Exit 0 on success, 1 with a one-line message otherwise.

@@ -4,17 +4,17 @@ import { CsvError } from 'csv-parse';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AppError } from '../../domain/errors.js';
-import { getBusiness, getBusinessBySlug, type Business } from '../../storage/business-store.js';
+import { getBusiness, getBusinessBySlug, type Business } from '../../storage/business/business-store.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../../services/context.js';
-import { importConsents, REQUIRED_COLUMNS, type ImportResult } from '../../services/import-consents.js';
-import { hashFile } from '../../services/import-file.js';
+import { importConsents, REQUIRED_COLUMNS, type ImportResult } from '../../services/import/import-consents.js';
+import { hashFile } from '../../services/import/import-file.js';
 import { openRuntime } from '../runtime.js';
 
 /**
  * `optline import <file.csv> --business <slug|id>`: bulk import of opt-ins collected elsewhere. The columns are
- * documented in services/import-row.ts; what an import records, in services/import-consents.ts. Exit codes:
+ * documented in services/import/import-row.ts; what an import records, in services/import/import-consents.ts. Exit codes:
  *   0  every row was imported or was already there (a re-run of the same file is a no-op),
  *   2  some rows were refused (each is printed with its row number, code, column and reason); the others
  *      were imported, so fix those rows and run the file again,

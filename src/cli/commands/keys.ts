@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../services/manage-keys.js';
-import { getBusiness, getBusinessBySlug } from '../../storage/business-store.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../services/admin/manage-keys.js';
+import { getBusiness, getBusinessBySlug } from '../../storage/business/business-store.js';
 import type { ServiceContext } from '../../services/context.js';
 import { runCommand } from '../run.js';
 

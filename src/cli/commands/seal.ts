@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
-import { sealLedger } from '../../services/seal-ledger.js';
+import { sealLedger } from '../../services/consent/seal-ledger.js';
 import { processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
 
 /**
  * `optline seal [--business <slug|id>] [--full] [--json]`: writes the next seal of each business (or one) over
- * the chains that grew since its newest seal (services/seal-ledger.ts). The server does this on its own every
+ * the chains that grew since its newest seal (services/consent/seal-ledger.ts). The server does this on its own every
  * few minutes; run it from cron where no server runs, or before taking a copy of the database. Exit 0 when
  * every grown chain was covered, 2 when some failed their check and were left uncovered (run optline verify),
  * 1 when it could not run.

@@ -1,8 +1,8 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
-import { verifyChains, type ChainProblem, type LedgerReport } from '../../services/person-history.js';
-import { sealLedger } from '../../services/seal-ledger.js';
+import { verifyChains, type ChainProblem, type LedgerReport } from '../../services/consent/person-history.js';
+import { sealLedger } from '../../services/consent/seal-ledger.js';
 import { processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
 
 /**
@@ -10,7 +10,7 @@ import { processIO, resolveBusiness, withRuntime, type CliIO } from './import.js
  * businesses, or one) and each business's seal chain, and names each event that was altered, deleted or
  * re-linked, each person deleted after a seal covered them, and each business whose sealed counts no longer
  * hold. Exit 0 when all is intact, 1 otherwise (or when the check could not run: the message says which).
- * With --seal, a clean ledger is then sealed (services/seal-ledger.ts), so what was just verified is covered.
+ * With --seal, a clean ledger is then sealed (services/consent/seal-ledger.ts), so what was just verified is covered.
  */
 
 export interface VerifyOptions {

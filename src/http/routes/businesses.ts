@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { createBusiness, listBusinesses, updateBusiness } from '../../services/manage-businesses.js';
-import { createApiKey } from '../../services/manage-keys.js';
-import { getBusiness } from '../../storage/business-store.js';
+import { createBusiness, listBusinesses, updateBusiness } from '../../services/admin/manage-businesses.js';
+import { createApiKey } from '../../services/admin/manage-keys.js';
+import { getBusiness } from '../../storage/business/business-store.js';
 import { fail } from '../../domain/errors.js';
-import type { BusinessPolicy } from '../../domain/policy.js';
+import type { BusinessPolicy } from '../../domain/gate/policy.js';
 import { businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, page, PageQuery } from '../schemas/common.js';

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { configureSmtp, configureTwilio, readCaptureSettings, updateCaptureSettings } from '../../services/configure-capture-channels.js';
-import type { CaptureSettings } from '../../storage/capture-settings-store.js';
+import { configureSmtp, configureTwilio, readCaptureSettings, updateCaptureSettings } from '../../services/capture/configure-channels.js';
+import type { CaptureSettings } from '../../storage/capture/capture-settings-store.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, Nullable } from '../schemas/common.js';
-import type { OffWhatsAppOptions } from './offwa-options.js';
+import type { CaptureOptions } from '../capture-options.js';
 
 const Sid = (prefix: string) => Type.String({ maxLength: 66, pattern: `^${prefix}[A-Za-z0-9]{2,64}$` });
 
@@ -24,7 +24,7 @@ const SettingsSchema = Type.Object({
 });
 
 /** Channel credentials and settings of the capture paths off WhatsApp (business key). */
-export function captureChannelRoutes(ctx: ServiceContext, opts: OffWhatsAppOptions) {
+export function captureChannelRoutes(ctx: ServiceContext, opts: CaptureOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const tags = ['channels off WhatsApp'];
     app.put<{ Body: { accountSid: string; authToken: string; from?: string; messagingServiceSid?: string; webhookSharedKeys?: Record<string, string> } }>('/v1/channels/twilio', {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { recordOptIn } from '../../services/record-opt-in.js';
-import { recordOptOut } from '../../services/record-opt-out.js';
-import type { Channel, Scope } from '../../domain/consent.js';
-import { checkEvidence } from '../../domain/evidence.js';
-import type { PersonRefInput } from '../../services/person-ref.js';
+import { recordOptIn } from '../../services/consent/record-opt-in.js';
+import { recordOptOut } from '../../services/consent/record-opt-out.js';
+import type { Channel, Scope } from '../../domain/consent/model.js';
+import { checkEvidence } from '../../domain/consent/evidence.js';
+import type { PersonRefInput } from '../../services/consent/person-ref.js';
 import { actorOf, businessOf } from '../auth.js';
 import { ActiveActionSchema, ChannelSchema, errorResponses, Evidence, Nullable, PersonRefSchema, TextHash, Timestamp, TopicKey } from '../schemas/common.js';
 

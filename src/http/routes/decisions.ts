@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { decideBatch, decideSend } from '../../services/decide-send.js';
-import type { PersonRefInput } from '../../services/person-ref.js';
+import { decideBatch, decideSend } from '../../services/dispatch/decide-send.js';
+import type { PersonRefInput } from '../../services/consent/person-ref.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, Nullable, PersonRefSchema, Timestamp, TopicKey } from '../schemas/common.js';
 

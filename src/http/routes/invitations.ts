@@ -2,19 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { createMailer, type Mailer } from '../../channels/smtp/mailer.js';
 import type { ServiceContext } from '../../services/context.js';
-import { sendEmailInvitation } from '../../services/send-email-invitation.js';
-import { sendSmsInvitation } from '../../services/send-sms-invitation.js';
-import type { PersonRefInput } from '../../services/person-ref.js';
-import type { InvitationMode } from '../../storage/invitation-store.js';
+import { sendEmailInvitation } from '../../services/capture/send-email-invitation.js';
+import { sendSmsInvitation } from '../../services/capture/send-sms-invitation.js';
+import type { PersonRefInput } from '../../services/consent/person-ref.js';
+import type { InvitationMode } from '../../storage/capture/invitation-store.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, PersonRefSchema, TextHash, TopicKey } from '../schemas/common.js';
-import { DAY_MS, type OffWhatsAppOptions } from './offwa-options.js';
+import { DAY_MS, type CaptureOptions } from '../capture-options.js';
 
 const Topics = Type.Array(TopicKey, { minItems: 1, maxItems: 50, uniqueItems: true });
 const TextHashField = TextHash('A usable registered opt-in text covering the topics; sent word for word');
 
 /** POST /v1/sms/invitations and /v1/email/invitations (business key). */
-export function invitationRoutes(ctx: ServiceContext, opts: OffWhatsAppOptions) {
+export function invitationRoutes(ctx: ServiceContext, opts: CaptureOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const tags = ['channels off WhatsApp'];
     // One pooled transport per SMTP server, closed with the app.

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../services/manage-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../services/admin/manage-keys.js';
 import { actorOf, businessOf } from '../auth.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
 import { CreateKeyBody, CreatedKeySchema, KeyInfoSchema } from '../schemas/business.js';

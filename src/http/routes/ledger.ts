@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { verifyChains } from '../../services/person-history.js';
+import { verifyChains } from '../../services/consent/person-history.js';
 import { parseJson } from '../../storage/json.js';
 import { businessOf } from '../auth.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';

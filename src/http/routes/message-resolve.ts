@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { resolveMessage, type ResolveAction } from '../../services/resolve-message.js';
+import { resolveMessage, type ResolveAction } from '../../services/dispatch/resolve-message.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
 import { messageView } from './messages.js';

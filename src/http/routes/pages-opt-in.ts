@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../services/context.js';
-import { getBusinessBySlug, listTopics, type Business, type Topic } from '../../storage/business-store.js';
-import { getCaptureSettings } from '../../storage/capture-settings-store.js';
-import { chooseOptInText } from '../../services/choose-optin-text.js';
-import { getText, type ConsentText } from '../../services/manage-texts.js';
-import { textShownOn } from '../../domain/text-channels.js';
-import { submitWebOptIn } from '../../services/submit-web-opt-in.js';
+import { getBusinessBySlug, listTopics, type Business, type Topic } from '../../storage/business/business-store.js';
+import { getCaptureSettings } from '../../storage/capture/capture-settings-store.js';
+import { chooseOptInText } from '../../services/consent/choose-optin-text.js';
+import { getText, type ConsentText } from '../../services/admin/manage-texts.js';
+import { textShownOn } from '../../domain/consent/text-channels.js';
+import { submitWebOptIn } from '../../services/capture/submit-web-opt-in.js';
 import { normalisePhone } from '../../lib/phone.js';
 import { strings, parseAcceptLanguage, type PageLanguage } from '../../pages/i18n.js';
 import { countryOptions, exampleNumber, isCountry } from '../../pages/countries.js';
@@ -14,7 +14,7 @@ import { checkInvitationLink } from '../../pages/invitation-link.js';
 import { preparePageScope, requestLanguage, sendMessage, sendPage } from '../../pages/page-kit.js';
 import { isSameOriginPost } from '../../pages/security.js';
 import { staticFile } from '../../pages/render.js';
-import type { OffWhatsAppOptions } from './offwa-options.js';
+import type { CaptureOptions } from '../capture-options.js';
 
 type Query = { topics?: string; lang?: string; embed?: string; inv?: string; country?: string };
 type Body = { formToken?: string; topics?: string | string[]; country?: string; phone?: string; inv?: string };
@@ -39,7 +39,7 @@ const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Arr
  * The hosted opt-in page: GET renders it (no script needed), POST records the choice (or starts the WhatsApp
  * ownership check). ?embed=1 is the compact variant the widget frames.
  */
-export function hostedOptInPage(ctx: ServiceContext, opts: OffWhatsAppOptions) {
+export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
   const secureCookie = opts.publicUrl.startsWith('https:');
   const perIp = opts.pagePostsPerIp ?? 30;
   const perPhone = opts.pagePostsPerPhone ?? 5;

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../services/context.js';
-import { readPreferenceLink } from '../../services/preference-links.js';
-import { applyPreferences, loadPreferences } from '../../services/update-preferences.js';
-import { checkUnsubscribeLink, unsubscribeEmail } from '../../services/unsubscribe-email.js';
+import { readPreferenceLink } from '../../services/consent/preference-links.js';
+import { applyPreferences, loadPreferences } from '../../services/consent/update-preferences.js';
+import { checkUnsubscribeLink, unsubscribeEmail } from '../../services/capture/unsubscribe-email.js';
 import { strings, type PageLanguage } from '../../pages/i18n.js';
 import { checkFormToken, issueFormToken } from '../../pages/form-token.js';
 import { preparePageScope, requestLanguage, sendMessage, sendPage } from '../../pages/page-kit.js';
 import { isSameOriginPost } from '../../pages/security.js';
-import type { OffWhatsAppOptions } from './offwa-options.js';
+import type { CaptureOptions } from '../capture-options.js';
 
 // A wildcard, not ":token": Fastify caps a named path parameter at 100 characters and signed tokens are longer.
 const TokenParams = { type: 'object', properties: { '*': { type: 'string', maxLength: 2100 } }, required: ['*'] } as const;
@@ -16,7 +16,7 @@ type Body = { formToken?: string; topics?: string | string[]; action?: string };
 const NOTICES = { saved: 'prefsSaved', stopped: 'prefsStopped', unchanged: 'prefsNothingChanged', expired: 'errFormExpired' } as const;
 
 /** The preference page (signed link, no login) and the email one-click unsubscribe. */
-export function preferencePages(ctx: ServiceContext, opts: OffWhatsAppOptions) {
+export function preferencePages(ctx: ServiceContext, opts: CaptureOptions) {
   const secureCookie = opts.publicUrl.startsWith('https:');
 
   return async (app: FastifyInstance): Promise<void> => {

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { exportProof, getPersonOrFail, personEvents, toPerson } from '../../services/person-history.js';
-import { erasePerson } from '../../services/erase-person.js';
-import { resolvePersonRef } from '../../services/person-ref.js';
+import { exportProof, getPersonOrFail, personEvents, toPerson } from '../../services/consent/person-history.js';
+import { erasePerson } from '../../services/consent/erase-person.js';
+import { resolvePersonRef } from '../../services/consent/person-ref.js';
 import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, Nullable, page, Timestamp } from '../schemas/common.js';

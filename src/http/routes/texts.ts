@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { getText, listTexts, registerText } from '../../services/manage-texts.js';
-import { checkOptInText, textIsUsable } from '../../domain/optin-text.js';
-import { TEXT_CHANNELS, type TextChannel } from '../../domain/text-channels.js';
-import { getBusiness, getTopicsByKeys } from '../../storage/business-store.js';
+import { getText, listTexts, registerText } from '../../services/admin/manage-texts.js';
+import { checkOptInText, textIsUsable } from '../../domain/consent/optin-text.js';
+import { TEXT_CHANNELS, type TextChannel } from '../../domain/consent/text-channels.js';
+import { getBusiness, getTopicsByKeys } from '../../storage/business/business-store.js';
 import { businessOf } from '../auth.js';
 import { errorResponses, Timestamp, TopicKey } from '../schemas/common.js';
 

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { archiveTopic, createTopic, getTopic, listTopics } from '../../services/manage-topics.js';
-import type { Category } from '../../domain/policy.js';
+import { archiveTopic, createTopic, getTopic, listTopics } from '../../services/admin/manage-topics.js';
+import type { Category } from '../../domain/gate/policy.js';
 import { businessOf } from '../auth.js';
 import { CategorySchema, errorResponses, IdParams, Nullable, Timestamp, TopicKey } from '../schemas/common.js';
 

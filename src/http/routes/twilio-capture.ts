@@ -4,11 +4,11 @@ import { parseInboundMessage, parseVoiceCallback } from '../../channels/twilio/p
 import type { TwilioParams } from '../../channels/twilio/signature.js';
 import { messagingResponse, TWIML_CONTENT_TYPE } from '../../channels/twilio/twiml.js';
 import type { ServiceContext } from '../../services/context.js';
-import { handleSmsReply } from '../../services/handle-sms-reply.js';
-import { handleIvrChoice, startIvrCall } from '../../services/handle-ivr-call.js';
+import { handleSmsReply } from '../../services/capture/handle-sms-reply.js';
+import { handleIvrChoice, startIvrCall } from '../../services/capture/handle-ivr-call.js';
 import { problem, sendProblem } from '../error-handler.js';
-import type { OffWhatsAppOptions } from './offwa-options.js';
-import { verifiedTwilioBusiness } from './twilio-webhooks-kit.js';
+import type { CaptureOptions } from '../capture-options.js';
+import { verifiedTwilioBusiness } from '../twilio-webhooks-kit.js';
 
 const ChoiceQuery = {
   type: 'object',
@@ -20,7 +20,7 @@ const ChoiceQuery = {
  * Twilio webhooks of the capture paths: inbound SMS (STOP, YES WA) and the IVR menu. Every request is checked
  * against X-Twilio-Signature before anything is read; replies are TwiML, on the channel the person used.
  */
-export function twilioCaptureWebhooks(ctx: ServiceContext, opts: OffWhatsAppOptions) {
+export function twilioCaptureWebhooks(ctx: ServiceContext, opts: CaptureOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     // Twilio posts form-encoded bodies; repeated keys become arrays, which the signature check needs.
     await app.register(formbody, { bodyLimit: 64 * 1024 });

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { getWhatsAppChannel, putWhatsAppChannel, type WhatsAppChannelInput } from '../../services/manage-whatsapp-channel.js';
-import { listReview, resolveReviewItem, type ReviewResolution } from '../../services/manage-review-items.js';
-import type { PersonRefInput } from '../../services/person-ref.js';
-import { sendSupportReply } from '../../services/queue-reply.js';
-import { sendOptInPrompt, type OptInPromptInput } from '../../services/send-optin-prompt.js';
-import type { ReviewItem } from '../../storage/review-store.js';
+import { getWhatsAppChannel, putWhatsAppChannel, type WhatsAppChannelInput } from '../../services/admin/manage-whatsapp-channel.js';
+import { listReview, resolveReviewItem, type ReviewResolution } from '../../services/admin/manage-review-items.js';
+import type { PersonRefInput } from '../../services/consent/person-ref.js';
+import { sendSupportReply } from '../../services/dispatch/queue-reply.js';
+import { sendOptInPrompt, type OptInPromptInput } from '../../services/whatsapp/send-optin-prompt.js';
+import type { ReviewItem } from '../../storage/whatsapp/review-store.js';
 import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, Nullable, PersonRefSchema, TextHash, Timestamp } from '../schemas/common.js';

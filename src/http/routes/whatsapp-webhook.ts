@@ -4,15 +4,15 @@ import { parseWebhook, webhookRoutingKeys } from '../../channels/whatsapp-cloud/
 import { cleanWebhookBody } from '../../channels/whatsapp-cloud/payload-clean.js';
 import { verifyMetaSignature, verifyToken } from '../../channels/whatsapp-cloud/signature.js';
 import type { ServiceContext } from '../../services/context.js';
-import { createInboxProcessor, type InboxProcessor } from '../../services/inbox-processor.js';
-import { storeWhatsAppWebhook } from '../../services/store-whatsapp-webhook.js';
-import { createWebhookSecrets } from '../../services/webhook-secrets.js';
-import { resolveWebhookOwner } from '../../services/whatsapp-webhook-owner.js';
-import { blankErasedReceipts } from '../../services/erased-arrivals.js';
+import { createInboxProcessor, type InboxProcessor } from '../../worker/inbox/processor.js';
+import { storeWhatsAppWebhook } from '../../services/whatsapp/store-webhook.js';
+import { createWebhookSecrets } from '../../services/whatsapp/webhook-secrets.js';
+import { resolveWebhookOwner } from '../../services/whatsapp/webhook-owner.js';
+import { blankErasedReceipts } from '../../services/whatsapp/erased-arrivals.js';
 import { problem, sendProblem } from '../error-handler.js';
 import { createByteBudget } from '../../lib/byte-budget.js';
 
-export { startInboxProcessor } from '../../services/inbox-processor.js';
+export { startInboxProcessor } from '../../worker/inbox/processor.js';
 
 export interface WhatsAppWebhookOptions {
   /** App secret of a Meta app shared by many businesses (each may also bring its own). */

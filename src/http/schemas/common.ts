@@ -1,6 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { ACTIVE_ACTIONS, CHANNELS } from '../../domain/consent.js';
-import { CATEGORIES } from '../../domain/policy.js';
+import { ACTIVE_ACTIONS, CHANNELS } from '../../domain/consent/model.js';
+import { CATEGORIES } from '../../domain/gate/policy.js';
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 

@@ -1,0 +1,118 @@
+import { fail } from '../../domain/errors.js';
+import { newId } from '../../lib/ids.js';
+import { randomToken, sha256Hex } from '../../lib/crypto.js';
+import type { ServiceContext } from '../context.js';
+
+/**
+ * API keys are shown once and stored only as a SHA-256 hash (they are 192-bit random, so a fast hash is
+ * enough: there is nothing to brute-force). Business keys start `olk_`, platform admin keys `ola_`.
+ */
+export type Principal =
+  | { kind: 'admin'; keyId: string }
+  | { kind: 'business'; keyId: string; businessId: string };
+
+export interface KeyInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  businessId: string | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export async function createApiKey(
+  ctx: ServiceContext,
+  input: { businessId: string | null; name: string },
+): Promise<{ key: string; info: KeyInfo }> {
+  const now = ctx.clock.now();
+  const key = `${input.businessId ? 'olk' : 'ola'}_${randomToken(24)}`;
+  const row = { id: newId('key', now), name: input.name, prefix: key.slice(0, 10), key_hash: sha256Hex(key), created_at: now, last_used_at: null, revoked_at: null };
+  if (input.businessId) {
+    const b = await ctx.database.db.selectFrom('businesses').select('id').where('id', '=', input.businessId).executeTakeFirst();
+    if (!b) fail('NOT_FOUND', 'No such business.', 'businessId');
+    await ctx.database.db.insertInto('api_keys').values({ ...row, business_id: input.businessId }).execute();
+  } else {
+    await ctx.database.db.insertInto('admin_keys').values(row).execute();
+  }
+  return { key, info: { id: row.id, name: row.name, prefix: row.prefix, businessId: input.businessId, createdAt: now, lastUsedAt: null, revokedAt: null } };
+}
+
+// last_used_at is written at most once a minute per key so authentication stays a read on the hot path.
+const lastTouched = new Map<string, number>();
+
+// Every API request authenticates; a verified key is remembered for a moment (by its hash, never the key).
+// Revocation through this process takes effect at once; through another process, within PRINCIPAL_TTL_MS.
+const PRINCIPAL_TTL_MS = 2000;
+const principals = new Map<string, { p: Principal; until: number }>();
+const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
+
+/**
+ * The principal for a key verified a moment ago, without touching the database: null for a malformed key,
+ * undefined when the key has to be looked up (authenticate does that).
+ */
+export function cachedPrincipal(key: string): Principal | null | undefined {
+  if (!KEY_SHAPE.test(key)) return null;
+  const hit = principals.get(sha256Hex(key));
+  return hit && hit.until > Date.now() ? hit.p : undefined;
+}
+
+export async function authenticate(ctx: ServiceContext, key: string): Promise<Principal | null> {
+  if (!KEY_SHAPE.test(key)) return null;
+  const hash = sha256Hex(key);
+  const hit = principals.get(hash);
+  if (hit && hit.until > Date.now()) return hit.p;
+  const p = await lookup(ctx, key, hash);
+  if (p) {
+    if (principals.size > 10_000) principals.clear();
+    principals.set(hash, { p, until: Date.now() + PRINCIPAL_TTL_MS });
+  }
+  return p;
+}
+
+async function lookup(ctx: ServiceContext, key: string, hash: string): Promise<Principal | null> {
+  const db = ctx.database.db;
+  const now = ctx.clock.now();
+  if (key.startsWith('ola_')) {
+    const r = await db.selectFrom('admin_keys').select(['id', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+    if (!r || r.revoked_at !== null) return null;
+    await touch(ctx, 'admin_keys', r.id, now);
+    return { kind: 'admin', keyId: r.id };
+  }
+  const r = await db.selectFrom('api_keys').select(['id', 'business_id', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+  if (!r || r.revoked_at !== null) return null;
+  await touch(ctx, 'api_keys', r.id, now);
+  return { kind: 'business', keyId: r.id, businessId: r.business_id };
+}
+
+async function touch(ctx: ServiceContext, table: 'admin_keys' | 'api_keys', id: string, now: number) {
+  const last = lastTouched.get(id) ?? 0;
+  if (now - last < 60_000) return;
+  lastTouched.set(id, now);
+  await ctx.database.db.updateTable(table).set({ last_used_at: now }).where('id', '=', id).execute();
+}
+
+export async function listApiKeys(ctx: ServiceContext, businessId: string | null): Promise<KeyInfo[]> {
+  const db = ctx.database.db;
+  const rows = businessId
+    ? await db.selectFrom('api_keys').selectAll().where('business_id', '=', businessId).orderBy('id').execute()
+    : await db.selectFrom('admin_keys').selectAll().orderBy('id').execute();
+  return rows.map((r) => ({
+    id: r.id, name: r.name, prefix: r.prefix, businessId, createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+  }));
+}
+
+export async function revokeApiKey(ctx: ServiceContext, businessId: string | null, keyId: string): Promise<KeyInfo> {
+  for (const [h, v] of principals) if (v.p.keyId === keyId) principals.delete(h);
+  const now = ctx.clock.now();
+  const db = ctx.database.db;
+  const res = businessId
+    ? await db.updateTable('api_keys').set({ revoked_at: now }).where('business_id', '=', businessId).where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst()
+    : await db.updateTable('admin_keys').set({ revoked_at: now }).where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst();
+  const keys = await listApiKeys(ctx, businessId);
+  const k = keys.find((x) => x.id === keyId);
+  if (!k) return fail('NOT_FOUND', 'No such API key.', 'keyId');
+  void res;
+  return k;
+}

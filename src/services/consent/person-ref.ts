@@ -1,0 +1,40 @@
+import { fail } from '../../domain/errors.js';
+import { timezoneForCountry } from '../../domain/gate/timezones.js';
+import { normalisePhone } from '../../lib/phone.js';
+import type { PersonKey } from '../../storage/consent/people-store.js';
+
+/** How callers name a person: a phone number (any format libphonenumber-js reads), our id, or WhatsApp ids. */
+export interface PersonRefInput {
+  phone?: string;
+  personId?: string;
+  waId?: string;
+  bsuid?: string;
+  defaultCountry?: string;
+}
+
+export interface ResolvedRef {
+  key: PersonKey;
+  country: string | null;
+  timezone: string | null;
+}
+
+export function resolvePersonRef(ref: PersonRefInput, field = 'phone'): ResolvedRef {
+  if (ref.phone !== undefined) {
+    const r = normalisePhone(ref.phone, ref.defaultCountry);
+    if (!r.ok) return fail('INVALID_PHONE', `"${ref.phone}" is not a usable phone number: ${r.reason}.`, field);
+    const key: PersonKey = { phone: r.e164 };
+    if (ref.waId) key.waId = ref.waId;
+    if (ref.bsuid) key.bsuid = ref.bsuid;
+    return { key, country: r.country ?? null, timezone: timezoneForCountry(r.country) };
+  }
+  if (ref.personId) return { key: { personId: ref.personId }, country: null, timezone: null };
+  if (ref.waId) {
+    // A wa_id is the person's number in international digits; keep it as the phone too when it parses.
+    const r = normalisePhone(ref.waId);
+    const key: PersonKey = r.ok ? { phone: r.e164, waId: ref.waId } : { waId: ref.waId };
+    if (ref.bsuid) key.bsuid = ref.bsuid;
+    return { key, country: r.ok ? (r.country ?? null) : null, timezone: r.ok ? timezoneForCountry(r.country) : null };
+  }
+  if (ref.bsuid) return { key: { bsuid: ref.bsuid }, country: null, timezone: null };
+  return fail('VALIDATION_FAILED', 'Name the person with phone, personId, waId or bsuid.', field);
+}

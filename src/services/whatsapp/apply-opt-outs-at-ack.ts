@@ -1,0 +1,87 @@
+import { sql } from 'kysely';
+import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import { AppError } from '../../domain/errors.js';
+import type { KeywordResult } from '../../domain/chat/keywords.js';
+import { parsePolicy } from '../../storage/business/business-store.js';
+import type { Trx } from '../../storage/db.js';
+import { finishInboxRow, type InboxRef, type InboxRow, type NewInboxItem } from '../../storage/whatsapp/inbox-store.js';
+import { isOptOutItem, matcherFor } from './chat-keywords.js';
+import type { ServiceContext } from '../context.js';
+import { ingestWhatsAppItemTx } from './ingest-item.js';
+
+export interface StoredItem {
+  ref: InboxRef;
+  item: NewInboxItem;
+  /** received_at of the stored row. */
+  receivedAt: number;
+}
+
+/**
+ * G1, webhook half: an opt-out is committed by the time its webhook is answered. Runs inside the transaction
+ * that stores a webhook POST's items (the group commit of store-whatsapp-webhook.ts), after the inbox INSERT:
+ * every freshly stored item that is an opt-out (isOptOutItem: a STOP keyword, an opt-out button or list reply,
+ * Meta's marketing setting turned off) is handled right there by the processor's own code
+ * (ingestWhatsAppItemTx: person, service window, record-opt-out with this transaction, its cancellations, the
+ * acknowledgement reply) and its inbox row is marked processed, so the processor never takes it again: one code
+ * path, exactly once. Everything else (statuses, START, HELP, plain text) is left to the processor.
+ *
+ * Returns the ids of the rows handled here. A handler that refuses (an AppError: a person erased already, a
+ * topic that no longer exists) is rolled back to its savepoint and left to the processor, as before: nothing
+ * can be sent to that scope anyway. Any other failure (the database) fails the whole POST, which Meta then
+ * retries: a STOP is never acknowledged without its opt-out.
+ */
+export async function applyOptOutsAtAckTx(ctx: ServiceContext, trx: Trx, stored: StoredItem[], now: number): Promise<Set<string>> {
+  const handled = new Set<string>();
+  // Only people's items can opt out; a flood of statuses costs nothing here.
+  const candidates = stored.filter((s) => s.item.businessId !== '' && s.item.outcome === undefined && (s.item.kind === 'message' || s.item.kind === 'preference'));
+  if (candidates.length === 0) return handled;
+  const keywords = await keywordMatchers(trx, candidates);
+  for (const s of candidates) {
+    const item = s.item.payload as WebhookItem;
+    const businessMatcher = () => keywords.get(s.item.businessId) ?? NO_MATCH;
+    if (!isOptOutItem(item, businessMatcher)) continue;
+    const row: InboxRow = {
+      business_id: s.ref.businessId, id: s.ref.id, provider: s.item.provider, dedupe_key: s.item.dedupeKey, kind: s.item.kind,
+      payload: JSON.stringify(s.item.payload), received_at: s.receivedAt, processed_at: null, outcome: null, attempts: 0,
+    };
+    await sql`savepoint ack_opt_out`.execute(trx);
+    try {
+      const r = await ingestWhatsAppItemTx(ctx, trx, row, now);
+      await finishInboxRow(trx, s.ref, r.outcome, r.final, now);
+      await sql`release savepoint ack_opt_out`.execute(trx);
+      if (r.final) handled.add(s.ref.id);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      await sql`rollback to savepoint ack_opt_out`.execute(trx);
+      await sql`release savepoint ack_opt_out`.execute(trx);
+      ctx.logger.warn({ inbox: s.ref.id, code: err.code }, 'opt-out refused at the webhook; left to the inbox processor');
+    }
+  }
+  return handled;
+}
+
+const NO_MATCH = (): KeywordResult => ({ type: 'none' });
+
+// Matchers by the policy text they were built from. The text is read from the database in this transaction,
+// so the cache can only save the build, never answer with an older configuration (in this process or another).
+const byPolicy = new Map<string, (text: string) => KeywordResult>();
+
+/** Each business's keyword matcher, read in the transaction: one statement, only for businesses with a text or button. */
+async function keywordMatchers(trx: Trx, candidates: StoredItem[]): Promise<Map<string, (text: string) => KeywordResult>> {
+  const ids = [...new Set(candidates.filter((s) => needsKeywords(s.item.payload as WebhookItem)).map((s) => s.item.businessId))];
+  const out = new Map<string, (text: string) => KeywordResult>();
+  if (ids.length === 0) return out;
+  const rows = await trx.selectFrom('businesses').select(['id', 'policy']).where('id', 'in', ids).execute();
+  for (const r of rows) {
+    let m = byPolicy.get(r.policy);
+    if (!m) {
+      m = matcherFor(parsePolicy(r.policy).keywords as Record<string, unknown>);
+      if (byPolicy.size > 1000) byPolicy.clear();
+      byPolicy.set(r.policy, m);
+    }
+    out.set(r.id, m);
+  }
+  return out;
+}
+
+const needsKeywords = (item: WebhookItem) => item.kind === 'message' && (item.type === 'text' || item.type === 'button');

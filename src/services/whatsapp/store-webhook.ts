@@ -1,0 +1,84 @@
+import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import { insertInboxGroups, type InboxRef, type NewInboxItem } from '../../storage/whatsapp/inbox-store.js';
+import type { ServiceContext } from '../context.js';
+import { groupCommit, type GroupCommitter } from '../../storage/group-commit.js';
+import { commitThenSync } from '../../storage/sqlite/deferred-sync.js';
+import type { Database } from '../../storage/db.js';
+import { applyOptOutsAtAckTx } from './apply-opt-outs-at-ack.js';
+
+export interface StoreResult {
+  received: number;
+  /** Items not seen before (a retry of a stored item stores nothing). */
+  stored: number;
+  /** Stored rows that need processing, in the POST's order. */
+  fresh: InboxRef[];
+}
+
+const phoneNumberIdOf = (item: WebhookItem): string | undefined => ('phoneNumberId' in item ? item.phoneNumberId : undefined);
+
+/**
+ * Stores every item of one verified webhook POST in the inbox, in one transaction, before Meta gets its 200.
+ * `routes` (phone_number_id → business) comes from the ownership check that chose the verifying secret
+ * (services/whatsapp/webhook-owner.ts), so an item is stored only for the business whose app signed it. A number
+ * not configured here (signed by the shared app) is stored under business '' as `unroutable` and never processed,
+ * and so are fields we do not handle (`ignored`): kept, so nothing Meta sent is lost, and a redelivery is recognised.
+ */
+export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookItem[], routes: ReadonlyMap<string, string>): Promise<StoreResult> {
+  const now = ctx.clock.now();
+  const rows = new Map<string, NewInboxItem>();
+  for (const item of items) {
+    const pnid = phoneNumberIdOf(item);
+    const businessId = (pnid && routes.get(pnid)) ?? '';
+    const handled = item.kind === 'message' || item.kind === 'status' || item.kind === 'preference';
+    const outcome = businessId === '' ? (handled ? 'unroutable' : 'ignored') : handled ? undefined : 'ignored';
+    const key = `${businessId}\n${item.dedupeKey}`;
+    // The same element twice in one POST is one item.
+    if (!rows.has(key)) rows.set(key, { businessId, provider: 'whatsapp_cloud', dedupeKey: item.dedupeKey, kind: item.kind, payload: item, ...(outcome ? { outcome } : {}) });
+  }
+  const list = [...rows.values()];
+  lastPost.set(ctx.database, Date.now());
+  const r = await writerFor(ctx)({ list, now });
+  return { received: items.length, stored: r.inserted, fresh: r.fresh };
+}
+
+type Writer = GroupCommitter<{ list: NewInboxItem[]; now: number }, { inserted: number; fresh: InboxRef[] }>;
+const writers = new WeakMap<Database, Writer>();
+
+/**
+ * Resolves once no webhook POST of this process is waiting for its commit. The inbox processor waits for this
+ * before each of its transactions: a POST is answered only after its commit and Meta times out slow answers,
+ * while processing may lag a little behind.
+ */
+export function webhookIngestIdle(database: Database): Promise<void> {
+  return writers.get(database)?.idle() ?? Promise.resolve();
+}
+
+const lastPost = new WeakMap<Database, number>();
+/** When this process last began storing a webhook POST (0: never): tells the processor whether POSTs are flowing. */
+export function lastWebhookPostAt(database: Database): number {
+  return lastPost.get(database) ?? 0;
+}
+
+/**
+ * One group-committing writer per database: concurrent POSTs share a transaction (and its fsync). The opt-outs
+ * among the fresh items are applied in that same transaction (applyOptOutsAtAckTx), so when a POST is answered
+ * 200 its STOPs are already opt-outs and their queued messages cancelled; those rows are then done, not fresh.
+ */
+function writerFor(ctx: ServiceContext): Writer {
+  const database = ctx.database;
+  let w = writers.get(database);
+  if (!w) {
+    w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) =>
+      // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
+      // The 200s wait for the fsync, but the event loop does not (commitThenSync).
+      commitThenSync(database, async (trx) => {
+        const groups = await insertInboxGroups(trx, batch);
+        const stored = groups.flatMap((g, gi) => g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })));
+        const done = await applyOptOutsAtAckTx(ctx, trx, stored, ctx.clock.now());
+        return groups.map((g) => ({ inserted: g.inserted, fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)) }));
+      }),
+    );
+    writers.set(database, w);
+  }
+  return w;
+}

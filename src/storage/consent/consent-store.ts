@@ -1,0 +1,234 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../schema.js';
+import {
+  canonicalEvent, isConditional, needsReplay, nextState, orderKey, replayStates, stableJson,
+  type ChainedEventFields, type ConsentStatus, type EventType, type HistoryEvent, type Scope, type TimedEvent, type TopicState,
+} from '../../domain/consent/model.js';
+import { KEYED_HASH_PREFIX, sha256Hex, type LedgerKey } from '../../lib/crypto.js';
+import { newId } from '../../lib/ids.js';
+import type { PersonRow } from './people-store.js';
+import type { Topic } from '../business/business-store.js';
+
+type Q = Kysely<DB>;
+export type EventRow = DB['consent_events'];
+
+export interface NewEvent {
+  type: EventType;
+  scope: Scope;
+  topicKeys: string[];
+  channel: string;
+  action: string;
+  textHash: string | null;
+  occurredAt: number;
+  /** Precision of occurredAt in ms as its source gave it (domain/consent/model.ts); absent: exact. */
+  precisionMs?: number | null;
+  sourceRef: string | null;
+  actor: string;
+  evidence: Record<string, unknown>;
+}
+
+export async function findEventBySource(q: Q, businessId: string, sourceRef: string): Promise<EventRow | null> {
+  return (await q.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('source_ref', '=', sourceRef).executeTakeFirst()) ?? null;
+}
+
+/**
+ * The one home of the event hash: HMAC-SHA256 under a key derived from the master key, written `k1:<hex>`,
+ * so a chain rewritten and recomputed without the key no longer verifies.
+ */
+export function eventHash(ledger: LedgerKey, fields: ChainedEventFields): string {
+  return ledger.eventHash(canonicalEvent(fields));
+}
+
+/** Which scheme a stored hash was made with: `keyed` (`k1:`) or `legacy` (bare SHA-256, events from before). */
+export function hashScheme(hash: string): 'keyed' | 'legacy' {
+  return hash.startsWith(KEYED_HASH_PREFIX) ? 'keyed' : 'legacy';
+}
+
+/** Recomputes a stored event's hash with the scheme it names (legacy events verify exactly as before). */
+export function recomputeEventHash(ledger: LedgerKey, e: EventRow): string {
+  const { hash, ...rest } = e;
+  const fields = { ...rest, seq: Number(e.seq), occurred_at: Number(e.occurred_at), recorded_at: Number(e.recorded_at) };
+  return hashScheme(hash) === 'keyed' ? eventHash(ledger, fields) : sha256Hex(canonicalEvent(fields));
+}
+
+/**
+ * The row `appendEvent` writes for `ev` on top of the person's chain, and the evidence JSON its hash covers.
+ * Pure, so the bulk import (services/import/import-consents.ts) chains events in memory exactly as this store does.
+ */
+export function chainEvent(
+  person: Pick<PersonRow, 'business_id' | 'id' | 'chain_seq' | 'chain_head'>,
+  ev: NewEvent,
+  now: number,
+  ledger: LedgerKey,
+): { row: EventRow; evidence: string } {
+  const evidence = stableJson(ev.evidence);
+  const fields = {
+    business_id: person.business_id,
+    id: newId('evt', now),
+    person_id: person.id,
+    seq: Number(person.chain_seq) + 1,
+    type: ev.type,
+    scope: ev.scope,
+    topic_keys: JSON.stringify([...ev.topicKeys].sort()),
+    channel: ev.channel,
+    action: ev.action,
+    text_hash: ev.textHash,
+    occurred_at: ev.occurredAt,
+    recorded_at: now,
+    source_ref: ev.sourceRef,
+    actor: ev.actor,
+    evidence_hash: sha256Hex(evidence),
+    prev_hash: person.chain_head,
+    occurred_precision_ms: ev.precisionMs && ev.precisionMs > 1 ? Math.floor(ev.precisionMs) : null,
+  };
+  return { row: { ...fields, hash: eventHash(ledger, fields) }, evidence };
+}
+
+/**
+ * Appends one event to the person's hash chain. The caller holds the person's row lock (lockOrCreatePerson),
+ * so `chain_seq` and `chain_head` cannot move underneath us.
+ */
+export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: number, ledger: LedgerKey): Promise<EventRow> {
+  const { row, evidence } = chainEvent(person, ev, now, ledger);
+  await q.insertInto('consent_events').values(row).execute();
+  await q.insertInto('consent_evidence').values({ business_id: person.business_id, event_id: row.id, evidence }).execute();
+  const condKey = condKeyAfter(person, row);
+  await q
+    .updateTable('people')
+    .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now, cond_key: condKey })
+    .where('business_id', '=', person.business_id)
+    .where('id', '=', person.id)
+    .execute();
+  person.chain_seq = row.seq;
+  person.chain_head = row.hash;
+  person.cond_key = condKey;
+  return row;
+}
+
+export async function getStates(q: Q, businessId: string, personId: string): Promise<Map<string, TopicState>> {
+  const rows = await q.selectFrom('consent_state').selectAll().where('business_id', '=', businessId).where('person_id', '=', personId).execute();
+  return new Map(rows.map((r) => [r.topic_id, { status: r.status as ConsentStatus, decidedAt: Number(r.decided_at), eventId: r.event_id }]));
+}
+
+/**
+ * The newest "stop everything" of this person: an opt-in the person made before it cannot apply to a topic
+ * that had no state yet (for example one created after the STOP).
+ */
+export async function lastStopAll(q: Q, businessId: string, personId: string): Promise<{ at: number; eventId: string } | null> {
+  const r = await q
+    .selectFrom('consent_events')
+    .select(['id', sql<number>`${sql.raw(STOP_KEY_SQL)}`.as('k')])
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .where('type', '=', 'opt_out')
+    .where('scope', '=', 'all')
+    .orderBy('k', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return r ? { at: Number(r.k), eventId: r.id } : null;
+}
+
+/** orderKey of an opt-out in SQL (both dialects): the last millisecond its precision allows. */
+export const STOP_KEY_SQL = 'occurred_at + COALESCE(occurred_precision_ms, 1) - 1';
+
+/** people.cond_key once `row` is appended: the newest order key among the person's conditional events. */
+export function condKeyAfter(person: Pick<PersonRow, 'cond_key'>, row: EventRow): number | null {
+  const cur = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
+  const ev = timedOf(row);
+  if (!isConditional(ev)) return cur;
+  return cur === null ? orderKey(ev) : Math.max(cur, orderKey(ev));
+}
+
+/** The projection's view of a stored event. */
+export const timedOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope'>): TimedEvent => ({
+  id: r.id, type: r.type, occurredAt: Number(r.occurred_at), precisionMs: r.occurred_precision_ms === null ? null : Number(r.occurred_precision_ms), scope: r.scope,
+});
+
+export const historyOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope' | 'topic_keys' | 'action'>): HistoryEvent => ({
+  ...timedOf(r), topicKeys: JSON.parse(r.topic_keys) as string[], action: r.action,
+});
+
+/** Every event of the person, for a replay (few per person; read only when stepping would not be exact). */
+export async function loadHistory(q: Q, businessId: string, personId: string): Promise<HistoryEvent[]> {
+  const rows = await q
+    .selectFrom('consent_events')
+    .select(['id', 'type', 'occurred_at', 'occurred_precision_ms', 'scope', 'topic_keys', 'action'])
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .execute();
+  return rows.map(historyOf);
+}
+
+export interface Projected {
+  topic: Topic;
+  state: TopicState;
+  /** The status changed (what callers report and confirm); false: a newer decision of the same status. */
+  changed: boolean;
+}
+
+/**
+ * The state each topic takes from one event, given the person's current states (by topic id) and latest STOP
+ * (its order key). Pure, so the opt-in's fast path and the import project exactly as `projectEvent` does.
+ * With `history` (every event of the person, `ev` included) and when stepping would not be exact
+ * (domain/consent/model.ts needsReplay, given people.cond_key), the states come from replaying the set.
+ * Returns every state to write.
+ */
+export function projectionOf(
+  current: { get(topicId: string): TopicState | undefined },
+  stop: { at: number; eventId: string } | null | undefined,
+  topics: Topic[],
+  ev: TimedEvent,
+  doubleOptIn: boolean,
+  replay?: { condKey: number | null; history: HistoryEvent[] | null },
+): Projected[] {
+  const out: Projected[] = [];
+  if (replay?.history && needsReplay(replay.condKey, ev)) {
+    const states = replayStates(replay.history, topics.map((t) => t.key), doubleOptIn);
+    for (const t of topics) {
+      const next = states.get(t.key);
+      const cur = current.get(t.id);
+      if (!next || (cur && cur.status === next.status && cur.decidedAt === next.decidedAt && cur.eventId === next.eventId)) continue;
+      out.push({ topic: t, state: next, changed: cur ? cur.status !== next.status : next.status !== 'opted_out' || ev.type === 'opt_out' });
+    }
+    return out;
+  }
+  for (const t of topics) {
+    let cur = current.get(t.id);
+    // A topic never decided before inherits the person's latest STOP as its floor.
+    const floor = !cur && !!stop;
+    if (floor && stop) cur = { status: 'opted_out', decidedAt: stop.at, eventId: stop.eventId };
+    const next = nextState(cur, ev, doubleOptIn);
+    if (next) out.push({ topic: t, state: next, changed: !cur || floor || cur.status !== next.status });
+  }
+  return out;
+}
+
+/**
+ * Projects one appended event onto the state of each topic it touches, by stepping, or by replaying the
+ * person's events when stepping would not be exact. Returns the states written.
+ */
+export async function projectEvent(
+  q: Q,
+  businessId: string,
+  personId: string,
+  topics: Topic[],
+  ev: TimedEvent,
+  opts: { doubleOptIn: boolean; now: number },
+): Promise<Projected[]> {
+  const current = await getStates(q, businessId, personId);
+  const stop = ev.type === 'opt_in' ? await lastStopAll(q, businessId, personId) : null;
+  const p = await q.selectFrom('people').select('cond_key').where('business_id', '=', businessId).where('id', '=', personId).executeTakeFirst();
+  const condKey = p?.cond_key === null || p?.cond_key === undefined ? null : Number(p.cond_key);
+  const history = needsReplay(condKey, ev) ? await loadHistory(q, businessId, personId) : null;
+  const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn, { condKey, history });
+  for (const { topic: t, state: next } of changed) {
+    await q
+      .insertInto('consent_state')
+      .values({ business_id: businessId, person_id: personId, topic_id: t.id, status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now })
+      .onConflict((oc) =>
+        oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet({ status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now }),
+      )
+      .execute();
+  }
+  return changed;
+}

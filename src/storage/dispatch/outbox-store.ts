@@ -1,0 +1,125 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema.js';
+import { newId } from '../../lib/ids.js';
+import { parseJson } from '../json.js';
+
+type Q = Kysely<DB>;
+export type MessageRow = DB['messages'];
+
+/**
+ * Message states. `queued` waits for its not_before; `sending` is claimed under a lease; a lease that
+ * expires without an outcome becomes `unknown` (in flight when a worker died: never resent silently).
+ */
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'cancelled', 'refused', 'unknown'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export const OPEN_STATUSES: MessageStatus[] = ['queued', 'sending'];
+
+export type MessageKind = 'notification' | 'confirmation' | 'reply';
+
+export interface Message {
+  id: string;
+  personId: string;
+  topicId: string | null;
+  kind: MessageKind;
+  status: MessageStatus;
+  payload: Record<string, unknown>;
+  idempotencyKey: string | null;
+  notBefore: number;
+  attempts: number;
+  providerMessageId: string | null;
+  errorCode: string | null;
+  errorDetail: string | null;
+  createdAt: number;
+  updatedAt: number;
+  sentAt: number | null;
+  /** The history as times (migration 0004; null when not recorded). */
+  claimedAt: number | null;
+  callStartedAt: number | null;
+  callEndedAt: number | null;
+  cancelledAt: number | null;
+  cancelReason: string | null;
+}
+
+export const toMessage = (r: MessageRow): Message => ({
+  id: r.id, personId: r.person_id, topicId: r.topic_id, kind: r.kind as MessageKind, status: r.status as MessageStatus,
+  payload: parseJson<Record<string, unknown>>(r.payload, {}), idempotencyKey: r.idempotency_key, notBefore: Number(r.not_before),
+  attempts: Number(r.attempts), providerMessageId: r.provider_message_id, errorCode: r.error_code, errorDetail: r.error_detail,
+  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), sentAt: r.sent_at === null ? null : Number(r.sent_at),
+  claimedAt: msOrNull(r.claimed_at), callStartedAt: msOrNull(r.call_started_at), callEndedAt: msOrNull(r.call_ended_at),
+  cancelledAt: msOrNull(r.cancelled_at), cancelReason: r.cancel_reason ?? null,
+});
+
+const msOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
+export interface NewMessage {
+  businessId: string;
+  personId: string;
+  topicId: string | null;
+  kind: MessageKind;
+  payload: Record<string, unknown>;
+  notBefore: number;
+  idempotencyKey?: string | null;
+  relatedEventId?: string | null;
+}
+
+/** The row `insertMessage` writes (the opt-in's fast path writes it in its own statement). */
+export function messageRow(m: NewMessage, now: number): MessageRow {
+  return {
+    business_id: m.businessId, id: newId('msg', now), person_id: m.personId, topic_id: m.topicId, kind: m.kind, status: 'queued',
+    payload: JSON.stringify(m.payload), idempotency_key: m.idempotencyKey ?? null, related_event_id: m.relatedEventId ?? null,
+    not_before: m.notBefore, attempts: 0, lease_owner: null, lease_until: null, provider_message_id: null, error_code: null,
+    error_detail: null, status_at: null, created_at: now, updated_at: now, sent_at: null,
+  };
+}
+
+export async function insertMessage(q: Q, m: NewMessage, now: number): Promise<MessageRow> {
+  const row = messageRow(m, now);
+  await q.insertInto('messages').values(row).execute();
+  return row;
+}
+
+/**
+ * Cancels a person's messages that have not left yet, in the caller's transaction (the opt-out's). `topicIds`
+ * null means every message, confirmations included. Messages claimed (`sending`) whose provider call has not
+ * started are cancelled too: the worker marks a call started only in one atomic step with its last re-check
+ * (storage/dispatch/send-start.ts), so it will see this cancellation. A message whose call had started is left as it is:
+ * it left before this opt-out, and its outcome is recorded truthfully.
+ */
+export async function cancelOpenMessages(
+  q: Q,
+  businessId: string,
+  personId: string,
+  topicIds: string[] | null,
+  reason: string,
+  now: number,
+): Promise<number> {
+  let u = q
+    .updateTable('messages')
+    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null, cancelled_at: now, cancel_reason: reason })
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .where('status', 'in', OPEN_STATUSES)
+    .where((eb) => eb.or([eb('status', '=', 'queued'), eb('call_started_at', 'is', null)]));
+  if (topicIds) {
+    if (topicIds.length === 0) return 0;
+    u = u.where('topic_id', 'in', topicIds);
+  }
+  const res = await u.executeTakeFirst();
+  return Number(res.numUpdatedRows ?? 0);
+}
+
+/** Sends actually made (sent_at set) to a person since a time, newest first. */
+export async function recentSends(q: Q, businessId: string, personId: string, since: number, limit: number) {
+  const rows = await q
+    .selectFrom('messages')
+    .leftJoin('topics', (j) => j.onRef('topics.business_id', '=', 'messages.business_id').onRef('topics.id', '=', 'messages.topic_id'))
+    .select(['topics.key as topic_key', 'messages.sent_at'])
+    .where('messages.business_id', '=', businessId)
+    .where('messages.person_id', '=', personId)
+    .where('messages.kind', '=', 'notification')
+    .where('messages.sent_at', '>', since)
+    .orderBy('messages.sent_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ topicKey: r.topic_key ?? null, sentAt: Number(r.sent_at) }));
+}

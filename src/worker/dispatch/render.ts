@@ -1,0 +1,89 @@
+/**
+ * Builds the Cloud API body of a claimed message. Pure. Every body carries our message id as
+ * biz_opaque_callback_data, so a status webhook can be matched to its message even when we never learnt the
+ * wamid (a worker that died between Meta's 200 and our write).
+ */
+import { buttonsMessage, templateMessage, textMessage, type Addressee, type CloudMessageBody } from '../../channels/whatsapp-cloud/messages.js';
+import { confirmationTexts, fill, listOf } from '../../domain/chat/confirmation-texts.js';
+import type { DispatchItem } from './types.js';
+
+export type Rendered = { ok: true; body: CloudMessageBody } | { ok: false; errorCode: string; detail: string };
+
+/** Payload ids of the double opt-in buttons; the chat ingest recognises them. */
+export const confirmPayload = (eventId: string) => `optline:confirm:${eventId}`;
+export const notMePayload = (eventId: string) => `optline:notme:${eventId}`;
+
+/** Phone when we have one (Meta lets `to` win anyway), else the wa_id's digits, else the BSUID. */
+export function addressOf(r: DispatchItem['recipient']): Addressee | null {
+  if (r.phone) return { to: r.phone };
+  if (r.waId) return { to: r.waId };
+  if (r.bsuid) return { recipient: r.bsuid };
+  return null;
+}
+
+export function render(item: DispatchItem): Rendered {
+  const to = addressOf(item.recipient);
+  if (!to) return { ok: false, errorCode: 'NO_RECIPIENT', detail: 'The person has no phone number, wa_id or BSUID to send to.' };
+  try {
+    const body = item.kind === 'notification' ? notification(item, to) : item.kind === 'confirmation' ? confirmation(item, to) : reply(item, to);
+    if (isRefusal(body)) return body;
+    body.biz_opaque_callback_data = item.id;
+    return { ok: true, body };
+  } catch (e) {
+    // A builder refused the content (empty parameter, title too long…): no retry can fix it.
+    return { ok: false, errorCode: 'RENDER_FAILED', detail: (e as Error).message.slice(0, 500) };
+  }
+}
+
+type Refusal = Extract<Rendered, { ok: false }>;
+type Out = CloudMessageBody | Refusal;
+const isRefusal = (o: Out): o is Refusal => (o as { ok?: unknown }).ok === false;
+
+function notification(item: DispatchItem, to: Addressee): Out {
+  const t = item.payload.template as { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] } | undefined;
+  if (!t) return { ok: false, errorCode: 'RENDER_FAILED', detail: 'The notification has no template.' };
+  return templateMessage({ ...to, name: t.name, language: t.language, bodyParams: t.bodyParams, quickReplyPayloads: t.buttonPayloads });
+}
+
+function confirmation(item: DispatchItem, to: Addressee): Out {
+  const double = item.payload.doubleOptIn === true;
+  const eventId = item.relatedEventId ?? '';
+  if (!item.windowOpen) {
+    // Free-form text is refused outside the window (131047): only an approved template may start the talk.
+    const tpl = item.business.confirmationTemplate;
+    if (!tpl) {
+      return {
+        ok: false, errorCode: 'NEEDS_TEMPLATE',
+        detail: "The person's 24-hour window is closed and the business has no confirmation template (policy.confirmationTemplate).",
+      };
+    }
+    const lang = tpl.language.replace('_', '-');
+    return templateMessage({
+      ...to, name: tpl.name, language: tpl.language,
+      bodyParams: [item.business.displayName, listOf(item.topicNames, lang)],
+      quickReplyPayloads: double ? [confirmPayload(eventId), notMePayload(eventId)] : undefined,
+    });
+  }
+  const { language, texts } = confirmationTexts(item.payload.language as string | undefined);
+  const vars = { business: item.business.displayName, topics: listOf(item.topicNames, language) };
+  if (!double) return textMessage({ ...to, body: fill(texts.subscribed, vars) });
+  return buttonsMessage({
+    ...to,
+    body: fill(texts.askConfirm, vars),
+    buttons: [
+      { id: confirmPayload(eventId), title: texts.confirmButton },
+      { id: notMePayload(eventId), title: texts.notMeButton },
+    ],
+  });
+}
+
+function reply(item: DispatchItem, to: Addressee): Out {
+  // Contract with services/dispatch/queue-reply.ts: `text` is always there; `interactive` (an opt-in prompt), when
+  // present, is the Cloud API interactive object to send instead, already built and checked by the builders.
+  const interactive = item.payload.interactive;
+  if (interactive && typeof interactive === 'object' && !Array.isArray(interactive)) {
+    return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type: 'interactive', interactive };
+  }
+  if (typeof item.payload.text === 'string') return textMessage({ ...to, body: item.payload.text });
+  return { ok: false, errorCode: 'RENDER_FAILED', detail: 'A reply needs payload.text or payload.interactive.' };
+}
