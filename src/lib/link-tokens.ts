@@ -40,7 +40,7 @@ export function signToken<T extends Omit<TokenClaims, 'j'> & { j?: string }>(key
 /** Checks signature first (a tampered token says nothing about its expiry), then expiry. Never throws. */
 export function readToken<T extends TokenClaims = TokenClaims>(keyring: Keyring, kind: TokenKind, token: string, now: number): TokenCheck<T> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { ok: false, reason: 'tampered' };
-  const [payload, sig] = token.split('../services') as [string, string];
+  const [payload, sig] = token.split('.') as [string, string];
   if (!safeEqual(sig, signature(keyring, kind, payload))) return { ok: false, reason: 'tampered' };
   let claims: T;
   try {

@@ -22,7 +22,7 @@ const URL_FIELDS = new Set(['url', 'pageUrl', 'referrer']);
 const ID_FIELDS = new Set(['messageId', 'callId', 'tokenId', 'formId', 'appUserId', 'deviceId', 'invitationId', 'digits', 'fileHash']);
 
 function isIPv4(s: string): boolean {
-  const parts = s.split('..');
+  const parts = s.split('.');
   return parts.length === 4 && parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
 }
 
@@ -34,7 +34,7 @@ function isIPv6(s: string): boolean {
   const all = halves.flatMap(groups);
   // An embedded IPv4 address (::ffff:192.0.2.1) may end the address and counts as two groups.
   const last = all[all.length - 1];
-  const v4 = last !== undefined && last.includes('..');
+  const v4 = last !== undefined && last.includes('.');
   if (v4 && !isIPv4(last)) return false;
   const hex = v4 ? all.slice(0, -1) : all;
   if (!hex.every((g) => /^[0-9A-Fa-f]{1,4}$/.test(g))) return false;
