@@ -10,6 +10,7 @@ import { registerAuth } from './auth.js';
 import { registerErrorHandling } from './error-handler.js';
 import { registerInputGuard } from './input-guard.js';
 import { ProblemSchema } from './schemas/common.js';
+import { openapiDocumentTransform, openapiRouteTransform } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { businessRoutes } from './routes/businesses.js';
 import { keyRoutes } from './routes/keys.js';
@@ -21,6 +22,7 @@ import { decisionRoutes } from './routes/decisions.js';
 import { messageRoutes } from './routes/messages.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { ledgerKeyRoutes } from './routes/ledger-key.js';
+import { reportRoutes } from './routes/reports.js';
 import { BusinessSchema } from './schemas/business.js';
 import { TopicSchema } from './routes/topics.js';
 import { TextSchema } from './routes/texts.js';
@@ -93,6 +95,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'olk_… (business) or ola_… (platform admin)' } } },
       security: [{ apiKey: [] }],
     },
+    transform: openapiRouteTransform as never,
+    transformObject: openapiDocumentTransform as never,
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
@@ -108,11 +112,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(topicRoutes(deps.ctx));
   await app.register(textRoutes(deps.ctx));
   await app.register(consentRoutes(deps.ctx));
-  await app.register(peopleRoutes(deps.ctx));
+  await app.register(peopleRoutes(deps.ctx, { publicUrl: deps.config.publicUrl }));
   await app.register(decisionRoutes(deps.ctx));
   await app.register(messageRoutes(deps.ctx));
   await app.register(ledgerRoutes(deps.ctx));
   await app.register(ledgerKeyRoutes(deps.ctx));
+  await app.register(reportRoutes(deps.ctx));
   for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
   return app;
 }
