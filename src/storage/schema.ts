@@ -1,3 +1,4 @@
+import type { ColumnType } from 'kysely';
 import type { ChainedEventFields } from '../domain/consent/model.js';
 
 // Row types of every table, as Kysely sees them. Times are epoch ms; JSON columns are text.
@@ -22,6 +23,8 @@ export interface AdminKeysTable {
 }
 export interface ApiKeysTable extends AdminKeysTable {
   business_id: string;
+  /** read | write | admin (migration 0009; keys created before it are write). */
+  role: ColumnType<string, string | undefined, string>;
 }
 export interface TopicsTable {
   business_id: string;
