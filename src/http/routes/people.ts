@@ -4,6 +4,8 @@ import type { ServiceContext } from '../../services/context.js';
 import { exportProof, getPersonOrFail, personEvents, toPerson } from '../../services/consent/person-history.js';
 import { erasePerson } from '../../services/consent/erase-person.js';
 import { resolvePersonRef } from '../../services/consent/person-ref.js';
+import { readPeopleSearch } from '../../services/consent/search-people.js';
+import { mintPreferenceLink } from '../../services/consent/mint-preference-link.js';
 import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, Nullable, page, Timestamp } from '../schemas/common.js';
@@ -21,24 +23,54 @@ export const EventSchema = Type.Object({
   evidenceHash: Type.String(), prevHash: Nullable(Type.String()), hash: Type.String(),
 }, { $id: 'ConsentEvent' });
 
-export const peopleRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
+export const peopleRoutes = (ctx: ServiceContext, opts: { publicUrl?: string } = {}): FastifyPluginAsync => async (app) => {
   const tags = ['people'];
   const db = ctx.database.db;
 
-  app.get<{ Querystring: { phone?: string; cursor?: string; limit?: number } }>('/v1/people', {
+  app.get<{ Querystring: { phone?: string; q?: string; country?: string; cursor?: string; limit?: number } }>('/v1/people', {
     schema: {
-      tags, summary: 'List people, or look one up by phone',
-      querystring: Type.Object({ phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })), cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }, { additionalProperties: false }),
+      tags, summary: 'List people, look one up by phone, or search by any form of number or id',
+      description: '`phone` is one exact number (international, or national with `country`; 422 INVALID_PHONE otherwise). `q` searches: a person id, '
+        + "a number in any format (a national one is read with `country`, else the business's default country from its capture settings), a WhatsApp id or a business-scoped user id; "
+        + 'it never fails for a string that is no number, it finds nobody.',
+      querystring: Type.Object({
+        phone: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        country: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO country for national-format numbers' })),
+        cursor: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+      }, { additionalProperties: false }),
       response: { 200: page(Type.Ref('Person')), ...errorResponses(422) },
     },
   }, async (req) => {
     const businessId = businessOf(req);
     const limit = req.query.limit ?? 50;
     let q = db.selectFrom('people').selectAll().where('business_id', '=', businessId).orderBy('id').limit(limit + 1);
-    if (req.query.phone) q = q.where('phone_e164', '=', resolvePersonRef({ phone: req.query.phone }, 'querystring.phone').key.phone!);
+    if (req.query.phone) q = q.where('phone_e164', '=', resolvePersonRef({ phone: req.query.phone, ...(req.query.country ? { defaultCountry: req.query.country } : {}) }, 'querystring.phone').key.phone!);
+    if (req.query.q) {
+      const s = await readPeopleSearch(db, businessId, req.query.q, req.query.country);
+      q = q.where((eb) => eb.or([
+        eb('id', '=', s.personId), eb('bsuid', '=', s.bsuid),
+        ...(s.phones.length ? [eb('phone_e164', 'in', s.phones)] : []),
+        ...(s.waIds.length ? [eb('wa_id', 'in', s.waIds)] : []),
+      ]));
+    }
     const after = decodeCursor(req.query.cursor);
     if (after) q = q.where('id', '>', after);
     return paginate((await q.execute()).map(toPerson), limit);
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/people/:id/preference-link', {
+    schema: {
+      tags, summary: "Mint a signed link to the person's preference page (no login; it expires)", params: IdParams,
+      description: 'The link opens the hosted preference page for this person; every change made through it records the token id as evidence. 409 PERSON_ERASED for an erased person.',
+      response: {
+        201: Type.Object({ url: Type.String(), path: Type.String(), token: Type.String(), tokenId: Type.String(), expiresAt: Timestamp }),
+        ...errorResponses(404, 409),
+      },
+    },
+  }, async (req, reply) => {
+    const l = await mintPreferenceLink(ctx, businessOf(req), req.params.id, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
+    return reply.code(201).send({ url: l.url, path: l.path, token: l.token, tokenId: l.tokenId, expiresAt: l.expiresAt });
   });
 
   app.get<{ Params: { id: string } }>('/v1/people/:id', {
