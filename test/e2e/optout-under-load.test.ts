@@ -84,7 +84,7 @@ async function freshDatabase(dialect: 'sqlite' | 'postgres', dir: string): Promi
 }
 
 for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const)) {
-  it(`no provider call for a person arrives after their STOP's webhook got its 200 (100 people, 1,000 notifications, 50 STOPs during dispatch, status flood) [${dialect}]`, { timeout: 150_000 }, async (t) => {
+  it(`observation 1: no provider call for a person arrives after their STOP's webhook got its 200 (100 people, 1,000 notifications, 50 STOPs during dispatch, status flood) [${dialect}]`, { timeout: 150_000 }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'optline-optout-'));
     const masterKey = randomBytes(32);
     const port = await freePort();

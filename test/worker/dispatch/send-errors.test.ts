@@ -207,7 +207,7 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     assert.equal((await h.message(mb.id)).status, 'sent');
   });
 
-  it('an opt-out that lands while the HTTP call is in flight: the message left before it, recorded as sent with its times; nothing later goes', async (t) => {
+  it('observation 2: an opt-out that lands while the HTTP call is in flight: the message left before it, recorded as sent with its times; nothing later goes', async (t) => {
     let h!: Awaited<ReturnType<typeof harness>>;
     let optOut: Awaited<ReturnType<typeof recordOptOut>> | null = null;
     const racing: CloudClient = {
