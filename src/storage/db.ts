@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type Dialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Dialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
 import { withCurrentSchemaIntrospector } from './postgres/introspector.js';
 
@@ -117,7 +117,44 @@ export function openWithDialect(dialect: Dialect, kind: Dialect_, close?: () => 
   });
 }
 
+/** PostgreSQL's serialisation failure and deadlock: the whole transaction may be run again. The one list. */
 const RETRYABLE_PG = new Set(['40001', '40P01']);
+
+/** True when an error means the transaction lost a conflict and may be run again as a whole. */
+export function isRetryableConflict(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return code !== undefined && RETRYABLE_PG.has(code);
+}
+
+/**
+ * Whether the connection behind `q` takes row locks (`FOR UPDATE`, `SKIP LOCKED`): PostgreSQL. SQLite has none
+ * and needs none (one connection serialises every write). Stores ask this, so no caller passes a flag.
+ */
+export function takesRowLocks(q: Kysely<DB>): boolean {
+  return !(q.getExecutor().adapter instanceof SqliteAdapter);
+}
+
+export type SavepointResult<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Runs fn inside a savepoint of the caller's transaction. When fn throws, its writes are rolled back alone and
+ * the error is returned; a lost conflict (isRetryableConflict) concerns the whole transaction and is rethrown,
+ * for database.transaction to run it again.
+ */
+export async function inSavepoint<T>(trx: Trx, name: string, fn: () => Promise<T>): Promise<SavepointResult<T>> {
+  const id = sql.id(name);
+  await sql`savepoint ${id}`.execute(trx);
+  try {
+    const value = await fn();
+    await sql`release savepoint ${id}`.execute(trx);
+    return { ok: true, value };
+  } catch (error) {
+    if (isRetryableConflict(error)) throw error;
+    await sql`rollback to savepoint ${id}`.execute(trx);
+    await sql`release savepoint ${id}`.execute(trx);
+    return { ok: false, error };
+  }
+}
 
 function wrap(
   db: Kysely<DB>,
@@ -136,8 +173,7 @@ function wrap(
         try {
           return await db.transaction().execute(fn);
         } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code && RETRYABLE_PG.has(code) && attempt < 5) continue;
+          if (isRetryableConflict(e) && attempt < 5) continue;
           throw e;
         }
       }

@@ -22,7 +22,7 @@ export async function resolveReviewItem(
 ): Promise<{ item: ReviewItem; optOutEventId: string | null }> {
   return ctx.database.transaction(async (trx) => {
     const now = ctx.clock.now();
-    const item = await getReviewItemForUpdate(trx, ctx.database.caps.rowLocks, businessId, id);
+    const item = await getReviewItemForUpdate(trx, businessId, id);
     if (!item) return fail('NOT_FOUND', 'No such review item.', 'id');
     if (item.resolvedAt !== null) fail('CONFLICT', `This item was already resolved (${item.resolution}).`, 'id');
     let optOutEventId: string | null = null;

@@ -3,7 +3,7 @@ import { checkOptInText, textIsUsable, type TextCheck } from '../../domain/conse
 import { normaliseChannels, isWrittenSet, type TextChannel } from '../../domain/consent/text-channels.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { isUniqueViolation } from '../../storage/db.js';
-import { getBusiness, getTopicsByKeys } from '../../storage/business/business-store.js';
+import { getBusiness, getTopicsByKeys, lockBusiness } from '../../storage/business/business-store.js';
 import { parseJson } from '../../storage/json.js';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../context.js';
@@ -69,7 +69,7 @@ function registerOnce(
   return ctx.database.transaction(async (trx) => {
     // One registration per business at a time where there are row locks: the version read below then sees
     // every earlier one committed (the insert takes this row anyway, through the config_version trigger).
-    if (ctx.database.caps.rowLocks) await trx.selectFrom('businesses').select('id').where('id', '=', businessId).forUpdate().execute();
+    await lockBusiness(trx, businessId);
     const business = await getBusiness(trx, businessId);
     if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
     const keys = [...new Set(input.topicKeys)];

@@ -81,7 +81,7 @@ export async function redeemOwnershipCode(
   const code = findOwnershipCode(inbound.text);
   if (!code) return null;
   const now = ctx.clock.now();
-  const request = await findOwnershipRequestByCode(trx, businessId, ownershipCodeHash(ctx.keyring, businessId, code), ctx.database.caps.rowLocks);
+  const request = await findOwnershipRequestByCode(trx, businessId, ownershipCodeHash(ctx.keyring, businessId, code));
   if (!request) return refuse('unknown_code', 'en', null);
   const lang = request.language;
   const sourceRef = `ownership:${request.id}`;

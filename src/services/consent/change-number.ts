@@ -53,7 +53,7 @@ export async function handleNumberChangeTx(ctx: ServiceContext, trx: Trx, busine
     await review(old.id, { outcome: 'old_number_stopped', stopEventId: stop.event.id, moved: [] });
     return 'number_change_stopped';
   }
-  const moved = await lockChatPerson(trx, ctx.database.caps, business.id, newIdentity, now);
+  const moved = await lockChatPerson(trx, business.id, newIdentity, now);
   if (moved.id === old.id || moved.erased_at !== null) {
     await review(old.id, { outcome: 'old_number_stopped', stopEventId: stop.event.id, moved: [], newPersonId: moved.id });
     return 'number_change_stopped';

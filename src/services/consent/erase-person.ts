@@ -20,7 +20,7 @@ export async function erasePerson(
     const now = ctx.clock.now();
     const exists = await trx.selectFrom('people').select('id').where('business_id', '=', businessId).where('id', '=', personId).executeTakeFirst();
     if (!exists) return fail('NOT_FOUND', 'No such person.', 'personId');
-    const person = await lockOrCreatePerson(trx, ctx.database.caps, businessId, { personId }, now);
+    const person = await lockOrCreatePerson(trx, businessId, { personId }, now);
     if (person.erased_at !== null) return { personId, erasedAt: Number(person.erased_at), cancelledMessages: 0, alreadyErased: true };
     if (person.phone_e164) {
       await trx

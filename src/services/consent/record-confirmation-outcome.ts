@@ -29,7 +29,7 @@ export async function recordConfirmationOutcomeTx(
 ): Promise<EventRow | null> {
   const sourceRef = confirmationOutcomeRef(msg.id, o.outcome);
   if (await findEventBySource(trx, msg.business_id, sourceRef)) return null;
-  const person = await lockOrCreatePerson(trx, ctx.database.caps, msg.business_id, { personId: msg.person_id }, now);
+  const person = await lockOrCreatePerson(trx, msg.business_id, { personId: msg.person_id }, now);
   if (person.erased_at !== null) return null;
   const payload = parseJson<{ topicKeys?: unknown }>(msg.payload, {});
   const topicKeys = Array.isArray(payload.topicKeys) ? payload.topicKeys.filter((k): k is string => typeof k === 'string') : [];

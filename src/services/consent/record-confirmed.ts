@@ -38,7 +38,7 @@ export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessI
   if (!optIn || optIn.type !== 'opt_in' || optIn.person_id !== input.personId) return { outcome: 'not_found' };
   const business = await getBusiness(trx, businessId);
   if (!business) return { outcome: 'not_found' };
-  const person = await lockOrCreatePerson(trx, ctx.database.caps, businessId, { personId: input.personId }, now);
+  const person = await lockOrCreatePerson(trx, businessId, { personId: input.personId }, now);
   if (person.erased_at !== null) return { outcome: 'not_found' };
 
   const topics = await getTopicsByKeys(trx, businessId, parseJson<string[]>(optIn.topic_keys, []));

@@ -116,7 +116,7 @@ export async function recordOptInTx(
   const checked = applyChecks(input, args, await pgReadChecks(database, trx, args));
   if ('duplicate' in checked) return checked.duplicate;
   // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
-  const person = await lockOrCreatePerson(trx, database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
+  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
   const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id, input.scope === 'restore')), person }, ctx.keyring.ledger);
   let written: boolean;
   try {

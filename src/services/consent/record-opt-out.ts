@@ -79,7 +79,7 @@ export async function recordOptOutTx(
     const dup = await findEventBySource(trx, businessId, input.sourceRef);
     if (dup) return { duplicate: true, event: dup, personId: dup.person_id, changed: [], cancelledMessages: 0 };
   }
-  const person = await lockOrCreatePerson(trx, ctx.database.caps, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone });
+  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone });
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased and is already suppressed.', 'person');
   const occurredAt = input.occurredAt ?? now;
   const event = await appendEvent(trx, person, {

@@ -5,6 +5,7 @@ import { isUniqueViolation } from '../../storage/db.js';
 import { loadGateFacts } from '../../storage/dispatch/gate-facts.js';
 import { stableJson } from '../../domain/consent/model.js';
 import { insertMessage, toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
+import { shareLockPerson } from '../../storage/consent/people-store.js';
 import type { ServiceContext } from '../context.js';
 import { resolvePersonRef, type PersonRefInput } from '../consent/person-ref.js';
 import type { DecisionResult } from './decide-send.js';
@@ -42,11 +43,7 @@ export async function queueMessage(ctx: ServiceContext, businessId: string, inpu
           return { outcome: m.notBefore > m.createdAt ? 'deferred' : 'queued', message: m, decision, replay: true };
         }
       }
-      if (ctx.database.caps.rowLocks) {
-        let lock = trx.selectFrom('people').select('id').where('business_id', '=', businessId);
-        lock = ref.key.phone ? lock.where('phone_e164', '=', ref.key.phone) : ref.key.personId ? lock.where('id', '=', ref.key.personId) : lock.where('wa_id', '=', ref.key.waId ?? ref.key.bsuid ?? '');
-        await lock.forShare().execute();
-      }
+      await shareLockPerson(trx, businessId, ref.key);
       const facts = await loadGateFacts(ctx.database, trx, businessId, ref.key, input.topic, now, ctx.keyring.phoneHash);
       if (!facts) return fail('NOT_FOUND', 'No such business.', 'businessId');
       const d = decide(facts);

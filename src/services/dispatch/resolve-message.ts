@@ -4,7 +4,7 @@
  * now (the person may have opted out meanwhile), knowing the person may get it twice; `drop` gives it up.
  */
 import { fail } from '../../domain/errors.js';
-import { toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
+import { findMessageForUpdate, toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
 import { BusinessInfoCache } from '../../worker/dispatch/business-info.js';
 import { verdictForRow } from '../../worker/dispatch/verdict.js';
 import type { ServiceContext } from '../context.js';
@@ -20,9 +20,7 @@ export async function resolveMessage(
 ): Promise<{ outcome: ResolveOutcome; message: Message; reasons: string[] }> {
   return ctx.database.transaction(async (trx) => {
     const now = ctx.clock.now();
-    let sel = trx.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('id', '=', id);
-    if (ctx.database.caps.rowLocks) sel = sel.forUpdate();
-    const row = await sel.executeTakeFirst();
+    const row = await findMessageForUpdate(trx, businessId, id);
     if (!row) return fail('NOT_FOUND', 'No such message.', 'id');
     if (row.status !== 'unknown') {
       return fail('CONFLICT', `Only a message whose outcome is unknown can be resolved; this one is ${row.status}.`, 'id');

@@ -1,6 +1,6 @@
 import type { StatusItem } from '../../channels/whatsapp-cloud/payload.js';
 import type { Trx } from '../../storage/db.js';
-import type { MessageRow } from '../../storage/dispatch/outbox-store.js';
+import { findMessageByReceipt } from '../../storage/dispatch/outbox-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
 import type { ServiceContext } from '../context.js';
 import { recordConfirmationOutcomeTx } from '../consent/record-confirmation-outcome.js';
@@ -20,17 +20,6 @@ export interface StatusResult {
   final: boolean;
 }
 
-async function findMessage(trx: Trx, businessId: string, s: StatusItem, lock: boolean): Promise<MessageRow | null> {
-  const by = async (col: 'provider_message_id' | 'id', v: string) => {
-    let q = trx.selectFrom('messages').selectAll().where('business_id', '=', businessId).where(col, '=', v);
-    if (lock) q = q.forUpdate();
-    return (await q.executeTakeFirst()) ?? null;
-  };
-  // biz_opaque_callback_data carries our message id: it finds a message whose send result was never stored
-  // (the worker died after Meta accepted it), so the wamid is learnt here.
-  return (await by('provider_message_id', s.messageId)) ?? (s.bizOpaque ? await by('id', s.bizOpaque) : null);
-}
-
 /**
  * One receipt for a message we sent, in the caller's transaction: moves the message's status forward
  * (duplicates and out-of-order receipts change nothing), and acts on what the receipt says about the person:
@@ -44,11 +33,11 @@ export async function applyStatusTx(
   receivedAt: number,
   now: number,
 ): Promise<StatusResult> {
-  const first = await findMessage(trx, businessId, s, false);
+  const first = await findMessageByReceipt(trx, businessId, s.messageId, s.bizOpaque, false);
   if (!first) return { outcome: 'unmatched', final: now - receivedAt >= UNMATCHED_HOLD_MS };
   // Person before message, the order an opt-out takes them in (it cancels the person's messages).
-  await lockOrCreatePerson(trx, ctx.database.caps, businessId, { personId: first.person_id }, now);
-  const msg = (await findMessage(trx, businessId, s, ctx.database.caps.rowLocks)) ?? first;
+  await lockOrCreatePerson(trx, businessId, { personId: first.person_id }, now);
+  const msg = (await findMessageByReceipt(trx, businessId, s.messageId, s.bizOpaque, true)) ?? first;
 
   const failed = s.status === 'failed';
   const newRank = RANK[s.status];

@@ -1,9 +1,8 @@
-import { sql } from 'kysely';
 import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
 import { AppError } from '../../domain/errors.js';
 import type { KeywordResult } from '../../domain/chat/keywords.js';
 import { parsePolicy } from '../../storage/business/business-store.js';
-import type { Trx } from '../../storage/db.js';
+import { inSavepoint, type Trx } from '../../storage/db.js';
 import { finishInboxRow, type InboxRef, type InboxRow, type NewInboxItem } from '../../storage/whatsapp/inbox-store.js';
 import { isOptOutItem, matcherFor } from './chat-keywords.js';
 import type { ServiceContext } from '../context.js';
@@ -44,17 +43,16 @@ export async function applyOptOutsAtAckTx(ctx: ServiceContext, trx: Trx, stored:
       business_id: s.ref.businessId, id: s.ref.id, provider: s.item.provider, dedupe_key: s.item.dedupeKey, kind: s.item.kind,
       payload: JSON.stringify(s.item.payload), received_at: s.receivedAt, processed_at: null, outcome: null, attempts: 0,
     };
-    await sql`savepoint ack_opt_out`.execute(trx);
-    try {
-      const r = await ingestWhatsAppItemTx(ctx, trx, row, now);
-      await finishInboxRow(trx, s.ref, r.outcome, r.final, now);
-      await sql`release savepoint ack_opt_out`.execute(trx);
-      if (r.final) handled.add(s.ref.id);
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      await sql`rollback to savepoint ack_opt_out`.execute(trx);
-      await sql`release savepoint ack_opt_out`.execute(trx);
-      ctx.logger.warn({ inbox: s.ref.id, code: err.code }, 'opt-out refused at the webhook; left to the inbox processor');
+    const r = await inSavepoint(trx, 'ack_opt_out', async () => {
+      const res = await ingestWhatsAppItemTx(ctx, trx, row, now);
+      await finishInboxRow(trx, s.ref, res.outcome, res.final, now);
+      return res;
+    });
+    if (r.ok) {
+      if (r.value.final) handled.add(s.ref.id);
+    } else {
+      if (!(r.error instanceof AppError)) throw r.error;
+      ctx.logger.warn({ inbox: s.ref.id, code: r.error.code }, 'opt-out refused at the webhook; left to the inbox processor');
     }
   }
   return handled;

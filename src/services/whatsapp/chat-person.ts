@@ -1,6 +1,6 @@
 import { normalisePhone } from '../../lib/phone.js';
 import { timezoneForCountry } from '../../domain/gate/timezones.js';
-import type { Capabilities, Trx } from '../../storage/db.js';
+import type { Trx } from '../../storage/db.js';
 import { lockOrCreatePerson, type PersonKey, type PersonRow } from '../../storage/consent/people-store.js';
 
 /**
@@ -46,18 +46,18 @@ export async function findChatPerson(trx: Trx, businessId: string, id: ChatIdent
  * learnt on the way (a BSUID for a person known by phone, a phone for a BSUID-only person) are filled in,
  * unless another person already holds them: two records are never merged silently here.
  */
-export async function lockChatPerson(trx: Trx, caps: Capabilities, businessId: string, id: ChatIdentity, now: number): Promise<PersonRow> {
+export async function lockChatPerson(trx: Trx, businessId: string, id: ChatIdentity, now: number): Promise<PersonRow> {
   const found = await findChatPerson(trx, businessId, id);
   let person: PersonRow;
   if (found) {
-    person = await lockOrCreatePerson(trx, caps, businessId, { personId: found.id }, now);
+    person = await lockOrCreatePerson(trx, businessId, { personId: found.id }, now);
   } else {
     const key: PersonKey = {};
     if (id.phone) key.phone = id.phone;
     if (id.waId) key.waId = id.waId;
     if (id.bsuid) key.bsuid = id.bsuid;
     // A concurrent first message from the same person inserts too: the loser's insert does nothing and reads the row back.
-    person = await lockOrCreatePerson(trx, caps, businessId, key, now, { country: id.country ?? null, timezone: timezoneForCountry(id.country) });
+    person = await lockOrCreatePerson(trx, businessId, key, now, { country: id.country ?? null, timezone: timezoneForCountry(id.country) });
   }
   await fillIds(trx, person, id, now);
   return person;

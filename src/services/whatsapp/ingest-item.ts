@@ -48,7 +48,7 @@ async function handleMessage(ctx: ServiceContext, trx: Trx, business: Business, 
   const id = chatIdentity(item);
   if (!id) return 'ignored';
   // Every message the person sends opens or refreshes the service window, whatever its type. It never creates consent.
-  const person = await lockChatPerson(trx, ctx.database.caps, business.id, id, now);
+  const person = await lockChatPerson(trx, business.id, id, now);
   const occurredAt = Math.min(item.timestampMs, now);
   await touchWindow(trx, person, occurredAt);
   const turn: ChatTurn = { ctx, trx, business, person, item, now, occurredAt };
@@ -100,7 +100,7 @@ async function handlePreference(ctx: ServiceContext, trx: Trx, business: Busines
     await insertReviewItem(trx, { businessId: business.id, personId: person?.id ?? null, sourceRef, reason: 'meta_marketing_resumed', detail: evidence }, now);
     return 'review_marketing_resumed';
   }
-  const person = await lockChatPerson(trx, ctx.database.caps, business.id, id, now);
+  const person = await lockChatPerson(trx, business.id, id, now);
   const r = await recordOptOutTx(ctx, trx, business.id, {
     person: { personId: person.id }, scope: 'marketing', channel: 'meta', action: 'toggled_setting',
     occurredAt: Math.min(p.timestampMs, now), evidence, sourceRef, actor: ACTOR,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { parseJson } from '../json.js';
+import { takesRowLocks } from '../db.js';
 import { DEFAULT_POLICY, type BusinessPolicy, type Category } from '../../domain/gate/policy.js';
 
 type Q = Kysely<DB>;
@@ -66,4 +67,12 @@ export async function getTopicsByKeys(q: Q, businessId: string, keys: string[]):
 export async function listTopics(q: Q, businessId: string): Promise<Topic[]> {
   const rows = await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).orderBy('key').execute();
   return rows.map(toTopic);
+}
+
+/**
+ * Takes the business row for the caller's transaction where the database has row locks (PostgreSQL), so
+ * configuration changes of one business go one at a time; on SQLite the one writer already serialises them.
+ */
+export async function lockBusiness(q: Q, id: string): Promise<void> {
+  if (takesRowLocks(q)) await q.selectFrom('businesses').select('id').where('id', '=', id).forUpdate().execute();
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { parseJson } from '../json.js';
+import { takesRowLocks } from '../db.js';
 
 type Q = Kysely<DB>;
 
@@ -43,9 +44,9 @@ export async function insertOwnershipRequest(q: Q, r: Omit<OwnershipRequest, 'st
 }
 
 /** The request a code names, locked for the caller's transaction on PostgreSQL so it is redeemed once. */
-export async function findOwnershipRequestByCode(q: Q, businessId: string, codeHash: string, lock: boolean): Promise<OwnershipRequest | null> {
+export async function findOwnershipRequestByCode(q: Q, businessId: string, codeHash: string): Promise<OwnershipRequest | null> {
   let sel = q.selectFrom('ownership_requests').selectAll().where('business_id', '=', businessId).where('code_hash', '=', codeHash);
-  if (lock) sel = sel.forUpdate();
+  if (takesRowLocks(q)) sel = sel.forUpdate();
   const r = await sel.executeTakeFirst();
   return r ? toRequest(r) : null;
 }

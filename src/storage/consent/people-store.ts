@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';
-import type { Capabilities } from '../db.js';
+import { takesRowLocks } from '../db.js';
 import { newId } from '../../lib/ids.js';
 import { fail } from '../../domain/errors.js';
 
@@ -46,13 +46,12 @@ export async function findPerson(q: Q, businessId: string, key: PersonKey): Prom
  */
 export async function lockOrCreatePerson(
   q: Q,
-  caps: Capabilities,
   businessId: string,
   key: PersonKey,
   now: number,
   extra: { country?: string | null; timezone?: string | null; language?: string | null } = {},
 ): Promise<PersonRow> {
-  let p = await findLocked(q, caps, businessId, key);
+  let p = await findLocked(q, businessId, key);
   if (p) return p;
   if (key.personId) return fail('NOT_FOUND', 'No such person.', 'person.personId');
   await q
@@ -60,18 +59,30 @@ export async function lockOrCreatePerson(
     .values(newPersonRow(businessId, key, now, extra))
     .onConflict((oc) => oc.doNothing())
     .execute();
-  p = await findLocked(q, caps, businessId, key);
+  p = await findLocked(q, businessId, key);
   // Not found by its key, yet not insertable: another person holds one of its other ids.
   if (!p) return personConflict();
   return p;
 }
 
-async function findLocked(q: Q, caps: Capabilities, businessId: string, key: PersonKey): Promise<PersonRow | null> {
+async function findLocked(q: Q, businessId: string, key: PersonKey): Promise<PersonRow | null> {
   const [col, val] = keyColumn(key);
   if (!val) return null;
   let sel = q.selectFrom('people').selectAll().where('business_id', '=', businessId).where(col, '=', val);
-  if (caps.rowLocks) sel = sel.forUpdate();
+  if (takesRowLocks(q)) sel = sel.forUpdate();
   return (await sel.executeTakeFirst()) ?? null;
+}
+
+/**
+ * Share-locks the person's row for the caller's transaction where the database has row locks (PostgreSQL), so a
+ * concurrent opt-out (which takes the row for update) either precedes what the caller decides or follows its
+ * commit. Nothing to do on SQLite (one writer). A person not stored yet locks nothing.
+ */
+export async function shareLockPerson(q: Q, businessId: string, key: PersonKey): Promise<void> {
+  if (!takesRowLocks(q)) return;
+  let lock = q.selectFrom('people').select('id').where('business_id', '=', businessId);
+  lock = key.phone ? lock.where('phone_e164', '=', key.phone) : key.personId ? lock.where('id', '=', key.personId) : lock.where('wa_id', '=', key.waId ?? key.bsuid ?? '');
+  await lock.forShare().execute();
 }
 
 export async function isSuppressed(q: Q, businessId: string, phoneHash: string): Promise<boolean> {

@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
-import type { Capabilities } from '../db.js';
+import { takesRowLocks } from '../db.js';
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { describeMessage } from '../../domain/message-history.js';
 
@@ -21,11 +21,11 @@ export interface RowKey {
  * skipped (FOR UPDATE SKIP LOCKED): two workers never see the same row, and an opt-out that is cancelling a
  * row right now makes the claim pass it by. On SQLite the one connection serialises everything.
  */
-export async function selectDue(q: Q, caps: Capabilities, o: { now: number; limit: number; excludeBusinesses: string[] }): Promise<MessageRow[]> {
+export async function selectDue(q: Q, o: { now: number; limit: number; excludeBusinesses: string[] }): Promise<MessageRow[]> {
   let s = q.selectFrom('messages').selectAll().where('status', '=', 'queued').where('not_before', '<=', o.now);
   if (o.excludeBusinesses.length) s = s.where('business_id', 'not in', o.excludeBusinesses);
   s = s.orderBy('not_before').limit(o.limit);
-  if (caps.rowLocks) s = s.forUpdate().skipLocked();
+  if (takesRowLocks(q)) s = s.forUpdate().skipLocked();
   return s.execute();
 }
 

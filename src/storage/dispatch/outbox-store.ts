@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
+import { takesRowLocks } from '../db.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];
@@ -122,4 +123,27 @@ export async function recentSends(q: Q, businessId: string, personId: string, si
     .limit(limit)
     .execute();
   return rows.map((r) => ({ topicKey: r.topic_key ?? null, sentAt: Number(r.sent_at) }));
+}
+
+/** One message, locked for the caller's transaction where the database has row locks (PostgreSQL). */
+export async function findMessageForUpdate(q: Q, businessId: string, id: string): Promise<MessageRow | null> {
+  let sel = q.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('id', '=', id);
+  if (takesRowLocks(q)) sel = sel.forUpdate();
+  return (await sel.executeTakeFirst()) ?? null;
+}
+
+/**
+ * The message a status receipt names: by the provider's id, else by our id (`biz_opaque_callback_data`, which
+ * finds a message whose send result was never stored). `lock`: take its row for the caller's transaction where
+ * the database has row locks.
+ */
+export async function findMessageByReceipt(
+  q: Q, businessId: string, providerMessageId: string, ourId: string | undefined, lock: boolean,
+): Promise<MessageRow | null> {
+  const by = async (col: 'provider_message_id' | 'id', v: string) => {
+    let sel = q.selectFrom('messages').selectAll().where('business_id', '=', businessId).where(col, '=', v);
+    if (lock && takesRowLocks(q)) sel = sel.forUpdate();
+    return (await sel.executeTakeFirst()) ?? null;
+  };
+  return (await by('provider_message_id', providerMessageId)) ?? (ourId ? await by('id', ourId) : null);
 }

@@ -1,6 +1,6 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { DB } from '../schema.js';
-import type { Capabilities } from '../db.js';
+import { takesRowLocks } from '../db.js';
 import { newId } from '../../lib/ids.js';
 
 type Q = Kysely<DB>;
@@ -102,9 +102,9 @@ export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; no
  * concurrent processor skips it (SKIP LOCKED); on SQLite transactions are serialised, so re-reading
  * `processed_at IS NULL` inside the transaction is the claim. Null: done already, or being done elsewhere.
  */
-export async function claimInboxRow(q: Q, caps: Capabilities, ref: InboxRef): Promise<InboxRow | null> {
+export async function claimInboxRow(q: Q, ref: InboxRef): Promise<InboxRow | null> {
   let sel = q.selectFrom('inbox').selectAll().where('business_id', '=', ref.businessId).where('id', '=', ref.id).where('processed_at', 'is', null);
-  if (caps.rowLocks) sel = sel.forUpdate().skipLocked();
+  if (takesRowLocks(q)) sel = sel.forUpdate().skipLocked();
   return (await sel.executeTakeFirst()) ?? null;
 }
 

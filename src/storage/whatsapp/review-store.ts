@@ -3,6 +3,7 @@ import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
 
+import { takesRowLocks } from '../db.js';
 type Q = Kysely<DB>;
 
 /** Something a person wrote or did that staff should look at; never acted on by itself. */
@@ -51,9 +52,9 @@ export async function listReviewItems(
 }
 
 /** The item, locked for the caller's transaction on PostgreSQL so two staff cannot resolve it twice. */
-export async function getReviewItemForUpdate(q: Q, rowLocks: boolean, businessId: string, id: string): Promise<ReviewItem | null> {
+export async function getReviewItemForUpdate(q: Q, businessId: string, id: string): Promise<ReviewItem | null> {
   let sel = q.selectFrom('review_items').selectAll().where('business_id', '=', businessId).where('id', '=', id);
-  if (rowLocks) sel = sel.forUpdate();
+  if (takesRowLocks(q)) sel = sel.forUpdate();
   const r = await sel.executeTakeFirst();
   return r ? toReviewItem(r) : null;
 }

@@ -54,7 +54,7 @@ async function claimInTx(d: ClaimDeps, trx: Trx, limit: number, now: number): Pr
   for (const b of d.cache.known()) {
     if (b.account && d.pacer.available(b.account.phoneNumberId, b.account.ratePerSecond, now, d.horizonMs) === 0) full.push(b.id);
   }
-  const rows = await selectDue(trx, d.database.caps, { now, limit, excludeBusinesses: full });
+  const rows = await selectDue(trx, { now, limit, excludeBusinesses: full });
   if (rows.length === 0) return res;
 
   const groups = new Map<string, MessageRow[]>();

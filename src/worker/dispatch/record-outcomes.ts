@@ -66,7 +66,7 @@ async function applyAll(ctx: ServiceContext, trx: Trx, workerId: string, all: Ou
     const personKey = `${item.businessId}|${item.personId}`;
     if (personKey !== current) {
       current = personKey;
-      if (lockFirst.has(personKey)) await lockOrCreatePerson(trx, ctx.database.caps, item.businessId, { personId: item.personId }, now);
+      if (lockFirst.has(personKey)) await lockOrCreatePerson(trx, item.businessId, { personId: item.personId }, now);
     }
     switch (outcome.kind) {
       case 'sent': {

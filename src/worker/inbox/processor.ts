@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Trx } from '../../storage/db.js';
+import { inSavepoint, type Trx } from '../../storage/db.js';
 import { claimInboxRow, finishInboxRow, listPendingInbox, type InboxRef } from '../../storage/whatsapp/inbox-store.js';
 import type { ServiceContext } from '../../services/context.js';
 import { ingestWhatsAppItemTx } from '../../services/whatsapp/ingest-item.js';
@@ -19,7 +18,7 @@ export async function processInboxItem(ctx: ServiceContext, ref: InboxRef): Prom
   try {
     return await ctx.database.transaction(async (trx) => {
       const now = ctx.clock.now();
-      const row = await claimInboxRow(trx, ctx.database.caps, ref);
+      const row = await claimInboxRow(trx, ref);
       if (!row) return null;
       const r = await ingestWhatsAppItemTx(ctx, trx, row, now);
       await finishInboxRow(trx, ref, r.outcome, r.final, now);
@@ -29,7 +28,7 @@ export async function processInboxItem(ctx: ServiceContext, ref: InboxRef): Prom
     // Rolled back: nothing of the item took effect. Count the attempt in a transaction of its own.
     ctx.logger.error({ err, inbox: ref.id }, 'webhook item failed; it will be retried');
     return ctx.database.transaction(async (trx) => {
-      const row = await claimInboxRow(trx, ctx.database.caps, ref);
+      const row = await claimInboxRow(trx, ref);
       if (!row) return null;
       const final = Number(row.attempts) + 1 >= MAX_ATTEMPTS;
       await finishInboxRow(trx, ref, final ? 'failed' : 'retry', final, ctx.clock.now());
@@ -41,8 +40,6 @@ export async function processInboxItem(ctx: ServiceContext, ref: InboxRef): Prom
 /** Items per processing transaction, and the time after which a transaction takes no further item. */
 const TX_MAX_ITEMS = 64;
 const TX_BUDGET_MS = 5;
-
-const RETRYABLE_PG = new Set(['40001', '40P01']);
 
 /**
  * While webhook POSTs keep arriving, processing takes at most about a third of the time: after a transaction
@@ -105,32 +102,23 @@ export async function processInboxBatch(ctx: ServiceContext, refs: InboxRef[]): 
 }
 
 async function processInSavepoint(ctx: ServiceContext, trx: Trx, ref: InboxRef): Promise<string | null> {
-  await sql`savepoint inbox_item`.execute(trx);
-  try {
+  const r = await inSavepoint(trx, 'inbox_item', async () => {
     const now = ctx.clock.now();
-    const row = await claimInboxRow(trx, ctx.database.caps, ref);
-    let outcome: string | null = null;
-    if (row) {
-      const r = await ingestWhatsAppItemTx(ctx, trx, row, now);
-      await finishInboxRow(trx, ref, r.outcome, r.final, now);
-      outcome = r.outcome;
-    }
-    await sql`release savepoint inbox_item`.execute(trx);
-    return outcome;
-  } catch (err) {
-    // A serialisation failure or deadlock concerns the whole transaction: database.transaction retries it.
-    const code = (err as { code?: string }).code;
-    if (code && RETRYABLE_PG.has(code)) throw err;
-    await sql`rollback to savepoint inbox_item`.execute(trx);
-    await sql`release savepoint inbox_item`.execute(trx);
-    // Rolled back to the savepoint: nothing of the item took effect. Count the attempt, in the batch's transaction.
-    ctx.logger.error({ err, inbox: ref.id }, 'webhook item failed; it will be retried');
-    const row = await claimInboxRow(trx, ctx.database.caps, ref);
+    const row = await claimInboxRow(trx, ref);
     if (!row) return null;
-    const final = Number(row.attempts) + 1 >= MAX_ATTEMPTS;
-    await finishInboxRow(trx, ref, final ? 'failed' : 'retry', final, ctx.clock.now());
-    return final ? 'failed' : 'retry';
-  }
+    const res = await ingestWhatsAppItemTx(ctx, trx, row, now);
+    await finishInboxRow(trx, ref, res.outcome, res.final, now);
+    return res.outcome;
+  });
+  if (r.ok) return r.value;
+  // Rolled back to the savepoint: nothing of the item took effect. Count the attempt, in the batch's transaction.
+  // (A serialisation failure or deadlock concerns the whole transaction: inSavepoint rethrows it for a retry.)
+  ctx.logger.error({ err: r.error, inbox: ref.id }, 'webhook item failed; it will be retried');
+  const row = await claimInboxRow(trx, ref);
+  if (!row) return null;
+  const final = Number(row.attempts) + 1 >= MAX_ATTEMPTS;
+  await finishInboxRow(trx, ref, final ? 'failed' : 'retry', final, ctx.clock.now());
+  return final ? 'failed' : 'retry';
 }
 
 /** Processes refs in order, batch after batch, each batch yielding to webhook POSTs first (yieldToIngest). */
