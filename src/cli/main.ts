@@ -2,8 +2,7 @@
 import { Command } from 'commander';
 import { CONFIG_VARIABLES } from '../config.js';
 import { startServer, startWorkerOnly } from '../main.js';
-import { describeError } from './run.js';
-import { openRuntime } from './runtime.js';
+import { describeError, runCommand } from './run.js';
 import { registerKeys } from './commands/keys.js';
 import { registerCheck } from './commands/check.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -21,26 +20,31 @@ program
   .version('0.1.0')
   .showHelpAfterError();
 
-async function serve(mode: 'start' | 'serve', o: { worker?: boolean }) {
-  try {
-    const rt = await openRuntime({ allowLocalKey: mode === 'start' });
+/** Resolves with the exit code once SIGINT or SIGTERM has stopped what `stop` stops. */
+function untilSignal(logger: { info(o: object, m: string): void }, stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      stop().then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
+
+async function serve(mode: 'start' | 'serve', o: { worker?: boolean }): Promise<never> {
+  const code = await runCommand(mode, async (rt) => {
     const sandbox = rt.config.sandbox ?? mode === 'start';
-    const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker: o.worker !== false && rt.config.worker.enabled });
+    const worker = o.worker !== false && rt.config.worker.enabled;
+    const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker });
     rt.ctx.logger.info({ url: server.url, database: rt.ctx.database.dialect, sandbox }, 'optline listening');
     process.stdout.write(
       `Optline is running at ${server.url} (database: ${rt.ctx.database.dialect}). API docs: ${server.url}/docs\n` +
         (sandbox ? `WhatsApp: sandbox provider at ${server.sandboxUrl} (nothing reaches Meta; set OPTLINE_SANDBOX=false and real credentials to go live)\n` : ''),
     );
-    const shutdown = (signal: string) => {
-      rt.ctx.logger.info({ signal }, 'stopping');
-      server.stop().then(() => process.exit(0), () => process.exit(1));
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  } catch (e) {
-    process.stderr.write(`optline: ${describeError(e)}\n`);
-    process.exit(1);
-  }
+    return untilSignal(rt.ctx.logger, () => server.stop());
+  }, { allowLocalKey: mode === 'start', schema: 'migrate', verbose: true });
+  process.exit(code);
 }
 
 program
@@ -59,19 +63,13 @@ program
   .command('worker')
   .description('run the dispatch worker alone (as many as you like against PostgreSQL)')
   .action(async () => {
-    try {
-      const rt = await openRuntime();
+    const code = await runCommand('worker', async (rt) => {
       const worker = await startWorkerOnly(rt.config, rt.ctx);
-      process.stdout.write(`Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect}; WhatsApp: ${worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl})\n`);
-      const shutdown = () => {
-        worker.stop().then(() => rt.close()).then(() => process.exit(0), () => process.exit(1));
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
-    } catch (e) {
-      process.stderr.write(`optline: ${describeError(e)}\n`);
-      process.exit(1);
-    }
+      const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
+      process.stdout.write(`Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect}; WhatsApp: ${where})\n`);
+      return untilSignal(rt.ctx.logger, () => worker.stop());
+    }, { verbose: true });
+    process.exit(code);
   });
 
 program

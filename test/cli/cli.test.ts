@@ -39,6 +39,17 @@ describe('optline CLI (SQLite)', () => {
     assert.match(r.err, /OPTLINE_PORT must be a whole number/);
   });
 
+  it('only serve, start and migrate migrate: other commands refuse a schema that is behind', () => {
+    for (const args of [['keys', 'list'], ['check', '+447911123456', '--business', 'b', '--topic', 't'], ['verify']]) {
+      const r = optline(args, env);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.err, /^optline [a-z ]+: the database schema is behind \(\d+ migration\(s\) pending, first 0001-initial\): run optline migrate\n$/);
+    }
+    const status = optline(['migrate', '--status'], env);
+    assert.match(status.out, /pending\s+0001-initial/, 'the refusals changed nothing');
+    assert.doesNotMatch(status.out, /applied/);
+  });
+
   it('migrate reports each step, then that the schema is up to date', () => {
     const first = optline(['migrate'], env);
     assert.equal(first.code, 0, first.err);
@@ -66,6 +77,6 @@ describe('optline CLI (SQLite)', () => {
   it('check explains a refusal and exits 3; an unknown business is one clear line', () => {
     const none = optline(['check', '+447911123456', '--business', 'nope', '--topic', 'delivery'], env);
     assert.equal(none.code, 1);
-    assert.match(none.err, /no business "nope"/);
+    assert.match(none.err, /^optline check: no business with slug or id "nope"\n$/);
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
 import { seedBusiness } from '../helpers/seed.js';
-import { runImport, type CliIO } from '../../src/cli/commands/import.js';
+import { runImport } from '../../src/cli/commands/import.js';
+import type { CliIO } from '../../src/cli/run.js';
 import { runExport } from '../../src/cli/commands/export.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'optline-cli-'));

@@ -6,7 +6,7 @@ import { testContext } from '../helpers/context.js';
 import { seedBusiness, webEvidence } from '../helpers/seed.js';
 import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
 import { runVerify } from '../../src/cli/commands/verify.js';
-import type { CliIO } from '../../src/cli/commands/import.js';
+import type { CliIO } from '../../src/cli/run.js';
 
 function collectingIO(): CliIO & { stdout: () => string; stderr: () => string } {
   const grab = () => {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { decideSend } from '../../services/dispatch/decide-send.js';
 import type { ServiceContext } from '../../services/context.js';
-import { resolveBusiness } from './keys.js';
-import { runCommand } from '../run.js';
+import { resolveBusiness, runCommand } from '../run.js';
 
 /** The gate from the shell, explained: every reason with the events it rests on. */
 export async function checkCommand(ctx: ServiceContext, phone: string, o: { business: string; topic: string; json?: boolean }, out = process.stdout): Promise<number> {
@@ -28,5 +27,7 @@ export function registerCheck(program: Command): void {
     .requiredOption('--business <slug>', 'the business (slug or id)')
     .requiredOption('--topic <key>', 'the topic of the notification')
     .option('--json', 'print the decision as JSON')
-    .action((phone: string, o: { business: string; topic: string; json?: boolean }) => runCommand(({ ctx }) => checkCommand(ctx, phone, o)));
+    .action(async (phone: string, o: { business: string; topic: string; json?: boolean }) => {
+      process.exitCode = await runCommand('check', ({ ctx }) => checkCommand(ctx, phone, o));
+    });
 }

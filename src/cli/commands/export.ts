@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
 import { exportHistory, type ExportFormat } from '../../services/consent/export-history.js';
 import { exportProof } from '../../services/consent/person-history.js';
-import { CommandError, processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
+import { processIO, resolveBusiness, runCommand, UserError, type CliIO } from '../run.js';
 
 /**
  * `optline export --business <slug> [--format csv|json] [--since ISO] [--person <id>] [--out file]`: the consent
@@ -25,17 +25,17 @@ export interface ExportCommandOptions {
 
 export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions, io: CliIO): Promise<number> {
   try {
-    const business = await resolveBusiness(ctx.database.db, opts.business);
+    const business = await resolveBusiness(ctx, opts.business);
     let since: number | undefined;
     if (opts.since) {
       since = Date.parse(opts.since);
-      if (Number.isNaN(since)) throw new CommandError(`--since "${opts.since}" is not an ISO 8601 date-time (for example 2026-01-01T00:00:00Z)`);
+      if (Number.isNaN(since)) throw new UserError(`--since "${opts.since}" is not an ISO 8601 date-time (for example 2026-01-01T00:00:00Z)`);
     }
     if (opts.person) {
       const p = await ctx.database.db.selectFrom('people').select('id').where('business_id', '=', business.id).where('id', '=', opts.person).executeTakeFirst();
-      if (!p) throw new CommandError(`no person "${opts.person}" in business ${business.slug}`);
+      if (!p) throw new UserError(`no person "${opts.person}" in business ${business.slug}`);
     }
-    if (opts.proof && !opts.person) throw new CommandError('--proof needs --person <id>: a proof bundle is about one person');
+    if (opts.proof && !opts.person) throw new UserError('--proof needs --person <id>: a proof bundle is about one person');
     const file = opts.out ? createWriteStream(opts.out) : null;
     if (file) await once(file, 'open');
     const target = file ?? io.out;
@@ -57,7 +57,7 @@ export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions,
     return 0;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const msg = e instanceof CommandError ? e.message : err?.code && opts.out ? `cannot write ${opts.out}: ${err.code}` : err instanceof Error ? err.message : String(e);
+    const msg = e instanceof UserError ? e.message : err?.code && opts.out ? `cannot write ${opts.out}: ${err.code}` : err instanceof Error ? err.message : String(e);
     io.err.write(`optline export: ${msg}\n`);
     return 1;
   }
@@ -75,6 +75,6 @@ export function registerExport(program: Command): void {
     .option('--proof', "with --person: the person's signed proof bundle (JSON) instead of ledger rows")
     .action(async (opts: ExportCommandOptions) => {
       const io = processIO();
-      process.exitCode = await withRuntime('export', io, (ctx) => runExport(ctx, opts, io));
+      process.exitCode = await runCommand('export', ({ ctx }) => runExport(ctx, opts, io), { io });
     });
 }

@@ -4,13 +4,10 @@ import { CsvError } from 'csv-parse';
 import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AppError } from '../../domain/errors.js';
-import { getBusiness, getBusinessBySlug, type Business } from '../../storage/business/business-store.js';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../../services/context.js';
 import { importConsents, REQUIRED_COLUMNS, type ImportResult } from '../../services/import/import-consents.js';
 import { hashFile } from '../../services/import/import-file.js';
-import { openRuntime } from '../runtime.js';
+import { resolveBusiness, runCommand, UserError, processIO, type CliIO } from '../run.js';
 
 /**
  * `optline import <file.csv> --business <slug|id>`: bulk import of opt-ins collected elsewhere. The columns are
@@ -29,46 +26,13 @@ export interface ImportOptions {
   json?: boolean;
 }
 
-/** Where a command writes; tests pass collecting streams instead of the process's own. */
-export interface CliIO {
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-  isTTY: boolean;
-}
-
-export const processIO = (): CliIO => ({ out: process.stdout, err: process.stderr, isTTY: Boolean(process.stderr.isTTY) });
-
-/** A fatal, explained failure of a command: printed as one line, exit code 1. */
-export class CommandError extends Error {}
-
-/** Businesses are named on the command line by slug (what people remember) or by id. */
-export async function resolveBusiness(q: Kysely<DB>, ref: string): Promise<Business> {
-  const b = (await getBusinessBySlug(q, ref)) ?? (await getBusiness(q, ref));
-  if (!b) throw new CommandError(`no business with slug or id "${ref}"`);
-  return b;
-}
-
-/** Opens the runtime for one command, runs it, and turns known failures into one line and exit code 1. */
-export async function withRuntime(name: string, io: CliIO, run: (ctx: ServiceContext) => Promise<number>): Promise<number> {
-  let runtime: Awaited<ReturnType<typeof openRuntime>> | null = null;
-  try {
-    runtime = await openRuntime();
-    return await run(runtime.ctx);
-  } catch (e) {
-    io.err.write(`optline ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  } finally {
-    await runtime?.close();
-  }
-}
-
 export async function runImport(ctx: ServiceContext, file: string, opts: ImportOptions, io: CliIO): Promise<number> {
   let result: ImportResult;
   const fileName = basename(file);
   try {
     const size = (await stat(file).catch(() => null))?.size;
-    if (size === undefined) throw new CommandError(`cannot read ${file}: no such file`);
-    const business = await resolveBusiness(ctx.database.db, opts.business);
+    if (size === undefined) throw new UserError(`cannot read ${file}: no such file`);
+    const business = await resolveBusiness(ctx, opts.business);
     const fileHash = await hashFile(file);
     const progress = startProgress(io, opts, size);
     try {
@@ -95,7 +59,7 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
 }
 
 function fatalMessage(e: unknown, fileName: string): string {
-  if (e instanceof CommandError) return e.message;
+  if (e instanceof UserError) return e.message;
   if (e instanceof CsvError) {
     return `${fileName} is not a CSV file this command can read: ${e.message}. Rows before that point were imported; fix the file and run it again (they will be skipped).`;
   }
@@ -146,6 +110,6 @@ export function registerImport(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: ImportOptions) => {
       const io = processIO();
-      process.exitCode = await withRuntime('import', io, (ctx) => runImport(ctx, file, opts, io));
+      process.exitCode = await runCommand('import', ({ ctx }) => runImport(ctx, file, opts, io), { io });
     });
 }

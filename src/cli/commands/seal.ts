@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
 import { sealLedger } from '../../services/consent/seal-ledger.js';
-import { processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
+import { processIO, resolveBusiness, runCommand, type CliIO } from '../run.js';
 
 /**
  * `optline seal [--business <slug|id>] [--full] [--json]`: writes the next seal of each business (or one) over
@@ -19,7 +19,7 @@ export interface SealOptions {
 
 export async function runSeal(ctx: ServiceContext, opts: SealOptions, io: CliIO): Promise<number> {
   try {
-    const businessId = opts.business ? (await resolveBusiness(ctx.database.db, opts.business)).id : undefined;
+    const businessId = opts.business ? (await resolveBusiness(ctx, opts.business)).id : undefined;
     const results = await sealLedger(ctx, { ...(businessId ? { businessId } : {}), full: opts.full ?? false });
     const refused = results.reduce((n, r) => n + r.refused.length, 0);
     if (opts.json) io.out.write(`${JSON.stringify({ results })}\n`);
@@ -46,6 +46,6 @@ export function registerSeal(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: SealOptions) => {
       const io = processIO();
-      process.exitCode = await withRuntime('seal', io, (ctx) => runSeal(ctx, opts, io));
+      process.exitCode = await runCommand('seal', ({ ctx }) => runSeal(ctx, opts, io), { io });
     });
 }

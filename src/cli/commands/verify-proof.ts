@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { verifyBundle, type BundleCheck } from '../../lib/proof-bundle.js';
-import { openRuntime } from '../runtime.js';
-import { processIO, type CliIO } from './import.js';
+import { processIO, runCommand, type CliIO } from '../run.js';
 
 /**
  * `optline verify-proof <bundle.json> --public-key <key.pem> [--json]`: checks a proof bundle offline, with the
@@ -44,13 +43,9 @@ export function registerVerifyProof(program: Command): void {
     .command('ledger-key')
     .description('Print the Ed25519 public key (PEM) this installation signs proof bundles with')
     .action(async () => {
-      try {
-        const rt = await openRuntime({ migrate: false });
-        process.stdout.write(rt.ctx.keyring.ledger.publicKeyPem);
-        await rt.close();
-      } catch (e) {
-        process.stderr.write(`optline ledger-key: ${e instanceof Error ? e.message : String(e)}\n`);
-        process.exitCode = 1;
-      }
+      process.exitCode = await runCommand('ledger-key', async ({ ctx }) => {
+        process.stdout.write(ctx.keyring.ledger.publicKeyPem);
+        return 0;
+      }, { schema: 'none' });
     });
 }

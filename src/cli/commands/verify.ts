@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
 import { verifyChains, type ChainProblem, type LedgerReport } from '../../services/consent/person-history.js';
 import { sealLedger } from '../../services/consent/seal-ledger.js';
-import { processIO, resolveBusiness, withRuntime, type CliIO } from './import.js';
+import { processIO, resolveBusiness, runCommand, type CliIO } from '../run.js';
 
 /**
  * `optline verify [--business <slug>] [--json] [--seal]`: recomputes every person's keyed hash chain (all
@@ -32,7 +32,7 @@ export interface VerifyOutcome {
 export async function runVerify(ctx: ServiceContext, opts: VerifyOptions, io: CliIO): Promise<VerifyOutcome> {
   const q = ctx.database.db;
   try {
-    const businessId = opts.business ? (await resolveBusiness(q, opts.business)).id : undefined;
+    const businessId = opts.business ? (await resolveBusiness(ctx, opts.business)).id : undefined;
     let count = q.selectFrom('people').select((eb) => eb.fn.countAll().as('n'));
     if (businessId) count = count.where('business_id', '=', businessId);
     const total = Number((await count.executeTakeFirstOrThrow()).n);
@@ -104,6 +104,6 @@ export function registerVerify(program: Command): void {
     .option('--seal', 'when everything verifies, seal the ledger (see optline seal)')
     .action(async (opts: VerifyOptions) => {
       const io = processIO();
-      process.exitCode = await withRuntime('verify', io, async (ctx) => (await runVerify(ctx, opts, io)).exitCode);
+      process.exitCode = await runCommand('verify', async ({ ctx }) => (await runVerify(ctx, opts, io)).exitCode, { io });
     });
 }
