@@ -27,6 +27,8 @@ export interface Config {
   dbPoolSize: number;
   /** Processed webhook items are kept this many days (support, audits, recognising Meta's retries), then deleted. */
   inboxRetentionDays: number;
+  /** Outbound consent webhooks may target private, loopback and link-local addresses (tests, closed networks). */
+  webhooksAllowPrivate: boolean;
   /** Use the built-in fake Cloud API instead of Meta: null = on for `optline start`, off for `optline serve`. */
   sandbox: boolean | null;
   /** Behind a reverse proxy: trust X-Forwarded-For so consent evidence records the person's IP, not the proxy's. */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dbPoolSize: int('OPTLINE_DB_POOL_SIZE', 10, 1, 200),
     // Meta retries a webhook for up to 7 days: a processed item must outlive that to be recognised as a retry.
     inboxRetentionDays: int('OPTLINE_INBOX_RETENTION_DAYS', 30, 8, 3650),
+    webhooksAllowPrivate: bool('OPTLINE_WEBHOOKS_ALLOW_PRIVATE', false),
     trustProxy: (() => {
       const v = opt('OPTLINE_TRUST_PROXY');
       if (v === null) return false;

@@ -12,6 +12,7 @@ import { capturePlugins } from './http/capture-plugins.js';
 import { consoleRoutes } from './http/routes/console.js';
 import { startInboxProcessor } from './worker/inbox/processor.js';
 import { startHousekeeping } from './worker/housekeeping.js';
+import { startWebhookDeliveryWorker } from './worker/webhooks/delivery-worker.js';
 import type { ServiceContext } from './services/context.js';
 import { seedDemoIfEmpty, type DemoSeed } from './services/admin/seed-demo.js';
 import { connectToSandbox, startSandbox } from './sandbox.js';
@@ -46,6 +47,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   stoppers.push(() => inbox.stop());
   const housekeeping = startHousekeeping(ctx, { inboxRetentionDays: config.inboxRetentionDays });
   stoppers.push(() => housekeeping.stop());
+  // Outbound consent webhooks: any number of processes may run this loop (claims are atomic).
+  const webhooksOut = startWebhookDeliveryWorker(ctx, { allowPrivate: config.webhooksAllowPrivate });
+  stoppers.push(() => webhooksOut.stop());
 
   const app = await buildApp({
     ctx,

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   INTERNAL: 'An unexpected error; it was logged with the request id.',
   CHANNEL_SEND_FAILED: 'The SMS or email provider refused or did not take the message; nothing was recorded as sent.',
   RECIPIENT_OPTED_OUT: 'The person opted out (or unsubscribed from invitations); no invitation is sent to them.',
+  WEBHOOK_TARGET_REFUSED: 'The webhook URL is not allowed: not http(s), carries credentials, or resolves to a private, loopback or link-local address.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -29,6 +29,7 @@ import { TextSchema } from './routes/texts.js';
 import { EventSchema, PersonSchema } from './routes/people.js';
 import { DecisionSchema } from './routes/decisions.js';
 import { MessageSchema } from './routes/messages.js';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
 
 // Named schemas ($id) are shared by every route plugin and listed under components in the OpenAPI document.
 const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema];
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerRoutes(deps.ctx));
   await app.register(ledgerKeyRoutes(deps.ctx));
   await app.register(reportRoutes(deps.ctx));
+  await app.register(webhookEndpointRoutes(deps.ctx, { allowPrivate: deps.config.webhooksAllowPrivate ?? false }));
   for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
   return app;
 }

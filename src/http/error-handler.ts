@@ -37,6 +37,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
   CHANNEL_SEND_FAILED: 502,
   RECIPIENT_OPTED_OUT: 409,
+  WEBHOOK_TARGET_REFUSED: 422,
 };
 
 const TITLES: Record<number, string> = {

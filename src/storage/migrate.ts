@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004-message-times.js';
 import * as m0005 from './migrations/0005-gate-and-texts.js';
 import * as m0006 from './migrations/0006-consent-precision.js';
 import * as m0007 from './migrations/0007-inbox-priority.js';
+import * as m0008 from './migrations/0008-webhook-endpoints.js';
 import * as m0009 from './migrations/0009-reports-and-roles.js';
 
 // Registered statically (no directory scan) so the compiled package and tsx runs see the same list, in order.
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-gate-and-texts': m0005,
   '0006-consent-precision': m0006,
   '0007-inbox-priority': m0007,
+  '0008-webhook-endpoints': m0008,
   '0009-reports-and-roles': m0009,
 };
 

@@ -268,3 +268,46 @@ export interface DB {
   ledger_seals: LedgerSealsTable;
   ledger_heads: LedgerHeadsTable;
 }
+
+// Outbound consent webhooks (migration 0008).
+export interface WebhookEndpointsTable {
+  business_id: string;
+  id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of webhook event types (domain/webhooks/events.ts). */
+  event_types: string;
+  include_phone: number;
+  secret_sealed: string;
+  enabled: number;
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  consecutive_failures: number;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+export interface WebhookDeliveriesTable {
+  business_id: string;
+  id: string;
+  endpoint_id: string;
+  event_type: string;
+  /** The ledger event or review item this delivery reports. */
+  source_id: string;
+  person_id: string | null;
+  payload: string;
+  /** pending | delivered | failed (gave up or endpoint disabled) */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  last_attempt_at: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+export interface DB {
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}

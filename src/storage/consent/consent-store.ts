@@ -8,6 +8,7 @@ import { KEYED_HASH_PREFIX, sha256Hex, type LedgerKey } from '../../lib/crypto.j
 import { newId } from '../../lib/ids.js';
 import type { PersonRow } from './people-store.js';
 import type { Topic } from '../business/business-store.js';
+import { deliveryOfLedgerEvent, enqueueDeliveries } from '../webhooks/delivery-enqueue.js';
 
 type Q = Kysely<DB>;
 export type EventRow = DB['consent_events'];
@@ -92,6 +93,8 @@ export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: nu
   const { row, evidence } = chainEvent(person, ev, now, ledger);
   await q.insertInto('consent_events').values(row).execute();
   await q.insertInto('consent_evidence').values({ business_id: person.business_id, event_id: row.id, evidence }).execute();
+  // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
+  await enqueueDeliveries(q, deliveryOfLedgerEvent(row));
   const condKey = condKeyAfter(person, row);
   await q
     .updateTable('people')

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import { deliveryOfLedgerEvent, enqueueSql, enqueueSqliteStatement } from '../webhooks/delivery-enqueue.js';
 import type { Statement } from 'better-sqlite3';
 import type { DB } from '../schema.js';
 import { preparedOn, type Database } from '../db.js';
@@ -176,6 +177,8 @@ export async function pgWrite(database: Database, q: Q, w: OptInWrite): Promise<
     const m = w.message;
     cte.push(`m AS (INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) SELECT ${MESSAGE_COLUMNS.map((c) => p(m[c], pgType(c))).join(', ')} FROM p)`);
   }
+  const hook = deliveryOfLedgerEvent(e);
+  if (hook) cte.push(`w AS (${enqueueSql(p, hook, ', p')})`);
   if (w.liftSuppression) {
     cte.push(`d AS (DELETE FROM suppressions WHERE business_id = ${p(e.business_id, 'text')} AND phone_hash = ${p(w.liftSuppression, 'text')} AND EXISTS (SELECT 1 FROM p))`);
   }
@@ -256,5 +259,7 @@ export function sqliteWrite(database: Database, w: OptInWrite): boolean {
   for (const s of w.states) stmt(database, 'upsertState').run(e.business_id, row.id, s.topicId, s.status, s.decidedAt, s.eventId, w.now);
   if (w.message) stmt(database, 'insertMessage').run(...MESSAGE_COLUMNS.map((c) => w.message![c]));
   if (w.liftSuppression) stmt(database, 'deleteSuppression').run(e.business_id, w.liftSuppression);
+  const hook = deliveryOfLedgerEvent(e);
+  if (hook) { const h = enqueueSqliteStatement(hook); st(database, h.text).run(...h.values); }
   return true;
 }

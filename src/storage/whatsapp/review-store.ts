@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { deliveryOfReviewItem, enqueueDeliveries } from '../webhooks/delivery-enqueue.js';
 import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
@@ -29,14 +30,18 @@ export async function insertReviewItem(
   i: { businessId: string; personId: string | null; sourceRef: string; reason: string; detail: Record<string, unknown> },
   now: number,
 ): Promise<void> {
-  await q
+  const id = newId('rev', now);
+  const made = await q
     .insertInto('review_items')
     .values({
-      business_id: i.businessId, id: newId('rev', now), person_id: i.personId, source_ref: i.sourceRef, reason: i.reason,
+      business_id: i.businessId, id, person_id: i.personId, source_ref: i.sourceRef, reason: i.reason,
       detail: JSON.stringify(i.detail), created_at: now, resolved_at: null, resolution: null,
     })
     .onConflict((oc) => oc.columns(['business_id', 'source_ref']).doNothing())
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  // Outbound consent webhooks: a new review item is reported in the transaction that created it.
+  if (made) await enqueueDeliveries(q, deliveryOfReviewItem({ businessId: i.businessId, id, personId: i.personId, reason: i.reason, createdAt: now }));
 }
 
 export async function listReviewItems(
