@@ -23,8 +23,8 @@ export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row
  * are documented in import-row.ts.
  *
  * The semantics are recordOptIn's with channel `import`: the same refusals (an erased number is never added
- * back: CONTACT_ERASED), the same hash chain, the same state projection, a WhatsApp confirmation queued when
- * the state changed. But the per-row path (about ten queries a row) cannot import a million rows in a minute,
+ * back: CONTACT_ERASED), the same hash chain, the same state projection, and, only when asked (`confirm`), a
+ * WhatsApp confirmation queued when the state changed. But the per-row path (about ten queries a row) cannot import a million rows in a minute,
  * so rows go in batches, each in one transaction with a handful of set-based queries and multi-row writes.
  * A batch is all or nothing; batches before a failure stay committed, and re-running the file skips them:
  * each row's source_ref is derived from the consent itself (import-row.ts), and rows already recorded are
@@ -47,6 +47,17 @@ export interface ImportInput {
   /** Called after each committed batch with the number of rows handled so far and the bytes of the file read. */
   onProgress?: (rows: number, bytesRead: number) => void;
   batchSize?: number;
+  /**
+   * Queue a WhatsApp confirmation for each person whose state the import changed (rows with
+   * confirmation_sent_at excepted). Off unless asked: a migration usually brings people who were confirmed
+   * (or never should be messaged) at the source, and 48k unasked messages are not a default.
+   */
+  confirm?: boolean;
+  /**
+   * Check and plan every batch in a transaction that is rolled back: the counts, refusals and confirmations
+   * are what a real run would give (see DryRunMemory), and nothing is written.
+   */
+  dryRun?: boolean;
 }
 
 export interface ImportResult {
@@ -54,12 +65,36 @@ export interface ImportResult {
   imported: number;
   duplicates: number;
   refused: RefusedRow[];
+  /** Refused rows counted by code. */
+  refusedByCode: Partial<Record<RefusedRow['code'], number>>;
+  /** WhatsApp confirmations queued (or, in a dry run, that would be queued). */
+  confirmations: number;
+  dryRun: boolean;
 }
 
 interface BatchOutcome {
   imported: number;
   duplicates: number;
   refused: RefusedRow[];
+  confirmations: number;
+}
+
+/** Thrown inside a dry run's transaction so that it rolls back; carries what the batch would have done. */
+class DryRunRollback extends Error {
+  constructor(readonly outcome: BatchOutcome) {
+    super('dry run');
+  }
+}
+
+/**
+ * What a dry run carries from batch to batch, since each batch's writes are rolled back: the consents it
+ * would have recorded, so a repeat later in the file counts as a duplicate, as it would (one string per
+ * imported row). Its limit: a person's consent states planned in one batch are not seen by a later one, so
+ * a later row that would change nothing (the same topic again, acted on later) can count one confirmation
+ * more than the real run queues.
+ */
+interface DryRunMemory {
+  recorded: Set<string>;
 }
 
 export async function importConsents(ctx: ServiceContext, businessId: string, input: ImportInput): Promise<ImportResult> {
@@ -70,13 +105,18 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
     ...(input.defaultCountry ? { defaultCountry: input.defaultCountry } : {}),
     ...(input.defaultTextHash ? { defaultTextHash: input.defaultTextHash } : {}),
   };
-  const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [] };
+  const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [], refusedByCode: {}, confirmations: 0, dryRun: Boolean(input.dryRun) };
+  const opts: BatchOptions = {
+    actor: input.actor, confirm: Boolean(input.confirm),
+    ...(input.dryRun ? { dryRun: { recorded: new Set<string>() } } : {}),
+  };
   // Batches commit in file order on SQLite (one writer). On PostgreSQL two batches may be in flight on two
   // connections, so the server inserts one while it commits the other, but only batches with no number in
   // common: one person's rows are always recorded in file order (their chain, and which of two equal-time
   // events wins). A number the other batch created meanwhile only makes the batch run again (commitBatch).
   // Meanwhile the next batch is parsed and checked (on the worker thread when reading a file).
-  const lanes = ctx.database.caps.concurrentWriters ? 2 : 1;
+  // A dry run keeps one lane: its memory of earlier batches must be complete when a batch is planned.
+  const lanes = ctx.database.caps.concurrentWriters && !input.dryRun ? 2 : 1;
   const inFlight: { done: Promise<void>; phones: Set<string> }[] = [];
   let statsAt = 0;
   let progressed = 0;
@@ -88,9 +128,10 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
       statsAt = result.imported;
       await refreshStatistics(ctx.database);
     }
-    const p = commitBatch(ctx, setup, rows, input.actor).then((o) => {
+    const p = commitBatch(ctx, setup, rows, opts).then((o) => {
       result.imported += o.imported;
       result.duplicates += o.duplicates;
+      result.confirmations += o.confirmations;
       result.refused.push(...o.refused);
       if (through > progressed) input.onProgress?.((progressed = through), bytes);
     });
@@ -103,7 +144,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
     : input.rows
       ? checkBatches(input.rows, rc, batchSize)
       : fail('VALIDATION_FAILED', 'Nothing to import: give a file or rows.', 'file');
-  const restoreSettings = tuneForImport(ctx.database);
+  const restoreSettings = input.dryRun ? async () => {} : tuneForImport(ctx.database);
   try {
     for await (const b of batches) {
       result.total = b.total;
@@ -124,6 +165,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   }
   await Promise.all(inFlight.map((f) => f.done));
   result.refused.sort((a, b) => a.row - b.row);
+  for (const r of result.refused) result.refusedByCode[r.code] = (result.refusedByCode[r.code] ?? 0) + 1;
   return result;
 }
 
@@ -180,20 +222,32 @@ async function loadSetup(q: Kysely<DB>, businessId: string): Promise<ImportSetup
   };
 }
 
+interface BatchOptions {
+  actor: string;
+  confirm: boolean;
+  dryRun?: DryRunMemory;
+}
+
 /** A batch that raced with the API (or another import) creating the same person is simply run again. */
-async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyRow[], actor: string): Promise<BatchOutcome> {
-  if (rows.length === 0) return { imported: 0, duplicates: 0, refused: [] };
+async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyRow[], opts: BatchOptions): Promise<BatchOutcome> {
+  if (rows.length === 0) return { imported: 0, duplicates: 0, refused: [], confirmations: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.database.transaction((trx) => recordBatch(ctx, trx, setup, rows, actor));
+      return await ctx.database.transaction(async (trx) => {
+        const outcome = await recordBatch(ctx, trx, setup, rows, opts);
+        if (opts.dryRun) throw new DryRunRollback(outcome);
+        return outcome;
+      });
     } catch (e) {
+      if (e instanceof DryRunRollback) return e.outcome;
       if (!isUniqueViolation(e) || attempt >= 3) throw e;
     }
   }
 }
 
 /** recordOptInTx for a whole batch: reads in a few queries, events chained and projected in memory, then written. */
-async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, rows: ReadyRow[], actor: string): Promise<BatchOutcome> {
+async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, rows: ReadyRow[], opts: BatchOptions): Promise<BatchOutcome> {
+  const { actor, dryRun } = opts;
   const bid = setup.business.id;
   const now = ctx.clock.now();
   const suppressed = await suppressedPhoneHashes(trx, bid, [...new Set(rows.map((r) => r.phoneHash))]);
@@ -201,11 +255,12 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
   // A source_ref names the number, so only a row whose number belongs to a person (or was erased) can have
   // been recorded before: a first import of new people skips the lookup (a random probe into a large index).
   const known = await existingSourceRefs(trx, bid, rows.filter((r) => people.has(r.phone) || suppressed.has(r.phoneHash)).map((r) => r.sourceRef));
+  if (dryRun) for (const r of rows) if (dryRun.recorded.has(r.sourceRef)) known.add(r.sourceRef);
   const existing = [...people.values()].map((p) => p.id);
   const states = await statesOf(trx, bid, existing);
   const stops = await lastStopsAll(trx, bid, existing);
 
-  const out: BatchOutcome = { imported: 0, duplicates: 0, refused: [] };
+  const out: BatchOutcome = { imported: 0, duplicates: 0, refused: [], confirmations: 0 };
   const w: ImportWrites = { people: [], events: [], evidence: [], states: [], messages: [] };
   const touched = new Set<PersonRow>();
   const changedStates = new Set<string>();
@@ -229,6 +284,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       continue;
     }
     known.add(r.sourceRef);
+    dryRun?.recorded.add(r.sourceRef);
     const { row: ev, evidence } = chainEvent(person, {
       type: 'opt_in', scope: 'topics', topicKeys: r.topicKeys, channel: 'import', action: r.action, textHash: r.textHash,
       occurredAt: r.occurredAt, sourceRef: r.sourceRef, actor, evidence: r.evidence,
@@ -251,8 +307,9 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       changed.push(topic.key);
     }
     // P4 as in recordOptIn, but one message per person per batch naming every topic that changed, rather than
-    // several confirmations in a row to one person. A row with confirmation_sent_at was confirmed at the source.
-    if (changed.length && r.confirm) {
+    // several confirmations in a row to one person. Only when the import was asked to (opts.confirm); a row
+    // with confirmation_sent_at was confirmed at the source.
+    if (changed.length && opts.confirm && r.confirm) {
       const c = confirmations.get(person);
       if (!c) confirmations.set(person, { eventId: ev.id, topicKeys: changed });
       else {
@@ -268,6 +325,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
     const s = states.get(key)!;
     w.states.push({ business_id: bid, person_id: personId, topic_id: topicId, status: s.status, decided_at: s.decidedAt, event_id: s.eventId, updated_at: now });
   }
+  out.confirmations = confirmations.size;
   for (const [person, c] of confirmations) {
     w.messages.push(messageRow({
       businessId: bid, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: c.eventId, notBefore: now,

@@ -28,7 +28,7 @@ const HEADER = 'phone,topics,action,occurred_at,channel,text_hash,confirmation_s
 
 /** Writes the CSV the way an export of another system would look, and imports it through the CLI's reader. */
 async function importCsv(
-  ctx: ServiceContext, businessId: string, lines: string[], opts: { name?: string; batchSize?: number; defaultTextHash?: string; via?: 'file' | 'rows' } = {},
+  ctx: ServiceContext, businessId: string, lines: string[], opts: { name?: string; batchSize?: number; defaultTextHash?: string; via?: 'file' | 'rows'; confirm?: boolean } = {},
 ): Promise<ImportResult> {
   const file = join(dir, `${++files}.csv`);
   writeFileSync(file, `${lines.join('\n')}\n`);
@@ -36,6 +36,7 @@ async function importCsv(
   return importConsents(ctx, businessId, {
     ...(opts.via === 'rows' ? { rows: readCsv(file).records } : { file }), fileName: opts.name ?? 'consents.csv', fileHash: await hashFile(file), actor: 'test',
     defaultCountry: 'GB', ...(opts.defaultTextHash ? { defaultTextHash: opts.defaultTextHash } : {}), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+    ...(opts.confirm ? { confirm: true } : {}),
   });
 }
 
@@ -79,7 +80,7 @@ async function stateMap(db: Database, businessId: string): Promise<Record<string
 const T0 = '2026-05-01T09:00:00Z';
 
 forEachDialect('import consents', (db) => {
-  it('imports good rows with their evidence, state and confirmations', async () => {
+  it('imports good rows with their evidence, state and, when asked, confirmations', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const r = await importCsv(ctx, business.id, [
@@ -87,8 +88,8 @@ forEachDialect('import consents', (db) => {
       `+44 7911 123456,delivery;billing,checked_box,${T0},web,${text.hash},,203.0.113.7,https://acme.example/join`,
       `07911 123457,delivery,submitted_form,2026-05-01T10:00:00+01:00,website,${text.hash},,,`,
       `+447911123458,billing,signed_paper,${T0},paper,${text.hash},2026-05-01T09:05:00Z,,`,
-    ]);
-    assert.deepEqual(r, { total: 3, imported: 3, duplicates: 0, refused: [] });
+    ], { confirm: true });
+    assert.deepEqual(r, { total: 3, imported: 3, duplicates: 0, refused: [], refusedByCode: {}, confirmations: 2, dryRun: false });
     assert.equal((await decideSend(ctx, business.id, { person: { phone: '+447911123456' }, topic: 'billing' })).outcome, 'allow');
     assert.equal((await decideSend(ctx, business.id, { person: { phone: '+447911123457' }, topic: 'delivery' })).outcome, 'allow', 'a national number takes the default country');
 
@@ -164,7 +165,7 @@ forEachDialect('import consents', (db) => {
       [16, 'VALIDATION_FAILED', 'occurred_at'],
     ]);
     assert.ok(r.refused.every((x) => x.reason.length > 10));
-    assert.deepEqual(await counts(db(), business.id), { events: 1, evidence: 1, people: 1, states: 1, messages: 1 });
+    assert.deepEqual(await counts(db(), business.id), { events: 1, evidence: 1, people: 1, states: 1, messages: 0 });
   });
 
   it('a file without a required column is refused as a whole', async () => {
@@ -214,7 +215,7 @@ forEachDialect('import consents', (db) => {
     assert.equal(first.imported, 7);
     const before = await counts(db(), business.id);
     const again = await importCsv(ctx, business.id, lines, { batchSize: 3 });
-    assert.deepEqual(again, { total: 8, imported: 0, duplicates: 7, refused: first.refused });
+    assert.deepEqual(again, { ...first, imported: 0, duplicates: 7, confirmations: 0 });
     ctx.clock.advance(60_000);
     const renamed = await importCsv(ctx, business.id, lines.map((l) => l.replace(',10.0.0.', ',192.0.2.')), { name: 'copy of consents.csv' });
     assert.equal(renamed.duplicates, 7, 'other evidence or file name: still the same consents');
