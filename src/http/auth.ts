@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate, cachedPrincipal, type Principal } from '../services/admin/manage-keys.js';
 import type { ServiceContext } from '../services/context.js';
+import { allows, requiredPermission, type Permission } from '../domain/access/roles.js';
 import { problem, sendProblem } from './error-handler.js';
 
 export type AuthMode = 'none' | 'admin' | 'business' | 'any';
@@ -11,6 +12,8 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     auth?: AuthMode;
+    /** The permission a business key needs; default from domain/access/roles.ts (GET read, else write, exceptions). */
+    permission?: Permission;
   }
 }
 
@@ -36,11 +39,14 @@ export function registerAuth(app: FastifyInstance, ctx: ServiceContext): void {
     const mode: AuthMode = route.config?.auth ?? (route.url.startsWith('/v1/') ? 'business' : 'none');
     if (mode === 'none') return;
     const own = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
-    route.onRequest = [authHook(ctx, mode), ...own] as typeof route.onRequest;
+    // Decided once per route: the one place a route's required permission is worked out.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const needs = requiredPermission(methods.includes('GET') ? 'GET' : String(methods[0]), route.url, route.config?.permission);
+    route.onRequest = [authHook(ctx, mode, needs), ...own] as typeof route.onRequest;
   });
 }
 
-function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>) {
+function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>, needs: Permission) {
   const admit = (req: FastifyRequest, reply: FastifyReply, principal: Principal | null): boolean => {
     if (!principal) {
       sendProblem(reply.header('www-authenticate', 'Bearer error="invalid_token"'), problem('UNAUTHENTICATED', 'The API key is unknown or revoked.', req.id));
@@ -52,6 +58,10 @@ function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>) {
     }
     if (mode === 'business' && principal.kind !== 'business') {
       sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a business API key (olk_…); admin keys manage businesses only.', req.id));
+      return false;
+    }
+    if (principal.kind === 'business' && !allows(principal.role, needs)) {
+      sendProblem(reply, problem('FORBIDDEN', `This key's role (${principal.role}) does not allow this: it needs the ${needs} permission.`, req.id));
       return false;
     }
     req.principal = principal;

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Role } from '../../domain/access/roles.js';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
 import { createBusiness, listBusinesses, updateBusiness } from '../../services/admin/manage-businesses.js';
@@ -39,10 +40,10 @@ export const businessRoutes = (ctx: ServiceContext): FastifyPluginAsync => async
     schema: { tags, summary: "Change a business's name or policy", params: IdParams, body: UpdateBusinessBody, response: { 200: Type.Ref('Business'), ...errorResponses(404) } },
   }, async (req) => updateBusiness(ctx, req.params.id, req.body));
 
-  app.post<{ Params: { id: string }; Body: { name: string } }>('/v1/businesses/:id/keys', {
+  app.post<{ Params: { id: string }; Body: { name: string; role?: Role } }>('/v1/businesses/:id/keys', {
     config: { auth: 'admin' },
     schema: { tags, summary: "Create a business's API key (shown once)", params: IdParams, body: CreateKeyBody, response: { 201: CreatedKeySchema, ...errorResponses(404) } },
-  }, async (req, reply) => reply.code(201).send(await createApiKey(ctx, { businessId: req.params.id, name: req.body.name })));
+  }, async (req, reply) => reply.code(201).send(await createApiKey(ctx, { businessId: req.params.id, name: req.body.name, role: req.body.role ?? 'admin' })));
 
   app.get('/v1/business', {
     schema: { tags, summary: 'The business of the calling key', response: { 200: Type.Ref('Business'), ...errorResponses() } },

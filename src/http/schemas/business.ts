@@ -1,3 +1,4 @@
+import { ROLES } from '../../domain/access/roles.js';
 import { Type } from '@sinclair/typebox';
 import { CategorySchema, Nullable, Slug, Timestamp } from './common.js';
 
@@ -56,12 +57,14 @@ export const UpdateBusinessBody = Type.Object({
   policy: Type.Optional(PolicySchema),
 }, { additionalProperties: false, minProperties: 1 });
 
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)), { description: 'read: look, export, verify; write: also record and send; admin: also keys and settings' });
 export const KeyInfoSchema = Type.Object({
   id: Type.String(), name: Type.String(), prefix: Type.String(), businessId: Nullable(Type.String()),
+  role: Nullable(RoleSchema),
   createdAt: Timestamp, lastUsedAt: Nullable(Timestamp), revokedAt: Nullable(Timestamp),
 });
 export const CreatedKeySchema = Type.Object({
   key: Type.String({ description: 'Shown once. Store it now: only its hash is kept.' }),
   info: KeyInfoSchema,
 });
-export const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+export const CreateKeyBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }), role: Type.Optional(RoleSchema) }, { additionalProperties: false });

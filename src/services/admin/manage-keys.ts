@@ -2,6 +2,7 @@ import { fail } from '../../domain/errors.js';
 import { newId } from '../../lib/ids.js';
 import { randomToken, sha256Hex } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
+import { isRole, type Role } from '../../domain/access/roles.js';
 
 /**
  * API keys are shown once and stored only as a SHA-256 hash (they are 192-bit random, so a fast hash is
@@ -9,13 +10,15 @@ import type { ServiceContext } from '../context.js';
  */
 export type Principal =
   | { kind: 'admin'; keyId: string }
-  | { kind: 'business'; keyId: string; businessId: string };
+  | { kind: 'business'; keyId: string; businessId: string; role: Role };
 
 export interface KeyInfo {
   id: string;
   name: string;
   prefix: string;
   businessId: string | null;
+  /** The business key's role; null for platform admin keys. */
+  role: Role | null;
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
@@ -23,19 +26,22 @@ export interface KeyInfo {
 
 export async function createApiKey(
   ctx: ServiceContext,
-  input: { businessId: string | null; name: string },
+  input: { businessId: string | null; name: string; role?: Role },
 ): Promise<{ key: string; info: KeyInfo }> {
   const now = ctx.clock.now();
+  // Without a role the caller is the operator (CLI, platform admin key, demo seed) making a business's key: admin.
+  // A business key making another one passes the role it asked for (POST /v1/keys defaults to write).
+  const role: Role | null = input.businessId ? input.role ?? 'admin' : null;
   const key = `${input.businessId ? 'olk' : 'ola'}_${randomToken(24)}`;
   const row = { id: newId('key', now), name: input.name, prefix: key.slice(0, 10), key_hash: sha256Hex(key), created_at: now, last_used_at: null, revoked_at: null };
   if (input.businessId) {
     const b = await ctx.database.db.selectFrom('businesses').select('id').where('id', '=', input.businessId).executeTakeFirst();
     if (!b) fail('NOT_FOUND', 'No such business.', 'businessId');
-    await ctx.database.db.insertInto('api_keys').values({ ...row, business_id: input.businessId }).execute();
+    await ctx.database.db.insertInto('api_keys').values({ ...row, business_id: input.businessId, role: role! }).execute();
   } else {
     await ctx.database.db.insertInto('admin_keys').values(row).execute();
   }
-  return { key, info: { id: row.id, name: row.name, prefix: row.prefix, businessId: input.businessId, createdAt: now, lastUsedAt: null, revokedAt: null } };
+  return { key, info: { id: row.id, name: row.name, prefix: row.prefix, businessId: input.businessId, role, createdAt: now, lastUsedAt: null, revokedAt: null } };
 }
 
 // last_used_at is written at most once a minute per key so authentication stays a read on the hot path.
@@ -79,10 +85,11 @@ async function lookup(ctx: ServiceContext, key: string, hash: string): Promise<P
     await touch(ctx, 'admin_keys', r.id, now);
     return { kind: 'admin', keyId: r.id };
   }
-  const r = await db.selectFrom('api_keys').select(['id', 'business_id', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+  const r = await db.selectFrom('api_keys').select(['id', 'business_id', 'revoked_at', 'role']).where('key_hash', '=', hash).executeTakeFirst();
   if (!r || r.revoked_at !== null) return null;
   await touch(ctx, 'api_keys', r.id, now);
-  return { kind: 'business', keyId: r.id, businessId: r.business_id };
+  // An unknown role (written by a newer version) grants the least.
+  return { kind: 'business', keyId: r.id, businessId: r.business_id, role: isRole(r.role) ? r.role : 'read' };
 }
 
 async function touch(ctx: ServiceContext, table: 'admin_keys' | 'api_keys', id: string, now: number) {
@@ -98,7 +105,7 @@ export async function listApiKeys(ctx: ServiceContext, businessId: string | null
     ? await db.selectFrom('api_keys').selectAll().where('business_id', '=', businessId).orderBy('id').execute()
     : await db.selectFrom('admin_keys').selectAll().orderBy('id').execute();
   return rows.map((r) => ({
-    id: r.id, name: r.name, prefix: r.prefix, businessId, createdAt: Number(r.created_at),
+    id: r.id, name: r.name, prefix: r.prefix, businessId, role: 'role' in r && isRole(r.role) ? r.role : null, createdAt: Number(r.created_at),
     lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
   }));
 }
