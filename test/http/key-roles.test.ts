@@ -26,7 +26,7 @@ forEachDialect('HTTP API: key roles (read, write, admin)', (db) => {
   it('GET /v1/me names the key, its role and permissions', async () => {
     const me = await t.call('GET', '/v1/me', a.key);
     assert.equal(me.statusCode, 200, me.body);
-    assert.deepEqual({ ...me.json(), keyId: undefined }, { businessId: a.id, keyId: undefined, role: 'admin', permissions: ['read', 'write', 'admin'] });
+    assert.deepEqual({ ...(me.json() as object), keyId: undefined }, { businessId: a.id, keyId: undefined, role: 'admin', permissions: ['read', 'write', 'admin'] });
     const read = await keyOf('read');
     assert.deepEqual((await t.call('GET', '/v1/me', read)).json().permissions, ['read']);
   });
