@@ -20,7 +20,7 @@ forEachDialect('people search and preference links', (db) => {
   before(async () => {
     ctx = testContext(db());
     const publicUrl = 'http://localhost:8080';
-    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl }, plugins: capturePlugins(ctx, { publicUrl }) });
+    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl }, plugins: capturePlugins(ctx, { publicUrl, twilioApiUrl: 'http://127.0.0.1:9', smtp: { url: null, from: 'shop@example.test' } }) });
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
@@ -92,5 +92,51 @@ forEachDialect('people search and preference links', (db) => {
     assert.equal(erased.json().code, 'PERSON_ERASED');
     const spec = (await call('GET', '/openapi.json', null)).json();
     assert.ok(spec.paths['/v1/people/{id}/preference-link'].post);
+  });
+});
+
+forEachDialect('ledger filters', (db) => {
+  let app: FastifyInstance;
+  let adminKey: string;
+  const call = (method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse> =>
+    app.inject({ method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(body !== undefined ? { payload: body as object } : {}) });
+  before(async () => {
+    const ctx = testContext(db());
+    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://localhost:8080' } });
+    await app.ready();
+    adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
+  });
+  after(async () => { await app.close(); });
+
+  it('filters /v1/events by type, channel, topic (and all-topic events) and occurred time', async () => {
+    const b = await call('POST', '/v1/businesses', adminKey, { slug: `ledger-${Math.random().toString(36).slice(2, 8)}`, displayName: 'Ledger Shop' });
+    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json().key as string;
+    for (const [t, name] of [['delivery', 'delivery updates'], ['bill_ing', 'billing alerts']]) assert.equal((await call('POST', '/v1/topics', key, { key: t, name, category: 'utility' })).statusCode, 201);
+    const text = await call('POST', '/v1/texts', key, { name: 'd', language: 'en', topicKeys: ['delivery', 'bill_ing'], body: 'Send me delivery updates and billing alerts from Ledger Shop on WhatsApp. Reply STOP to opt out.' });
+    const t0 = Date.UTC(2026, 4, 1);
+    const ins = [
+      { phone: '+447911123401', topics: ['delivery'], at: t0 },
+      { phone: '+447911123402', topics: ['bill_ing'], at: t0 + 86_400_000 },
+    ];
+    for (const i of ins) {
+      const r = await call('POST', '/v1/opt-ins', key, { person: { phone: i.phone }, topics: i.topics, channel: 'web', action: 'checked_box', textHash: text.json().hash, evidence: WEB_EVIDENCE, occurredAt: i.at });
+      assert.equal(r.statusCode, 201, r.body);
+    }
+    const out = await call('POST', '/v1/opt-outs', key, { person: { phone: '+447911123401' }, scope: 'all', channel: 'api', action: 'staff_request', evidence: { ticket: 'T' } });
+    assert.equal(out.statusCode, 201, out.body);
+    const ids = async (qs: string) => {
+      const r = await call('GET', `/v1/events?${qs}`, key);
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json().data.map((e: { type: string; channel: string; scope: string; topics: string[] }) => `${e.type}/${e.channel}/${e.scope === 'all' ? 'all' : e.topics.join('+')}`);
+    };
+    assert.deepEqual(await ids('type=opt_out'), ['opt_out/api/all']);
+    assert.deepEqual((await ids('channel=web')).sort(), ['opt_in/web/bill_ing', 'opt_in/web/delivery']);
+    assert.deepEqual((await ids('topic=bill_ing')).sort(), ['opt_in/web/bill_ing', 'opt_out/api/all']);
+    assert.deepEqual(await ids('topic=billxing'), ['opt_out/api/all'], "the key's underscore is no wildcard");
+    assert.equal((await call('GET', '/v1/events?topic=bill%25ing', key)).statusCode, 400);
+    assert.deepEqual(await ids(`type=opt_in&from=${t0}&to=${t0 + 86_400_000}`), ['opt_in/web/delivery']);
+    const bad = await call('GET', '/v1/events?from=yesterday', key);
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, 'VALIDATION_FAILED');
   });
 });

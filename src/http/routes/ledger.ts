@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
@@ -9,11 +10,16 @@ import { errorResponses, Nullable } from '../schemas/common.js';
 
 export const ledgerRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
   const tags = ['ledger'];
-  app.get<{ Querystring: { cursor?: string; limit?: number; type?: string } }>('/v1/events', {
+  app.get<{ Querystring: { cursor?: string; limit?: number; type?: string; channel?: string; topic?: string; from?: number; to?: number } }>('/v1/events', {
     schema: {
       tags, summary: "The business's consent ledger, newest first",
+      description: 'Filters combine: `type`, `channel`, `topic` (events naming it, and those for every topic), `from`/`to` (epoch ms of occurredAt; `to` exclusive).',
       querystring: Type.Object({
         type: Type.Optional(Type.String({ maxLength: 32 })),
+        channel: Type.Optional(Type.String({ maxLength: 32 })),
+        topic: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })),
+        from: Type.Optional(Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 })),
+        to: Type.Optional(Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 })),
         cursor: Type.Optional(Type.String({ maxLength: 200 })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
       }, { additionalProperties: false }),
@@ -25,6 +31,13 @@ export const ledgerRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (
     const after = decodeCursor(req.query.cursor);
     if (after) q = q.where('id', '<', after);
     if (req.query.type) q = q.where('type', '=', req.query.type);
+    if (req.query.channel) q = q.where('channel', '=', req.query.channel);
+    if (req.query.from !== undefined) q = q.where('occurred_at', '>=', req.query.from);
+    if (req.query.to !== undefined) q = q.where('occurred_at', '<', req.query.to);
+    if (req.query.topic) {
+      const like = `%${JSON.stringify(req.query.topic).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) => eb.or([eb('scope', '=', 'all'), sql<boolean>`topic_keys like ${like} escape '\\'`]));
+    }
     const rows = await q.execute();
     const data = rows.slice(0, limit).map((r) => ({
       id: r.id, personId: r.person_id, seq: Number(r.seq), type: r.type, scope: r.scope, topics: parseJson<string[]>(r.topic_keys, []),
