@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql, type Dialect, type Transaction } from 'kysely';
 import type { DB } from './schema.js';
 import { withCurrentSchemaIntrospector } from './postgres/introspector.js';
+import { commitThenSync } from './sqlite/deferred-sync.js';
 
 export type Dialect_ = 'sqlite' | 'postgres';
 
@@ -27,6 +28,11 @@ export interface Database {
   caps: Capabilities;
   /** Runs fn in one transaction; on PostgreSQL retries serialisation failures and deadlocks a few times. */
   transaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /**
+   * A transaction whose promise resolves once it is on disk, without blocking the event loop on the fsync (SQLite:
+   * storage/sqlite/deferred-sync.ts; PostgreSQL: a plain transaction, durable when it returns).
+   */
+  syncedTransaction<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
   /** The raw better-sqlite3 handle (benchmarks' floor), when on SQLite. */
   sqlite?: SQLite.Database;
   /** The raw pg pool (benchmarks' floor), when on PostgreSQL over the network. */
@@ -163,11 +169,12 @@ function wrap(
   close: () => Promise<void>,
   extra: { sqlite?: SQLite.Database; pool?: pg.Pool } = {},
 ): Database {
-  return {
+  const database: Database = {
     db,
     dialect,
     caps,
     ...extra,
+    syncedTransaction: (fn) => commitThenSync(database, fn),
     async transaction(fn) {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -180,6 +187,7 @@ function wrap(
     },
     close,
   };
+  return database;
 }
 
 export function openFromConfig(cfg: { databaseUrl: string | null; dataDir: string; dbPoolSize: number }): Database {

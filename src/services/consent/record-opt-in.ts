@@ -2,13 +2,11 @@ import { fail } from '../../domain/errors.js';
 import { ACTIVE_ACTIONS, type Channel } from '../../domain/consent/model.js';
 import { toBusiness, toTopic, type Business, type Topic } from '../../storage/business/business-store.js';
 import { chainEvent, condKeyAfter, historyOf, projectionOf, type EventRow } from '../../storage/consent/consent-store.js';
-import { isUniqueViolation, type Trx } from '../../storage/db.js';
-import {
-  pgReadAll, pgReadChecks, pgReadPerson, pgWrite, sqliteReadChecks, sqliteReadPerson, sqliteWrite,
-  type ChecksArgs, type OptInChecks, type OptInPerson, type OptInWrite,
-} from '../../storage/consent/opt-in-store.js';
+import type { Trx } from '../../storage/db.js';
+import type { ChecksArgs, OptInChecks, OptInPerson, OptInWrite } from '../../storage/consent/opt-in-store.js';
+import { optInWriter, type OptInSteps } from '../../storage/consent/opt-in-writer.js';
 import { messageRow } from '../../storage/dispatch/outbox-store.js';
-import { isPersonIdConflict, lockOrCreatePerson, newPersonRow, personConflict, type PersonRow } from '../../storage/consent/people-store.js';
+import { newPersonRow, type PersonRow } from '../../storage/consent/people-store.js';
 import type { LedgerKey } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
 import { resolvePersonRef, type PersonRefInput, type ResolvedRef } from './person-ref.js';
@@ -77,27 +75,7 @@ export async function recordOptIn(ctx: ServiceContext, businessId: string, input
   const now = ctx.clock.now();
   checkOptInShape(input, now);
   const ref = resolvePersonRef(input.person, 'person.phone');
-  const { database } = ctx;
-  if (database.sqlite) {
-    // The whole opt-in runs synchronously in one IMMEDIATE transaction on the raw handle (taking the write lock
-    // up front, as it reads then writes), while holding Kysely's connection so no other transaction is open.
-    const raw = database.sqlite;
-    return database.db.connection().execute(async () => raw.transaction(() => optInSqlite(ctx, businessId, input, ref, now)).immediate());
-  }
-  // PostgreSQL, optimistically: everything read in one statement (one snapshot), everything written in one
-  // statement that applies only if the person's row is still the one it was planned on. Two round trips and no
-  // lock held across them; a write that lost a race (or met a concurrent duplicate) takes the locking path.
-  const args = checksArgs(ctx, businessId, input, ref);
-  const facts = await pgReadAll(database, database.db, args, ref.key, input.scope === 'restore');
-  const checked = applyChecks(input, args, facts);
-  if ('duplicate' in checked) return checked.duplicate;
-  const plan = planWrite(businessId, input, ref, now, checked, facts, ctx.keyring.ledger);
-  try {
-    if (await pgWrite(database, database.db, plan.write)) return plan.result;
-  } catch (e) {
-    if (!isUniqueViolation(e)) throw e;
-  }
-  return database.transaction((trx) => recordOptInTx(ctx, trx, businessId, input, ref, now));
+  return optInWriter(ctx.database).optIn(optInSteps(ctx, businessId, input, ref, now));
 }
 
 /** The opt-in inside a caller's transaction (the WhatsApp and web channels compose it with other writes). */
@@ -109,44 +87,21 @@ export async function recordOptInTx(
   ref: ReturnType<typeof resolvePersonRef>,
   now: number,
 ): Promise<OptInResult> {
-  const { database } = ctx;
-  // On SQLite the raw handle is this transaction's connection (the only one).
-  if (database.sqlite) return optInSqlite(ctx, businessId, input, ref, now);
-  const args = checksArgs(ctx, businessId, input, ref);
-  const checked = applyChecks(input, args, await pgReadChecks(database, trx, args));
-  if ('duplicate' in checked) return checked.duplicate;
-  // The person's row lock: events of one person are appended one at a time and the hash chain never forks.
-  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
-  const plan = planWrite(businessId, input, ref, now, checked, { ...(await pgReadPerson(database, trx, businessId, person.id, input.scope === 'restore')), person }, ctx.keyring.ledger);
-  let written: boolean;
-  try {
-    written = await pgWrite(database, trx, plan.write);
-  } catch (e) {
-    if (isPersonIdConflict(e)) return personConflict();
-    throw e;
-  }
-  if (!written) throw new Error('the opt-in was not written although the person is locked');
-  return plan.result;
+  return optInWriter(ctx.database).optInTx(trx, optInSteps(ctx, businessId, input, ref, now));
 }
 
-/** The opt-in on SQLite, synchronously: the caller holds the connection in a transaction. */
-function optInSqlite(ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef, now: number): OptInResult {
-  const { database } = ctx;
+/** The opt-in's rules as the writer's two pure steps: the checks on what was read, the plan on the person found. */
+function optInSteps(ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef, now: number): OptInSteps<Checked, OptInResult> {
   const args = checksArgs(ctx, businessId, input, ref);
-  const checked = applyChecks(input, args, sqliteReadChecks(database, args));
-  if ('duplicate' in checked) return checked.duplicate;
-  const plan = planWrite(businessId, input, ref, now, checked, sqliteReadPerson(database, businessId, ref.key, input.scope === 'restore'), ctx.keyring.ledger);
-  // Nothing can move under a SQLite write transaction; a new person whose WhatsApp id or BSUID belongs to
-  // someone else is refused by the unique key.
-  let written: boolean;
-  try {
-    written = sqliteWrite(database, plan.write);
-  } catch (e) {
-    if (isPersonIdConflict(e)) return personConflict();
-    throw e;
-  }
-  if (!written) return personConflict();
-  return plan.result;
+  return {
+    args, key: ref.key, wantHistory: input.scope === 'restore', now,
+    newPerson: { country: ref.country, timezone: ref.timezone, language: input.language ?? null },
+    check: (facts) => {
+      const c = applyChecks(input, args, facts);
+      return 'duplicate' in c ? { done: c.duplicate } : { checked: c };
+    },
+    plan: (checked, found) => planWrite(businessId, input, ref, now, checked, found, ctx.keyring.ledger),
+  };
 }
 
 const checksArgs = (ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef): ChecksArgs => ({

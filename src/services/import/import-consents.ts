@@ -6,7 +6,8 @@ import { getBusiness, toTopic } from '../../storage/business/business-store.js';
 import { chainEvent, projectionOf } from '../../storage/consent/consent-store.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
 import {
-  existingSourceRefs, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, tuneForImport, statesOf, suppressedPhoneHashes, writeImport,
+  existingSourceRefs, importWriteLanes, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, tuneForImport, statesOf,
+  suppressedPhoneHashes, writeImport,
   type ImportWrites,
 } from '../../storage/consent/import-store.js';
 import { newPersonRow, type PersonRow } from '../../storage/consent/people-store.js';
@@ -116,7 +117,7 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   // events wins). A number the other batch created meanwhile only makes the batch run again (commitBatch).
   // Meanwhile the next batch is parsed and checked (on the worker thread when reading a file).
   // A dry run keeps one lane: its memory of earlier batches must be complete when a batch is planned.
-  const lanes = ctx.database.caps.concurrentWriters && !input.dryRun ? 2 : 1;
+  const lanes = input.dryRun ? 1 : importWriteLanes(ctx.database);
   const inFlight: { done: Promise<void>; phones: Set<string> }[] = [];
   let statsAt = 0;
   let progressed = 0;

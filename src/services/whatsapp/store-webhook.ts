@@ -2,7 +2,6 @@ import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
 import { insertInboxGroups, type InboxRef, type NewInboxItem } from '../../storage/whatsapp/inbox-store.js';
 import type { ServiceContext } from '../context.js';
 import { groupCommit, type GroupCommitter } from '../../storage/group-commit.js';
-import { commitThenSync } from '../../storage/sqlite/deferred-sync.js';
 import type { Database } from '../../storage/db.js';
 import { applyOptOutsAtAckTx } from './apply-opt-outs-at-ack.js';
 
@@ -70,8 +69,8 @@ function writerFor(ctx: ServiceContext): Writer {
   if (!w) {
     w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) =>
       // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
-      // The 200s wait for the fsync, but the event loop does not (commitThenSync).
-      commitThenSync(database, async (trx) => {
+      // The 200s wait for the fsync, but the event loop does not (syncedTransaction).
+      database.syncedTransaction(async (trx) => {
         const groups = await insertInboxGroups(trx, batch);
         const stored = groups.flatMap((g, gi) => g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })));
         const done = await applyOptOutsAtAckTx(ctx, trx, stored, ctx.clock.now());

@@ -48,6 +48,12 @@ export async function suppressedPhoneHashes(trx: Trx, businessId: string, hashes
 }
 
 /**
+ * How many import batches may be in flight at once: two on PostgreSQL (many connections; batches with no
+ * number in common), one on SQLite (one writer, batches commit in file order).
+ */
+export const importWriteLanes = (database: Database): number => (database.caps.concurrentWriters ? 2 : 1);
+
+/**
  * The people with these numbers, locked for the rest of the transaction where the database has row locks (as
  * lockOrCreatePerson does one at a time). Locks are taken in id order so two importers cannot deadlock.
  */
