@@ -29,6 +29,8 @@ export interface Config {
   inboxRetentionDays: number;
   /** Outbound consent webhooks may target private, loopback and link-local addresses (tests, closed networks). */
   webhooksAllowPrivate: boolean;
+  /** GET /metrics without a key (default: a platform admin key is needed). */
+  metricsPublic: boolean;
   /** Use the built-in fake Cloud API instead of Meta: null = on for `optline start`, off for `optline serve`. */
   sandbox: boolean | null;
   /** Behind a reverse proxy: trust X-Forwarded-For so consent evidence records the person's IP, not the proxy's. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     // Meta retries a webhook for up to 7 days: a processed item must outlive that to be recognised as a retry.
     inboxRetentionDays: int('OPTLINE_INBOX_RETENTION_DAYS', 30, 8, 3650),
     webhooksAllowPrivate: bool('OPTLINE_WEBHOOKS_ALLOW_PRIVATE', false),
+    metricsPublic: bool('OPTLINE_METRICS_PUBLIC', false),
     trustProxy: (() => {
       const v = opt('OPTLINE_TRUST_PROXY');
       if (v === null) return false;
@@ -169,5 +172,6 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
   { name: 'OPTLINE_INBOX_RETENTION_DAYS', default: '30', meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)' },
   { name: 'OPTLINE_TRUST_PROXY', default: 'false', meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)' },
+  { name: 'OPTLINE_METRICS_PUBLIC', default: 'false', meaning: 'true: GET /metrics answers without a key (else it needs a platform admin key, ola_…)' },
   { name: 'OPTLINE_SANDBOX', default: 'auto', meaning: 'true: send WhatsApp to the built-in fake Cloud API (default for `start`); false: to Meta (default for `serve`)' },
 ];

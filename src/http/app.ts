@@ -11,6 +11,8 @@ import { registerErrorHandling } from './error-handler.js';
 import { registerInputGuard } from './input-guard.js';
 import { ProblemSchema } from './schemas/common.js';
 import { openapiDocumentTransform, openapiRouteTransform } from './openapi.js';
+import { Metrics } from '../lib/metrics.js';
+import { registerMetrics } from './routes/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { businessRoutes } from './routes/businesses.js';
 import { keyRoutes } from './routes/keys.js';
@@ -121,5 +123,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reportRoutes(deps.ctx));
   await app.register(webhookEndpointRoutes(deps.ctx, { allowPrivate: deps.config.webhooksAllowPrivate ?? false }));
   for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
+  registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
   return app;
 }

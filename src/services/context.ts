@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import type { Keyring } from '../lib/crypto.js';
 import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../lib/metrics.js';
 import type { Database } from '../storage/db.js';
 
 /** What every use case needs: the database (with its transaction runner), time, keys and a logger. */
@@ -9,4 +10,6 @@ export interface ServiceContext {
   clock: Clock;
   keyring: Keyring;
   logger: Logger;
+  /** The process's Prometheus metrics (lib/metrics.ts); set by buildApp when absent. Optional: counting is never required. */
+  metrics?: Metrics;
 }

@@ -129,6 +129,7 @@ export const whatsappWebhookRoutes = (ctx: ServiceContext, opts: WhatsAppWebhook
     }
     await blankErasedReceipts(ctx, parsed.items, owner.routes);
     const r = await storeWhatsAppWebhook(ctx, parsed.items, owner.routes);
+    ctx.metrics?.webhookItemsReceived.inc(r.received); ctx.metrics?.webhookItemsStored.inc(r.stored);
     // Committed: from here on Meta may forget the POST. Processing starts once the answer is on its way.
     setImmediate(() => processor.enqueue(r.fresh));
     return reply.code(200).send({ received: r.received, stored: r.stored });

@@ -24,7 +24,9 @@ export async function decideSend(
   const facts = await loadGateFacts(ctx.database, q, businessId, ref.key, input.topic, now, ctx.keyring.phoneHash);
   if (!facts) return fail('NOT_FOUND', 'No such business.', 'businessId');
   if (!facts.person?.timezone && ref.timezone && facts.person) facts.person.timezone = ref.timezone;
-  return { ...decide(facts), personId: facts.personId, topicId: facts.topicId, topic: input.topic };
+  const decision = decide(facts);
+  ctx.metrics?.countDecision(decision);
+  return { ...decision, personId: facts.personId, topicId: facts.topicId, topic: input.topic };
 }
 
 export async function decideBatch(
