@@ -63,6 +63,8 @@ export function postSigned(p: SignedPost): Promise<PostResult> {
     if (why) return done({ ok: false, status: null, error: why });
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
       method: 'POST',
+      // A fresh connection per delivery: every connect goes through the checked lookup.
+      agent: false,
       lookup: checkedLookup,
       timeout: p.timeoutMs,
       headers: {

@@ -22,12 +22,12 @@ export interface DeliveryToEnqueue {
  * enqueued when that write is not as planned). Delivery ids are `<source id>.<endpoint id>`: one per pair.
  */
 export function enqueueSql(ph: Placeholder, d: DeliveryToEnqueue, from = ''): string {
-  const biz = ph(d.businessId, 'text');
+  // Placeholders are made in text order (SQLite's are positional).
   return `INSERT INTO webhook_deliveries (business_id, id, endpoint_id, event_type, source_id, person_id, payload, status, attempts, next_attempt_at, created_at)
     SELECT webhook_endpoints.business_id, ${ph(`${d.sourceId}.`, 'text')} || webhook_endpoints.id, webhook_endpoints.id, ${ph(d.type, 'text')},
       ${ph(d.sourceId, 'text')}, ${ph(d.personId, 'text')}, ${ph(d.payload, 'text')}, 'pending', 0, ${ph(d.now, 'bigint')}, ${ph(d.now, 'bigint')}
     FROM webhook_endpoints${from}
-    WHERE webhook_endpoints.business_id = ${biz} AND webhook_endpoints.enabled = 1
+    WHERE webhook_endpoints.business_id = ${ph(d.businessId, 'text')} AND webhook_endpoints.enabled = 1
       AND webhook_endpoints.event_types LIKE ${ph(`%"${d.type}"%`, 'text')}
     ON CONFLICT DO NOTHING`;
 }

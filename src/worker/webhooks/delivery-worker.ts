@@ -52,10 +52,14 @@ export async function runWebhookPass(ctx: ServiceContext, o: WebhookWorkerOption
     }
     const failures = Number(c.endpoint.consecutive_failures) + 1;
     const since = c.endpoint.failing_since === null ? at : Number(c.endpoint.failing_since);
-    const disable = at - since >= RETRY_WINDOW_MS ? `failing continuously for 3 days (last: ${r.error})`
-      : failures >= DISABLE_AFTER_FAILURES ? `${failures} consecutive failed deliveries (last: ${r.error})` : null;
     const retryAt = at + nextRetryDelayMs(Number(c.delivery.attempts) + 1, random());
     const giveUp = retryAt - Number(c.delivery.created_at) > RETRY_WINDOW_MS;
+    // A delivery gives up within one backoff step (≤ 7.2 h) of 3 days: an endpoint that failed all that time
+    // counts as failing for 3 days, or the last delivery would give up without ever disabling it.
+    const failingFor = at - since;
+    const disable = failingFor >= RETRY_WINDOW_MS || (giveUp && failingFor >= RETRY_WINDOW_MS - 8 * 3600_000)
+      ? `failing continuously for 3 days (last: ${r.error})`
+      : failures >= DISABLE_AFTER_FAILURES ? `${failures} consecutive failed deliveries (last: ${r.error})` : null;
     await recordAttempt(ctx.database, c, r, at, giveUp || disable ? null : retryAt, disable);
     if (disable) res.disabled++;
     if (giveUp || disable) res.failed++; else res.retried++;
