@@ -11,5 +11,6 @@ const { webhookBench } = await import('./webhook.js');
 const { dispatchBench } = await import('./dispatch.js');
 const { optOutBench } = await import('./optout.js');
 const { refusedBench } = await import('./refused.js');
+const { reportsBench } = await import('./reports.js');
 
-export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench];
+export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench, reportsBench];
