@@ -7,6 +7,7 @@ import { forEachDialect } from '../../helpers/db.js';
 import { buildTestApp, WEB_EVIDENCE, type TestApp } from '../../helpers/http.js';
 import { createEndpoint } from '../../../src/services/webhooks-out/manage-endpoints.js';
 import { runWebhookPass } from '../../../src/worker/webhooks/delivery-worker.js';
+import { insertReviewItem } from '../../../src/storage/whatsapp/review-store.js';
 
 const open: (() => Promise<void>)[] = [];
 
@@ -200,5 +201,28 @@ forEachDialect('consent webhooks out', (db) => {
     assert.equal(rlog[0].lastStatus, 302);
     assert.equal(rlog[0].status, 'pending');
     await rx.close(); await rx2.close();
+  });
+  it('review items are reported in the transaction that creates them; another business sees none of it', async () => {
+    const rx = await receiver(() => ({ status: 200 }));
+    const b = await t.newBusiness();
+    const other = await t.newBusiness();
+    const ep = await createEndpoint(t.ctx, b.id, { url: rx.url, eventTypes: ['review_item'] }, opts);
+    await t.ctx.database.transaction(async (trx) => {
+      await insertReviewItem(trx, { businessId: b.id, personId: null, sourceRef: 'test:1', reason: 'unclear_reply', detail: {} }, t.ctx.clock.now());
+      await insertReviewItem(trx, { businessId: b.id, personId: null, sourceRef: 'test:1', reason: 'unclear_reply', detail: {} }, t.ctx.clock.now());
+    });
+    await assert.rejects(t.ctx.database.transaction(async (trx) => {
+      await insertReviewItem(trx, { businessId: b.id, personId: null, sourceRef: 'test:2', reason: 'unclear_reply', detail: {} }, t.ctx.clock.now());
+      throw new Error('rolled back');
+    }));
+    await drain(5, 1000);
+    const got = dedupe(rx.got).map((r) => verified(r, ep.secret, false));
+    assert.deepEqual(got.map((x) => [x.type, x.data.reason]), [['consent.review_item', 'unclear_reply']], 'one item, once; the rolled-back one never');
+    for (const [m, path] of [['GET', ''], ['PATCH', ''], ['DELETE', ''], ['GET', '/deliveries'], ['POST', '/replay'], ['POST', '/rotate-secret']] as const) {
+      const r = await t.call(m, `/v1/webhook-endpoints/${ep.id}${path}`, other.key, m === 'PATCH' ? { enabled: false } : m === 'POST' && path === '/replay' ? { deliveryId: 'x' } : undefined);
+      assert.equal(r.statusCode, 404, `${m} ${path}: ${r.body}`);
+    }
+    assert.equal((await t.call('GET', '/v1/webhook-endpoints', other.key)).json().data.length, 0);
+    await rx.close();
   });
 });
