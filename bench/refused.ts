@@ -5,7 +5,6 @@
 import { createHmac } from 'node:crypto';
 import type { Dialect_ } from '../src/storage/db.js';
 import { buildApp } from '../src/http/app.js';
-import { whatsappWebhookRoutes } from '../src/http/routes/whatsapp-webhook.js';
 import { createInboxProcessor } from '../src/worker/inbox/processor.js';
 import { putWhatsAppChannel } from '../src/services/admin/manage-whatsapp-channel.js';
 import { createBusiness } from '../src/services/admin/manage-businesses.js';
@@ -19,7 +18,7 @@ async function refusedRate(dialect: Dialect_, businesses: number, ms: number): P
   const processor = createInboxProcessor(ctx);
   const app = await buildApp({
     ctx, config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost' },
-    plugins: [async (a) => { await a.register(whatsappWebhookRoutes(ctx, { sharedAppSecret: 'shared', sharedVerifyToken: null, bodyLimitBytes: 4 * 1024 * 1024, processor })); }],
+    whatsapp: { sharedAppSecret: 'shared', sharedVerifyToken: null, processor },
   });
   try {
     let target = '';

@@ -2,7 +2,6 @@
 // on a fresh database, and a bare Fastify route that accepts the same JSON body and answers 200.
 import Fastify from 'fastify';
 import { buildApp } from '../src/http/app.js';
-import { whatsappWebhookRoutes } from '../src/http/routes/whatsapp-webhook.js';
 import { startInboxProcessor } from '../src/worker/inbox/processor.js';
 import { putWhatsAppChannel } from '../src/services/admin/manage-whatsapp-channel.js';
 import { openBenchDb } from './lib.js';
@@ -17,7 +16,7 @@ const inbox = process.env.BENCH_NO_PROCESS ? ({ enqueue() {}, async stop() {}, a
 const app = await buildApp({
   ctx,
   config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://127.0.0.1' },
-  plugins: [async (a) => { await a.register(whatsappWebhookRoutes(ctx, { sharedAppSecret: null, sharedVerifyToken: null, bodyLimitBytes: 4 << 20, processor: inbox })); }],
+  whatsapp: { sharedAppSecret: null, sharedVerifyToken: null, processor: inbox },
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const bare = Fastify({ bodyLimit: 4 << 20 });

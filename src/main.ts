@@ -5,11 +5,6 @@ import type { Config } from './config.js';
 import { createCloudClient } from './channels/whatsapp-cloud/client.js';
 import { SANDBOX_APP_SECRET } from './channels/whatsapp-cloud/sandbox.js';
 import { buildApp } from './http/app.js';
-import { whatsappWebhookRoutes } from './http/routes/whatsapp-webhook.js';
-import { whatsappChatRoutes } from './http/routes/whatsapp-chat.js';
-import { messageResolveRoutes } from './http/routes/message-resolve.js';
-import { capturePlugins } from './http/capture-plugins.js';
-import { consoleRoutes } from './http/routes/console.js';
 import { startInboxProcessor } from './worker/inbox/processor.js';
 import { startHousekeeping } from './worker/housekeeping.js';
 import { startWebhookDeliveryWorker } from './worker/webhooks/delivery-worker.js';
@@ -55,22 +50,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     ctx,
     config,
     logger: ctx.logger,
-    plugins: [
-      async (a) => {
-        await a.register(whatsappWebhookRoutes(ctx, {
-          // In sandbox mode the fake Cloud API signs its status webhooks with the sandbox secret.
-          sharedAppSecret: o.sandbox ? sandboxSecret : config.whatsapp.appSecret,
-          sharedVerifyToken: config.whatsapp.verifyToken,
-          bodyLimitBytes: config.webhookBodyLimitBytes,
-          processor: inbox,
-        }));
-      },
-      async (a) => { await a.register(whatsappChatRoutes(ctx)); },
-      async (a) => { await a.register(messageResolveRoutes(ctx)); },
-      async (a) => { await a.register(consoleRoutes()); },
-      // Hosted pages, widget, SMS, email, IVR and preference page: each its own scope (cookies, forms, rate limits).
-      ...capturePlugins(ctx, { publicUrl: config.publicUrl, twilioApiUrl: config.twilio.apiUrl, smtp: config.smtp }),
-    ],
+    // In sandbox mode the fake Cloud API signs its status webhooks with the sandbox secret.
+    whatsapp: { processor: inbox, sharedAppSecret: o.sandbox ? sandboxSecret : config.whatsapp.appSecret },
   });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();

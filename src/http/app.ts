@@ -32,6 +32,13 @@ import { EventSchema, PersonSchema } from './routes/people.js';
 import { DecisionSchema } from './routes/decisions.js';
 import { MessageSchema } from './routes/messages.js';
 import { webhookEndpointRoutes } from './routes/webhook-endpoints.js';
+import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.js';
+import { whatsappChatRoutes } from './routes/whatsapp-chat.js';
+import { messageResolveRoutes } from './routes/message-resolve.js';
+import { consoleRoutes } from './routes/console.js';
+import { capturePlugins } from './capture-plugins.js';
+import type { CaptureOptions } from './capture-options.js';
+import type { InboxProcessor } from '../worker/inbox/processor.js';
 
 // Named schemas ($id) are shared by every route plugin and listed under components in the OpenAPI document.
 const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema];
@@ -42,8 +49,17 @@ export interface AppDeps {
   ctx: ServiceContext;
   config: Pick<Config, 'bodyLimitBytes' | 'publicUrl' | 'webhookBodyLimitBytes'> & Partial<Config>;
   logger?: Logger;
-  /** Extra route plugins (channels, pages) registered after the core API. */
-  plugins?: ((app: FastifyInstance) => Promise<void> | void)[];
+  /**
+   * The WhatsApp webhook: the processor that takes stored items right after the 200 (main.ts passes the one
+   * it started, so one processor serves both paths; without one the webhook makes its own), and the shared
+   * app's secret and verify token when they are not the configured ones (the sandbox signs with its own).
+   */
+  whatsapp?: { processor?: InboxProcessor; sharedAppSecret?: string | null; sharedVerifyToken?: string | null };
+  /**
+   * Options of the capture pages and channels beyond what the config gives (rate limits, link lifetimes,
+   * a loopback Twilio). Without a configured Twilio URL, SMS and calls go to a closed loopback port.
+   */
+  capture?: Partial<CaptureOptions>;
 }
 
 /**
@@ -122,7 +138,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ledgerKeyRoutes(deps.ctx));
   await app.register(reportRoutes(deps.ctx));
   await app.register(webhookEndpointRoutes(deps.ctx, { allowPrivate: deps.config.webhooksAllowPrivate ?? false }));
-  for (const p of deps.plugins ?? []) await app.register(async (scope) => p(scope));
+  await app.register(messageResolveRoutes(deps.ctx));
+  const wa = deps.whatsapp ?? {};
+  await app.register(whatsappWebhookRoutes(deps.ctx, {
+    sharedAppSecret: wa.sharedAppSecret !== undefined ? wa.sharedAppSecret : (deps.config.whatsapp?.appSecret ?? null),
+    sharedVerifyToken: wa.sharedVerifyToken !== undefined ? wa.sharedVerifyToken : (deps.config.whatsapp?.verifyToken ?? null),
+    bodyLimitBytes: deps.config.webhookBodyLimitBytes,
+    ...(wa.processor ? { processor: wa.processor } : {}),
+  }));
+  await app.register(whatsappChatRoutes(deps.ctx));
+  await app.register(consoleRoutes());
+  // Hosted pages, widget, SMS, email, IVR and preference page: each its own scope (cookies, forms, rate limits).
+  const capture: CaptureOptions = {
+    publicUrl: deps.config.publicUrl,
+    twilioApiUrl: deps.config.twilio?.apiUrl ?? 'http://127.0.0.1:9',
+    smtp: deps.config.smtp ?? { url: null, from: 'Optline <no-reply@localhost>' },
+    ...deps.capture,
+  };
+  for (const p of capturePlugins(deps.ctx, capture)) await app.register(async (scope) => p(scope));
   registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
   return app;
 }

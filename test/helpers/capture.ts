@@ -1,6 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { capturePlugins, type CaptureOptions } from '../../src/http/capture-plugins.js';
+import type { CaptureOptions } from '../../src/http/capture-options.js';
 import { upsertChannelAccount } from '../../src/storage/business/channel-store.js';
 import { putCaptureSettings } from '../../src/storage/capture/capture-settings-store.js';
 import type { Database } from '../../src/storage/db.js';
@@ -24,7 +24,7 @@ export async function buildCaptureApp(database: Database, overrides: Partial<Cap
   const app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: opts.publicUrl },
-    plugins: capturePlugins(ctx, opts),
+    capture: opts,
   });
   await app.ready();
   return { app, ctx, opts, close: () => app.close() };

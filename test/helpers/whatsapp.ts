@@ -1,7 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { whatsappWebhookRoutes } from '../../src/http/routes/whatsapp-webhook.js';
-import { whatsappChatRoutes } from '../../src/http/routes/whatsapp-chat.js';
 import { metaJson } from '../../src/channels/whatsapp-cloud/webhook-builders.js';
 import { signMetaBody } from '../../src/channels/whatsapp-cloud/signature.js';
 import { createInboxProcessor, type InboxProcessor } from '../../src/worker/inbox/processor.js';
@@ -41,14 +39,7 @@ export async function buildWaTestApp(database: Database): Promise<WaTestApp> {
   const app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' },
-    plugins: [
-      async (a) => {
-        await a.register(whatsappWebhookRoutes(ctx, { sharedAppSecret: SHARED_SECRET, sharedVerifyToken: SHARED_VERIFY, bodyLimitBytes: 4 * 1024 * 1024, processor }));
-      },
-      async (a) => {
-        await a.register(whatsappChatRoutes(ctx));
-      },
-    ],
+    whatsapp: { sharedAppSecret: SHARED_SECRET, sharedVerifyToken: SHARED_VERIFY, processor },
   });
   await app.ready();
   const ownSecrets = new Map<string, string>();

@@ -4,7 +4,6 @@ import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
-import { capturePlugins } from '../../src/http/capture-plugins.js';
 import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
@@ -20,7 +19,7 @@ forEachDialect('people search and preference links', (db) => {
   before(async () => {
     ctx = testContext(db());
     const publicUrl = 'http://localhost:8080';
-    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl }, plugins: capturePlugins(ctx, { publicUrl, twilioApiUrl: 'http://127.0.0.1:9', smtp: { url: null, from: 'shop@example.test' } }) });
+    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl }, capture: { smtp: { url: null, from: 'shop@example.test' } } });
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });

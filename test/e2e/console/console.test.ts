@@ -7,9 +7,6 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { buildApp } from '../../../src/http/app.js';
-import { consoleRoutes } from '../../../src/http/routes/console.js';
-import { whatsappChatRoutes } from '../../../src/http/routes/whatsapp-chat.js';
-import { messageResolveRoutes } from '../../../src/http/routes/message-resolve.js';
 import { createApiKey } from '../../../src/services/admin/manage-keys.js';
 import type { Database } from '../../../src/storage/db.js';
 import { openTestDb } from '../../helpers/db.js';
@@ -54,10 +51,6 @@ before(async () => {
   app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' },
-    plugins: [
-      async (a) => { await a.register(whatsappChatRoutes(ctx)); }, async (a) => { await a.register(messageResolveRoutes(ctx)); },
-      async (a) => { await a.register(consoleRoutes()); },
-    ],
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

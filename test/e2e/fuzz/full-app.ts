@@ -1,10 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../src/http/app.js';
-import { whatsappWebhookRoutes } from '../../../src/http/routes/whatsapp-webhook.js';
-import { whatsappChatRoutes } from '../../../src/http/routes/whatsapp-chat.js';
-import { messageResolveRoutes } from '../../../src/http/routes/message-resolve.js';
-import { consoleRoutes } from '../../../src/http/routes/console.js';
-import { capturePlugins } from '../../../src/http/capture-plugins.js';
 import { createApiKey } from '../../../src/services/admin/manage-keys.js';
 import type { Logger } from '../../../src/lib/logger.js';
 import type { Database } from '../../../src/storage/db.js';
@@ -35,15 +30,8 @@ export async function buildFullApp(database: Database, opts: { logger?: Logger }
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: FULL_PUBLIC_URL },
     ...(opts.logger ? { logger: opts.logger } : {}),
-    plugins: [
-      async (a) => {
-        await a.register(whatsappWebhookRoutes(ctx, { sharedAppSecret: FULL_SHARED_SECRET, sharedVerifyToken: 'fuzz-verify', bodyLimitBytes: 4 * 1024 * 1024 }));
-      },
-      async (a) => { await a.register(whatsappChatRoutes(ctx)); },
-      async (a) => { await a.register(messageResolveRoutes(ctx)); },
-      async (a) => { await a.register(consoleRoutes()); },
-      ...capturePlugins(ctx, { publicUrl: FULL_PUBLIC_URL, twilioApiUrl: twilio.url, smtp: { url: null, from: 'Optline <no-reply@optline.example>' } }),
-    ],
+    whatsapp: { sharedAppSecret: FULL_SHARED_SECRET, sharedVerifyToken: 'fuzz-verify' },
+    capture: { twilioApiUrl: twilio.url, smtp: { url: null, from: 'Optline <no-reply@optline.example>' } },
   });
   await app.ready();
   const adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;

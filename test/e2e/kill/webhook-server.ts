@@ -2,7 +2,6 @@
 // processor with its recovery loop, listening on 127.0.0.1. Stand-in until `optline serve` wires both in.
 // Usage: node --import tsx test/e2e/kill/webhook-server.ts <sqlite-file> <master-key-hex> <shared-app-secret>
 import { buildApp } from '../../../src/http/app.js';
-import { whatsappWebhookRoutes } from '../../../src/http/routes/whatsapp-webhook.js';
 import { startInboxProcessor } from '../../../src/worker/inbox/processor.js';
 import { systemClock } from '../../../src/lib/clock.js';
 import { createKeyring } from '../../../src/lib/crypto.js';
@@ -19,7 +18,7 @@ const processor = startInboxProcessor(ctx, { pollMs: 100, graceMs: 300 });
 const app = await buildApp({
   ctx,
   config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://127.0.0.1' },
-  plugins: [async (a) => { await a.register(whatsappWebhookRoutes(ctx, { sharedAppSecret: secret, sharedVerifyToken: null, bodyLimitBytes: 4 * 1024 * 1024, processor })); }],
+  whatsapp: { sharedAppSecret: secret, sharedVerifyToken: null, processor },
 });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`LISTENING ${address}\n`);

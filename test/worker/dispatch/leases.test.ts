@@ -2,7 +2,6 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import { buildApp } from '../../../src/http/app.js';
-import { messageResolveRoutes } from '../../../src/http/routes/message-resolve.js';
 import { applyStatusTx } from '../../../src/services/whatsapp/apply-message-status.js';
 import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import type { CloudClient } from '../../../src/channels/whatsapp-cloud/client.js';
@@ -58,7 +57,6 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
     t.after(() => h.close());
     const app = await buildApp({
       ctx: h.ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 1 << 20, publicUrl: 'http://localhost:8080' },
-      plugins: [async (a) => { await a.register(messageResolveRoutes(h.ctx)); }],
     });
     t.after(() => app.close());
     const call = (method: 'GET' | 'POST', url: string, body?: object) =>
