@@ -1,5 +1,5 @@
 /**
- * The opt-in confirmation sent inside the customer-service window (P4, P5, P7): it names the business, the
+ * The opt-in confirmation sent inside the customer-service window (free to send there): it names the business, the
  * message types, WhatsApp, and how to opt out. Outside the window the business's approved template is sent
  * instead (render.ts). "STOP" is named in every language because it is a core keyword nobody can disable.
  */

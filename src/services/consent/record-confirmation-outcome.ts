@@ -15,7 +15,7 @@ export type ConfirmationOutcome = 'sent' | 'failed';
 export const confirmationOutcomeRef = (messageId: string, outcome: ConfirmationOutcome) => `confirmation_${outcome}:${messageId}`;
 
 /**
- * P4: appends `confirmation_sent` or `confirmation_failed` for a confirmation message, in the caller's
+ * Whether the person was told: appends `confirmation_sent` or `confirmation_failed` for a confirmation message, in the caller's
  * transaction, once per message and outcome (null when already recorded, or the person is erased).
  * `sent` means WhatsApp accepted it for delivery (the first sent, delivered or read status, or the API's
  * acceptance); a later `failed` is recorded as well, because it happened.

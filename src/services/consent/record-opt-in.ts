@@ -175,7 +175,8 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
   });
   const changed = written.filter((x) => x.changed);
 
-  // P4: every opt-in that took effect is confirmed on WhatsApp, queued in this same transaction.
+  // People hear of what is recorded for them: every opt-in that took effect is confirmed on WhatsApp,
+  // queued in this same transaction.
   const message = changed.length > 0
     ? messageRow({
         businessId, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: event.id, notBefore: now,

@@ -89,7 +89,8 @@ export async function recordOptOutTx(
   }, now, ctx.keyring.ledger);
   const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
   const changed = written.filter((c) => c.changed);
-  // P11: nothing already queued may leave after this commits. STOP cancels everything, confirmations included.
+  // An acknowledged opt-out stops every later send: nothing already queued may leave after this commits.
+  // STOP cancels everything, confirmations included.
   const cancelled = await cancelOpenMessages(trx, businessId, person.id, input.scope === 'all' ? null : topics.map((t) => t.id), 'OPTED_OUT', now);
   return {
     duplicate: false, event, personId: person.id,

@@ -307,7 +307,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       changedStates.add(key);
       changed.push(topic.key);
     }
-    // P4 as in recordOptIn, but one message per person per batch naming every topic that changed, rather than
+    // Confirmed as in recordOptIn, but one message per person per batch naming every topic that changed, rather than
     // several confirmations in a row to one person. Only when the import was asked to (opts.confirm); a row
     // with confirmation_sent_at was confirmed at the source.
     if (changed.length && opts.confirm && r.confirm) {

@@ -8,7 +8,7 @@ import { recordOptInTx } from '../consent/record-opt-in.js';
  * the candidates (every live topic the policy allows), even when it gives nothing back now: which topics it
  * restores is decided by the projection over the whole set of the person's events (domain/consent/model.ts
  * replayStates), so a START that arrives before the STOP it answers, or a STOP that arrives after a later
- * START, ends in the same state as the other order. The P4 confirmation that recordOptInTx queues lists the
+ * START, ends in the same state as the other order. The confirmation that recordOptInTx queues lists the
  * topics restored (and carries Confirm under double opt-in), so it is the acknowledgement; `optin_ack` is
  * queued only when no confirmation was, and HELP answers when nothing came back.
  */

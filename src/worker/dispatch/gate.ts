@@ -1,5 +1,6 @@
 /**
- * The gate again, at the moment of dispatch (P11: refused at enqueue AND at dispatch). Pure: the claim
+ * The gate again, at the moment of dispatch (refused at enqueue AND at dispatch: consent changes while a
+ * message waits). Pure: the claim
  * gathers the facts inside its transaction. Each kind of message has its own rule:
  *
  * - notification: the full send gate (consent, category, caps, spacing, quiet hours, erasure, reachability);
