@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { isRole, ROLES } from '../../domain/access/roles.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../services/admin/manage-keys.js';
 import { resolveBusiness, runCommand, UserError } from '../run.js';
 
@@ -10,13 +11,15 @@ export function registerKeys(program: Command): void {
     .option('--business <slug>', 'the business the key belongs to')
     .option('--admin', 'a platform admin key (creates businesses)')
     .requiredOption('--name <name>', 'what the key is for, e.g. "checkout service"')
-    .action(async (o: { business?: string; admin?: boolean; name: string }) => {
+    .option('--role <role>', 'a business key\'s role: read (look, export, verify), write (record, send) or admin (also keys and settings)', 'admin')
+    .action(async (o: { business?: string; admin?: boolean; name: string; role: string }) => {
       process.exitCode = await runCommand('keys create', async ({ ctx }) => {
         if (!!o.admin === !!o.business) throw new UserError('give either --business <slug> or --admin');
+        if (!isRole(o.role)) throw new UserError(`--role must be one of ${ROLES.join(', ')}`);
         const businessId = o.business ? (await resolveBusiness(ctx, o.business)).id : null;
-        const { key, info } = await createApiKey(ctx, { businessId, name: o.name });
+        const { key, info } = await createApiKey(ctx, { businessId, name: o.name, role: o.role });
         process.stdout.write(`${key}\n`);
-        process.stderr.write(`created ${info.id} (${businessId ? `business ${o.business}` : 'platform admin'}). Store the key now: it is not shown again.\n`);
+        process.stderr.write(`created ${info.id} (${businessId ? `business ${o.business}, role ${info.role}` : 'platform admin'}). Store the key now: it is not shown again.\n`);
         return 0;
       });
     });
@@ -28,7 +31,7 @@ export function registerKeys(program: Command): void {
       process.exitCode = await runCommand('keys list', async ({ ctx }) => {
         const businessId = o.business ? (await resolveBusiness(ctx, o.business)).id : null;
         for (const k of await listApiKeys(ctx, businessId)) {
-          process.stdout.write(`${k.id}  ${k.prefix}…  ${k.name}  ${k.revokedAt ? `revoked ${new Date(k.revokedAt).toISOString()}` : 'active'}\n`);
+          process.stdout.write(`${k.id}  ${k.prefix}…  ${k.name}  ${k.role ?? 'platform'}  ${k.revokedAt ? `revoked ${new Date(k.revokedAt).toISOString()}` : 'active'}\n`);
         }
         return 0;
       });
