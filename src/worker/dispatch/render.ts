@@ -5,13 +5,11 @@
  */
 import { buttonsMessage, templateMessage, textMessage, type Addressee, type CloudMessageBody } from '../../channels/whatsapp-cloud/messages.js';
 import { confirmationTexts, fill, listOf } from '../../domain/chat/confirmation-texts.js';
+// The double opt-in buttons carry the ids the chat ingest parses (domain/chat/actions.ts owns both).
+import { confirmReplyId, notMeReplyId } from '../../domain/chat/actions.js';
 import type { DispatchItem } from './types.js';
 
 export type Rendered = { ok: true; body: CloudMessageBody } | { ok: false; errorCode: string; detail: string };
-
-/** Payload ids of the double opt-in buttons; the chat ingest recognises them. */
-export const confirmPayload = (eventId: string) => `optline:confirm:${eventId}`;
-export const notMePayload = (eventId: string) => `optline:notme:${eventId}`;
 
 /** Phone when we have one (Meta lets `to` win anyway), else the wa_id's digits, else the BSUID. */
 export function addressOf(r: DispatchItem['recipient']): Addressee | null {
@@ -61,7 +59,7 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
     return templateMessage({
       ...to, name: tpl.name, language: tpl.language,
       bodyParams: [item.business.displayName, listOf(item.topicNames, lang)],
-      quickReplyPayloads: double ? [confirmPayload(eventId), notMePayload(eventId)] : undefined,
+      quickReplyPayloads: double ? [confirmReplyId(eventId), notMeReplyId(eventId)] : undefined,
     });
   }
   const { language, texts } = confirmationTexts(item.payload.language as string | undefined);
@@ -71,8 +69,8 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
     ...to,
     body: fill(texts.askConfirm, vars),
     buttons: [
-      { id: confirmPayload(eventId), title: texts.confirmButton },
-      { id: notMePayload(eventId), title: texts.notMeButton },
+      { id: confirmReplyId(eventId), title: texts.confirmButton },
+      { id: notMeReplyId(eventId), title: texts.notMeButton },
     ],
   });
 }
