@@ -52,6 +52,12 @@ export class Metrics {
     for (const r of d.reasons) this.gateOutcomes.inc({ outcome: d.outcome, reason: r.code });
   }
 
+  /** Counts one provider call: its result (sent, or the error's classification) and its duration. */
+  countSend(result: string, durationMs: number, provider = 'whatsapp_cloud'): void {
+    this.dispatchSends.inc({ result });
+    this.providerLatency.observe({ provider }, Math.max(0, durationMs) / 1000);
+  }
+
   text(): Promise<string> {
     return this.registry.metrics();
   }

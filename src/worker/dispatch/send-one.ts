@@ -5,6 +5,7 @@
  * starting → (stopped) | call started → outcome.
  */
 import type { CloudClient, SendResult } from '../../channels/whatsapp-cloud/client.js';
+import type { Metrics } from '../../lib/metrics.js';
 import type { Clock } from '../../lib/clock.js';
 import type { CallTimes } from '../../storage/dispatch/dispatch-store.js';
 import { recipientKey } from './claim.js';
@@ -26,6 +27,8 @@ export interface SendDeps {
   starts: Pick<StartGate, 'start'>;
   /** Injected delays at the await points (tests). */
   pause?: PauseHook;
+  /** The process's metrics (sends by result, provider latency), when it has them. */
+  metrics?: Metrics;
 }
 
 export interface SendOutcome {
@@ -91,6 +94,7 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
 
   const now = d.clock.now();
   const call: CallTimes = { startedAt, endedAt: Math.max(now, startedAt) };
+  d.metrics?.countSend(result.ok ? 'sent' : result.classification.kind, call.endedAt - call.startedAt);
   let recipientReadyAt: number | undefined;
   switch (pacingEffectOf(result)) {
     case 'slow_number':

@@ -82,7 +82,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
     onBatch: () => metrics.startBatches++,
   });
   const sendDeps: SendDeps = {
-    cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire, starts, pause: deps.pause,
+    cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire, starts, pause: deps.pause, metrics: ctx.metrics,
   };
 
   const outcomes = new OutcomeQueue(async (batch) => {
