@@ -16,7 +16,7 @@
   function when(ms) {
     if (ms === null || ms === undefined) return '—';
     var d = new Date(ms);
-    return isNaN(d.getTime()) ? String(ms) : d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+    return isNaN(d.getTime()) ? String(ms) : d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
   }
   function json(v) { return v === null || v === undefined ? '—' : JSON.stringify(v, null, 2); }
   function cell(content, cls) {
@@ -46,9 +46,10 @@
   }
   // A list the API pages with a cursor: the first page replaces the table, "Load more" appends the next.
   function pagedList(tableId, moreId, path, render, columns, emptyText) {
-    var next = null;
+    var next = null, base = null;
     function load(more) {
-      var url = path + (more && next ? '&cursor=' + encodeURIComponent(next) : '');
+      if (!more || base === null) base = typeof path === 'function' ? path() : path;
+      var url = base + (more && next ? '&cursor=' + encodeURIComponent(next) : '');
       return api('GET', url).then(function (res) {
         var rows = res.data.map(render);
         if (more) {
@@ -142,10 +143,11 @@
   }
   function signIn(key) {
     sessionStorage.setItem(KEY, key);
-    return api('GET', '/v1/business').then(function (business) {
-      showSignedIn(business);
-      $('phone').focus();
-      return Promise.all([loadEvents(), loadReview(), loadMessages()].map(function (p) { return p.catch(showError); }));
+    return Promise.all([api('GET', '/v1/business'), api('GET', '/v1/me').catch(function () { return null; })]).then(function (r) {
+      showSignedIn(r[0]);
+      applyRole(r[1]);
+      showTab('overview-section');
+      return Promise.all([loadTopics(), loadEvents(), loadReview(), loadMessages(), loadOverview()].map(function (p) { return p.catch(showError); }));
     });
   }
   function signOut(expired) {
@@ -165,23 +167,145 @@
     if (!expired) { clearError(); $('api-key').focus(); }
   }
 
+  // ---- role, tabs ----------------------------------------------------------------------------------------
+  var canWrite = true;
+  function applyRole(me) {
+    canWrite = !me || (me.permissions || []).indexOf('write') >= 0;
+    document.body.classList.toggle('read-only', !canWrite);
+    $('role-note').hidden = canWrite;
+    $('role-note').textContent = canWrite ? '' : 'This key may look, export and verify (role: ' + (me && me.role) + '); actions that change records are not shown.';
+    $('who').textContent += me && me.role ? ' · role ' + me.role : '';
+  }
+  function showTab(id) {
+    Array.prototype.forEach.call(document.querySelectorAll('.task'), function (s) { s.hidden = s.id !== id; });
+    Array.prototype.forEach.call(document.querySelectorAll('.tab'), function (b) {
+      if (b.getAttribute('data-tab') === id) b.setAttribute('aria-current', 'page'); else b.removeAttribute('aria-current');
+    });
+  }
+
+  // ---- words ---------------------------------------------------------------------------------------------
+  var topics = {}; // key -> name, and id -> key
+  var topicIds = {};
+  function loadTopics() {
+    return api('GET', '/v1/topics').then(function (r) {
+      var list = (r && (r.data || r)) || [];
+      var sel = $('f-topic');
+      var opt = function (label, value) { var o = el('option', label); o.value = value; return o; };
+      sel.replaceChildren(opt('Any', ''));
+      list.forEach(function (t) { topics[t.key] = t.name || t.key; topicIds[t.id] = t.key; sel.appendChild(opt(t.name || t.key, t.key)); });
+    });
+  }
+  function topicName(k) { return topics[k] || k; }
+  var CHANNEL = { web: 'on the web page', whatsapp: 'on WhatsApp', sms: 'by SMS', email: 'by email', ivr: 'on a phone call', api: 'through the API', import: 'by import', console: 'in the console' };
+  var TYPE = { opt_in: 'Opted in', opt_out: 'Opted out', confirmed: 'Confirmed on WhatsApp', confirmation_failed: 'The WhatsApp confirmation could not be delivered', erased: 'Erased', number_changed: 'Changed number' };
+  var ACTION = { checked_box: 'ticked', staff_request: 'asked staff', keyword: 'sent a keyword', button: 'pressed a button', replied_yes: 'replied YES', link_click: 'clicked the link', preference_page: 'used the preference page' };
+  function words(s) { return String(s || '').replace(/_/g, ' '); }
+  function browserOf(ua) {
+    if (!ua) return null;
+    var b = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : null;
+    var os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : null;
+    return b && os ? b + ' on ' + os : b || os || ua.slice(0, 60);
+  }
+  function sentence(e) {
+    var parts = [(TYPE[e.type] || words(e.type)) + ' ' + (CHANNEL[e.channel] || words(e.channel))];
+    var what = e.scope === 'all' ? 'every topic' : (e.topics || []).map(function (k) { return "'" + topicName(k) + "'"; }).join(', ');
+    parts.push((ACTION[e.action] || words(e.action)) + (what ? ' ' + what : ''));
+    var ev = e.evidence || {};
+    if (ev.ip) parts.push('from ' + ev.ip);
+    if (ev.userAgent) parts.push(browserOf(ev.userAgent));
+    if (ev.ticket) parts.push('ticket ' + ev.ticket);
+    if (ev.reason) parts.push('reason: ' + ev.reason);
+    return parts.join(', ');
+  }
+  var STATUS = { opted_in: 'Agreed to receive', opted_out: 'Does not want', pending: 'Agreed, waiting for WhatsApp confirmation for' };
+
+  // ---- overview ------------------------------------------------------------------------------------------
+  var chart = null;
+  function day(ms) { return new Date(ms).toISOString().slice(0, 10); }
+  function loadOverview() {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    var to = Date.now() + 86400000, from = to - 31 * 86400000;
+    var q = 'from=' + day(from) + '&to=' + day(to) + '&bucket=day&tz=' + encodeURIComponent(tz);
+    return Promise.all([
+      api('GET', '/v1/reports/events?' + q).catch(function () { return null; }),
+      api('GET', '/v1/reports/events?' + q + '&groupBy=channel').catch(function () { return null; }),
+      api('GET', '/v1/reports/totals').catch(function () { return null; }),
+      api('GET', '/v1/review-items?status=open&limit=200'),
+      api('GET', '/v1/messages?status=unknown&limit=200'),
+    ]).then(function (r) {
+      var series = r[0] && r[0].series && r[0].series[0] ? r[0].series[0].points : [];
+      drawChart(series);
+      fill('channel-table', (r[1] && r[1].series || []).map(function (s) {
+        var sum = function (k) { return s.points.reduce(function (a, p) { return a + p[k]; }, 0); };
+        return [CHANNEL[s.key] ? words(s.key) : (s.key || '—'), sum('optIns'), sum('optOuts')];
+      }), 3, 'Nothing in the last 30 days.');
+      fill('totals-table', (r[2] && r[2].topics || []).map(function (t) { return [topicName(t.topic), t.optedIn, t.optedOut, t.pending]; }), 4, 'No consent recorded yet.');
+      $('count-people').textContent = r[2] ? String(r[2].people) : '–';
+      $('count-review').textContent = String(r[3].data.length) + (r[3].nextCursor ? '+' : '');
+      $('count-messages').textContent = String(r[4].data.length) + (r[4].nextCursor ? '+' : '');
+    });
+  }
+  function drawChart(points) {
+    if (typeof window.Chart !== 'function') { $('chart-caption').textContent = 'The chart could not be drawn.'; return; }
+    var labels = points.map(function (p) { return new Date(p.start).toLocaleDateString(undefined, { month: 'short', day: 'numeric' }); });
+    var data = { labels: labels, datasets: [
+      { label: 'Opt-ins', data: points.map(function (p) { return p.optIns; }), borderColor: '#1b6e20', backgroundColor: '#1b6e20' },
+      { label: 'Opt-outs', data: points.map(function (p) { return p.optOuts; }), borderColor: '#a4161a', backgroundColor: '#a4161a' },
+    ] };
+    if (chart) { chart.data = data; chart.update(); return; }
+    chart = new window.Chart($('chart-events'), { type: 'line', data: data, options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
+    $('chart-caption').textContent = 'Opt-ins and opt-outs per day, in your time zone: ' + points.reduce(function (a, p) { return a + p.optIns; }, 0) + ' opt-in(s), ' + points.reduce(function (a, p) { return a + p.optOuts; }, 0) + ' opt-out(s).';
+  }
+
   // ---- person --------------------------------------------------------------------------------------------
   function lookUp(phone) {
     $('lookup-status').textContent = 'Looking up…';
-    return api('GET', '/v1/people?phone=' + encodeURIComponent(phone)).then(function (res) {
+    $('results').replaceChildren();
+    return api('GET', '/v1/people?q=' + encodeURIComponent(phone)).then(function (res) {
       var found = res && res.data ? res.data : [];
       if (found.length === 0) {
         $('person').hidden = true;
         current = null;
-        $('lookup-status').textContent = 'No person with that number in this business.';
+        $('lookup-status').textContent = 'Nobody in this business matches "' + phone + '".';
+        return;
+      }
+      if (found.length > 1) {
+        $('lookup-status').textContent = found.length + ' people match.';
+        found.forEach(function (p) { var li = el('li'); li.appendChild(personButton(p.id).firstChild); li.appendChild(document.createTextNode(' ' + (p.phone || p.waId || p.bsuid || ''))); $('results').appendChild(li); });
         return;
       }
       return openPerson(found[0].id);
     }, function (e) { $('lookup-status').textContent = ''; throw e; });
   }
   function openPerson(id) {
-    return Promise.all([api('GET', '/v1/people/' + encodeURIComponent(id)), api('GET', '/v1/people/' + encodeURIComponent(id) + '/events')]).then(function (r) {
+    var eid = encodeURIComponent(id);
+    return Promise.all([api('GET', '/v1/people/' + eid), api('GET', '/v1/people/' + eid + '/events'), api('GET', '/v1/people/' + eid + '/proof').catch(function () { return null; }),
+      api('GET', '/v1/messages?limit=200&personId=' + eid).catch(function () { return { data: [] }; })]).then(function (r) {
       var p = r[0].person;
+      showTab('person-section');
+      $('pref-box').hidden = true;
+      $('consent-words').replaceChildren.apply($('consent-words'), r[0].consent.length ? r[0].consent.map(function (c) {
+        return el('li', (STATUS[c.status] || words(c.status)) + ' ' + topicName(c.topic) + ' (since ' + when(c.decidedAt) + ')', 'status-' + c.status);
+      }) : [el('li', 'No consent recorded.')]);
+      $('timeline').replaceChildren.apply($('timeline'), r[1].data.map(function (e) {
+        var li = el('li');
+        li.appendChild(el('time', when(e.occurredAt)));
+        li.appendChild(el('span', ' ' + sentence(e) + '.'));
+        if (e.textHash) li.appendChild(el('span', ' Shown the text below (' + e.textHash.slice(0, 12) + '…).', 'muted'));
+        return li;
+      }));
+      var texts = (r[2] && r[2].texts) || [];
+      $('texts').replaceChildren.apply($('texts'), texts.length ? texts.map(function (t) {
+        var f = el('figure', null, 'text');
+        f.appendChild(el('blockquote', t.body || t.text || ''));
+        f.appendChild(el('figcaption', (t.name || 'text') + ' · ' + (t.language || '') + ' · hash ' + t.hash, 'muted'));
+        return f;
+      }) : [el('p', 'No text was shown (no opt-in with a text).', 'muted')]);
+      $('person-messages').replaceChildren.apply($('person-messages'), r[3].data.length ? r[3].data.map(function (m) {
+        var what = m.kind === 'confirmation' ? 'Confirmation' : (m.template && m.template.name ? "Template '" + m.template.name + "'" : words(m.kind));
+        var topic = m.topicId ? topicName(topicIds[m.topicId] || m.topicId) : null;
+        return el('li', when(m.createdAt) + ': ' + what + (topic ? ' about ' + topic : '') + '. Allowed by the send gate when queued' + (topic ? ' (consent to ' + topic + ')' : '') + ' and checked again before sending. ' + (m.statusText || m.status));
+      }) : [el('li', 'No messages.')]);
       current = { id: p.id, erasedAt: p.erasedAt };
       var dl = $('person-details');
       dl.replaceChildren();
@@ -219,6 +343,24 @@
       setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
     });
   }
+  function prefLink() {
+    if (!current) return Promise.resolve();
+    return api('POST', '/v1/people/' + encodeURIComponent(current.id) + '/preference-link').then(function (l) {
+      $('pref-url').value = l.url;
+      $('pref-exp').textContent = when(l.expiresAt);
+      $('pref-status').textContent = '';
+      $('pref-box').hidden = false;
+      $('pref-url').focus();
+      $('pref-url').select();
+    });
+  }
+  function copyPref() {
+    var v = $('pref-url').value;
+    var done = function () { $('pref-status').textContent = 'Copied.'; };
+    if (navigator.clipboard && navigator.clipboard.writeText) return navigator.clipboard.writeText(v).then(done, function () { $('pref-url').select(); document.execCommand('copy'); done(); });
+    $('pref-url').select(); document.execCommand('copy'); done();
+    return Promise.resolve();
+  }
   function askErase() {
     if (!current) return;
     $('erase-reason').value = '';
@@ -245,11 +387,39 @@
     return [when(e.recordedAt), e.type, e.scope + (e.topics && e.topics.length ? ': ' + e.topics.join(', ') : ''), e.channel, e.action,
       when(e.occurredAt), e.actor, personButton(e.personId)];
   }
+  function filterQuery() {
+    var q = '';
+    var add = function (k, v) { if (v) q += '&' + k + '=' + encodeURIComponent(v); };
+    add('type', $('f-type').value); add('channel', $('f-channel').value); add('topic', $('f-topic').value);
+    if ($('f-from').value) add('from', String(new Date($('f-from').value + 'T00:00').getTime()));
+    if ($('f-to').value) add('to', String(new Date($('f-to').value + 'T00:00').getTime() + 86400000));
+    return q;
+  }
+  function csvCell(v) { var s = v === null || v === undefined ? '' : String(v); return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? '"' + (/^[=+\-@]/.test(s) ? "'" : '') + s.replace(/"/g, '""') + '"' : s; }
+  function downloadCsv() {
+    var rows = [['occurred_at', 'recorded_at', 'type', 'scope', 'topics', 'channel', 'action', 'actor', 'person_id', 'event_id', 'hash']];
+    var pages = 0;
+    function next(cursor) {
+      return api('GET', '/v1/events?limit=200' + filterQuery() + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')).then(function (r) {
+        r.data.forEach(function (e) { rows.push([new Date(e.occurredAt).toISOString(), new Date(e.recordedAt).toISOString(), e.type, e.scope, (e.topics || []).join(' '), e.channel, e.action, e.actor, e.personId, e.id, e.hash]); });
+        if (r.nextCursor && ++pages < 500) return next(r.nextCursor);
+      });
+    }
+    return next(null).then(function () {
+      var blob = new Blob([rows.map(function (r) { return r.map(csvCell).join(','); }).join('\r\n') + '\r\n'], { type: 'text/csv' });
+      var url = URL.createObjectURL(blob);
+      var a = document.createElement('a');
+      a.href = url; a.download = 'ledger.csv';
+      document.body.appendChild(a); a.click(); a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    });
+  }
   function verify() {
     var out = $('verify-result');
     out.replaceChildren(el('span', 'Verifying…'));
     return api('GET', '/v1/ledger/verify').then(function (r) {
       out.replaceChildren();
+      $('last-verify').textContent = 'Ledger last verified ' + when(Date.now()) + ': ' + (r.ok ? 'intact' : r.problems.length + ' problem(s)') + '.';
       if (r.ok) {
         out.appendChild(el('span', 'ok', 'ok'));
         out.appendChild(document.createTextNode(' — ' + r.events + ' event(s) of ' + r.people + ' person(s) verified.'));
@@ -268,8 +438,8 @@
   var loadReview = function () { return Promise.resolve(); };
   function reviewRow(it) {
     var actions = el('div', null, 'actions');
-    actions.appendChild(button('Opt out', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'opted_out'); }); }, 'danger'));
-    actions.appendChild(button('No action', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'no_action'); }); }, 'secondary'));
+    actions.appendChild(button('Opt out', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'opted_out'); }); }, 'danger write-only'));
+    actions.appendChild(button('No action', function (ev) { return act(ev.currentTarget, function () { return resolve(it.id, 'no_action'); }); }, 'secondary write-only'));
     return [when(it.createdAt), it.reason, cell(pre(it.detail)), personButton(it.personId), cell(actions)];
   }
   function resolve(id, resolution) {
@@ -283,8 +453,8 @@
   function messageRow(m) {
     var err = (m.errorCode ? m.errorCode + (m.errorDetail ? ': ' + m.errorDetail : '') : '—') + (m.statusText ? ' ' + m.statusText : '');
     var actions = el('div', null, 'actions');
-    actions.appendChild(button('Retry', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'retry'); }); }, 'secondary'));
-    actions.appendChild(button('Drop', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'drop'); }); }, 'danger'));
+    actions.appendChild(button('Retry', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'retry'); }); }, 'secondary write-only'));
+    actions.appendChild(button('Drop', function (ev) { return act(ev.currentTarget, function () { return decide(m.id, 'drop'); }); }, 'danger write-only'));
     return [when(m.createdAt), cell(code(m.id)), m.kind, m.status, m.attempts, err, personButton(m.personId), cell(actions)];
   }
   function decide(id, action) {
@@ -297,7 +467,15 @@
 
   // ---- wiring --------------------------------------------------------------------------------------------
   function start() {
-    loadEvents = pagedList('events-table', 'more-events', '/v1/events?limit=50', eventRow, 8, 'No events yet.');
+    loadEvents = pagedList('events-table', 'more-events', function () { return '/v1/events?limit=50' + filterQuery(); }, eventRow, 8, 'No events match.');
+    $('filter-form').addEventListener('submit', function (ev) { ev.preventDefault(); act(ev.submitter || null, loadEvents); });
+    $('csv').addEventListener('click', function (ev) { act(ev.currentTarget, downloadCsv); });
+    $('print-proof').addEventListener('click', function () { window.print(); });
+    $('pref-link').addEventListener('click', function (ev) { act(ev.currentTarget, prefLink); });
+    $('pref-copy').addEventListener('click', function (ev) { act(ev.currentTarget, copyPref); });
+    Array.prototype.forEach.call(document.querySelectorAll('.tab'), function (b) {
+      b.addEventListener('click', function () { showTab(b.getAttribute('data-tab')); var h = document.querySelector('#' + b.getAttribute('data-tab') + ' h2'); if (h) { h.tabIndex = -1; h.focus(); } });
+    });
     loadReview = pagedList('review-table', 'more-review', '/v1/review-items?status=open&limit=50', reviewRow, 5, 'No open review items.');
     loadMessages = pagedList('messages-table', 'more-messages', '/v1/messages?status=unknown&limit=50', messageRow, 8, 'No messages need a decision.');
     $('alert-close').addEventListener('click', clearError);

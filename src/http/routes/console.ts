@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
@@ -19,6 +21,10 @@ type ConsoleFile = keyof typeof FILES;
 export const CONSOLE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+// Chart.js's browser build, served from the installed package (never a CDN).
+const CHART_JS = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+let chartJs: string | undefined;
+
 const cache = new Map<ConsoleFile, string>();
 function consoleFile(name: ConsoleFile): string {
   let s = cache.get(name);
@@ -29,16 +35,17 @@ function consoleFile(name: ConsoleFile): string {
   return s;
 }
 
-function send(reply: FastifyReply, name: ConsoleFile): FastifyReply {
+function send(reply: FastifyReply, name: ConsoleFile | 'chart.js'): FastifyReply {
+  const body = name === 'chart.js' ? (chartJs ??= readFileSync(CHART_JS, 'utf8')) : consoleFile(name);
   return reply
-    .type(FILES[name])
+    .type(name === 'chart.js' ? FILES['console.js'] : FILES[name])
     .header('content-security-policy', CONSOLE_CSP)
     .header('x-frame-options', 'DENY')
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .header('cache-control', 'no-store')
     .header('permissions-policy', 'camera=(), microphone=(), geolocation=(), interest-cohort=()')
-    .send(consoleFile(name));
+    .send(body);
 }
 
 /**
@@ -52,5 +59,6 @@ export function consoleRoutes() {
     app.get('/console/', opts, async (_req, reply) => reply.redirect('/console'));
     app.get('/console/assets/console.css', opts, async (_req, reply) => send(reply, 'console.css'));
     app.get('/console/assets/console.js', opts, async (_req, reply) => send(reply, 'console.js'));
+    app.get('/console/assets/chart.js', opts, async (_req, reply) => send(reply, 'chart.js'));
   };
 }

@@ -11,7 +11,9 @@ import { createApiKey } from '../../../src/services/admin/manage-keys.js';
 import type { Database } from '../../../src/storage/db.js';
 import { openTestDb } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { launchChromium, RESULTS_DIR } from '../../helpers/browser.js';
+import { launchChromium, PHONE_VIEWPORT, RESULTS_DIR } from '../../helpers/browser.js';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
 import { PHONE_A, WEB_EVIDENCE } from '../../helpers/http.js';
 
 const shots = fileURLToPath(RESULTS_DIR);
@@ -20,6 +22,7 @@ let database: Database;
 let app: FastifyInstance;
 let adminKey: string;
 let base: string;
+let ctxRef: ReturnType<typeof testContext>;
 
 async function call(method: string, url: string, key: string | null, body?: unknown) {
   return app.inject({
@@ -48,6 +51,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   database = await openTestDb('sqlite');
   const ctx = testContext(database);
+  ctxRef = ctx;
   app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' },
@@ -67,6 +71,7 @@ describe('console files', () => {
       ['/console', /^text\/html; charset=utf-8$/],
       ['/console/assets/console.css', /^text\/css; charset=utf-8$/],
       ['/console/assets/console.js', /^application\/javascript; charset=utf-8$/],
+      ['/console/assets/chart.js', /^application\/javascript; charset=utf-8$/],
     ];
     for (const [url, type] of expected) {
       const r = await call('GET', url, null);
@@ -128,10 +133,13 @@ describe('console in Chromium (SQLite)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Signed in to Console Shop').waitFor();
     assert.equal(await page.evaluate('sessionStorage.length'), 1);
-    assert.equal(await alert.isHidden(), true, 'a successful sign-in clears the alert');
+    assert.equal(await alert.isHidden(), true, 'a successful sign-in clears the alert: ' + (await alert.isHidden() ? '' : await alert.innerText()));
 
-    await page.getByLabel('Phone number (international format)').fill(PHONE_A);
-    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByRole('button', { name: 'People' }).click();
+    await page.getByLabel(/^Number \(any format\)/).fill(PHONE_A);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('#timeline li').first().waitFor();
+    await page.getByText('Raw records').click();
     const consent = page.locator('#consent-table tbody tr');
     await consent.first().waitFor();
     const consentRows = await consent.allInnerTexts();
@@ -149,17 +157,19 @@ describe('console in Chromium (SQLite)', () => {
     assert.match(outRow, /T-42/);
 
     // Latest events and the chain check.
+    await page.getByRole('button', { name: 'Ledger' }).click();
     assert.ok((await page.locator('#events-table tbody tr').count()) >= 2);
     await page.getByRole('button', { name: 'Verify ledger' }).click();
     await page.locator('#verify-result .ok').waitFor();
     assert.equal(await page.locator('#verify-result .ok').innerText(), 'ok');
 
     // Proof download: a JSON file.
+    await page.getByRole('button', { name: 'People' }).click();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download proof' }).click()]);
     assert.match(download.suggestedFilename(), /^consent-proof-.+\.json$/);
 
     // Keyboard focus is visible.
-    await page.getByLabel('Phone number (international format)').focus();
+    await page.getByLabel(/^Number \(any format\)/).focus();
     await page.keyboard.press('Tab');
     const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
     assert.equal(outline, 'solid');
@@ -204,7 +214,8 @@ describe('console in Chromium (SQLite)', () => {
       assert.equal(r.statusCode, 201, r.body);
     }
     // Two confirmations were in flight when a worker died: their outcome is unknown.
-    const stuck = await database.db.selectFrom('messages').select('id').where('kind', '=', 'confirmation').orderBy('id').limit(2).execute();
+    const businessId = (await call('GET', '/v1/business', b.key)).json().id as string;
+    const stuck = await database.db.selectFrom('messages').select('id').where('business_id', '=', businessId).where('kind', '=', 'confirmation').orderBy('id').limit(2).execute();
     await database.db.updateTable('messages').set({ status: 'unknown', error_code: 'IN_FLIGHT_AT_CRASH' }).where('id', 'in', stuck.map((m) => m.id)).execute();
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
@@ -216,6 +227,7 @@ describe('console in Chromium (SQLite)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Signed in to Paging Shop').waitFor();
 
+    await page.getByRole('button', { name: 'Ledger' }).click();
     const events = page.locator('#events-table tbody tr');
     await events.nth(49).waitFor();
     assert.equal(await events.count(), 50);
@@ -225,6 +237,7 @@ describe('console in Chromium (SQLite)', () => {
     assert.equal(await events.count(), 55);
     await more.waitFor({ state: 'hidden' });
 
+    await page.getByRole('button', { name: 'Review' }).click();
     const rows = page.locator('#messages-table tbody tr');
     await rows.nth(1).waitFor();
     assert.equal(await rows.count(), 2);
@@ -238,5 +251,112 @@ describe('console in Chromium (SQLite)', () => {
     await page.getByText('No messages need a decision.').waitFor();
     assert.deepEqual(errors, []);
     await context.close();
+  });
+
+  it('tasks: overview chart, search by national number, a readable person page, preference link, printable proof, filtered CSV; no sideways scroll at 390 px; a read-only key sees no erase', async () => {
+    // The overview shows the browser's last 30 days: the app's clock is put at the browser's day.
+    ctxRef.clock.set(Date.now() - 3_600_000);
+    const b = await newBusiness('Tasks Shop');
+    assert.equal((await call('PUT', '/v1/capture-settings', b.key, { defaultCountry: 'GB' })).statusCode, 200);
+    const chromeAndroid = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36';
+    const optIn = await call('POST', '/v1/opt-ins', b.key, {
+      person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash,
+      evidence: { ip: '203.0.113.7', userAgent: chromeAndroid, pageUrl: 'https://shop.example/whatsapp' },
+    });
+    assert.equal(optIn.statusCode, 201, optIn.body);
+    const personId = optIn.json().personId as string;
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call('POST', '/v1/opt-ins', b.key, { person: { phone: `+4479111230${10 + i}` }, topics: ['billing'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE })).statusCode, 201);
+    }
+    assert.equal((await call('POST', '/v1/opt-outs', b.key, { person: { phone: '+447911123010' }, scope: 'all', channel: 'api', action: 'staff_request', evidence: { ticket: 'T-9' } })).statusCode, 201);
+
+    const noSideways = async (page: Page, what: string) => {
+      const w = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
+      assert.ok(w[0] <= w[1], `${what}: page is ${w[0]} px wide in a ${w[1]} px viewport`);
+    };
+    const logged: string[] = [];
+    let prefPath = '';
+    for (const [label, viewport] of [['390', PHONE_VIEWPORT], ['1280', { width: 1280, height: 800 }]] as const) {
+      const context = await browser.newContext({ viewport, acceptDownloads: true, timezoneId: 'Europe/Madrid', locale: 'en-GB' });
+      const page = await context.newPage();
+      page.on('console', (m) => { if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`); });
+      page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
+      await page.goto(`${base}/console`);
+      await page.getByLabel('Business API key').fill(b.key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Signed in to Tasks Shop').waitFor();
+
+      // Overview: the chart is drawn by Chart.js (served by Optline), totals per topic in words.
+      await page.locator('#totals-table tbody tr').first().waitFor();
+      assert.equal(await page.evaluate("!!(window.Chart && window.Chart.getChart(document.getElementById('chart-events')))"), true, 'chart drawn');
+      const totals = await page.locator('#totals-table tbody tr').allInnerTexts();
+      assert.ok(totals.some((r) => /delivery updates/.test(r)), totals.join('|'));
+      await page.getByText(/4 opt-in\(s\), 1 opt-out\(s\)/).waitFor();
+      await noSideways(page, `overview ${label}`);
+      await page.screenshot({ path: `${shots}console-overview-${label}.png`, fullPage: true });
+
+      // People: a national number with the business's default country (GB).
+      await page.getByRole('button', { name: 'People' }).click();
+      await page.getByLabel(/^Number \(any format\)/).fill('07911 123456');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const timeline = page.locator('#timeline li');
+      await timeline.first().waitFor();
+      const first = await timeline.first().innerText();
+      assert.match(first, /Opted in on the web page, ticked 'delivery updates', from 203\.0\.113\.7, Chrome on Android/);
+      assert.match(await page.locator('#consent-words').innerText(), /Agreed to receive delivery updates/);
+      assert.match(await page.locator('#texts').innerText(), /Send me delivery updates and billing alerts from Tasks Shop on WhatsApp\. Reply STOP to opt out\./, 'the full text');
+      assert.match(await page.locator('#person-messages').innerText(), /Confirmation.*Allowed by the send gate/);
+      // Preference link: minted, shown, and it opens the page.
+      await page.getByRole('button', { name: 'Preference link' }).click();
+      await page.locator('#pref-box').waitFor();
+      const url = await page.locator('#pref-url').inputValue();
+      assert.match(url, /\/p\/prefs\//);
+      prefPath = new URL(url).pathname;
+      await noSideways(page, `person ${label}`);
+      await page.screenshot({ path: `${shots}console-person-${label}.png`, fullPage: true });
+      // Printable proof: the print stylesheet keeps only the person.
+      await page.emulateMedia({ media: 'print' });
+      assert.equal(await page.locator('.tabs').isVisible(), false);
+      assert.equal(await page.locator('#timeline').isVisible(), true);
+      await page.screenshot({ path: `${shots}console-print-${label}.png`, fullPage: true });
+      await page.emulateMedia({ media: 'screen' });
+
+      // Ledger: filter opt-outs, download them as CSV.
+      await page.getByRole('button', { name: 'Ledger' }).click();
+      await page.getByLabel('Type').selectOption('opt_out');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await page.locator('#events-table tbody tr').filter({ hasText: 'opt_out' }).first().waitFor();
+      assert.equal(await page.locator('#events-table tbody tr').count(), 1);
+      const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+      const lines = readFileSync(await csv.path()).toString('utf8').trim().split('\r\n');
+      assert.equal(lines.length, 2, lines.join('\n'));
+      assert.match(lines[0]!, /^occurred_at,recorded_at,type,/);
+      assert.match(lines[1]!, /,opt_out,all,/);
+      await noSideways(page, `ledger ${label}`);
+      await page.screenshot({ path: `${shots}console-ledger-${label}.png`, fullPage: true });
+      await page.getByRole('button', { name: 'Review' }).click();
+      await noSideways(page, `review ${label}`);
+      await page.screenshot({ path: `${shots}console-review-${label}.png`, fullPage: true });
+      await context.close();
+    }
+    assert.equal(await call('GET', prefPath, null).then((r) => r.statusCode), 200, 'the minted link opens the preference page');
+
+    // A read-only key: looks and exports, is shown no erase.
+    const read = await createApiKey(ctxRef, { businessId: (await call('GET', '/v1/business', b.key)).json().id, name: 'compliance', role: 'read' } as Parameters<typeof createApiKey>[1]);
+    const context = await browser.newContext({ viewport: PHONE_VIEWPORT });
+    const page = await context.newPage();
+    await page.goto(`${base}/console`);
+    await page.getByLabel('Business API key').fill(read.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText(/role read/).waitFor();
+    await page.getByRole('button', { name: 'People' }).click();
+    await page.getByLabel(/^Number \(any format\)/).fill(personId);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('#timeline li').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Erase…' }).isVisible(), false);
+    assert.equal(await page.getByRole('button', { name: /Download proof/ }).isVisible(), true);
+    await page.screenshot({ path: `${shots}console-read-only-390.png`, fullPage: true });
+    await context.close();
+    assert.deepEqual(logged, [], 'nothing logged, no CSP violation, no script error');
   });
 });
