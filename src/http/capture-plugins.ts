@@ -12,9 +12,8 @@ export type { CaptureOptions } from './capture-options.js';
 type Plugin = (app: FastifyInstance) => Promise<void>;
 
 /**
- * Every opt-in and opt-out path off WhatsApp, as buildApp plugins (each in its own encapsulated scope, so the
- * HTML error pages and form parsing stay out of the JSON API):
- *   buildApp({ ctx, config, plugins: capturePlugins(ctx, { publicUrl, twilioApiUrl, smtp }) })
+ * Every opt-in and opt-out path off WhatsApp, as the plugins buildApp registers (each in its own encapsulated
+ * scope, so the HTML error pages and form parsing stay out of the JSON API).
  */
 export function capturePlugins(ctx: ServiceContext, opts: CaptureOptions): Plugin[] {
   return [
