@@ -6,7 +6,7 @@ import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import { CLIENT_SCHEMA_FILE, renderClientSchema } from '../../scripts/generate-client.js';
 import { startComposedServer, type ComposedServer } from '../helpers/openapi-doc.js';
 
-type Op = { parameters?: { in: string; name: string }[]; requestBody?: unknown };
+type Op = { parameters?: { in: string; name: string }[]; requestBody?: unknown; responses?: Record<string, { content?: Record<string, unknown> }> };
 
 describe('typed client (optline/client)', () => {
   let s: ComposedServer;
@@ -59,7 +59,8 @@ describe('typed client (optline/client)', () => {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const pathParams = Object.fromEntries((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => [p.name, 'xx_unknown']));
-        const init = { params: { path: pathParams }, ...(op.requestBody ? { body: {} } : {}) };
+        const textual = Object.keys(op.responses?.['200']?.content ?? {}).some((c) => c.startsWith('text/'));
+        const init = { params: { path: pathParams }, ...(op.requestBody ? { body: {} } : {}), ...(textual ? { parseAs: 'text' } : {}) };
         const r = await loose[method.toUpperCase()]!(path, init);
         assert.ok(r.response.status < 500, `${method} ${path}: ${r.response.status}`);
         assert.notEqual(r.error?.code, 'ROUTE_NOT_FOUND', `${method} ${path} is not routed`);
