@@ -123,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerAuth(app, deps.ctx);
   registerInputGuard(app);
+  registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
 
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(deps.ctx));
@@ -156,6 +157,5 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...deps.capture,
   };
   for (const p of capturePlugins(deps.ctx, capture)) await app.register(async (scope) => p(scope));
-  registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
   return app;
 }

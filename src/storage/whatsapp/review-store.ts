@@ -3,8 +3,8 @@ import { deliveryOfReviewItem, enqueueDeliveries } from '../webhooks/delivery-en
 import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
-
 import { takesRowLocks } from '../db.js';
+
 type Q = Kysely<DB>;
 
 /** Something a person wrote or did that staff should look at; never acted on by itself. */
