@@ -8,6 +8,7 @@ import type { DB } from '../schema.js';
 import { takesRowLocks } from '../db.js';
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { describeMessage } from '../../domain/message-history.js';
+import { cancelledAtAfterCall } from './outbox-store.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];
@@ -143,7 +144,7 @@ export async function settleAtClaim(
     .set({
       status: s.status, error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), updated_at: s.now,
       ...(s.notBefore !== undefined ? { not_before: s.notBefore } : {}),
-      ...(s.status === 'cancelled' ? { cancelled_at: s.now, cancel_reason: s.errorCode } : {}),
+      ...(s.status === 'cancelled' ? { cancelled_at: cancelledAtAfterCall(s.now), cancel_reason: s.errorCode } : {}),
     })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
@@ -80,6 +80,16 @@ export async function insertMessage(q: Q, m: NewMessage, now: number): Promise<M
 }
 
 /**
+ * The time to record for a cancellation written at `now`: never before the end of the row's last provider call.
+ * A row can be cancelled after a failed try's call ended (re-queued, its call times kept) by a writer whose `now`
+ * was read before that call ended (an opt-out or a claim that waited for a connection or a lock meanwhile). The
+ * cancellation really came after the call (it found the row queued again), so that is the time it is given:
+ * the message's history never says it was cancelled during a call it was not.
+ */
+export const cancelledAtAfterCall = (now: number) =>
+  sql<number>`CASE WHEN call_ended_at > CAST(${now} AS bigint) THEN call_ended_at ELSE CAST(${now} AS bigint) END`;
+
+/**
  * Cancels a person's messages that have not left yet, in the caller's transaction (the opt-out's). `topicIds`
  * null means every message, confirmations included. Messages claimed (`sending`) whose provider call has not
  * started are cancelled too: the worker marks a call started only in one atomic step with its last re-check
@@ -96,7 +106,7 @@ export async function cancelOpenMessages(
 ): Promise<number> {
   let u = q
     .updateTable('messages')
-    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null, cancelled_at: now, cancel_reason: reason })
+    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null, cancelled_at: cancelledAtAfterCall(now), cancel_reason: reason })
     .where('business_id', '=', businessId)
     .where('person_id', '=', personId)
     .where('status', 'in', OPEN_STATUSES)
