@@ -4,7 +4,7 @@
  * now (the person may have opted out meanwhile), knowing the person may get it twice; `drop` gives it up.
  */
 import { fail } from '../../domain/errors.js';
-import { findMessageForUpdate, toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
+import { cancelledAtAfterCall, findMessageForUpdate, toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
 import { BusinessInfoCache } from '../../worker/dispatch/business-info.js';
 import { verdictForRow } from '../../worker/dispatch/verdict.js';
 import type { ServiceContext } from '../context.js';
@@ -25,11 +25,12 @@ export async function resolveMessage(
     if (row.status !== 'unknown') {
       return fail('CONFLICT', `Only a message whose outcome is unknown can be resolved; this one is ${row.status}.`, 'id');
     }
-    // A cancellation records when and why (the message's history is told from its times).
+    // A cancellation records when and why (the message's history is told from its times), dated by the one rule
+    // every cancellation follows: never before the end of the message's last call.
     const set = (s: { status: string; error_code: string | null; error_detail: string; not_before?: number }) =>
       trx.updateTable('messages').set({
         ...s, updated_at: now, lease_owner: null, lease_until: null,
-        ...(s.status === 'cancelled' ? { cancelled_at: now, cancel_reason: s.error_code } : {}),
+        ...(s.status === 'cancelled' ? { cancelled_at: cancelledAtAfterCall(now), cancel_reason: s.error_code } : {}),
       })
         .where('business_id', '=', businessId).where('id', '=', id).where('status', '=', 'unknown').execute();
 
