@@ -98,20 +98,23 @@ export async function recordAttempt(
 ): Promise<void> {
   const { business_id: b, id } = c.delivery;
   await database.transaction(async (trx) => {
+    // The endpoint row first, then its deliveries: every attempt of one endpoint takes its locks in that order, so
+    // two attempts finishing together (one of them disabling the endpoint and failing its queue) wait for each
+    // other instead of deadlocking on each other's delivery rows.
+    if (r.ok) {
+      await updateEndpoint(trx, b, c.endpoint.id, { consecutive_failures: 0, failing_since: null });
+    } else {
+      await trx.updateTable('webhook_endpoints').set({
+        consecutive_failures: sql`consecutive_failures + 1`, failing_since: sql`COALESCE(failing_since, ${now})`,
+        ...(disableReason ? { enabled: 0, disabled_reason: disableReason, disabled_at: now, updated_at: now } : {}),
+      }).where('business_id', '=', b).where('id', '=', c.endpoint.id).execute();
+    }
     await trx.updateTable('webhook_deliveries').set({
       status: r.ok ? 'delivered' : retryAt === null ? 'failed' : 'pending',
       attempts: sql`attempts + 1`, last_attempt_at: now, last_status: r.status, last_error: r.error, lease_until: null,
       ...(r.ok ? { delivered_at: now } : retryAt !== null ? { next_attempt_at: retryAt } : {}),
     }).where('business_id', '=', b).where('id', '=', id).execute();
-    if (r.ok) {
-      await updateEndpoint(trx, b, c.endpoint.id, { consecutive_failures: 0, failing_since: null });
-      return;
-    }
-    await trx.updateTable('webhook_endpoints').set({
-      consecutive_failures: sql`consecutive_failures + 1`, failing_since: sql`COALESCE(failing_since, ${now})`,
-    }).where('business_id', '=', b).where('id', '=', c.endpoint.id).execute();
-    if (disableReason) {
-      await updateEndpoint(trx, b, c.endpoint.id, { enabled: 0, disabled_reason: disableReason, disabled_at: now, updated_at: now });
+    if (!r.ok && disableReason) {
       await trx.updateTable('webhook_deliveries').set({ status: 'failed', last_error: sql`COALESCE(last_error, 'endpoint disabled')` })
         .where('business_id', '=', b).where('endpoint_id', '=', c.endpoint.id).where('status', '=', 'pending').execute();
     }
