@@ -3,6 +3,7 @@ import type { Keyring } from '../lib/crypto.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Database } from '../storage/db.js';
+import type { CallHold } from './consent/await-calls-in-flight.js';
 
 /** What every use case needs: the database (with its transaction runner), time, keys and a logger. */
 export interface ServiceContext {
@@ -12,4 +13,10 @@ export interface ServiceContext {
   logger: Logger;
   /** The process's Prometheus metrics (lib/metrics.ts); set by buildApp when absent. Optional: counting is never required. */
   metrics?: Metrics;
+  /**
+   * Set by an edge that acknowledges opt-outs recorded inside a larger transaction (the webhook's group commit):
+   * each opt-out adds the calls in flight at its commit, and the edge awaits them (awaitCallsInFlight) before
+   * it answers. recordOptOut waits by itself.
+   */
+  callHolds?: CallHold[];
 }

@@ -2,6 +2,7 @@ import { fail } from '../../domain/errors.js';
 import { getReviewItemForUpdate, listReviewItems, markReviewItemResolved, type ReviewItem } from '../../storage/whatsapp/review-store.js';
 import type { ServiceContext } from '../context.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
+import { awaitCallsInFlight, type CallHold } from '../consent/await-calls-in-flight.js';
 
 export type ReviewResolution = 'opted_out' | 'no_action';
 
@@ -20,7 +21,9 @@ export async function resolveReviewItem(
   id: string,
   input: { resolution: ReviewResolution; note?: string; actor: string },
 ): Promise<{ item: ReviewItem; optOutEventId: string | null }> {
-  return ctx.database.transaction(async (trx) => {
+  const holds: CallHold[] = [];
+  const r = await ctx.database.transaction(async (trx) => {
+    holds.length = 0;
     const now = ctx.clock.now();
     const item = await getReviewItemForUpdate(trx, businessId, id);
     if (!item) return fail('NOT_FOUND', 'No such review item.', 'id');
@@ -28,7 +31,7 @@ export async function resolveReviewItem(
     let optOutEventId: string | null = null;
     if (input.resolution === 'opted_out') {
       if (!item.personId) fail('VALIDATION_FAILED', 'This item names no person to opt out.', 'resolution');
-      const r = await recordOptOutTx(ctx, trx, businessId, {
+      const r = await recordOptOutTx({ ...ctx, callHolds: holds }, trx, businessId, {
         person: { personId: item.personId! }, scope: 'all', channel: 'whatsapp', action: 'staff_request',
         evidence: { reviewItemId: item.id, reviewReason: item.reason, source: item.sourceRef, detail: item.detail, ...(input.note ? { note: input.note } : {}) },
         sourceRef: `review:${item.id}`, actor: input.actor,
@@ -38,4 +41,7 @@ export async function resolveReviewItem(
     await markReviewItemResolved(trx, businessId, item.id, input.resolution, now);
     return { item: { ...item, resolvedAt: now, resolution: input.resolution }, optOutEventId };
   });
+  // Answered once no call started before the opt-out can still reach the provider.
+  await awaitCallsInFlight(ctx, holds);
+  return r;
 }

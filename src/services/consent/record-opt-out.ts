@@ -2,11 +2,12 @@ import { fail } from '../../domain/errors.js';
 import { ACTIVE_ACTIONS, EXACT_MS, SECONDS_MS, SYSTEM_ACTIONS, type Channel, type Scope } from '../../domain/consent/model.js';
 import { getBusiness, getTopicsByKeys, listTopics } from '../../storage/business/business-store.js';
 import { appendEvent, findEventBySource, projectEvent, timedOf, type EventRow } from '../../storage/consent/consent-store.js';
-import { cancelOpenMessages } from '../../storage/dispatch/outbox-store.js';
+import { callsInFlight, cancelOpenMessages } from '../../storage/dispatch/outbox-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
 import type { ServiceContext } from '../context.js';
 import { resolvePersonRef, type PersonRefInput } from './person-ref.js';
+import { awaitCallsInFlight } from './await-calls-in-flight.js';
 
 export interface OptOutInput {
   person: PersonRefInput;
@@ -29,6 +30,8 @@ export interface OptOutResult {
   personId: string;
   changed: { topic: string; status: string }[];
   cancelledMessages: number;
+  /** Messages whose provider call had started, not ended, when this opt-out committed (see await-calls-in-flight.ts). */
+  callsInFlight: string[];
 }
 
 const OPT_OUT_ACTIONS: readonly string[] = [...ACTIVE_ACTIONS, ...SYSTEM_ACTIONS];
@@ -44,14 +47,18 @@ export async function recordOptOut(ctx: ServiceContext, businessId: string, inpu
   if (input.occurredAt !== undefined && input.occurredAt > now + 5 * 60_000) fail('VALIDATION_FAILED', 'occurredAt is in the future.', 'occurredAt');
   const ref = resolvePersonRef(input.person, 'person.phone');
   const run = () => ctx.database.transaction((trx) => recordOptOutTx(ctx, trx, businessId, input, ref, now));
+  let r: OptOutResult;
   try {
-    return await run();
+    r = await run();
   } catch (e) {
     // A concurrent duplicate (same Idempotency-Key, or the same new person) committed first: run once more,
     // which replays it (or appends after it), as a sequential retry would.
     if (!isUniqueViolation(e)) throw e;
-    return run();
+    r = await run();
   }
+  // Acknowledged only once no call started before it can still reach the provider.
+  await awaitCallsInFlight(ctx, [{ businessId, personId: r.personId, messageIds: r.callsInFlight }]);
+  return r;
 }
 
 /**
@@ -77,7 +84,7 @@ export async function recordOptOutTx(
 
   if (input.sourceRef) {
     const dup = await findEventBySource(trx, businessId, input.sourceRef);
-    if (dup) return { duplicate: true, event: dup, personId: dup.person_id, changed: [], cancelledMessages: 0 };
+    if (dup) return { duplicate: true, event: dup, personId: dup.person_id, changed: [], cancelledMessages: 0, callsInFlight: [] };
   }
   const person = await lockOrCreatePerson(trx, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone });
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased and is already suppressed.', 'person');
@@ -92,9 +99,12 @@ export async function recordOptOutTx(
   // An acknowledged opt-out stops every later send: nothing already queued may leave after this commits.
   // STOP cancels everything, confirmations included.
   const cancelled = await cancelOpenMessages(trx, businessId, person.id, input.scope === 'all' ? null : topics.map((t) => t.id), 'OPTED_OUT', now);
+  // The calls that did start before this commit: whoever acknowledges this opt-out waits for them to end first.
+  const inFlight = await callsInFlight(trx, businessId, person.id);
+  if (inFlight.length) ctx.callHolds?.push({ businessId, personId: person.id, messageIds: inFlight });
   return {
     duplicate: false, event, personId: person.id,
-    changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })), cancelledMessages: cancelled,
+    changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })), cancelledMessages: cancelled, callsInFlight: inFlight,
   };
 }
 

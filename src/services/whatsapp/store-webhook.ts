@@ -4,6 +4,7 @@ import type { ServiceContext } from '../context.js';
 import { groupCommit, type GroupCommitter } from '../../storage/group-commit.js';
 import type { Database } from '../../storage/db.js';
 import { applyOptOutsAtAckTx } from './apply-opt-outs-at-ack.js';
+import { awaitCallsInFlight, type CallHold } from '../consent/await-calls-in-flight.js';
 
 export interface StoreResult {
   received: number;
@@ -37,10 +38,13 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
   const list = [...rows.values()];
   lastPost.set(ctx.database, Date.now());
   const r = await writerFor(ctx)({ list, now });
+  // The STOPs this POST's group committed are acknowledged only once the calls already on their way to those
+  // people ended (awaited here, not in the committer, so other POSTs are not held up).
+  await awaitCallsInFlight(ctx, r.holds);
   return { received: items.length, stored: r.inserted, fresh: r.fresh };
 }
 
-type Writer = GroupCommitter<{ list: NewInboxItem[]; now: number }, { inserted: number; fresh: InboxRef[] }>;
+type Writer = GroupCommitter<{ list: NewInboxItem[]; now: number }, { inserted: number; fresh: InboxRef[]; holds: CallHold[] }>;
 const writers = new WeakMap<Database, Writer>();
 
 /**
@@ -67,16 +71,18 @@ function writerFor(ctx: ServiceContext): Writer {
   const database = ctx.database;
   let w = writers.get(database);
   if (!w) {
-    w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) =>
+    w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) => {
+      const holds: CallHold[] = [];
       // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
       // The 200s wait for the fsync, but the event loop does not (syncedTransaction).
-      database.syncedTransaction(async (trx) => {
+      return database.syncedTransaction(async (trx) => {
+        holds.length = 0;
         const groups = await insertInboxGroups(trx, batch);
         const stored = groups.flatMap((g, gi) => g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })));
-        const done = await applyOptOutsAtAckTx(ctx, trx, stored, ctx.clock.now());
-        return groups.map((g) => ({ inserted: g.inserted, fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)) }));
-      }),
-    );
+        const done = await applyOptOutsAtAckTx({ ...ctx, callHolds: holds }, trx, stored, ctx.clock.now());
+        return groups.map((g) => ({ inserted: g.inserted, fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)), holds }));
+      });
+    });
     writers.set(database, w);
   }
   return w;

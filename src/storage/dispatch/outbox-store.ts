@@ -119,6 +119,29 @@ export async function cancelOpenMessages(
   return Number(res.numUpdatedRows ?? 0);
 }
 
+/**
+ * The person's messages whose provider call has started and not ended (no outcome written yet). Read in the
+ * opt-out's transaction, under the person's lock: no other call of theirs can start after it commits, so these
+ * are the only calls that could still reach the provider after the opt-out is acknowledged.
+ */
+export async function callsInFlight(q: Q, businessId: string, personId: string): Promise<string[]> {
+  const rows = await q.selectFrom('messages').select('id')
+    .where('business_id', '=', businessId).where('person_id', '=', personId).where('status', '=', 'sending')
+    .where('call_started_at', 'is not', null).where('call_ended_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Of `ids`, the ones whose call is still in flight (as `callsInFlight` reads it). */
+export async function stillInFlight(q: Q, businessId: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await q.selectFrom('messages').select('id')
+    .where('business_id', '=', businessId).where('id', 'in', ids).where('status', '=', 'sending')
+    .where('call_started_at', 'is not', null).where('call_ended_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 /** Sends actually made (sent_at set) to a person since a time, newest first. */
 export async function recentSends(q: Q, businessId: string, personId: string, since: number, limit: number) {
   const rows = await q

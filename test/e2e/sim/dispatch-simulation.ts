@@ -79,6 +79,8 @@ interface ConsentMark {
   seq: number;
   /** null: every topic. */
   topics: readonly string[] | null;
+  /** Acknowledged by the path that records it (the service's return, the webhook's 200), not seen later. */
+  atAck?: boolean;
 }
 
 /**
@@ -168,7 +170,7 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
       evidence: { page: 'sim' }, actor: 'sim',
     });
     // Acknowledged: the service returned.
-    optOuts.push({ personId: personOf.get(phone)!, startSeq, seq: ++seq, topics: scopeAll ? null : ['delivery'] });
+    optOuts.push({ personId: personOf.get(phone)!, startSeq, seq: ++seq, topics: scopeAll ? null : ['delivery'], atAck: true });
     optedOut.add(phone);
   };
   const stopViaWebhook = async (phone: string) => {
@@ -181,13 +183,17 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
       return;
     }
     // Acknowledged at the 200 if the opt-out was already in effect then; else when it is seen in effect.
+    const ackSeq = ++seq;
+    if (await isOptedOut(database, businessId, personOf.get(phone)!)) {
+      optOuts.push({ personId: personOf.get(phone)!, startSeq, seq: ackSeq, topics: null, atAck: true });
+      optedOut.add(phone);
+      return;
+    }
+    await wa.processor.drain();
     if (!(await isOptedOut(database, businessId, personOf.get(phone)!))) {
-      await wa.processor.drain();
-      if (!(await isOptedOut(database, businessId, personOf.get(phone)!))) {
-        // A re-opt-in that began meanwhile may have come after it; otherwise the STOP was lost.
-        if ((optInBegan.get(phone) ?? 0) < startSeq) violations.push(`STOP from ${phone} never took effect`);
-        return;
-      }
+      // A re-opt-in that began meanwhile may have come after it; otherwise the STOP was lost.
+      if ((optInBegan.get(phone) ?? 0) < startSeq) violations.push(`STOP from ${phone} never took effect`);
+      return;
     }
     optOuts.push({ personId: personOf.get(phone)!, startSeq, seq: ++seq, topics: null });
     optedOut.add(phone);
@@ -264,6 +270,16 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
       // committed after it: consent was given again, and the call is allowed.
       const reOptedIn = optIns.some((i) => i.personId === m.person_id && i.startSeq < c.seq && i.seq > out.startSeq);
       if (!reOptedIn) violations.push(`G1: ${m.kind} ${m.id} (${m.topic ?? '-'}) call started after the acknowledged opt-out of ${m.person_id}`);
+    }
+  }
+  // G1, the calls already on their way: an opt-out is acknowledged only after every call to that person that
+  // started before it was asked for has ended (the provider answered it), so none reaches the provider later.
+  for (const out of optOuts) {
+    if (!out.atAck) continue;
+    for (const c of calls) {
+      const m = byId.get(c.messageId);
+      if (!m || m.person_id !== out.personId || c.seq > out.startSeq) continue;
+      if (c.endSeq === null || c.endSeq > out.seq) violations.push(`G1: call for ${m.kind} ${m.id} still in flight when the opt-out of ${m.person_id} was acknowledged`);
     }
   }
   // No double send.
