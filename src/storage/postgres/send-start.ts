@@ -33,7 +33,7 @@
  */
 import pg from 'pg';
 import { CompiledQuery, sql } from 'kysely';
-import type { Database, Trx } from '../db.js';
+import { isRetryableConflict, type Database, type Trx } from '../db.js';
 import { statesByPerson, toDispatchPerson, type DispatchPersonRow, type MessageRow } from '../dispatch/dispatch-store.js';
 import { byBusinessSorted, rowKey, type SendStart, type SendStartOptions, type StartRequest, type StartResult } from '../dispatch/send-start.js';
 
@@ -106,17 +106,14 @@ export function postgresSendStart(database: Database): SendStart {
   };
 }
 
-/** Deadlock and serialisation failures: the step is run again, as the transaction runner does, when no call left. */
-const RETRYABLE = new Set(['40001', '40P01']);
-
 async function onPool(pool: pg.Pool, batch: StartRequest[], o: SendStartOptions): Promise<StartResult[]> {
   const handed = new Set<string>();
   for (let attempt = 1; ; attempt++) {
     try {
       return await onPoolOnce(pool, batch, o, handed);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (handed.size === 0 && code && RETRYABLE.has(code) && attempt < 5) continue;
+      // Deadlock and serialisation failures: run again, as the transaction runner does, when no call left.
+      if (handed.size === 0 && isRetryableConflict(e) && attempt < 5) continue;
       throw e;
     }
   }
