@@ -1,4 +1,5 @@
-import type { BusinessPolicy, Category, FrequencyCap } from './policy.js';
+import type { BusinessPolicy, Category, FrequencyCap, QuietHours } from './policy.js';
+import { quietHoursAt, type QuietResult } from './quiet-hours.js';
 import type { ConsentStatus } from '../consent/model.js';
 
 /**
@@ -28,13 +29,17 @@ export interface GateReason {
   message: string;
   eventIds: string[];
   until?: number;
+  /** QUIET_HOURS: the zone the recipient's local time was read in, and the public holiday if one applied. */
+  timezone?: string;
+  holiday?: { country: string; date: string; name: string };
 }
 
 export interface GateFacts {
   now: number;
   policy: BusinessPolicy;
   topic: { id: string; key: string; category: Category; archived: boolean } | null;
-  person: { id: string; erased: boolean; unreachable: boolean; timezone: string | null } | null;
+  /** `timezone`: chosen or from the number (null: the business's default); `country`: of the number (holidays). */
+  person: { id: string; erased: boolean; unreachable: boolean; timezone: string | null; country?: string | null } | null;
   suppressed: boolean;
   state: { status: ConsentStatus; eventId: string } | null;
   /**
@@ -143,9 +148,8 @@ export function decide(f: GateFacts): GateDecision {
     if (next > f.now) reasons.push({ ...reason('SPACING'), until: next });
   }
   if (f.policy.quietHours) {
-    const tz = f.person?.timezone ?? f.policy.quietHours.defaultTimezone;
-    const until = quietUntil(f.now, f.policy.quietHours.start, f.policy.quietHours.end, tz);
-    if (until !== null) reasons.push({ ...reason('QUIET_HOURS', [], `(${f.policy.quietHours.start}–${f.policy.quietHours.end} ${tz})`), until });
+    const q = quietHoursAt(f.now, f.policy.quietHours, f.person);
+    if (q) reasons.push(quietReason(q, f.policy.quietHours));
   }
 
   const refusing = reasons.filter((r) => !DEFERRING.has(r.code));
@@ -157,24 +161,15 @@ export function decide(f: GateFacts): GateDecision {
   return { outcome: 'allow', allowed: true, reasons, notBefore: null };
 }
 
-const toMinutes = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+// The local-time helpers live with the quiet-hours rule; kept importable from here.
+export { localMinutes, quietUntil } from './quiet-hours.js';
 
-/** Local minutes past midnight at `now` in time zone `tz`. */
-export function localMinutes(now: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
-  const h = Number(parts.find((p) => p.type === 'hour')?.value ?? 0);
-  const m = Number(parts.find((p) => p.type === 'minute')?.value ?? 0);
-  return h * 60 + m;
-}
-
-/** If `now` falls in the quiet window (which may wrap midnight), the epoch ms when it ends; else null. */
-export function quietUntil(now: number, start: string, end: string, tz: string): number | null {
-  const s = toMinutes(start);
-  const e = toMinutes(end);
-  const cur = localMinutes(now, tz);
-  const inside = s < e ? cur >= s && cur < e : cur >= s || cur < e;
-  if (!inside) return null;
-  const wait = (e - cur + 1440) % 1440;
-  // Round down to the minute so the message leaves right when the window ends.
-  return now - (now % 60_000) + wait * 60_000;
+/** QUIET_HOURS names the zone it read the time in (and whose it is) and the holiday that held the message. */
+function quietReason(r: QuietResult, q: QuietHours): GateReason {
+  const whose = r.zoneOf === 'person' ? "the recipient's zone" : "the business's default zone";
+  const day = r.holiday ? `public holiday in ${r.holiday.country}: ${r.holiday.name}, ${r.holiday.date}; ` : '';
+  return {
+    ...reason('QUIET_HOURS', [], `(${day}${q.start}–${q.end} ${r.timezone}, ${whose})`),
+    until: r.until, timezone: r.timezone, ...(r.holiday ? { holiday: r.holiday } : {}),
+  };
 }

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../errors.js';
+import { holidayProblems } from './holidays-policy.js';
 
 export const CATEGORIES = ['utility', 'authentication', 'marketing'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -15,6 +16,15 @@ export interface QuietHours {
   end: string; // "08:00"
   /** Used when the recipient's own time zone cannot be told from their number. */
   defaultTimezone: string;
+  /** Public holidays are quiet all (local) day: those of the recipient's country and/or of listed countries. */
+  holidays?: QuietHolidays;
+}
+
+export interface QuietHolidays {
+  /** The holidays of the country of the recipient's number. */
+  recipientCountry?: boolean;
+  /** ISO 3166-1 alpha-2 codes (`US`, `GB`), holidays that count for every recipient. */
+  countries?: string[];
 }
 
 export interface BusinessPolicy {
@@ -82,6 +92,7 @@ export function mergePolicy(
     if (!HHMM.test(q.end)) problems.push({ field: 'policy.quietHours.end', message: 'must be a time like 08:00' });
     if (q.start === q.end) problems.push({ field: 'policy.quietHours.end', message: 'must differ from start' });
     if (!isValidTimezone(q.defaultTimezone)) problems.push({ field: 'policy.quietHours.defaultTimezone', message: 'must be an IANA time zone such as Europe/London' });
+    if (q.holidays) problems.push(...holidayProblems(q.holidays));
   }
   return problems.length ? { ok: false, problems } : { ok: true, policy: p };
 }

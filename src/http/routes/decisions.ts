@@ -8,6 +8,10 @@ import { errorResponses, Nullable, PersonRefSchema, Timestamp, TopicKey } from '
 
 export const ReasonSchema = Type.Object({
   code: Type.String(), message: Type.String(), eventIds: Type.Array(Type.String()), until: Type.Optional(Timestamp),
+  timezone: Type.Optional(Type.String({ description: "QUIET_HOURS: the zone the recipient's local time was read in" })),
+  holiday: Type.Optional(Type.Object({ country: Type.String(), date: Type.String(), name: Type.String() }, {
+    description: 'QUIET_HOURS: the public holiday (local date) that holds the message',
+  })),
 });
 export const DecisionSchema = Type.Object({
   outcome: Type.Union([Type.Literal('allow'), Type.Literal('defer'), Type.Literal('refuse')]),

@@ -15,6 +15,10 @@ export const PolicySchema = Type.Object(
       start: Type.String({ maxLength: 5, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
       end: Type.String({ maxLength: 5, pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
       defaultTimezone: Type.String({ minLength: 1, maxLength: 64 }),
+      holidays: Type.Optional(Type.Object({
+        recipientCountry: Type.Optional(Type.Boolean({ description: "Public holidays of the recipient's country are quiet all day" })),
+        countries: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 2, description: 'ISO 3166-1 alpha-2, e.g. US' }), { maxItems: 20 })),
+      }, { additionalProperties: false, description: 'Public holidays (whole local day) that are quiet too' })),
     }, { additionalProperties: false }))),
     doubleOptIn: Type.Optional(Type.Boolean()),
     defaultLanguage: Type.Optional(Type.String({ minLength: 2, maxLength: 10 })),

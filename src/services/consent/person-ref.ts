@@ -1,6 +1,7 @@
 import { fail } from '../../domain/errors.js';
-import { timezoneForCountry } from '../../domain/gate/timezones.js';
+import { timezoneOfNumber } from '../../domain/gate/timezones.js';
 import { normalisePhone } from '../../lib/phone.js';
+import { numberTimezones } from '../../lib/phone-timezones.js';
 import type { PersonKey } from '../../storage/consent/people-store.js';
 
 /** How callers name a person: a phone number (any format libphonenumber-js reads), our id, or WhatsApp ids. */
@@ -18,6 +19,10 @@ export interface ResolvedRef {
   timezone: string | null;
 }
 
+/** The zone a new person gets from their number (E.164, already parsed: never parsed again here). */
+export const timezoneForPhone = (e164: string, country: string | null | undefined): string | null =>
+  timezoneOfNumber(numberTimezones(e164), country).timezone;
+
 export function resolvePersonRef(ref: PersonRefInput, field = 'phone'): ResolvedRef {
   if (ref.phone !== undefined) {
     const r = normalisePhone(ref.phone, ref.defaultCountry);
@@ -25,7 +30,7 @@ export function resolvePersonRef(ref: PersonRefInput, field = 'phone'): Resolved
     const key: PersonKey = { phone: r.e164 };
     if (ref.waId) key.waId = ref.waId;
     if (ref.bsuid) key.bsuid = ref.bsuid;
-    return { key, country: r.country ?? null, timezone: timezoneForCountry(r.country) };
+    return { key, country: r.country ?? null, timezone: timezoneForPhone(r.e164, r.country) };
   }
   if (ref.personId) return { key: { personId: ref.personId }, country: null, timezone: null };
   if (ref.waId) {
@@ -33,7 +38,7 @@ export function resolvePersonRef(ref: PersonRefInput, field = 'phone'): Resolved
     const r = normalisePhone(ref.waId);
     const key: PersonKey = r.ok ? { phone: r.e164, waId: ref.waId } : { waId: ref.waId };
     if (ref.bsuid) key.bsuid = ref.bsuid;
-    return { key, country: r.ok ? (r.country ?? null) : null, timezone: r.ok ? timezoneForCountry(r.country) : null };
+    return { key, country: r.ok ? (r.country ?? null) : null, timezone: r.ok ? timezoneForPhone(r.e164, r.country) : null };
   }
   if (ref.bsuid) return { key: { bsuid: ref.bsuid }, country: null, timezone: null };
   return fail('VALIDATION_FAILED', 'Name the person with phone, personId, waId or bsuid.', field);

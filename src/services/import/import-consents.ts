@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { fail } from '../../domain/errors.js';
-import { timezoneForCountry } from '../../domain/gate/timezones.js';
+import { timezoneForPhone } from '../consent/person-ref.js';
 import { getBusiness, toTopic } from '../../storage/business/business-store.js';
 import { chainEvent, projectionOf } from '../../storage/consent/consent-store.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
@@ -279,7 +279,7 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       continue;
     }
     let person = people.get(r.phone);
-    if (!person) people.set(r.phone, (person = newPersonRow(bid, { phone: r.phone }, now, { country: r.country, timezone: timezoneForCountry(r.country) })));
+    if (!person) people.set(r.phone, (person = newPersonRow(bid, { phone: r.phone }, now, { country: r.country, timezone: timezoneForPhone(r.phone, r.country) })));
     if (person.erased_at !== null) {
       out.refused.push({ row: r.row, code: 'PERSON_ERASED', field: 'phone', reason: 'This person was erased; nothing more can be recorded for them.' });
       continue;

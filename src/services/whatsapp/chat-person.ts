@@ -1,5 +1,5 @@
 import { normalisePhone } from '../../lib/phone.js';
-import { timezoneForCountry } from '../../domain/gate/timezones.js';
+import { timezoneForPhone } from '../consent/person-ref.js';
 import type { Trx } from '../../storage/db.js';
 import { lockOrCreatePerson, type PersonKey, type PersonRow } from '../../storage/consent/people-store.js';
 
@@ -57,7 +57,7 @@ export async function lockChatPerson(trx: Trx, businessId: string, id: ChatIdent
     if (id.waId) key.waId = id.waId;
     if (id.bsuid) key.bsuid = id.bsuid;
     // A concurrent first message from the same person inserts too: the loser's insert does nothing and reads the row back.
-    person = await lockOrCreatePerson(trx, businessId, key, now, { country: id.country ?? null, timezone: timezoneForCountry(id.country) });
+    person = await lockOrCreatePerson(trx, businessId, key, now, { country: id.country ?? null, timezone: id.phone ? timezoneForPhone(id.phone, id.country) : null });
   }
   await fillIds(trx, person, id, now);
   return person;
