@@ -36,8 +36,8 @@ describe('default keyword replies', () => {
     const everything = Object.values(DEFAULT_KEYWORD_PACKS).flatMap((p) => [...p.optOut, ...p.optIn, ...p.help]);
     const m = createKeywordMatcher({ languages: ['en'], disabled: everything });
     assert.ok(CORE_KEYWORDS.opt_in.includes('START') && CORE_KEYWORDS.opt_out.includes('STOP'));
-    assert.deepEqual(m('START'), { type: 'match', kind: 'opt_in', keyword: 'START', language: 'en' });
-    assert.deepEqual(m('STOP'), { type: 'match', kind: 'opt_out', keyword: 'STOP', language: 'en' });
+    assert.deepEqual(m('START'), { type: 'match', kind: 'opt_in', keyword: 'START', language: 'en', rule: 'keyword' });
+    assert.deepEqual(m('STOP'), { type: 'match', kind: 'opt_out', keyword: 'STOP', language: 'en', rule: 'keyword' });
   });
 
   it('has the English texts the policy describes', () => {

@@ -100,7 +100,7 @@ describe('every pack keyword matches in any case', () => {
       for (const [list, kind] of LISTS) {
         for (const k of p[list]) {
           for (const variant of [k, k.toLowerCase(), titleCase(k), ` ${k}. `]) {
-            assert.deepEqual(only(variant), { type: 'match', kind, keyword: k, language: code }, variant);
+            assert.deepEqual(only(variant), { type: 'match', kind, keyword: k, language: code, rule: 'keyword' }, variant);
             assert.deepEqual(accept(match(variant)), { type: 'match', kind, keyword: k }, `${variant}, all packs`);
           }
         }
@@ -232,9 +232,10 @@ describe('keywords inside longer messages are mentions, for review', () => {
   const cases: [string, KeywordKind, string][] = [
     ["don't stop my order", 'opt_out', 'STOP'],
     ['don’t stop my order', 'opt_out', 'STOP'],
-    ['please stop texting me', 'opt_out', 'STOP'],
+    // An intent phrase inside a sentence is a mention too, reported as the phrase.
+    ['please stop texting me', 'opt_out', 'stop texting me'],
     ['stop please', 'opt_out', 'STOP'],
-    ['STOP sending me messages 🛑', 'opt_out', 'STOP'],
+    ['STOP sending me the invoice 🛑', 'opt_out', 'STOP'],
     ['can I cancel my order?', 'opt_out', 'CANCEL'],
     ['I want to stop all of them', 'opt_out', 'STOP ALL'],
     ['how do I opt out', 'opt_out', 'OPT OUT'],
@@ -299,7 +300,7 @@ describe('normaliseKeywordText', () => {
 describe('business settings', () => {
   it('adds extra keywords of each kind, matched like the packs', () => {
     const m = createKeywordMatcher({ extra: { optOut: ['PAUSE', 'no more news'], optIn: ['RESUME'], help: ['MENU'] } });
-    assert.deepEqual(m('pause!'), { type: 'match', kind: 'opt_out', keyword: 'PAUSE', language: 'en' });
+    assert.deepEqual(m('pause!'), { type: 'match', kind: 'opt_out', keyword: 'PAUSE', language: 'en', rule: 'keyword' });
     assert.deepEqual(accept(m('No  more NEWS')), { type: 'match', kind: 'opt_out', keyword: 'no more news' });
     assert.deepEqual(accept(m('resume')), { type: 'match', kind: 'opt_in', keyword: 'RESUME' });
     assert.deepEqual(accept(m('Menu')), { type: 'match', kind: 'help', keyword: 'MENU' });
@@ -309,19 +310,19 @@ describe('business settings', () => {
 
   it('gives extra keywords the first chosen language', () => {
     const m = createKeywordMatcher({ languages: ['es', 'en'], extra: { optOut: ['PAUSA'] } });
-    assert.deepEqual(m('pausa'), { type: 'match', kind: 'opt_out', keyword: 'PAUSA', language: 'es' });
+    assert.deepEqual(m('pausa'), { type: 'match', kind: 'opt_out', keyword: 'PAUSA', language: 'es', rule: 'keyword' });
   });
 
   it('uses only the chosen packs, plus the core English keywords', () => {
     const fr = createKeywordMatcher({ languages: ['fr'] });
-    assert.deepEqual(fr('stop'), { type: 'match', kind: 'opt_out', keyword: 'STOP', language: 'fr' });
-    assert.deepEqual(fr('arret'), { type: 'match', kind: 'opt_out', keyword: 'ARRÊT', language: 'fr' });
+    assert.deepEqual(fr('stop'), { type: 'match', kind: 'opt_out', keyword: 'STOP', language: 'fr', rule: 'keyword' });
+    assert.deepEqual(fr('arret'), { type: 'match', kind: 'opt_out', keyword: 'ARRÊT', language: 'fr', rule: 'keyword' });
     assert.equal(fr('baja').type, 'none');
     assert.equal(fr('unstop').type, 'none');
-    assert.deepEqual(fr('cancel'), { type: 'match', kind: 'opt_out', keyword: 'CANCEL', language: 'en' });
+    assert.deepEqual(fr('cancel'), { type: 'match', kind: 'opt_out', keyword: 'CANCEL', language: 'en', rule: 'keyword' });
     const none = createKeywordMatcher({ languages: [] });
     for (const [kind, list] of Object.entries(CORE_KEYWORDS)) {
-      for (const k of list) assert.deepEqual(none(k), { type: 'match', kind, keyword: k, language: 'en' });
+      for (const k of list) assert.deepEqual(none(k), { type: 'match', kind, keyword: k, language: 'en', rule: 'keyword' });
     }
     assert.equal(none('arrêt').type, 'none');
   });
