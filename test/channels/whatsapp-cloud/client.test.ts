@@ -116,10 +116,9 @@ test('a timeout is a transient failure with httpStatus 0', async (t) => {
   const fake = await startFakeCloudApi({ latencyMs: 5000 });
   t.after(() => fake.close());
   const client = createCloudClient({ baseUrl: fake.url, timeoutMs: 50 });
-  const started = Date.now();
   const f = failed(await client.send(PHONE, TOKEN, textMessage({ to: '16505551234', body: 'x' })));
-  // The fake would answer after 5 s (its timer is cleared on close, so nothing actually waits that long).
-  assert.ok(Date.now() - started < 2000, 'gave up before the response arrived');
+  // The fake answers only after 5 s (its timer is cleared on close): a Timeout result is the client giving up
+  // before any answer, whatever the machine's speed (no elapsed time is asserted).
   assert.deepEqual([f.httpStatus, f.code, f.classification.kind, f.classification.retryable], [0, -1, 'transient', true]);
   assert.match(f.title, /Timeout/);
 });
