@@ -35,6 +35,10 @@ export interface Config {
   sandbox: boolean | null;
   /** Behind a reverse proxy: trust X-Forwarded-For so consent evidence records the person's IP, not the proxy's. */
   trustProxy: boolean | string;
+  /** Largest CSV upload to POST /v1/imports (streamed to the database, never held whole). */
+  importBodyLimitBytes: number;
+  /** For CLI commands that talk to a running server (`optline import --server`): its URL and an API key. */
+  client: { serverUrl: string | null; apiKey: string | null };
 }
 
 export class ConfigError extends Error {
@@ -136,6 +140,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
       return v; // a list of addresses or CIDR ranges, as Fastify takes it
     })(),
+    importBodyLimitBytes: int('OPTLINE_IMPORT_BODY_LIMIT_BYTES', 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    client: { serverUrl: url('OPTLINE_SERVER_URL', null), apiKey: opt('OPTLINE_API_KEY') },
     sandbox: env.OPTLINE_SANDBOX === undefined || env.OPTLINE_SANDBOX === '' || env.OPTLINE_SANDBOX === 'auto' ? null : bool('OPTLINE_SANDBOX', false),
     ...overrides,
   };
@@ -173,5 +179,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   { name: 'OPTLINE_INBOX_RETENTION_DAYS', default: '30', meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)' },
   { name: 'OPTLINE_TRUST_PROXY', default: 'false', meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)' },
   { name: 'OPTLINE_METRICS_PUBLIC', default: 'false', meaning: 'true: GET /metrics answers without a key (else it needs a platform admin key, ola_…)' },
+  { name: 'OPTLINE_IMPORT_BODY_LIMIT_BYTES', default: '268435456', meaning: 'largest CSV upload to POST /v1/imports (streamed into the database)' },
+  { name: 'OPTLINE_SERVER_URL', default: '(unset)', meaning: 'a running Optline for CLI commands to talk to (`optline import` sends the file there)' },
+  { name: 'OPTLINE_API_KEY', default: '(unset)', meaning: 'the business key (olk_…, write role) the CLI sends with OPTLINE_SERVER_URL' },
   { name: 'OPTLINE_SANDBOX', default: 'auto', meaning: 'true: send WhatsApp to the built-in fake Cloud API (default for `start`); false: to Meta (default for `serve`)' },
 ];

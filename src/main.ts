@@ -8,6 +8,7 @@ import { buildApp } from './http/app.js';
 import { startInboxProcessor } from './worker/inbox/processor.js';
 import { startHousekeeping } from './worker/housekeeping.js';
 import { startWebhookDeliveryWorker } from './worker/webhooks/delivery-worker.js';
+import { startImportJobRunner } from './worker/import/job-runner.js';
 import type { ServiceContext } from './services/context.js';
 import { seedDemoIfEmpty, type DemoSeed } from './services/admin/seed-demo.js';
 import { connectToSandbox, startSandbox } from './sandbox.js';
@@ -45,6 +46,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // Outbound consent webhooks: any number of processes may run this loop (claims are atomic).
   const webhooksOut = startWebhookDeliveryWorker(ctx, { allowPrivate: config.webhooksAllowPrivate });
   stoppers.push(() => webhooksOut.stop());
+  // Imports uploaded through the API run here, taken from the import_jobs table (a restart takes them again).
+  const imports = startImportJobRunner(ctx);
+  stoppers.push(() => imports.stop());
 
   const app = await buildApp({
     ctx,
@@ -52,6 +56,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     logger: ctx.logger,
     // In sandbox mode the fake Cloud API signs its status webhooks with the sandbox secret.
     whatsapp: { processor: inbox, sharedAppSecret: o.sandbox ? sandboxSecret : config.whatsapp.appSecret },
+    imports,
   });
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();

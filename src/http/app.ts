@@ -36,12 +36,13 @@ import { whatsappWebhookRoutes } from './routes/whatsapp-webhook.js';
 import { whatsappChatRoutes } from './routes/whatsapp-chat.js';
 import { messageResolveRoutes } from './routes/message-resolve.js';
 import { consoleRoutes } from './routes/console.js';
+import { DEFAULT_IMPORT_BODY_LIMIT, ImportJobSchema, importRoutes } from './routes/imports.js';
 import { capturePlugins } from './capture-plugins.js';
 import type { CaptureOptions } from './capture-options.js';
 import type { InboxProcessor } from '../worker/inbox/processor.js';
 
 // Named schemas ($id) are shared by every route plugin and listed under components in the OpenAPI document.
-const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema];
+const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema, ImportJobSchema];
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -60,6 +61,8 @@ export interface AppDeps {
    * a loopback Twilio). Without a configured Twilio URL, SMS and calls go to a closed loopback port.
    */
   capture?: Partial<CaptureOptions>;
+  /** Imports through the API: the job runner main.ts started, woken when an upload is stored (else the next poll). */
+  imports?: { wake(): void };
 }
 
 /**
@@ -140,6 +143,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(reportRoutes(deps.ctx));
   await app.register(webhookEndpointRoutes(deps.ctx, { allowPrivate: deps.config.webhooksAllowPrivate ?? false }));
   await app.register(messageResolveRoutes(deps.ctx));
+  await app.register(importRoutes(deps.ctx, {
+    limitBytes: deps.config.importBodyLimitBytes ?? DEFAULT_IMPORT_BODY_LIMIT, ...(deps.imports ? { wake: () => deps.imports!.wake() } : {}),
+  }));
   const wa = deps.whatsapp ?? {};
   await app.register(whatsappWebhookRoutes(deps.ctx, {
     sharedAppSecret: wa.sharedAppSecret !== undefined ? wa.sharedAppSecret : (deps.config.whatsapp?.appSecret ?? null),

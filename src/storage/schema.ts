@@ -311,3 +311,45 @@ export interface DB {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
+
+// Imports through the API (migration 0016-import-jobs, storage/import/import-job-store.ts).
+export interface ImportJobsTable {
+  business_id: string;
+  id: string;
+  /** consents | opt-outs */
+  kind: string;
+  /** JSON: the options as given (confirm, dryRun, defaultCountry, text, format, map). */
+  options: string;
+  /** queued | running | done | failed */
+  status: string;
+  file_name: string;
+  file_hash: string | null;
+  file_bytes: number;
+  rows_read: number;
+  bytes_read: number;
+  imported: number;
+  duplicates: number;
+  refused: number;
+  confirmations: number;
+  refused_by_code: string;
+  rejects_csv: string | null;
+  error: string | null;
+  attempts: number;
+  lease_until: number | null;
+  actor: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+export interface ImportJobChunksTable {
+  business_id: string;
+  job_id: string;
+  seq: number;
+  /** base64 of up to 1 MiB of the uploaded file */
+  data: string;
+}
+export interface DB {
+  import_jobs: ImportJobsTable;
+  import_job_chunks: ImportJobChunksTable;
+}

@@ -1,5 +1,7 @@
 import type { ServiceContext } from '../services/context.js';
 import { sealLedger } from '../services/consent/seal-ledger.js';
+import { runExpiryAndQuality } from './expiry-and-quality.js';
+import { deleteExpiredRateLimits } from '../storage/shared/rate-limit-store.js';
 
 const DAY = 86_400_000;
 
@@ -54,7 +56,8 @@ export function startHousekeeping(
   };
   const cleanup = job('housekeeping', async () => {
     const r = await runHousekeeping(ctx, opts);
-    if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations > 0) ctx.logger.info({ deleted: r }, 'housekeeping');
+    await runExpiryAndQuality(ctx);
+    if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations + r.rateLimits > 0) ctx.logger.info({ deleted: r }, 'housekeeping');
   });
   const seal = job('ledger seal', async () => {
     await sealLedger(ctx);

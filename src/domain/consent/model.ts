@@ -2,7 +2,9 @@
  * The consent model: event kinds, how one event changes the state of one (person, topic), and the canonical
  * form that the hash chain covers.
  */
-export const EVENT_TYPES = ['opt_in', 'opt_out', 'confirmed', 'confirmation_sent', 'confirmation_failed', 'erased'] as const;
+export const EVENT_TYPES = [
+  'opt_in', 'opt_out', 'confirmed', 'confirmation_sent', 'confirmation_failed', 'erased', 'expired',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const CHANNELS = ['whatsapp', 'web', 'app', 'sms', 'email', 'ivr', 'api', 'import', 'meta', 'system'] as const;
@@ -17,13 +19,28 @@ export const ACTIVE_ACTIONS = [
 ] as const;
 export type ActiveAction = (typeof ACTIVE_ACTIONS)[number];
 export const SYSTEM_ACTIONS = ['provider_report', 'staff_request', 'erasure_request', 'message_outcome'] as const;
+/** Why consent expired (an `expired` event): never an opt-out, never an action of the person. */
+export const EXPIRY_ACTIONS = ['pending_expired', 'validity_lapsed'] as const;
+export type ExpiryAction = (typeof EXPIRY_ACTIONS)[number];
 
 /**
  * 'restore' is START after STOP: an opt-in whose topic list names the candidates, each restored only if the
  * projection finds it stopped by the person's own STOP and agreed to just before (see replayStates).
  */
-export type Scope = 'topics' | 'all' | 'marketing' | 'restore';
-export type ConsentStatus = 'opted_in' | 'pending' | 'opted_out';
+export type Scope = 'topics' | 'all' | 'marketing' | 'restore' | `expiry:${string}`;
+/** 'expired': a pending double opt-in that was never confirmed in time, or a consent past its validity. */
+export type ConsentStatus = 'opted_in' | 'pending' | 'opted_out' | 'expired';
+
+/**
+ * An expiry names the decision it ends in its scope (`expiry:<event id>`, covered by the hash), so it ends that
+ * decision only: a newer opt-in or Confirm, even one that arrives after the expiry was recorded, is not expired.
+ */
+export const expiryScope = (eventId: string): Scope => `expiry:${eventId}`;
+export const expiryTarget = (ev: Pick<TimedEvent, 'type' | 'scope'>): string | null =>
+  ev.type === 'expired' && typeof ev.scope === 'string' && ev.scope.startsWith('expiry:') ? ev.scope.slice(7) : null;
+/** What an expiry may end: the state decided by its target event, while agreed (pending or opted in). */
+const expires = (s: TopicState | undefined, ev: TimedEvent, key: number) =>
+  !!s && (s.status === 'pending' || s.status === 'opted_in') && s.eventId === expiryTarget(ev) && key >= s.decidedAt;
 
 export interface TopicState {
   status: ConsentStatus;
@@ -59,7 +76,7 @@ export function orderKey(ev: TimedEvent): number {
   return ev.type === 'opt_out' ? ev.occurredAt + width - 1 : ev.occurredAt;
 }
 
-const RANK: Record<string, number> = { opt_in: 0, confirmed: 1, opt_out: 2 };
+const RANK: Record<string, number> = { opt_in: 0, confirmed: 1, expired: 1.5, opt_out: 2 };
 /** The canonical order of a person's events: a function of the events, never of when they arrived. */
 export function compareEvents(a: TimedEvent, b: TimedEvent): number {
   return orderKey(a) - orderKey(b) || (RANK[a.type] ?? 3) - (RANK[b.type] ?? 3) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -70,7 +87,8 @@ export function compareEvents(a: TimedEvent, b: TimedEvent): number {
  * START restores what the STOP took). An event that sorts before one of them can change its effect, so the
  * projection replays instead of stepping (needsReplay). people.cond_key keeps the newest such key.
  */
-export const isConditional = (ev: TimedEvent) => ev.type === 'confirmed' || (ev.type === 'opt_in' && ev.scope === 'restore');
+export const isConditional = (ev: TimedEvent) =>
+  ev.type === 'confirmed' || ev.type === 'expired' || (ev.type === 'opt_in' && ev.scope === 'restore');
 
 /** True when stepping the current state with `ev` could differ from replaying the whole set. */
 export const needsReplay = (condKey: number | null | undefined, ev: TimedEvent) =>
@@ -84,6 +102,7 @@ export const needsReplay = (condKey: number | null | undefined, ev: TimedEvent) 
  *   newest decisive key (otherwise a late STOP between two opt-ins would win);
  * - on equal keys an opt-out wins;
  * - Confirm completes a pending opt-in and never revives an opt-out made before it.
+ * - an expiry ends only the decision it names (expiryScope), and only while that decision still holds.
  * The caller tells a change from a newer decision of the same status by comparing status.
  */
 export function nextState(current: TopicState | undefined, ev: TimedEvent, doubleOptIn: boolean): TopicState | null {
@@ -98,6 +117,8 @@ export function nextState(current: TopicState | undefined, ev: TimedEvent, doubl
     case 'opt_out':
       if (current && (key < current.decidedAt || (key === current.decidedAt && current.status === 'opted_out'))) return null;
       return { status: 'opted_out', decidedAt: key, eventId: ev.id };
+    case 'expired':
+      return expires(current, ev, key) ? { status: 'expired', decidedAt: key, eventId: ev.id } : null;
     default:
       return null;
   }
@@ -146,6 +167,8 @@ export function replayStates(events: HistoryEvent[], topicKeys: string[], double
         s = { status: doubleOptIn ? 'pending' : 'opted_in', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
       } else if (ev.type === 'confirmed') {
         if (s?.status === 'pending') s = { status: 'opted_in', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
+      } else if (ev.type === 'expired') {
+        if (expires(s, ev, key)) s = { status: 'expired', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
       }
     }
     out.set(topic, s ? { status: s.status, decidedAt: s.decidedAt, eventId: s.eventId } : undefined);

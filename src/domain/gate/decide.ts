@@ -18,6 +18,8 @@ export const GATE_REASONS = {
   FREQUENCY_CAPPED: 'The frequency cap for this person is reached.',
   QUIET_HOURS: "It is within quiet hours in the person's time zone: the message is deferred, not dropped.",
   SPACING: 'The last notification to this person was too recent: the message is deferred, not dropped.',
+  CONSENT_EXPIRED: 'The consent expired (a double opt-in never confirmed in time, or past its validity): the person must opt in again.',
+  TEMPLATE_PAUSED: 'The template is paused for this business (by Meta, or by the opt-out guard) until staff resume it.',
 } as const;
 export type GateReasonCode = keyof typeof GATE_REASONS;
 
@@ -48,6 +50,8 @@ export interface GateFacts {
    * queued ahead of the message being decided (`queued`, at `now`). Spacing looks only at those not queued.
    */
   recentSends: { topicKey: string | null; sentAt: number; queued?: boolean }[];
+  /** The notification's template when known (absent: not judged), with whether it is paused for the business. */
+  template?: { name: string; paused: boolean } | null;
 }
 
 /** A notification message as the fact loaders read it (`storage/dispatch/gate-facts.ts`), one shape for both points. */
@@ -129,6 +133,8 @@ export function decide(f: GateFacts): GateDecision {
   else if (!f.state) reasons.push(reason('NO_CONSENT'));
   else if (f.state.status === 'opted_out') reasons.push(reason('OPTED_OUT', [f.state.eventId]));
   else if (f.state.status === 'pending') reasons.push(reason('CONFIRMATION_PENDING', [f.state.eventId]));
+  else if (f.state.status === 'expired') reasons.push(reason('CONSENT_EXPIRED', [f.state.eventId]));
+  if (f.template?.paused) reasons.push(reason('TEMPLATE_PAUSED', [], `(${f.template.name})`));
   if (f.person?.unreachable) reasons.push(reason('UNREACHABLE'));
 
   for (const cap of f.policy.frequencyCaps) {

@@ -1,4 +1,5 @@
 import type { FieldProblem } from '../errors.js';
+import { checkExpiryPolicy, type ConsentExpiryPolicy, type TemplateGuardPolicy } from './expiry-policy.js';
 import { holidayProblems } from './holidays-policy.js';
 
 export const CATEGORIES = ['utility', 'authentication', 'marketing'] as const;
@@ -42,6 +43,10 @@ export interface BusinessPolicy {
   confirmationTemplate: { name: string; language: string } | null;
   /** Business wording of chat replies, per language and kind (opt_out, opt_in, help); `{business}` is filled in. */
   keywordReplies?: Record<string, Partial<Record<'opt_out' | 'opt_in' | 'help', string>>>;
+  /** Pending double opt-in expiry, consent validity per topic, re-permission prompts (domain/gate/expiry-policy.ts). */
+  consentExpiry?: ConsentExpiryPolicy;
+  /** Pauses a template whose opt-out rate passes the threshold (null: off; absent: the defaults). */
+  templateGuard?: TemplateGuardPolicy | null;
 }
 
 export const DEFAULT_POLICY: Readonly<BusinessPolicy> = Object.freeze({
@@ -94,5 +99,6 @@ export function mergePolicy(
     if (!isValidTimezone(q.defaultTimezone)) problems.push({ field: 'policy.quietHours.defaultTimezone', message: 'must be an IANA time zone such as Europe/London' });
     if (q.holidays) problems.push(...holidayProblems(q.holidays));
   }
+  checkExpiryPolicy(p, problems);
   return problems.length ? { ok: false, problems } : { ok: true, policy: p };
 }

@@ -1,6 +1,7 @@
 import { ROLES } from '../../domain/access/roles.js';
 import { Type } from '@sinclair/typebox';
 import { CategorySchema, Nullable, Slug, Timestamp } from './common.js';
+import { ConsentExpirySchema, TemplateGuardSchema } from './expiry-policy.js';
 
 export const PolicySchema = Type.Object(
   {
@@ -37,6 +38,8 @@ export const PolicySchema = Type.Object(
       help: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
     }, { additionalProperties: false }), { maxProperties: 50 })),
     confirmationTemplate: Type.Optional(Nullable(Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), language: Type.String({ minLength: 2, maxLength: 15 }) }, { additionalProperties: false }))),
+    consentExpiry: Type.Optional(ConsentExpirySchema),
+    templateGuard: Type.Optional(TemplateGuardSchema),
   },
   { additionalProperties: false },
 );

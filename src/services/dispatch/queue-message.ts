@@ -44,7 +44,7 @@ export async function queueMessage(ctx: ServiceContext, businessId: string, inpu
         }
       }
       await shareLockPerson(trx, businessId, ref.key);
-      const facts = await loadGateFacts(ctx.database, trx, businessId, ref.key, input.topic, now, ctx.keyring.phoneHash);
+      const facts = await loadGateFacts(ctx.database, trx, businessId, ref.key, input.topic, now, ctx.keyring.phoneHash, input.template.name);
       if (!facts) return fail('NOT_FOUND', 'No such business.', 'businessId');
       const d = decide(facts);
       const decision: DecisionResult = { ...d, personId: facts.personId, topicId: facts.topicId, topic: input.topic };

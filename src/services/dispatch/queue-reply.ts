@@ -18,7 +18,7 @@ export const windowOpen = (person: Pick<PersonRow, 'last_inbound_at'>, now: numb
  * Why a `reply` message exists. The worker sends kind `reply` only inside the open window and without a consent
  * check (a reply is not a notification); `purpose` is for the ledger views and the console.
  */
-export type ReplyPurpose = 'optout_ack' | 'help' | 'optin_ack' | 'support' | 'optin_prompt';
+export type ReplyPurpose = 'optout_ack' | 'help' | 'optin_ack' | 'support' | 'optin_prompt' | 'repermission';
 
 /**
  * Queues a chat reply in the caller's transaction. Payload contract with the worker: `text` is always there

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { parsePolicy, toTopic, type Topic } from './business-store.js';
 import type { BusinessPolicy } from '../../domain/gate/policy.js';
+import { blockedTemplateNames } from '../quality/template-health-store.js';
 
 /**
  * THE cache of businesses and their topics (the gate at enqueue and the worker at claim both use it; the worker
@@ -19,6 +20,8 @@ export interface CachedBusiness {
   policy: BusinessPolicy;
   topicsByKey: Map<string, Topic>;
   topicsById: Map<string, Topic>;
+  /** Templates paused or disabled for the business (storage/quality/template-health-store.ts bumps the version). */
+  pausedTemplates: ReadonlySet<string>;
   /** The businesses.config_version this entry was read at. */
   version: number;
   loadedAt: number;
@@ -58,9 +61,10 @@ export class BusinessCache {
     const b = await q.selectFrom('businesses').select(['id', 'display_name', 'policy', 'config_version']).where('id', '=', businessId).executeTakeFirst();
     if (!b) return this.drop(businessId);
     const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(toTopic);
+    const pausedTemplates = new Set(await blockedTemplateNames(q, businessId));
     const entry: CachedBusiness = {
       id: b.id, displayName: b.display_name, policy: parsePolicy(b.policy), version: Number(b.config_version),
-      topicsByKey: new Map(topics.map((t) => [t.key, t])), topicsById: new Map(topics.map((t) => [t.id, t])), loadedAt: Date.now(),
+      topicsByKey: new Map(topics.map((t) => [t.key, t])), topicsById: new Map(topics.map((t) => [t.id, t])), pausedTemplates, loadedAt: Date.now(),
     };
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(businessId, entry);

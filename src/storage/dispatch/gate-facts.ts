@@ -23,6 +23,10 @@ export { COUNTED_STATUSES } from './gate-facts-read.js';
 const topicFact = (t: { id: string; key: string; category: string; archivedAt: number | null } | undefined): GateFacts['topic'] =>
   t ? { id: t.id, key: t.key, category: t.category as NonNullable<GateFacts['topic']>['category'], archived: t.archivedAt !== null } : null;
 
+/** The template fact, at enqueue and at claim alike: paused when the cached business (at its current version) says so. */
+export const templateFact = (b: Pick<CachedBusiness, 'pausedTemplates'>, name: string | null | undefined): GateFacts['template'] =>
+  name ? { name, paused: b.pausedTemplates.has(name) } : null;
+
 /**
  * Everything the gate needs at enqueue, in one round trip on the common path: the cached business checked
  * against the version read in the same statement as person + state + counted notifications; the suppression
@@ -38,6 +42,7 @@ export async function loadGateFacts(
   topicKey: string,
   now: number,
   phoneHash: (e164: string) => string,
+  templateName: string | null = null,
 ): Promise<(GateFacts & { personId: string | null; topicId: string | null }) | null> {
   const cache = businessCacheOf(database.db);
   let b: CachedBusiness | null = cache.peek(businessId) ?? (await cache.load(q, businessId));
@@ -70,6 +75,7 @@ export async function loadGateFacts(
     suppressed,
     state: row.status ? { status: row.status as ConsentStatus, eventId: row.eventId! } : null,
     recentSends: gateWindowMs(b.policy) > 0 ? countedSends(row.sends, (id) => topicsById.get(id)?.key ?? null, null, now) : [],
+    template: templateFact(b, templateName),
     personId: row.personId,
     topicId: topic?.id ?? null,
   };

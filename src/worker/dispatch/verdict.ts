@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema.js';
 import { parseJson } from '../../storage/json.js';
 import type { DispatchPerson, MessageRow } from '../../storage/dispatch/dispatch-store.js';
-import { loadMessageFacts } from '../../storage/dispatch/gate-facts.js';
+import { loadMessageFacts, templateFact } from '../../storage/dispatch/gate-facts.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
 import { confirmationVerdict, notificationVerdict, replyVerdict, type DispatchVerdict } from './gate.js';
 
@@ -55,8 +55,15 @@ export function notificationFacts(v: VerdictInput): GateFacts {
     suppressed: false,
     state: state ? { status: state.status, eventId: state.eventId } : null,
     recentSends: countedSends(v.sends, (id) => v.info.topicsById.get(id)?.key ?? null, self, v.now),
+    // Read from the payload only when the business has a paused template: the common claim parses nothing more.
+    template: v.info.pausedTemplates.size > 0 ? templateFact(v.info, templateNameOf(v.row.payload)) : null,
   };
 }
+
+const templateNameOf = (payload: string): string | null => {
+  const t = parseJson<{ template?: { name?: unknown } }>(payload, {}).template;
+  return typeof t?.name === 'string' ? t.name : null;
+};
 
 export const topicKeysOf = (payload: Record<string, unknown>): string[] =>
   Array.isArray(payload.topicKeys) ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
