@@ -353,3 +353,49 @@ export interface DB {
   import_jobs: ImportJobsTable;
   import_job_chunks: ImportJobChunksTable;
 }
+
+// Consent expiry and the quality guard (migration 0015-expiry-and-quality).
+export interface ConsentRepromptsTable {
+  business_id: string;
+  person_id: string;
+  /** The ledger event that decided the consent the prompt asks to renew. */
+  event_id: string;
+  topic_keys: string;
+  message_id: string | null;
+  /** queued | no_channel (window closed and no template) */
+  outcome: string;
+  created_at: number;
+}
+export interface QualityEventsTable {
+  business_id: string;
+  id: string;
+  /** number_quality | template_status | template_category | template_quality */
+  kind: string;
+  /** The display phone number or the template name. */
+  subject: string;
+  event: string;
+  detail: string;
+  source_ref: string;
+  received_at: number;
+}
+export interface TemplateHealthTable {
+  business_id: string;
+  name: string;
+  /** active | paused | disabled */
+  status: string;
+  /** meta | opt_out_guard (null when active) */
+  paused_by: string | null;
+  reason: string | null;
+  meta_status: string | null;
+  meta_quality: string | null;
+  category: string | null;
+  detail: string;
+  paused_at: number | null;
+  resumed_at: number | null;
+  updated_at: number;
+}
+export interface DB {
+  consent_reprompts: ConsentRepromptsTable;
+  quality_events: QualityEventsTable;
+  template_health: TemplateHealthTable;
+}
