@@ -17,7 +17,7 @@ export function renderTemplate(name: string, data: object): string {
 
 /** A file under web/static, read once (CSS, the widget script). */
 const statics = new Map<string, string>();
-export function staticFile(name: 'pages.css' | 'widget.js'): string {
+export function staticFile(name: 'pages.css' | 'widget.js' | 'frame-height.js'): string {
   let s = statics.get(name);
   if (s === undefined) {
     s = readFileSync(`${WEB_DIR}static/${name}`, 'utf8');

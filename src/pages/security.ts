@@ -2,14 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Headers of every hosted page. No script runs on the pages (they work without JavaScript by design), so the
- * policy allows none. Framing is refused except for the embed variant, which any site may frame: see
+ * policy allows none, except the embed variant's one same-origin script that reports its height to the widget. Framing is refused except for the embed variant, which any site may frame: see
  * docs/channels.md for that trade-off.
  */
 export function setPageHeaders(reply: FastifyReply, opts: { embed: boolean }): void {
   const ancestors = opts.embed ? '*' : "'none'";
   reply.header(
     'content-security-policy',
-    `default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors ${ancestors}`,
+    `default-src 'none'; ${opts.embed ? "script-src 'self'; " : ''}style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors ${ancestors}`,
   );
   if (!opts.embed) reply.header('x-frame-options', 'DENY');
   reply.header('x-content-type-options', 'nosniff');

@@ -399,3 +399,22 @@ export interface DB {
   quality_events: QualityEventsTable;
   template_health: TemplateHealthTable;
 }
+
+// Migration 0017: topic names per language (JSON object, language -> name) and the audit log of admin actions.
+export interface TopicsTable {
+  names: string | null;
+}
+export interface AuditLogTable {
+  business_id: string;
+  id: string;
+  at: number;
+  /** `key:<id>` of the key that acted (or `admin:<id>`, `cli`). */
+  actor: string;
+  action: string;
+  target: string | null;
+  /** JSON object: what changed, never a secret. */
+  detail: string;
+}
+export interface DB {
+  audit_log: AuditLogTable;
+}

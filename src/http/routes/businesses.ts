@@ -7,7 +7,7 @@ import { createApiKey } from '../../services/admin/manage-keys.js';
 import { getBusiness } from '../../storage/business/business-store.js';
 import { fail } from '../../domain/errors.js';
 import type { BusinessPolicy } from '../../domain/gate/policy.js';
-import { businessOf } from '../auth.js';
+import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, page, PageQuery } from '../schemas/common.js';
 import { BusinessSchema, CreateBusinessBody, CreateKeyBody, CreatedKeySchema, UpdateBusinessBody } from '../schemas/business.js';
@@ -38,7 +38,7 @@ export const businessRoutes = (ctx: ServiceContext): FastifyPluginAsync => async
   app.patch<{ Params: { id: string }; Body: { displayName?: string; policy?: Partial<BusinessPolicy> } }>('/v1/businesses/:id', {
     config: { auth: 'admin' },
     schema: { tags, summary: "Change a business's name or policy", params: IdParams, body: UpdateBusinessBody, response: { 200: Type.Ref('Business'), ...errorResponses(404) } },
-  }, async (req) => updateBusiness(ctx, req.params.id, req.body));
+  }, async (req) => updateBusiness(ctx, req.params.id, req.body, actorOf(req)));
 
   app.post<{ Params: { id: string }; Body: { name: string; role?: Role } }>('/v1/businesses/:id/keys', {
     config: { auth: 'admin' },
@@ -51,5 +51,5 @@ export const businessRoutes = (ctx: ServiceContext): FastifyPluginAsync => async
 
   app.patch<Body<{ displayName?: string; policy?: Partial<BusinessPolicy> }>>('/v1/business', {
     schema: { tags, summary: "Change your business's name or policy", body: UpdateBusinessBody, response: { 200: Type.Ref('Business'), ...errorResponses() } },
-  }, async (req) => updateBusiness(ctx, businessOf(req), req.body));
+  }, async (req) => updateBusiness(ctx, businessOf(req), req.body, actorOf(req)));
 };

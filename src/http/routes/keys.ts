@@ -4,6 +4,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../services/admin/manage-keys.js';
 import { permissionsOf, type Role } from '../../domain/access/roles.js';
 import { actorOf, businessOf } from '../auth.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
 import { CreateKeyBody, CreatedKeySchema, KeyInfoSchema, RoleSchema } from '../schemas/business.js';
 
@@ -19,6 +20,9 @@ export const keyRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app
   }, async (req, reply) => {
     const created = await createApiKey(ctx, { businessId: businessOf(req), name: req.body.name, role: req.body.role ?? 'write' });
     req.log.info({ actor: actorOf(req), keyId: created.info.id, role: created.info.role }, 'api key created');
+    await writeAudit(ctx.database.db, businessOf(req), ctx.clock.now(), {
+      actor: actorOf(req), action: 'key.create', target: created.info.id, detail: { name: created.info.name, role: created.info.role },
+    });
     return reply.code(201).send(created);
   });
   app.get('/v1/keys', {
@@ -29,6 +33,7 @@ export const keyRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app
   }, async (req) => {
     const k = await revokeApiKey(ctx, businessOf(req), req.params.id);
     req.log.info({ actor: actorOf(req), keyId: k.id }, 'api key revoked');
+    await writeAudit(ctx.database.db, businessOf(req), ctx.clock.now(), { actor: actorOf(req), action: 'key.revoke', target: k.id });
     return k;
   });
   app.get('/v1/me', {

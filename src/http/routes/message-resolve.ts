@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
 import { resolveMessage, type ResolveAction } from '../../services/dispatch/resolve-message.js';
-import { businessOf } from '../auth.js';
+import { actorOf, businessOf } from '../auth.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
 import { messageView } from './messages.js';
 
@@ -29,7 +29,7 @@ export const messageResolveRoutes = (ctx: ServiceContext): FastifyPluginAsync =>
       },
     },
   }, async (req) => {
-    const r = await resolveMessage(ctx, businessOf(req), req.params.id, req.body.action);
+    const r = await resolveMessage(ctx, businessOf(req), req.params.id, req.body.action, actorOf(req));
     return { outcome: r.outcome, reasons: r.reasons, message: messageView(r.message) };
   });
 };

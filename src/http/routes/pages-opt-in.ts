@@ -5,6 +5,7 @@ import { getCaptureSettings } from '../../storage/capture/capture-settings-store
 import { chooseOptInText } from '../../services/consent/choose-optin-text.js';
 import { getText, type ConsentText } from '../../services/admin/manage-texts.js';
 import { textShownOn } from '../../domain/consent/text-channels.js';
+import { topicNameIn } from '../../domain/consent/topic-names.js';
 import { submitWebOptIn } from '../../services/capture/submit-web-opt-in.js';
 import { normalisePhone } from '../../lib/phone.js';
 import { strings, parseAcceptLanguage, type PageLanguage } from '../../pages/i18n.js';
@@ -51,6 +52,10 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
       reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(staticFile('pages.css')),
     );
 
+    app.get('/p/assets/frame-height.js', { config: { auth: 'none' }, schema: { hide: true } }, async (_req, reply) =>
+      reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(staticFile('frame-height.js')),
+    );
+
     app.get<{ Params: { businessSlug: string } }>('/p/:businessSlug/widget.js', { config: { auth: 'none' }, schema: { hide: true, params: Params } }, async (req, reply) => {
       const business = await getBusinessBySlug(ctx.database.db, req.params.businessSlug);
       if (!business) return reply.code(404).type('application/javascript; charset=utf-8').send('/* Optline: no such business */\n');
@@ -59,7 +64,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
       const body = staticFile('widget.js')
         .replaceAll('__ORIGIN__', js(opts.publicUrl))
         .replaceAll('__SLUG__', js(business.slug))
-        .replaceAll('__TITLE__', js(strings('en')('optInTitle', { business: business.displayName })));
+        .replaceAll('__TITLE__', js(strings(requestLanguage(req, business.policy.defaultLanguage))('optInTitle', { business: business.displayName })));
       return reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('x-content-type-options', 'nosniff').send(body);
     });
 
@@ -152,12 +157,12 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
       if (!text.usable || !textShownOn(text, 'web')) return sendMessage(reply, 404, frame, 'noTextTitle', ['noTextBody'], { business: business.displayName });
 
       const outcome = await submitWebOptIn(ctx, business.id, {
-        textHash: text.hash, offeredTopics: claims.k, checkedTopics: checked, phone, country, language: lang,
+        textHash: text.hash, textLanguage: text.language, offeredTopics: claims.k, checkedTopics: checked, phone, country, language: lang,
         evidence: { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512), pageUrl: `${opts.publicUrl}${String(claims['u'] ?? '')}`, formId: claims.j },
         ...(invitation ? { invitation: { id: invitation.id, tokenId: invitation.tokenId, channel: invitation.channel, phone: invitation.phone, expiresAt: invitation.expiresAt } } : {}),
       });
       const topicObjs = offerable(business, await listTopics(ctx.database.db, business.id));
-      const names = (keys: string[]) => keys.map((k) => topicObjs.find((t) => t.key === k)?.name ?? k).join(', ');
+      const names = (keys: string[]) => keys.map((k) => { const t = topicObjs.find((x) => x.key === k); return t ? topicNameIn(t, lang) : k; }).join(', ');
       switch (outcome.kind) {
         case 'invalid': {
           const page = { text, topics: claims.k.map((k) => topicObjs.find((t) => t.key === k)).filter((t): t is Topic => t !== undefined) };
@@ -189,7 +194,9 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
     const live = offerable(business, await listTopics(ctx.database.db, business.id));
     const wanted = requested?.filter((k) => live.some((t) => t.key === k));
     if (requested && requested.length && (!wanted || wanted.length === 0)) return null;
-    const text = await chooseOptInText(ctx.database.db, business.id, { language: lang, channel: 'web', ...(wanted?.length ? { topics: wanted } : {}) });
+    const text = await chooseOptInText(ctx.database.db, business.id, {
+      language: lang, fallback: business.policy.defaultLanguage, channel: 'web', ...(wanted?.length ? { topics: wanted } : {}),
+    });
     if (!text) return null;
     const keys = wanted?.length ? wanted : text.topicKeys;
     const topics = live.filter((t) => keys.includes(t.key) && text.topicKeys.includes(t.key));
@@ -222,7 +229,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
     return sendPage(reply, state.status ?? 200, 'opt-in', { lang, title: errors.length ? `${t('errorSummaryTitle')}: ${heading}` : heading, embed, switcher: req }, {
       heading, business: business.displayName, text: page.text, errors, fieldErrors, formToken, embed, invite: state.invite,
       action: `/p/${business.slug}/opt-in?${query.toString()}`,
-      topics: page.topics.map((x) => ({ key: x.key, name: x.name, description: x.description, checked: state.checked.includes(x.key) })),
+      topics: page.topics.map((x) => ({ key: x.key, name: topicNameIn(x, lang), description: x.description, checked: state.checked.includes(x.key) })),
       countries: countryOptions(lang), country: state.country, phone: state.phone, example,
     });
   }

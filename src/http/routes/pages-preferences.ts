@@ -28,10 +28,11 @@ export function preferencePages(ctx: ServiceContext, opts: CaptureOptions) {
     }, async (req, reply) => {
       const link = readPreferenceLink(ctx, req.params['*']);
       if (!link.ok) return linkProblem(req, reply, link.reason);
-      const lang = requestLanguage(req);
-      const view = await loadPreferences(ctx, link.claims.b, link.claims.p, lang);
+      // The page's language (asked for, else the browser's, else the person's, else the business's) picks the
+      // text and the topic names too.
+      const view = await loadPreferences(ctx, link.claims.b, link.claims.p, (fallback) => requestLanguage(req, fallback));
       if (view.kind === 'missing') return linkProblem(req, reply, 'tampered');
-      const pageLang = requestLanguage(req, view.kind === 'ok' ? (view.language ?? view.business.policy.defaultLanguage) : view.business.policy.defaultLanguage);
+      const pageLang = view.kind === 'ok' ? (view.pageLanguage as PageLanguage) : requestLanguage(req, view.business.policy.defaultLanguage);
       const t = strings(pageLang);
       if (view.kind === 'erased') return sendMessage(reply, 410, { lang: pageLang, title: '' }, 'prefsTitle', ['prefsErased'], { business: view.business.displayName });
       const offered = view.topics.filter((x) => !x.locked).map((x) => x.key);

@@ -6,6 +6,7 @@ import { erasePerson } from '../../services/consent/erase-person.js';
 import { resolvePersonRef } from '../../services/consent/person-ref.js';
 import { readPeopleSearch } from '../../services/consent/search-people.js';
 import { mintPreferenceLink } from '../../services/consent/mint-preference-link.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 import { actorOf, businessOf } from '../auth.js';
 import { decodeCursor, paginate } from '../pagination.js';
 import { errorResponses, IdParams, Nullable, page, Timestamp } from '../schemas/common.js';
@@ -104,6 +105,8 @@ export const peopleRoutes = (ctx: ServiceContext, opts: { publicUrl?: string } =
     },
   }, async (req, reply) => {
     const proof = await exportProof(ctx, businessOf(req), req.params.id);
+    // A read: the row is written once the proof exists (an unknown person is a 404 and no row).
+    await writeAudit(ctx.database.db, businessOf(req), ctx.clock.now(), { actor: actorOf(req), action: 'proof.download', target: req.params.id });
     return reply.header('content-disposition', `attachment; filename="consent-proof-${req.params.id}.json"`).send(proof);
   });
 

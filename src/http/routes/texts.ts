@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { getText, listTexts, registerText } from '../../services/admin/manage-texts.js';
+import { getText, listTexts, namedIn, registerText } from '../../services/admin/manage-texts.js';
 import { checkOptInText, textIsUsable } from '../../domain/consent/optin-text.js';
 import { TEXT_CHANNELS, type TextChannel } from '../../domain/consent/text-channels.js';
 import { getBusiness, getTopicsByKeys } from '../../storage/business/business-store.js';
-import { businessOf } from '../auth.js';
+import { actorOf, businessOf } from '../auth.js';
 import { errorResponses, Timestamp, TopicKey } from '../schemas/common.js';
 
 const CheckSchema = Type.Object({ rule: Type.String(), passed: Type.Boolean(), message: Type.String() });
@@ -35,14 +35,14 @@ export const textRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (ap
       description: 'The response lists every check with a plain-words message. A text that fails a check is kept, marked unusable, and refused by opt-ins.',
       body: TextBody, response: { 201: Type.Ref('ConsentText'), ...errorResponses(422) },
     },
-  }, async (req, reply) => reply.code(201).send(await registerText(ctx, businessOf(req), req.body)));
+  }, async (req, reply) => reply.code(201).send(await registerText(ctx, businessOf(req), { ...req.body, actor: actorOf(req) })));
   app.post<{ Body: TextBodyT }>('/v1/texts/check', {
     schema: { tags, summary: 'Check a text without storing it', body: TextBody, response: { 200: Type.Object({ usable: Type.Boolean(), checks: Type.Array(CheckSchema) }), ...errorResponses(422) } },
   }, async (req) => {
     const businessId = businessOf(req);
     const business = (await getBusiness(ctx.database.db, businessId))!;
     const topics = await getTopicsByKeys(ctx.database.db, businessId, req.body.topicKeys);
-    const checks = checkOptInText({ body: req.body.body, businessName: business.displayName, topics });
+    const checks = checkOptInText({ body: req.body.body, businessName: business.displayName, topics: namedIn(topics, req.body.language) });
     return { usable: textIsUsable(checks) && topics.length === req.body.topicKeys.length, checks };
   });
   app.get('/v1/texts', {

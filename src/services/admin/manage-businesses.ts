@@ -4,7 +4,10 @@ import { validateKeywordConfig } from '../../domain/chat/keywords.js';
 import { newId } from '../../lib/ids.js';
 import { isUniqueViolation } from '../../storage/db.js';
 import { getBusiness, toBusiness, type Business } from '../../storage/business/business-store.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 import type { ServiceContext } from '../context.js';
+import { checkOptInKeywordTexts } from './check-opt-in-keywords.js';
+import type { KeywordConfig } from '../../domain/chat/keywords.js';
 
 function checkedPolicy(base: BusinessPolicy, patch: Partial<BusinessPolicy> | undefined): BusinessPolicy {
   const merged = mergePolicy(base, patch);
@@ -23,6 +26,7 @@ export async function createBusiness(
   input: { slug: string; displayName: string; policy?: Partial<BusinessPolicy> },
 ): Promise<Business> {
   const policy = checkedPolicy(DEFAULT_POLICY, input.policy);
+  await checkOptInKeywordTexts(ctx.database.db, null, input.policy?.keywords as KeywordConfig | undefined);
   const now = ctx.clock.now();
   const row = {
     id: newId('biz', now),
@@ -46,17 +50,23 @@ export async function updateBusiness(
   ctx: ServiceContext,
   businessId: string,
   input: { displayName?: string; policy?: Partial<BusinessPolicy> },
+  actor?: string,
 ): Promise<Business> {
   return ctx.database.transaction(async (trx) => {
     const current = await getBusiness(trx, businessId);
     if (!current) return fail('NOT_FOUND', 'No such business.', 'businessId');
     const policy = checkedPolicy(current.policy, input.policy);
+    if (input.policy?.keywords !== undefined) await checkOptInKeywordTexts(trx, businessId, policy.keywords as KeywordConfig);
     const now = ctx.clock.now();
     await trx
       .updateTable('businesses')
       .set({ display_name: input.displayName?.trim() ?? current.displayName, policy: JSON.stringify(policy), updated_at: now })
       .where('id', '=', businessId)
       .execute();
+    if (actor) {
+      const detail = { displayName: input.displayName ?? null, policyKeys: Object.keys(input.policy ?? {}) };
+      await writeAudit(trx, businessId, now, { actor, action: 'business.update', target: businessId, detail });
+    }
     // No cache to invalidate: the policy write bumps businesses.config_version in this transaction (migration
     // 0005's trigger), and every cache compares that version before it answers.
     return { ...current, displayName: input.displayName?.trim() ?? current.displayName, policy, updatedAt: now };

@@ -3,6 +3,7 @@ import { getReviewItemForUpdate, listReviewItems, markReviewItemResolved, type R
 import type { ServiceContext } from '../context.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
 import { awaitCallsInFlight, type CallHold } from '../consent/await-calls-in-flight.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 
 export type ReviewResolution = 'opted_out' | 'no_action';
 
@@ -39,6 +40,10 @@ export async function resolveReviewItem(
       optOutEventId = r.event.id;
     }
     await markReviewItemResolved(trx, businessId, item.id, input.resolution, now);
+    await writeAudit(trx, businessId, now, {
+      actor: input.actor, action: 'review.resolve', target: item.id,
+      detail: { resolution: input.resolution, personId: item.personId, optOutEventId, ...(input.note ? { note: input.note } : {}) },
+    });
     return { item: { ...item, resolvedAt: now, resolution: input.resolution }, optOutEventId };
   });
   // Answered once no call started before the opt-out can still reach the provider.

@@ -7,6 +7,8 @@ import { getBusiness, getTopicsByKeys, lockBusiness } from '../../storage/busine
 import { parseJson } from '../../storage/json.js';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../context.js';
+import { topicNameIn } from '../../domain/consent/topic-names.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 
 export interface ConsentText {
   hash: string;
@@ -47,7 +49,7 @@ const REGISTER_ATTEMPTS = 5;
 export async function registerText(
   ctx: ServiceContext,
   businessId: string,
-  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[] },
+  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[]; actor?: string },
 ): Promise<ConsentText> {
   // Concurrent registrations of the same words (or of one name's next version) collide on the primary key or
   // on (name, version): the loser runs again and answers as a sequential call would (the same text, or the
@@ -64,7 +66,7 @@ export async function registerText(
 function registerOnce(
   ctx: ServiceContext,
   businessId: string,
-  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[] },
+  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[]; actor?: string },
 ): Promise<ConsentText> {
   return ctx.database.transaction(async (trx) => {
     // One registration per business at a time where there are row locks: the version read below then sees
@@ -80,7 +82,8 @@ function registerOnce(
     const hash = textHash(input.body, keys, input.language, channels);
     const existing = await trx.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
     if (existing) return toText(existing);
-    const checks = checkOptInText({ body: input.body, businessName: business.displayName, topics });
+    // A translated text is checked in its own language: it must name each topic as that language names it.
+    const checks = checkOptInText({ body: input.body, businessName: business.displayName, topics: namedIn(topics, input.language) });
     const last = await trx
       .selectFrom('consent_texts')
       .select((eb) => eb.fn.max('version').as('v'))
@@ -93,6 +96,9 @@ function registerOnce(
       usable: textIsUsable(checks) ? 1 : 0, created_at: ctx.clock.now(), channels: JSON.stringify(channels),
     };
     await trx.insertInto('consent_texts').values(row).execute();
+    await writeAudit(trx, businessId, row.created_at, {
+      actor: input.actor ?? 'system', action: 'text.register', target: hash, detail: { name: input.name, version: row.version, language: input.language, usable: row.usable === 1 },
+    });
     return toText(row);
   });
 }
@@ -107,3 +113,7 @@ export async function listTexts(ctx: ServiceContext, businessId: string): Promis
   const rows = await ctx.database.db.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).orderBy('name').orderBy('version').execute();
   return rows.map(toText);
 }
+
+/** The topics as a text in `language` must name them (their names in that language, else their default names). */
+export const namedIn = (topics: { key: string; name: string; names?: Record<string, string> }[], language: string) =>
+  topics.map((t) => ({ key: t.key, name: topicNameIn(t, language) }));

@@ -16,6 +16,8 @@ export const OWNERSHIP_CODE_TTL_MS = 24 * 3_600_000;
 
 export interface WebOptInSubmission {
   textHash: string;
+  /** The language of the text shown (kept in the evidence with the page's language). */
+  textLanguage?: string;
   /** The topics the page offered (each a checkbox, unchecked by default). */
   offeredTopics: string[];
   /** The boxes the person checked; anything not offered is ignored. */
@@ -62,6 +64,7 @@ export async function submitWebOptIn(ctx: ServiceContext, businessId: string, s:
   const channel = s.invitation?.channel === 'email' ? 'email' : 'web';
   const evidence: Record<string, unknown> = {
     ...s.evidence, topicsOffered: s.offeredTopics, topicsChecked: topics, submittedAt: now, phoneTyped: s.phone.trim(),
+    pageLanguage: s.language, textHash: s.textHash, ...(s.textLanguage ? { textLanguage: s.textLanguage } : {}),
     ...(s.country ? { countrySelected: s.country } : {}),
     ...(s.invitation ? { invitationId: s.invitation.id, tokenId: s.invitation.tokenId, invitationChannel: s.invitation.channel } : {}),
   };

@@ -4,6 +4,7 @@ import { cancelOpenMessages } from '../../storage/dispatch/outbox-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
 import type { ServiceContext } from '../context.js';
 import { eraseCaptureData } from '../capture/erase-capture-data.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 
 /**
  * Erasure (right to be forgotten): the number, WhatsApp ids and every piece of evidence are deleted; a keyed
@@ -77,6 +78,9 @@ export async function erasePerson(
         await trx.updateTable('inbox').set({ payload: JSON.stringify(item) }).where('business_id', '=', businessId).where('id', '=', row.id).execute();
       }
     }
+    await writeAudit(trx, businessId, now, {
+      actor: input.actor, action: 'person.erase', target: personId, detail: { reason: input.reason ?? null, cancelledMessages: cancelled },
+    });
     return { personId, erasedAt: now, cancelledMessages: cancelled, alreadyErased: false };
   });
 }

@@ -4,6 +4,7 @@ import { getStates } from '../../storage/consent/consent-store.js';
 import { findPerson } from '../../storage/consent/people-store.js';
 import type { ServiceContext } from '../context.js';
 import { chooseOptInText } from './choose-optin-text.js';
+import { topicNameIn } from '../../domain/consent/topic-names.js';
 import type { ConsentText } from '../admin/manage-texts.js';
 import { recordOptIn } from './record-opt-in.js';
 import { recordOptOut } from './record-opt-out.js';
@@ -17,12 +18,21 @@ export interface PreferenceTopic {
 }
 
 export type PreferenceView =
-  | { kind: 'ok'; business: Business; language: string | null; topics: PreferenceTopic[]; text: ConsentText | null }
+  | { kind: 'ok'; business: Business; language: string | null; pageLanguage: string; topics: PreferenceTopic[]; text: ConsentText | null }
   | { kind: 'erased'; business: Business }
   | { kind: 'missing' };
 
-/** The person's topics with their current state, and the text a newly ticked box agrees to. */
-export async function loadPreferences(ctx: ServiceContext, businessId: string, personId: string, lang: string): Promise<PreferenceView> {
+/**
+ * The person's topics with their current state (named in the page's language), and the text a newly ticked box
+ * agrees to, in that language. `lang` is the page's language, or a function choosing it from a fallback (the
+ * person's language, else the business's default language).
+ */
+export async function loadPreferences(
+  ctx: ServiceContext,
+  businessId: string,
+  personId: string,
+  lang: string | ((fallback: string) => string),
+): Promise<PreferenceView> {
   const db = ctx.database.db;
   const business = await getBusiness(db, businessId);
   const person = business ? await findPerson(db, businessId, { personId }) : null;
@@ -30,15 +40,17 @@ export async function loadPreferences(ctx: ServiceContext, businessId: string, p
   if (person.erased_at !== null) return { kind: 'erased', business };
   const live = (await listTopics(db, businessId)).filter((t) => t.archivedAt === null && business.policy.allowedCategories.includes(t.category));
   const states = await getStates(db, businessId, personId);
+  const language = typeof lang === 'function' ? lang(person.language ?? business.policy.defaultLanguage) : lang;
+  const choice = { language, fallback: business.policy.defaultLanguage };
   const text =
-    (await chooseOptInText(db, businessId, { language: lang, topics: live.map((t) => t.key) })) ??
-    (await chooseOptInText(db, businessId, { language: lang }));
+    (await chooseOptInText(db, businessId, { ...choice, topics: live.map((t) => t.key) })) ??
+    (await chooseOptInText(db, businessId, choice));
   const topics = live.map((t) => {
     const status = states.get(t.id)?.status ?? null;
     const on = status === 'opted_in' || status === 'pending';
-    return { key: t.key, name: t.name, status, locked: !on && !(text?.topicKeys.includes(t.key) ?? false) };
+    return { key: t.key, name: topicNameIn(t, language), status, locked: !on && !(text?.topicKeys.includes(t.key) ?? false) };
   });
-  return { kind: 'ok', business, language: person.language, topics, text };
+  return { kind: 'ok', business, language: person.language, pageLanguage: language, topics, text };
 }
 
 export interface PreferenceChange {

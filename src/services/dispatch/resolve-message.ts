@@ -8,6 +8,7 @@ import { cancelledAtAfterCall, findMessageForUpdate, toMessage, type Message } f
 import { BusinessInfoCache } from '../../worker/dispatch/business-info.js';
 import { verdictForRow } from '../../worker/dispatch/verdict.js';
 import type { ServiceContext } from '../context.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 
 export type ResolveAction = 'retry' | 'drop';
 export type ResolveOutcome = 'queued' | 'deferred' | 'refused' | 'cancelled' | 'dropped';
@@ -17,6 +18,7 @@ export async function resolveMessage(
   businessId: string,
   id: string,
   action: ResolveAction,
+  actor = 'system',
 ): Promise<{ outcome: ResolveOutcome; message: Message; reasons: string[] }> {
   return ctx.database.transaction(async (trx) => {
     const now = ctx.clock.now();
@@ -61,6 +63,7 @@ export async function resolveMessage(
       }
     }
     const after = await trx.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('id', '=', id).executeTakeFirstOrThrow();
+    await writeAudit(trx, businessId, now, { actor, action: 'message.resolve', target: id, detail: { action, outcome, reasons } });
     ctx.logger.info({ messageId: id, action, outcome }, 'message resolved by an operator');
     return { outcome, message: toMessage(after), reasons };
   });

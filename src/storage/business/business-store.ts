@@ -23,6 +23,8 @@ export interface Topic {
   category: Category;
   createdAt: number;
   archivedAt: number | null;
+  /** The name in other languages (domain/consent/topic-names.ts); `name` is the default. */
+  names: Record<string, string>;
 }
 
 // Parsed policies are cached by their JSON text: the gate reads the policy on every decision.
@@ -45,6 +47,7 @@ export function toTopic(r: DB['topics']): Topic {
   return {
     id: r.id, key: r.key, name: r.name, description: r.description, category: r.category as Category,
     createdAt: Number(r.created_at), archivedAt: r.archived_at === null ? null : Number(r.archived_at),
+    names: parseJson<Record<string, string>>(r.names ?? null, {}),
   };
 }
 
