@@ -22,13 +22,7 @@ import { hashFile } from '../src/services/import/import-file.js';
  */
 export async function benchImport(database: Database, rows: number): Promise<{ seconds: number; rowsPerSecond: number; peakRssMb: number }> {
   const ctx: ServiceContext = { database, clock: systemClock, keyring: createKeyring(randomBytes(32)), logger: silentLogger() };
-  const business = await createBusiness(ctx, { slug: `bench-${randomBytes(4).toString('hex')}`, displayName: 'Bench Shop' });
-  await createTopic(ctx, business.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
-  await createTopic(ctx, business.id, { key: 'billing', name: 'billing alerts', category: 'utility' });
-  const text = await registerText(ctx, business.id, {
-    name: 'default', language: 'en', topicKeys: ['delivery', 'billing'],
-    body: 'Yes, send me delivery updates and billing alerts from Bench Shop on WhatsApp. Reply STOP at any time to opt out.',
-  });
+  const { businessId, textHash } = await seedImportBusiness(ctx);
 
   const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
   try {
@@ -38,8 +32,8 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
     const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
     const t0 = performance.now();
     const fileHash = await hashFile(file);
-    const result = await importConsents(ctx, business.id, {
-      file, fileName: 'consents.csv', fileHash, actor: 'bench', defaultTextHash: text.hash,
+    const result = await importConsents(ctx, businessId, {
+      file, fileName: 'consents.csv', fileHash, actor: 'bench', defaultTextHash: textHash,
       onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -49,6 +43,18 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A fresh business with the two topics and the opt-in text every imported row names. */
+export async function seedImportBusiness(ctx: ServiceContext): Promise<{ businessId: string; textHash: string }> {
+  const business = await createBusiness(ctx, { slug: `bench-${randomBytes(4).toString('hex')}`, displayName: 'Bench Shop' });
+  await createTopic(ctx, business.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
+  await createTopic(ctx, business.id, { key: 'billing', name: 'billing alerts', category: 'utility' });
+  const text = await registerText(ctx, business.id, {
+    name: 'default', language: 'en', topicKeys: ['delivery', 'billing'],
+    body: 'Yes, send me delivery updates and billing alerts from Bench Shop on WhatsApp. Reply STOP at any time to opt out.',
+  });
+  return { businessId: business.id, textHash: text.hash };
 }
 
 export async function writeCsv(file: string, rows: number): Promise<void> {

@@ -20,6 +20,7 @@ import { topicRoutes } from './routes/topics.js';
 import { textRoutes } from './routes/texts.js';
 import { consentRoutes } from './routes/consents.js';
 import { peopleRoutes } from './routes/people.js';
+import { personTimezoneRoutes } from './routes/person-timezone.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { messageRoutes } from './routes/messages.js';
 import { ledgerRoutes } from './routes/ledger.js';
@@ -137,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(textRoutes(deps.ctx));
   await app.register(consentRoutes(deps.ctx));
   await app.register(peopleRoutes(deps.ctx, { publicUrl: deps.config.publicUrl }));
+  await app.register(personTimezoneRoutes(deps.ctx));
   await app.register(decisionRoutes(deps.ctx));
   await app.register(messageRoutes(deps.ctx));
   await app.register(ledgerRoutes(deps.ctx));

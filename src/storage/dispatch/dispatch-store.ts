@@ -38,16 +38,17 @@ export interface DispatchPerson {
   erased: boolean;
   unreachable: boolean;
   timezone: string | null;
+  country: string | null;
   lastInboundAt: number | null;
 }
 
 /** The people columns a dispatch decision reads. */
-export const DISPATCH_PERSON_COLUMNS = ['id', 'phone_e164', 'wa_id', 'bsuid', 'erased_at', 'unreachable_at', 'timezone', 'last_inbound_at'] as const;
+export const DISPATCH_PERSON_COLUMNS = ['id', 'phone_e164', 'wa_id', 'bsuid', 'erased_at', 'unreachable_at', 'timezone', 'country', 'last_inbound_at'] as const;
 export type DispatchPersonRow = Pick<DB['people'], (typeof DISPATCH_PERSON_COLUMNS)[number]>;
 
 export const toDispatchPerson = (r: DispatchPersonRow): DispatchPerson => ({
   id: r.id, phone: r.phone_e164, waId: r.wa_id, bsuid: r.bsuid, erased: r.erased_at !== null, unreachable: r.unreachable_at !== null,
-  timezone: r.timezone, lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
+  timezone: r.timezone, country: r.country ?? null, lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
 });
 
 export async function loadPeople(q: Q, businessId: string, personIds: string[]): Promise<Map<string, DispatchPerson>> {

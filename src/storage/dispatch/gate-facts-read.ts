@@ -29,6 +29,8 @@ export interface GateRow {
   erasedAt: number | null;
   unreachableAt: number | null;
   timezone: string | null;
+  /** The country of the person's number: its public holidays may be quiet hours. */
+  country: string | null;
   status: string | null;
   eventId: string | null;
   /** The person's counted notifications (any order: the domain sorts them). */
@@ -47,6 +49,7 @@ export interface FactsRow {
   erased_at: number | null;
   unreachable_at: number | null;
   timezone: string | null;
+  country: string | null;
   status: string | null;
   event_id: string | null;
   sends: string | null;
@@ -57,7 +60,7 @@ export const toGateRow = (r: FactsRow | undefined): GateRow | undefined =>
     configVersion: Number(r.config_version), personId: r.person_id ?? null,
     erasedAt: r.erased_at === null || r.erased_at === undefined ? null : Number(r.erased_at),
     unreachableAt: r.unreachable_at === null || r.unreachable_at === undefined ? null : Number(r.unreachable_at),
-    timezone: r.timezone ?? null, status: r.status ?? null, eventId: r.event_id ?? null, sends: parseSends(r.sends),
+    timezone: r.timezone ?? null, country: r.country ?? null, status: r.status ?? null, eventId: r.event_id ?? null, sends: parseSends(r.sends),
   };
 
 const parseSends = (json: string | null): CapRow[] =>
@@ -86,12 +89,12 @@ export const referenceGateFactsRead: GateFactsRead = {
     const b = await q.selectFrom('businesses').select('config_version').where('id', '=', businessId).executeTakeFirst();
     if (!b) return undefined;
     const [col, val] = keyColumn(key);
-    const p = await q.selectFrom('people').select(['id', 'erased_at', 'unreachable_at', 'timezone'])
+    const p = await q.selectFrom('people').select(['id', 'erased_at', 'unreachable_at', 'timezone', 'country'])
       .where('business_id', '=', businessId).where(col, '=', val).executeTakeFirst();
     const row: GateRow = {
       configVersion: Number(b.config_version), personId: p?.id ?? null,
       erasedAt: p?.erased_at == null ? null : Number(p.erased_at), unreachableAt: p?.unreachable_at == null ? null : Number(p.unreachable_at),
-      timezone: p?.timezone ?? null, status: null, eventId: null, sends: [],
+      timezone: p?.timezone ?? null, country: p?.country ?? null, status: null, eventId: null, sends: [],
     };
     if (!p) return row;
     const s = await q.selectFrom('consent_state').select(['status', 'event_id'])

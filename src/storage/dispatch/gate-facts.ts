@@ -71,7 +71,7 @@ export async function loadGateFacts(
     now,
     policy: b.policy,
     topic: topicFact(topic),
-    person: row.personId ? { id: row.personId, erased: row.erasedAt !== null, unreachable: row.unreachableAt !== null, timezone: row.timezone } : null,
+    person: row.personId ? { id: row.personId, erased: row.erasedAt !== null, unreachable: row.unreachableAt !== null, timezone: row.timezone, country: row.country } : null,
     suppressed,
     state: row.status ? { status: row.status as ConsentStatus, eventId: row.eventId! } : null,
     recentSends: gateWindowMs(b.policy) > 0 ? countedSends(row.sends, (id) => topicsById.get(id)?.key ?? null, null, now) : [],

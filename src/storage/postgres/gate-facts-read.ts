@@ -5,7 +5,7 @@ import { countedAt, toGateRow, type FactsRow, type GateFactsRead } from '../disp
 
 // The same statement as SQLite's (storage/sqlite/gate-facts-read.ts), in PostgreSQL's JSON functions.
 const factsSql = (col: string) => `
-  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
+  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, p.country, s.status, s.event_id,
     (SELECT json_agg(json_build_array(m.topic_id, m.sent_at, m.status))::text FROM messages m
        WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification' AND ${countedAt('m')} > $1) AS sends
   FROM businesses b

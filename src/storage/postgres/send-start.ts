@@ -66,7 +66,7 @@ const MARK = (batch: StartRequest[], owner: string, now: number) => `WITH r(busi
   )
   SELECT upd.*,
     (SELECT json_build_object('id', p.id, 'phone_e164', p.phone_e164, 'wa_id', p.wa_id, 'bsuid', p.bsuid, 'erased_at', p.erased_at,
-        'unreachable_at', p.unreachable_at, 'timezone', p.timezone, 'last_inbound_at', p.last_inbound_at)
+        'unreachable_at', p.unreachable_at, 'timezone', p.timezone, 'country', p.country, 'last_inbound_at', p.last_inbound_at)
       FROM people p WHERE p.business_id = upd.business_id AND p.id = upd.req_person_id) AS person,
     (SELECT json_agg(json_build_object('person_id', cs.person_id, 'topic_id', cs.topic_id, 'status', cs.status, 'event_id', cs.event_id))
       FROM consent_state cs WHERE cs.business_id = upd.business_id AND cs.person_id = upd.req_person_id) AS states

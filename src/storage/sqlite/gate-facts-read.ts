@@ -5,7 +5,7 @@ import { countedAt, toGateRow, type FactsRow, type GateFactsRead } from '../disp
 // One statement: the business's config version (so the cache is checked in the same round trip), the person,
 // their state for the topic, and their counted notifications as a JSON array (the domain sorts them).
 const factsSql = (col: string) => `
-  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, s.status, s.event_id,
+  SELECT b.config_version, p.id AS person_id, p.erased_at, p.unreachable_at, p.timezone, p.country, s.status, s.event_id,
     (SELECT json_group_array(json_array(m.topic_id, m.sent_at, m.status)) FROM messages m
        WHERE m.business_id = p.business_id AND m.person_id = p.id AND m.kind = 'notification' AND ${countedAt('m')} > ?) AS sends
   FROM businesses b

@@ -14,7 +14,7 @@ import { statesByPerson, toDispatchPerson, type ConsentStates, type DispatchPers
 import { byBusinessSorted, planStart, rowKey, type SendStart, type SendStartOptions, type StartRequest, type StartResult } from '../dispatch/send-start.js';
 
 const ROWS = `SELECT * FROM messages WHERE business_id = ? AND id IN (SELECT value FROM json_each(?))`;
-const PEOPLE = `SELECT id, phone_e164, wa_id, bsuid, erased_at, unreachable_at, timezone, last_inbound_at FROM people
+const PEOPLE = `SELECT id, phone_e164, wa_id, bsuid, erased_at, unreachable_at, timezone, country, last_inbound_at FROM people
   WHERE business_id = ? AND id IN (SELECT value FROM json_each(?))`;
 const STATES = `SELECT person_id, topic_id, status, event_id FROM consent_state WHERE business_id = ? AND person_id IN (SELECT value FROM json_each(?))`;
 const GUARD = `business_id = ? AND id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ? AND call_started_at IS NULL`;

@@ -49,7 +49,7 @@ export function notificationFacts(v: VerdictInput): GateFacts {
     now: v.now,
     policy: v.info.policy,
     topic: topic ? { id: topic.id, key: topic.key, category: topic.category, archived: topic.archivedAt !== null } : null,
-    person: { id: v.person.id, erased: v.person.erased, unreachable: v.person.unreachable, timezone: v.person.timezone },
+    person: { id: v.person.id, erased: v.person.erased, unreachable: v.person.unreachable, timezone: v.person.timezone, country: v.person.country },
     // An erased person is refused as CONTACT_ERASED already; the suppression list matters only for numbers
     // with no live person, and every message has one.
     suppressed: false,

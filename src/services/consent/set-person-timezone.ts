@@ -1,0 +1,52 @@
+import { fail } from '../../domain/errors.js';
+import { isValidTimezone } from '../../domain/gate/policy.js';
+import type { ServiceContext } from '../context.js';
+import { getPersonOrFail } from './person-history.js';
+import { timezoneForPhone } from './person-ref.js';
+
+export interface PersonTimezone {
+  personId: string;
+  /** The zone quiet hours read the person's local time in; null: the business's default zone. */
+  timezone: string | null;
+  /** `person`: they chose it; `number`: their number's numbering plan (or its country) gave it; else the default. */
+  source: 'person' | 'number' | 'business_default';
+  chosenAt: number | null;
+}
+
+export const toPersonTimezone = (p: { id: string; timezone: string | null; timezone_chosen_at?: number | null }): PersonTimezone => {
+  const chosenAt = p.timezone_chosen_at == null ? null : Number(p.timezone_chosen_at);
+  return {
+    personId: p.id, timezone: p.timezone, chosenAt,
+    source: chosenAt !== null ? 'person' : p.timezone ? 'number' : 'business_default',
+  };
+};
+
+export async function getPersonTimezone(ctx: ServiceContext, businessId: string, personId: string): Promise<PersonTimezone> {
+  return toPersonTimezone(await getPersonOrFail(ctx.database.db, businessId, personId));
+}
+
+/**
+ * The person's own choice of time zone (API, preference page): it wins over the zone their number gives. Null
+ * gives the choice back: the zone is the number's again (the same rule as at creation, person-ref.ts).
+ */
+export async function setPersonTimezone(
+  ctx: ServiceContext,
+  businessId: string,
+  personId: string,
+  timezone: string | null,
+  field = 'timezone',
+): Promise<PersonTimezone> {
+  if (timezone !== null && !isValidTimezone(timezone)) {
+    return fail('VALIDATION_FAILED', `"${timezone}" is not an IANA time zone (such as America/New_York).`, field);
+  }
+  const now = ctx.clock.now();
+  return ctx.database.db.transaction().execute(async (trx) => {
+    const p = await getPersonOrFail(trx, businessId, personId);
+    if (p.erased_at !== null) return fail('PERSON_ERASED', 'The person was erased; there is no time zone to set.', 'id');
+    const set = timezone !== null
+      ? { timezone, timezone_chosen_at: now, updated_at: now }
+      : { timezone: p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null, timezone_chosen_at: null, updated_at: now };
+    await trx.updateTable('people').set(set).where('business_id', '=', businessId).where('id', '=', personId).execute();
+    return toPersonTimezone({ id: p.id, ...set });
+  });
+}
