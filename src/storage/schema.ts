@@ -59,6 +59,8 @@ export interface PeopleTable {
   country: string | null;
   language: string | null;
   timezone: string | null;
+  /** When the person chose `timezone` themselves (migration 0013); null: it came from their number. */
+  timezone_chosen_at?: number | null;
   created_at: number;
   updated_at: number;
   erased_at: number | null;
