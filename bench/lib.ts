@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { openPostgres, openSqlite, type Database, type Dialect_ } from '../src/storage/db.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
 import { systemClock } from '../src/lib/clock.js';
@@ -64,7 +65,28 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
   }
   const r = await migrateToLatest(d);
   if (r.error) throw new Error(r.error);
+  await refuseRelaxedDurability(d);
   return d;
+}
+
+/**
+ * No figure may be bought with a weaker guarantee: the bench runs only where an acknowledged write is on disk
+ * (SQLite in WAL with synchronous=FULL, as openSqlite sets it; PostgreSQL with fsync, full-page writes and
+ * synchronous commits on). A server tuned otherwise would flatter every figure, so the bench stops instead.
+ */
+export async function refuseRelaxedDurability(d: Database): Promise<void> {
+  const problems: string[] = [];
+  if (d.sqlite) {
+    if (Number(d.sqlite.pragma('synchronous', { simple: true })) !== 2) problems.push('SQLite synchronous is not FULL');
+    if (String(d.sqlite.pragma('journal_mode', { simple: true })) !== 'wal') problems.push('SQLite is not in WAL mode');
+  } else {
+    for (const [name, ok] of [['fsync', ['on']], ['full_page_writes', ['on']], ['synchronous_commit', ['on', 'remote_write', 'remote_apply']]] as const) {
+      const { rows } = await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(d.db);
+      const v = rows[0]?.v ?? '';
+      if (!(ok as readonly string[]).includes(v)) problems.push(`PostgreSQL ${name} is ${v}`);
+    }
+  }
+  if (problems.length) throw new Error(`bench refused: ${problems.join('; ')} (acknowledged writes would not be durable)`);
 }
 
 export function benchContext(database: Database): ServiceContext {
