@@ -7,6 +7,8 @@ import { SANDBOX_APP_SECRET } from './channels/whatsapp-cloud/sandbox.js';
 import { buildApp } from './http/app.js';
 import { startInboxProcessor } from './worker/inbox/processor.js';
 import { startHousekeeping } from './worker/housekeeping.js';
+import { startLease } from './worker/lease.js';
+import { startKeyCacheWatch } from './services/admin/key-cache-watch.js';
 import { startWebhookDeliveryWorker } from './worker/webhooks/delivery-worker.js';
 import { startImportJobRunner } from './worker/import/job-runner.js';
 import type { ServiceContext } from './services/context.js';
@@ -39,10 +41,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const { config, ctx } = o;
   const stoppers: (() => Promise<void>)[] = [];
   const sandboxSecret = config.whatsapp.appSecret ?? SANDBOX_APP_SECRET;
-  const inbox = startInboxProcessor(ctx);
+  // One inbox processor and one housekeeping per database: each runs where its lease is held (worker/lease.ts);
+  // the leases are released after their loops stopped, so another process takes over at its next try.
+  const leases = { inboxProcessor: startLease(ctx, 'inbox-processor'), housekeeping: startLease(ctx, 'housekeeping') };
+  stoppers.push(() => leases.inboxProcessor.stop(), () => leases.housekeeping.stop());
+  const inbox = startInboxProcessor(ctx, { lease: leases.inboxProcessor });
   stoppers.push(() => inbox.stop());
-  const housekeeping = startHousekeeping(ctx, { inboxRetentionDays: config.inboxRetentionDays });
+  const housekeeping = startHousekeeping(ctx, { inboxRetentionDays: config.inboxRetentionDays, lease: leases.housekeeping });
   stoppers.push(() => housekeeping.stop());
+  // A key revoked through any process is refused here within KEY_REVOCATION_BOUND_MS.
+  const keyWatch = startKeyCacheWatch(ctx);
+  stoppers.push(() => keyWatch.stop());
   // Outbound consent webhooks: any number of processes may run this loop (claims are atomic).
   const webhooksOut = startWebhookDeliveryWorker(ctx, { allowPrivate: config.webhooksAllowPrivate });
   stoppers.push(() => webhooksOut.stop());
@@ -56,6 +65,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     logger: ctx.logger,
     // In sandbox mode the fake Cloud API signs its status webhooks with the sandbox secret.
     whatsapp: { processor: inbox, sharedAppSecret: o.sandbox ? sandboxSecret : config.whatsapp.appSecret },
+    leases,
     imports,
   });
   await app.listen({ host: config.host, port: config.port });

@@ -13,7 +13,7 @@ import { ProblemSchema } from './schemas/common.js';
 import { openapiDocumentTransform, openapiRouteTransform } from './openapi.js';
 import { Metrics } from '../lib/metrics.js';
 import { registerMetrics } from './routes/metrics.js';
-import { healthRoutes } from './routes/health.js';
+import { healthRoutes, type ProcessLeases } from './routes/health.js';
 import { businessRoutes } from './routes/businesses.js';
 import { keyRoutes } from './routes/keys.js';
 import { topicRoutes } from './routes/topics.js';
@@ -63,6 +63,8 @@ export interface AppDeps {
    * a loopback Twilio). Without a configured Twilio URL, SMS and calls go to a closed loopback port.
    */
   capture?: Partial<CaptureOptions>;
+  /** The once-per-database loops' leases main.ts took (worker/lease.ts), reported by /readyz. */
+  leases?: ProcessLeases;
   /** Imports through the API: the job runner main.ts started, woken when an upload is stored (else the next poll). */
   imports?: { wake(): void };
 }
@@ -131,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
 
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
-  await app.register(healthRoutes(deps.ctx));
+  await app.register(healthRoutes(deps.ctx, deps.leases));
   await app.register(businessRoutes(deps.ctx));
   await app.register(keyRoutes(deps.ctx));
   await app.register(topicRoutes(deps.ctx));

@@ -7,6 +7,8 @@ import { HTTP_STATUS } from '../http/error-handler.js';
 import { PAGE_LANGUAGES, pickLanguage, strings, type PageLanguage, type PageStrings } from './i18n.js';
 import { renderTemplate } from './render.js';
 import { setPageHeaders } from './security.js';
+import { databaseRateLimitStore } from '../http/rate-limit-store.js';
+import type { ServiceContext } from '../services/context.js';
 
 export type T = ReturnType<typeof strings>;
 
@@ -61,11 +63,11 @@ export function requestLanguage(req: FastifyRequest, fallback = 'en'): PageLangu
  * Sets up a scope that serves HTML: form and cookie parsing, rate limiting, and an error handler that answers every failure
  * with a page in the visitor's language, never a stack trace or a JSON problem.
  */
-export async function preparePageScope(app: FastifyInstance): Promise<void> {
+export async function preparePageScope(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  // Limits are declared per route (app.rateLimit(...)); in-process counters, so per API process.
-  await app.register(rateLimit, { global: false });
+  // Limits are declared per route (app.rateLimit(...)); counted in the database, so once for all API processes.
+  await app.register(rateLimit, { global: false, store: databaseRateLimitStore(ctx) });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const lang = requestLanguage(req);
     const embed = (req.query as Record<string, unknown> | undefined)?.embed === '1';

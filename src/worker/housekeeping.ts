@@ -10,6 +10,7 @@ export interface HousekeepingResult {
   usedTokens: number;
   ownershipRequests: number;
   invitations: number;
+  rateLimits: number;
 }
 
 /**
@@ -18,7 +19,8 @@ export interface HousekeepingResult {
  *   keeps what a consent rests on, with its own evidence);
  * - spent single-use link ids past their expiry (an expired link is refused by its signature's time anyway);
  * - ownership-check requests a day after they expired, and invitations 30 days after (a late reply then finds
- *   nothing to redeem, as it would have found an expired request).
+ *   nothing to redeem, as it would have found an expired request);
+ * - rate-limit counters whose window is over (they hold hashes of IPs and numbers).
  * Never touches the ledger, consent state, suppressions or messages (sealing the ledger only adds seals).
  */
 export async function runHousekeeping(ctx: ServiceContext, opts: { inboxRetentionDays: number }): Promise<HousekeepingResult> {
@@ -30,23 +32,25 @@ export async function runHousekeeping(ctx: ServiceContext, opts: { inboxRetentio
     usedTokens: n(await db.deleteFrom('used_tokens').where('expires_at', '<', now).execute()),
     ownershipRequests: n(await db.deleteFrom('ownership_requests').where('expires_at', '<', now - DAY).execute()),
     invitations: n(await db.deleteFrom('invitations').where('expires_at', '<', now - 30 * DAY).execute()),
+    rateLimits: await deleteExpiredRateLimits(db, now),
   };
 }
 
 /**
  * Runs housekeeping soon after start and then every hour, and seals the ledger (services/consent/seal-ledger.ts) soon
  * after start and then every 10 minutes; a failed run is logged and tried again next time. Each job runs once
- * at a time; several servers may seal at once (the second finds its seal number taken and stops).
+ * at a time; several servers may seal at once (the second finds its seal number taken and stops). With a
+ * `lease`, only the process holding it runs the jobs (one housekeeping per database, worker/lease.ts).
  */
 export function startHousekeeping(
   ctx: ServiceContext,
-  opts: { inboxRetentionDays: number; everyMs?: number; sealEveryMs?: number },
+  opts: { inboxRetentionDays: number; everyMs?: number; sealEveryMs?: number; lease?: { held(): boolean } },
 ): { stop(): Promise<void> } {
   const job = (name: string, work: () => Promise<void>) => {
     let running: Promise<void> | null = null;
     return {
       run: () => {
-        if (running) return;
+        if (running || (opts.lease && !opts.lease.held())) return;
         running = work()
           .catch((err: unknown) => ctx.logger.error({ err }, `${name} failed; it runs again later`))
           .finally(() => (running = null));

@@ -4,11 +4,12 @@ import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
 import { seedBusiness } from '../helpers/seed.js';
 import { runHousekeeping } from '../../src/worker/housekeeping.js';
+import { hitRateLimit } from '../../src/storage/shared/rate-limit-store.js';
 
 const DAY = 86_400_000;
 
 forEachDialect('housekeeping', (db) => {
-  it('deletes old processed webhook items, spent link ids, expired ownership checks and invitations; keeps the rest', async () => {
+  it('deletes old processed webhook items, spent link ids, expired ownership checks and invitations, rate-limit counters past their window; keeps the rest', async () => {
     const ctx = testContext(db());
     const { business } = await seedBusiness(ctx);
     const bid = business.id;
@@ -35,13 +36,16 @@ forEachDialect('housekeeping', (db) => {
     });
     await db().db.insertInto('invitations').values([invitation('inv_old', now - 31 * DAY), invitation('inv_recent', now - 5 * DAY)]).execute();
 
-    assert.deepEqual(await runHousekeeping(ctx, { inboxRetentionDays: 30 }), { inbox: 1, usedTokens: 1, ownershipRequests: 1, invitations: 1 });
+    await hitRateLimit(db().db, 'optin-ip:203.0.113.9', 60_000, now - 61_000);
+    await hitRateLimit(db().db, 'optin-ip:203.0.113.9', 600_000, now);
+    assert.deepEqual(await runHousekeeping(ctx, { inboxRetentionDays: 30 }), { inbox: 1, usedTokens: 1, ownershipRequests: 1, invitations: 1, rateLimits: 1 });
     const ids = async (table: 'inbox' | 'ownership_requests' | 'invitations') =>
       (await db().db.selectFrom(table).select('id').where('business_id', '=', bid).orderBy('id').execute()).map((r) => r.id);
     assert.deepEqual(await ids('inbox'), ['inb_old_unprocessed', 'inb_recent'], 'an item not processed yet is never deleted');
     assert.deepEqual(await ids('ownership_requests'), ['own_fresh']);
     assert.deepEqual(await ids('invitations'), ['inv_recent']);
     assert.deepEqual((await db().db.selectFrom('used_tokens').select('token_id').where('business_id', '=', bid).execute()).map((r) => r.token_id), ['spent-valid']);
-    assert.deepEqual(await runHousekeeping(ctx, { inboxRetentionDays: 30 }), { inbox: 0, usedTokens: 0, ownershipRequests: 0, invitations: 0 }, 'a second run finds nothing');
+    assert.deepEqual(await runHousekeeping(ctx, { inboxRetentionDays: 30 }), { inbox: 0, usedTokens: 0, ownershipRequests: 0, invitations: 0, rateLimits: 0 }, 'a second run finds nothing');
+    assert.equal((await db().db.selectFrom('rate_limits').select('key_hash').execute()).length, 1, 'a counter in its window stays');
   });
 });

@@ -46,7 +46,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
   const perPhone = opts.pagePostsPerPhone ?? 5;
 
   return async (app: FastifyInstance): Promise<void> => {
-    await preparePageScope(app);
+    await preparePageScope(app, ctx);
 
     app.get('/p/assets/pages.css', { config: { auth: 'none' }, schema: { hide: true } }, async (_req, reply) =>
       reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(staticFile('pages.css')),

@@ -20,7 +20,7 @@ export function preferencePages(ctx: ServiceContext, opts: CaptureOptions) {
   const secureCookie = opts.publicUrl.startsWith('https:');
 
   return async (app: FastifyInstance): Promise<void> => {
-    await preparePageScope(app);
+    await preparePageScope(app, ctx);
     const limit = app.rateLimit({ max: opts.pagePostsPerIp ?? 30, timeWindow: 10 * 60_000, keyGenerator: (req) => `prefs-ip:${req.ip}` });
 
     app.get<{ Params: P; Querystring: { lang?: string; done?: string } }>('/p/prefs/*', {

@@ -48,10 +48,25 @@ export async function createApiKey(
 const lastTouched = new Map<string, number>();
 
 // Every API request authenticates; a verified key is remembered for a moment (by its hash, never the key).
-// Revocation through this process takes effect at once; through another process, within PRINCIPAL_TTL_MS.
+// Revocation through this process takes effect at once; through another process, within PRINCIPAL_TTL_MS, or
+// within KEY_REVOCATION_BOUND_MS where the key-cache watch runs (services/admin/key-cache-watch.ts, every serve).
 const PRINCIPAL_TTL_MS = 2000;
 const principals = new Map<string, { p: Principal; until: number }>();
 const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
+// Moved on by forgetPrincipals: a lookup that read its key before then is not remembered after it.
+let generation = 0;
+let cacheTrusted: () => boolean = () => true;
+
+/** Drops every remembered principal (a key was revoked, maybe by another process). */
+export function forgetPrincipals(): void {
+  principals.clear();
+  generation += 1;
+}
+
+/** Installs the check that says whether remembered principals may answer now (the key-cache watch's freshness). */
+export function guardPrincipalCache(trusted: () => boolean): void {
+  cacheTrusted = trusted;
+}
 
 /**
  * The principal for a key verified a moment ago, without touching the database: null for a malformed key,
@@ -60,16 +75,17 @@ const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
 export function cachedPrincipal(key: string): Principal | null | undefined {
   if (!KEY_SHAPE.test(key)) return null;
   const hit = principals.get(sha256Hex(key));
-  return hit && hit.until > Date.now() ? hit.p : undefined;
+  return hit && hit.until > Date.now() && cacheTrusted() ? hit.p : undefined;
 }
 
 export async function authenticate(ctx: ServiceContext, key: string): Promise<Principal | null> {
   if (!KEY_SHAPE.test(key)) return null;
   const hash = sha256Hex(key);
   const hit = principals.get(hash);
-  if (hit && hit.until > Date.now()) return hit.p;
+  if (hit && hit.until > Date.now() && cacheTrusted()) return hit.p;
+  const gen = generation;
   const p = await lookup(ctx, key, hash);
-  if (p) {
+  if (p && gen === generation) {
     if (principals.size > 10_000) principals.clear();
     principals.set(hash, { p, until: Date.now() + PRINCIPAL_TTL_MS });
   }

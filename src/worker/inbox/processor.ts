@@ -249,14 +249,20 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
   return api;
 }
 
-/** The processor with its recovery loop running: what main.ts starts beside the HTTP server. */
-export function startInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOptions = {}): InboxProcessor {
+/**
+ * The processor with its recovery loop running: what main.ts starts beside the HTTP server. With a `lease`
+ * (worker/lease.ts) it is THE processor of the database only while it holds the lease: otherwise it neither
+ * processes its own fresh rows nor runs passes, and the holder's recovery pass takes them (within its grace and
+ * poll period). Opt-outs do not wait for that: they are recorded at the webhook's commit (G1).
+ */
+export function startInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOptions & { lease?: { held(): boolean } } = {}): InboxProcessor {
   const p = createInboxProcessor(ctx, opts);
+  const mine = () => !opts.lease || opts.lease.held();
   let timer: NodeJS.Timeout | null = null;
   let running = true;
   const tick = async () => {
     try {
-      await p.runOnce();
+      if (mine()) await p.runOnce();
     } catch (err) {
       ctx.logger.error({ err }, 'inbox recovery pass failed');
     }
@@ -265,6 +271,9 @@ export function startInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOpt
   timer = setTimeout(tick, 0);
   return {
     ...p,
+    enqueue(refs) {
+      if (mine()) p.enqueue(refs);
+    },
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
