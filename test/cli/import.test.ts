@@ -40,7 +40,7 @@ forEachDialect('optline import / export', (db) => {
     const good = file('good.csv', `\uFEFFPhone, Topics ,Action,Occurred_At,Channel\r\n+447911123456 , delivery ,checked_box,2026-05-01T09:00:00Z,web\r\n`);
     const io = collectingIO();
     assert.equal(await runImport(ctx, good, { business: business.slug, text: text.hash }, io), 0);
-    assert.equal(io.stdout(), 'good.csv: 1 row(s): 1 imported, 0 already there, 0 refused; 0 WhatsApp confirmation(s) queued\n');
+    assert.equal(io.stdout(), 'good.csv: 1 row: 1 imported, 0 already there, 0 refused; 0 WhatsApp confirmations queued\n');
 
     const mixed = file('mixed.csv', [
       'phone,topics,action,occurred_at,channel',
@@ -52,7 +52,7 @@ forEachDialect('optline import / export', (db) => {
     const io2 = collectingIO();
     assert.equal(await runImport(ctx, mixed, { business: business.id, text: text.hash, defaultCountry: 'gb' }, io2), 2);
     const lines = io2.stdout().trim().split('\n');
-    assert.equal(lines[0], 'mixed.csv: 4 row(s): 1 imported, 1 already there, 2 refused; 0 WhatsApp confirmation(s) queued');
+    assert.equal(lines[0], 'mixed.csv: 4 rows: 1 imported, 1 already there, 2 refused; 0 WhatsApp confirmations queued');
     assert.equal(lines[1], 'refused by code: INVALID_PHONE 1, NO_USER_ACTION 1');
     assert.match(lines[2]!, /^row 3: INVALID_PHONE \(phone\): "not a number" is not a usable phone number/);
     assert.match(lines[3]!, /^row 4: NO_USER_ACTION \(action\): "inferred" is not an active user action/);

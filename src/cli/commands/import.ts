@@ -5,10 +5,17 @@ import cliProgress from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AppError } from '../../domain/errors.js';
 import type { ServiceContext } from '../../services/context.js';
-import { importConsents, REQUIRED_COLUMNS, type ImportResult, type RefusedRow } from '../../services/import/import-consents.js';
+import { loadConfig } from '../../config.js';
+import { REQUIRED_COLUMNS, type ImportResult } from '../../services/import/import-consents.js';
 import { hashFile } from '../../services/import/import-file.js';
-import { importOptOuts, type OptOutFormat, type OptOutMapping } from '../../services/import/import-opt-outs.js';
+import { importFile, type ImportOptions as ServiceImportOptions } from '../../services/import/run-import.js';
+import { rejectsCsv } from '../../services/import/rejects-csv.js';
+import { withBusyRetry } from '../../storage/sqlite/busy-retry.js';
 import { resolveBusiness, runCommand, UserError, processIO, type CliIO } from '../run.js';
+import { printReport, reported } from './import-report.js';
+import { runRemoteImport } from './import-remote.js';
+
+export { rejectsCsv };
 
 /**
  * `optline import <file.csv> --business <slug|id>`: bulk import of opt-ins collected elsewhere. The columns are
@@ -21,7 +28,8 @@ import { resolveBusiness, runCommand, UserError, processIO, type CliIO } from '.
  */
 
 export interface ImportOptions {
-  business: string;
+  /** Required for a local import; with --server the business is the key's. */
+  business?: string;
   text?: string;
   defaultCountry?: string;
   batch?: number;
@@ -36,33 +44,62 @@ export interface ImportOptions {
   optOuts?: boolean | string;
   /** For --opt-outs: the columns of a generic file, `phone=Phone,occurredAt=Date,status=State`. */
   map?: string;
+  /** A running Optline to send the file to (or OPTLINE_SERVER_URL), with --key (or OPTLINE_API_KEY). */
+  server?: string;
+  key?: string;
 }
 
-/** Refused rows printed on the terminal; the rest are in the summary by code and the rejects file. */
-const PRINTED_REFUSALS = 20;
+/** The flags as the one option shape every way in shares (services/import/run-import.ts). */
+export function serviceOptions(opts: ImportOptions): ServiceImportOptions {
+  return {
+    kind: opts.optOuts ? 'opt-outs' : 'consents',
+    ...(typeof opts.optOuts === 'string' ? { format: opts.optOuts } : {}),
+    ...(opts.map ? { map: opts.map } : {}),
+    ...(opts.confirm ? { confirm: true } : {}),
+    ...(opts.dryRun ? { dryRun: true } : {}),
+    ...(opts.defaultCountry ? { defaultCountry: opts.defaultCountry } : {}),
+    ...(opts.text ? { text: opts.text } : {}),
+    ...(opts.batch ? { batch: opts.batch } : {}),
+  };
+}
 
 export async function runImport(ctx: ServiceContext, file: string, opts: ImportOptions, io: CliIO): Promise<number> {
   let result: ImportResult;
   const fileName = basename(file);
+  let committed = 0;
   try {
     const size = (await stat(file).catch(() => null))?.size;
     if (size === undefined) throw new UserError(`cannot read ${file}: no such file`);
+    if (!opts.business) throw new UserError('--business <slug|id> is needed (or --server and --key to import through a running Optline)');
     const business = await resolveBusiness(ctx, opts.business);
     const fileHash = await hashFile(file);
     const progress = startProgress(io, opts, size);
+    // On SQLite a running server may hold the write lock: a batch that finds it taken is rolled back and run again
+    // after a pause (never half-written), and the user is told once that the import is waiting its turn.
+    let told = false;
+    const database = withBusyRetry(ctx.database, {
+      onWait: () => {
+        if (!told && !opts.json) io.err.write('import: the database is busy (another Optline process is writing); waiting for it\n');
+        told = true;
+      },
+    });
     try {
-      result = opts.optOuts ? await runOptOuts(ctx, business.id, file, fileName, fileHash, opts) : await importConsents(ctx, business.id, {
-        file, fileName, fileHash, actor: `cli:import:${fileName}`, batchSize: opts.batch,
-        ...(opts.text ? { defaultTextHash: opts.text } : {}),
-        ...(opts.defaultCountry ? { defaultCountry: opts.defaultCountry.toUpperCase() } : {}),
-        confirm: Boolean(opts.confirm), dryRun: Boolean(opts.dryRun),
-        onProgress: (rows, bytes) => progress.update(bytes, rows),
+      result = await importFile({ ...ctx, database }, business.id, {
+        file, fileName, fileHash, actor: `cli:import:${fileName}`, options: serviceOptions(opts),
+        onProgress: (rows, bytes) => {
+          committed = rows;
+          progress.update(bytes, rows);
+        },
       });
     } finally {
       progress.stop();
     }
   } catch (e) {
     io.err.write(`optline import: ${fatalMessage(e, fileName)}\n`);
+    // Batches commit one by one: say so rather than leave a half-imported file unmentioned.
+    if (committed > 0 && !(e instanceof CsvError)) {
+      io.err.write(`optline import: the first ${committed} rows were recorded before it stopped; running the file again skips them\n`);
+    }
     return 1;
   }
   if (opts.rejects) {
@@ -73,62 +110,9 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
       return 1;
     }
   }
-  if (opts.json) {
-    io.out.write(`${JSON.stringify({ file: fileName, ...result })}\n`);
-  } else {
-    io.out.write(summaryLine(fileName, result));
-    const codes = Object.entries(result.refusedByCode).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    if (codes.length) io.out.write(`refused by code: ${codes.map(([c, n]) => `${c} ${n}`).join(', ')}\n`);
-    for (const r of result.refused.slice(0, PRINTED_REFUSALS)) io.out.write(`row ${r.row}: ${r.code} (${r.field}): ${r.reason}\n`);
-    const more = result.refused.length - PRINTED_REFUSALS;
-    if (more > 0) io.out.write(`... and ${more} more refused row(s)${opts.rejects ? `, all in ${opts.rejects}` : '; --rejects file.csv writes every one'}\n`);
-    else if (opts.rejects && result.refused.length) io.out.write(`refused rows written to ${opts.rejects}\n`);
-  }
+  if (opts.json) io.out.write(`${JSON.stringify({ file: fileName, ...result })}\n`);
+  else printReport(io, fileName, reported(result), opts.rejects);
   return result.refused.length > 0 ? 2 : 0;
-}
-
-const OPT_OUT_FORMATS: readonly string[] = ['list', 'twilio', 'braze', 'mapped'];
-
-/** `--opt-outs [format]`: the file is a STOP / suppression list; each row a ledger opt-out (import-opt-outs.ts). */
-async function runOptOuts(ctx: ServiceContext, businessId: string, file: string, fileName: string, fileHash: string, opts: ImportOptions): Promise<ImportResult> {
-  const format = typeof opts.optOuts === 'string' ? opts.optOuts : undefined;
-  if (format !== undefined && !OPT_OUT_FORMATS.includes(format)) throw new UserError(`--opt-outs "${format}" is not a format: ${OPT_OUT_FORMATS.join(', ')}`);
-  const map = opts.map ? parseMap(opts.map) : undefined;
-  const r = await importOptOuts(ctx, businessId, {
-    file, fileName, fileHash, actor: `cli:import:${fileName}`, dryRun: Boolean(opts.dryRun),
-    ...(format ? { format: format as OptOutFormat } : {}), ...(map ? { map } : {}),
-    ...(opts.defaultCountry ? { defaultCountry: opts.defaultCountry.toUpperCase() } : {}),
-  });
-  return { total: r.total, imported: r.imported, duplicates: r.duplicates, refused: r.refused, refusedByCode: r.refusedByCode, confirmations: 0, dryRun: r.dryRun };
-}
-
-function parseMap(spec: string): OptOutMapping {
-  const pairs = spec.split(',').map((p) => p.split('=').map((x) => x.trim()));
-  const m: Record<string, string> = {};
-  for (const [k, v] of pairs) {
-    if (!k || !v || !['phone', 'occurredAt', 'status'].includes(k)) throw new UserError(`--map "${spec}": give key=column pairs with keys phone, occurredAt, status (e.g. phone=Phone,occurredAt=Date)`);
-    m[k] = v;
-  }
-  if (!m.phone) throw new UserError('--map needs phone=<column>');
-  return m as unknown as OptOutMapping;
-}
-
-function summaryLine(fileName: string, r: ImportResult): string {
-  const confirmations = `${r.confirmations} WhatsApp confirmation(s) ${r.dryRun ? 'would be ' : ''}queued`;
-  if (r.dryRun) {
-    return `${fileName} (dry run, nothing written): ${r.total} row(s): ${r.imported} would be imported, ${r.duplicates} already there, ${r.refused.length} refused; ${confirmations}\n`;
-  }
-  return `${fileName}: ${r.total} row(s): ${r.imported} imported, ${r.duplicates} already there, ${r.refused.length} refused; ${confirmations}\n`;
-}
-
-/** RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled. */
-const csvCell = (v: string | number) => {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-export function rejectsCsv(refused: readonly RefusedRow[]): string {
-  return ['row,code,field,reason', ...refused.map((r) => [r.row, r.code, r.field, r.reason].map(csvCell).join(','))].join('\n') + '\n';
 }
 
 function fatalMessage(e: unknown, fileName: string): string {
@@ -176,7 +160,7 @@ export function registerImport(program: Command): void {
     .command('import')
     .description('Import opt-ins from a CSV file (columns: phone, topics, action, occurred_at, channel, text_hash, evidence_*)')
     .argument('<file>', 'the CSV file')
-    .requiredOption('--business <slug|id>', 'the business the consents belong to')
+    .option('--business <slug|id>', 'the business the consents belong to (not with --server: the key names it)')
     .option('--text <hash>', 'opt-in text hash for rows without a text_hash column')
     .option('--default-country <code>', 'country of numbers written without +country code, e.g. GB')
     .option('--batch <rows>', 'rows per transaction', batchSize, 2000)
@@ -186,8 +170,23 @@ export function registerImport(program: Command): void {
     .option('--opt-outs [format]', 'the file is a STOP / suppression list (list, twilio, braze, mapped; found from the header when not given)')
     .option('--map <pairs>', 'with --opt-outs: columns of a generic file, e.g. phone=Phone,occurredAt=Date,status=State')
     .option('--json', 'print the result as JSON')
+    .option('--server <url>', 'send the file to this running Optline (default OPTLINE_SERVER_URL) and follow its progress')
+    .option('--key <key>', 'with --server: a business key with the write role (default OPTLINE_API_KEY)')
     .action(async (file: string, opts: ImportOptions) => {
       const io = processIO();
+      const config = loadConfig();
+      const server = opts.server ?? config.client.serverUrl;
+      if (server) {
+        const key = opts.key ?? config.client.apiKey;
+        if (!key) {
+          io.err.write('optline import: --server needs --key <olk_…> (or OPTLINE_API_KEY): the business key to import with\n');
+          process.exitCode = 1;
+          return;
+        }
+        const remote = { server, key, options: serviceOptions(opts), ...(opts.rejects ? { rejects: opts.rejects } : {}), ...(opts.json ? { json: true } : {}) };
+        process.exitCode = await runRemoteImport(file, remote, io);
+        return;
+      }
       process.exitCode = await runCommand('import', ({ ctx }) => runImport(ctx, file, opts, io), { io });
     });
 }
