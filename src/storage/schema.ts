@@ -443,3 +443,29 @@ export interface DB {
   process_leases: ProcessLeasesTable;
   cache_versions: CacheVersionsTable;
 }
+
+// Send pacing shared by every dispatch worker (migration 0012, storage/dispatch/number-pacing-store.ts).
+export interface NumberPacingTable {
+  business_id: string;
+  phone_number_id: string;
+  /** GCRA theoretical arrival time of the number's next slot, epoch ms with fractions. */
+  tat: number;
+  /** Effective rate, msg/s (lowered by a 130429, climbing back to `configured`). */
+  rate: number;
+  configured: number;
+  adjusted_at: number;
+  slowed_at: number;
+  paused_until: number;
+  updated_at: number;
+}
+export interface RecipientPacingTable {
+  business_id: string;
+  person_id: string;
+  ready_at: number;
+  strikes: number;
+  updated_at: number;
+}
+export interface DB {
+  number_pacing: NumberPacingTable;
+  recipient_pacing: RecipientPacingTable;
+}

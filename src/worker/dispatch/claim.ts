@@ -1,7 +1,13 @@
 /**
- * One claim round, in ONE transaction: select due queued messages (locked, skipping rows other workers or
- * an opt-out hold), check the gate again for each with facts read in this same transaction, settle the ones
- * that may not go (refused, cancelled, deferred), and lease the rest to this worker (`sending`).
+ * One claim round: the businesses with due work, then per business ONE transaction: take the number's shared
+ * pacing row (locked: the claims of one number are serialised across workers), select its due queued messages
+ * (locked, skipping rows an opt-out holds), check the gate again for each with facts read in this same
+ * transaction, settle the ones that may not go (refused, cancelled, deferred), lease the rest to this worker
+ * (`sending`) and give each the next slot of the number's schedule.
+ *
+ * Why caps hold with any number of workers: a claim reads the counted notifications (sent, in flight, queued
+ * ahead) after it got the number's lock, so every message leased by an earlier claim, whichever worker's, is seen
+ * in flight, and the counting rule (domain/gate/decide.ts) is the same as at enqueue.
  *
  * Why it is safe against an opt-out: the opt-out cancels open messages in its own transaction. If it
  * committed before this claim began, the rows are no longer `queued` (or the state read here is opted_out);
@@ -12,13 +18,16 @@
 import { parseJson } from '../../storage/json.js';
 import type { Database, Trx } from '../../storage/db.js';
 import type { MessageKind } from '../../storage/dispatch/outbox-store.js';
-import { markSending, selectDue, settleAtClaim, type DispatchPerson, type MessageRow } from '../../storage/dispatch/dispatch-store.js';
+import { dueBusinesses, markSending, selectDue, settleAtClaim, type DispatchPerson, type MessageRow } from '../../storage/dispatch/dispatch-store.js';
+import { lockNumber, recipientPenalties, saveNumber } from '../../storage/dispatch/number-pacing-store.js';
+import { available, current, freshSlots, take } from './number-slots.js';
 import { loadMessageFacts } from '../../storage/dispatch/gate-facts.js';
 import type { CapRow } from '../../domain/gate/decide.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
 import { windowOpen, type DispatchVerdict } from './gate.js';
 import { topicKeysOf, verdictFor } from './verdict.js';
 import type { Pacer } from './pacer.js';
+import { render } from './render.js';
 import type { DispatchItem } from './types.js';
 
 export interface ClaimDeps {
@@ -42,100 +51,125 @@ export interface ClaimResult {
 export const recipientKey = (businessId: string, p: { phone: string | null; waId: string | null; bsuid: string | null }) =>
   `${businessId}|${p.phone ?? p.waId ?? p.bsuid ?? ''}`;
 
+/** Where the last round started in the list of due businesses: each round starts one further on (fairness). */
+const cursors = new WeakMap<ClaimDeps, number>();
+
+/**
+ * One claim round: the businesses with due work, then one short transaction per business (every statement
+ * filters on its business_id) until `limit` messages are leased.
+ */
 export async function claimBatch(d: ClaimDeps, limit: number, now: number): Promise<ClaimResult> {
-  return d.database.transaction((trx) => claimInTx(d, trx, limit, now));
+  const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0 };
+  const due = await dueBusinesses(d.database.db, now);
+  if (due.length === 0) return res;
+  const from = (cursors.get(d) ?? 0) % due.length;
+  cursors.set(d, from + 1);
+  for (let i = 0; i < due.length && res.items.length < limit; i++) {
+    const businessId = due[(from + i) % due.length]!;
+    const r = await d.database.transaction((trx) => claimInTx(d, trx, businessId, limit - res.items.length, now));
+    res.items.push(...r.items);
+    res.refused += r.refused;
+    res.deferred += r.deferred;
+    res.cancelled += r.cancelled;
+  }
+  return res;
 }
 
-async function claimInTx(d: ClaimDeps, trx: Trx, limit: number, now: number): Promise<ClaimResult> {
+async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: number, now: number): Promise<ClaimResult> {
   const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0 };
-  // Numbers with no room in the horizon are left out of the query, so their backlog cannot crowd out other
-  // businesses' due messages.
-  const full: string[] = [];
-  for (const b of d.cache.known()) {
-    if (b.account && d.pacer.available(b.account.phoneNumberId, b.account.ratePerSecond, now, d.horizonMs) === 0) full.push(b.id);
+  const info = await d.cache.get(trx, businessId);
+  if (!info) {
+    for (const r of await selectDue(trx, { businessId, now, limit })) {
+      await settleAtClaim(trx, key(r), { status: 'failed', errorCode: 'NOT_FOUND', detail: 'The business no longer exists.', now });
+    }
+    return res;
   }
-  const rows = await selectDue(trx, { now, limit, excludeBusinesses: full });
+  // The number's shared pacing row, locked first: the claims of this number (this business) are serialised across
+  // workers, so this claim sees the slots the others took and their messages in flight (caps are counted exactly).
+  const number = info.account?.phoneNumberId ?? '';
+  const rate = info.account?.ratePerSecond ?? 1;
+  const slots = current(await lockNumber(trx, businessId, number, freshSlots(rate, now), now), rate, now);
+  // Numbers with no room in the horizon lease nothing: a thousand rows are not leased for an 80/s number.
+  let budget = info.account ? available(slots, now, d.horizonMs) : Infinity;
+  if (budget === 0) return res;
+  const rows = await selectDue(trx, { businessId, now, limit: Number.isFinite(budget) ? Math.min(limit, 2 * budget + 32) : limit });
   if (rows.length === 0) return res;
 
-  const groups = new Map<string, MessageRow[]>();
-  for (const r of rows) {
-    const g = groups.get(r.business_id);
-    if (g) g.push(r);
-    else groups.set(r.business_id, [r]);
-  }
-  const toLease: { row: MessageRow; info: BusinessInfo; person: DispatchPerson; payload: Record<string, unknown>; topicKeys: string[] }[] = [];
-  for (const [businessId, group] of groups) {
-    const info = await d.cache.get(trx, businessId);
-    if (!info) {
-      for (const r of group) await settleAtClaim(trx, key(r), { status: 'failed', errorCode: 'NOT_FOUND', detail: 'The business no longer exists.', now });
-      continue;
-    }
-    const personIds = [...new Set(group.map((r) => r.person_id))];
-    const notifiedIds = [...new Set(group.filter((r) => r.kind === 'notification').map((r) => r.person_id))];
-    // The gate's one fact loader (the same facts and counting as at enqueue), in this transaction.
-    const { people, states, counted } = await loadMessageFacts(trx, info, personIds, notifiedIds, now);
-    // What this round does to a counted row is seen by the rows after it: a leased one is in flight, a
-    // refused or cancelled one no longer counts, a deferred one stays queued.
-    const settle = (r: MessageRow, status: string) => {
-      const c = counted.get(r.person_id)?.find((x) => x.id === r.id);
-      if (c) c.status = status;
-    };
-    let budget = info.account ? d.pacer.available(info.account.phoneNumberId, info.account.ratePerSecond, now, d.horizonMs) : Infinity;
+  const personIds = [...new Set(rows.map((r) => r.person_id))];
+  const notifiedIds = [...new Set(rows.filter((r) => r.kind === 'notification').map((r) => r.person_id))];
+  // The gate's one fact loader (the same facts and counting as at enqueue), in this transaction.
+  const { people, states, counted } = await loadMessageFacts(trx, info, personIds, notifiedIds, now);
+  // 131056 penalties, whichever worker was told.
+  const penalties = await recipientPenalties(trx, businessId, personIds);
+  // What this round does to a counted row is seen by the rows after it: a leased one is in flight, a
+  // refused or cancelled one no longer counts, a deferred one stays queued.
+  const settle = (r: MessageRow, status: string) => {
+    const c = counted.get(r.person_id)?.find((x) => x.id === r.id);
+    if (c) c.status = status;
+  };
+  const toLease: Leasing[] = [];
+  for (const row of rows) {
+    const person = people.get(row.person_id);
+    const payload = parseJson<Record<string, unknown>>(row.payload, {});
+    const topicKeys = topicKeysOf(payload);
+    const sends: CapRow[] = person ? (counted.get(person.id) ?? []) : [];
+    const verdict: DispatchVerdict = !person
+      ? { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
+      : verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states: states.get(person.id), sends, now });
 
-    for (const row of group) {
-      const person = people.get(row.person_id);
-      const payload = parseJson<Record<string, unknown>>(row.payload, {});
-      const topicKeys = topicKeysOf(payload);
-      const sends: CapRow[] = person ? (counted.get(person.id) ?? []) : [];
-      const verdict: DispatchVerdict = !person
-        ? { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
-        : verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states: states.get(person.id), sends, now });
-
-      if (verdict.action === 'refuse') {
-        res.refused++;
-        settle(row, 'refused');
-        await settleAtClaim(trx, key(row), { status: 'refused', errorCode: verdict.codes.join(','), detail: verdict.detail, now });
-      } else if (verdict.action === 'cancel') {
-        res.cancelled++;
-        settle(row, 'cancelled');
-        await settleAtClaim(trx, key(row), { status: 'cancelled', errorCode: verdict.code, detail: verdict.detail, now });
-      } else if (verdict.action === 'defer') {
+    if (verdict.action === 'refuse') {
+      res.refused++;
+      settle(row, 'refused');
+      await settleAtClaim(trx, key(row), { status: 'refused', errorCode: verdict.codes.join(','), detail: verdict.detail, now });
+    } else if (verdict.action === 'cancel') {
+      res.cancelled++;
+      settle(row, 'cancelled');
+      await settleAtClaim(trx, key(row), { status: 'cancelled', errorCode: verdict.code, detail: verdict.detail, now });
+    } else if (verdict.action === 'defer') {
+      res.deferred++;
+      await settleAtClaim(trx, key(row), { status: 'queued', errorCode: verdict.codes.join(','), detail: verdict.detail, notBefore: verdict.notBefore, now });
+    } else if (person) {
+      if (budget <= 0) continue; // the number is full for this horizon: the row stays queued for the next round
+      const rk = recipientKey(businessId, person);
+      const readyAt = Math.max(d.pacer.recipientReadyAt(rk), penalties.get(person.id) ?? 0);
+      if (readyAt > now) {
+        // A pair-rate penalty (131056) or the recipient spacing: only this recipient waits.
         res.deferred++;
-        await settleAtClaim(trx, key(row), { status: 'queued', errorCode: verdict.codes.join(','), detail: verdict.detail, notBefore: verdict.notBefore, now });
-      } else if (person) {
-        if (budget <= 0) continue; // the number is full for this horizon: the row stays queued for the next round
-        const rk = recipientKey(businessId, person);
-        const readyAt = d.pacer.recipientReadyAt(rk);
-        if (readyAt > now) {
-          // A pair-rate penalty (131056) or the recipient spacing: only this recipient waits.
-          res.deferred++;
-          await settleAtClaim(trx, key(row), { status: 'queued', errorCode: 'RECIPIENT_PACED', detail: 'Waiting for the per-recipient spacing.', notBefore: readyAt, now });
-          continue;
-        }
-        budget--;
-        d.pacer.noteRecipientClaimed(rk, now);
-        // Later rows of this round see this one in flight (frequency caps, spacing).
-        if (row.kind === 'notification') settle(row, 'sending');
-        toLease.push({ row, info, person, payload, topicKeys });
+        await settleAtClaim(trx, key(row), { status: 'queued', errorCode: 'RECIPIENT_PACED', detail: 'Waiting for the per-recipient spacing.', notBefore: readyAt, now });
+        continue;
       }
+      budget--;
+      d.pacer.noteRecipientClaimed(rk, now);
+      // Later rows of this round see this one in flight (frequency caps, spacing).
+      if (row.kind === 'notification') settle(row, 'sending');
+      toLease.push({ row, info, person, payload, topicKeys, penalized: penalties.has(person.id) });
     }
   }
 
   const leased = await markSending(trx, toLease.map((t) => key(t.row)), { owner: d.workerId, leaseUntil: now + d.leaseMs, now });
   const attempts = new Map(leased.map((l) => [l.id, l.attempts]));
-  for (const t of toLease) {
-    const attempt = attempts.get(t.row.id);
-    if (attempt === undefined) continue; // another process took it between our read and our write (SQLite, several processes)
-    res.items.push(toItem(t, attempt, now));
-  }
+  const mine = toLease.filter((t) => attempts.has(t.row.id)); // another process may have taken one (SQLite, several processes)
+  const items = mine.map((t) => toItem(t, attempts.get(t.row.id)!, now));
+  // The slots of what will call, taken from the number's shared schedule (evenly spaced across all workers); a
+  // message that cannot be rendered fails without a call and takes none.
+  const calling = info.account ? items.filter((it) => render(it).ok) : [];
+  const taken = take(slots, calling.length, now);
+  if (calling.length) await saveNumber(trx, businessId, number, taken.next, now);
+  calling.forEach((it, i) => (it.slotAt = taken.slots[i]));
+  res.items.push(...items);
   return res;
 }
 
-function toItem(
-  t: { row: MessageRow; info: BusinessInfo; person: DispatchPerson; payload: Record<string, unknown>; topicKeys: string[] },
-  attempt: number,
-  now: number,
-): DispatchItem {
+interface Leasing {
+  row: MessageRow;
+  info: BusinessInfo;
+  person: DispatchPerson;
+  payload: Record<string, unknown>;
+  topicKeys: string[];
+  penalized: boolean;
+}
+
+function toItem(t: Leasing, attempt: number, now: number): DispatchItem {
   const { row, info, person } = t;
   return {
     id: row.id, businessId: row.business_id, personId: row.person_id, kind: row.kind as MessageKind,
@@ -145,6 +179,7 @@ function toItem(
     business: { displayName: info.displayName, confirmationTemplate: info.policy.confirmationTemplate ?? null },
     topicKeys: t.topicKeys, topicNames: t.topicKeys.map((k) => info.topicsByKey.get(k)?.name ?? k),
     account: info.account,
+    ...(t.penalized ? { penalized: true } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { recipientKey } from './claim.js';
 import type { Pacer } from './pacer.js';
 import { render } from './render.js';
 import { ACCOUNT_PAUSE_MS, pacingEffectOf, planOutcome } from './retry-policy.js';
+import type { SharedPacing } from './shared-pacing.js';
 import type { StartGate, StartOutcome } from './start-gate.js';
 import type { DispatchItem, Outcome, PauseHook } from './types.js';
 
@@ -29,6 +30,8 @@ export interface SendDeps {
   pause?: PauseHook;
   /** The process's metrics (sends by result, provider latency), when it has them. */
   metrics?: Metrics;
+  /** Where a provider's answer about the number or the recipient is told to every worker. */
+  shared?: SharedPacing;
 }
 
 export interface SendOutcome {
@@ -48,7 +51,9 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
   const number = account.phoneNumberId;
   const rk = recipientKey(item.businessId, item.recipient);
   const claimedAt = d.clock.now();
-  const slot = d.pacer.reserve(number, account.ratePerSecond, claimedAt);
+  // The slot the claim took from the number's shared schedule; without one (tests), the in-process pacer's.
+  const local = item.slotAt === undefined;
+  const slot = item.slotAt ?? d.pacer.reserve(number, account.ratePerSecond, claimedAt);
   if (slot > claimedAt) {
     if (d.pause) await d.pause('pacer');
     await d.sleep(Math.max(0, slot - d.clock.now()));
@@ -57,7 +62,7 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
     const now = d.clock.now();
     const blockedUntil = Math.max(d.pacer.recipientReadyAt(rk), d.pacer.pausedUntil(number));
     if (blockedUntil > now) {
-      d.pacer.unreserve(number, account.ratePerSecond, now);
+      if (local) d.pacer.unreserve(number, account.ratePerSecond, now);
       return { outcome: { kind: 'release', notBefore: blockedUntil } };
     }
   }
@@ -99,15 +104,21 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
   switch (pacingEffectOf(result)) {
     case 'slow_number':
       d.pacer.slowDown(number, account.ratePerSecond, now);
+      await d.shared?.slowDown(item, now, startedAt);
       break;
     case 'pause_number':
       d.pacer.pause(number, account.ratePerSecond, now, ACCOUNT_PAUSE_MS);
+      await d.shared?.pause(item, now, ACCOUNT_PAUSE_MS);
       break;
-    case 'penalize_recipient':
-      recipientReadyAt = d.pacer.penalizeRecipient(rk, now);
+    case 'penalize_recipient': {
+      // The shared count of strikes decides (another worker may have had one too); this process's when it is unknown.
+      const local = d.pacer.penalizeRecipient(rk, now);
+      recipientReadyAt = (await d.shared?.penalize(item, now)) || local;
       break;
+    }
     case 'recipient_ok':
       d.pacer.recipientOk(rk);
+      if (item.penalized) await d.shared?.recipientOk(item);
       break;
     default:
       break;

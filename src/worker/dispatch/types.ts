@@ -28,6 +28,10 @@ export interface DispatchItem {
   topicNames: string[];
   topicKeys: string[];
   account: SendAccount | null;
+  /** When its call may start: the slot the claim took from the number's shared schedule (absent: paced in process). */
+  slotAt?: number;
+  /** The recipient has 131056 strikes on record: an accepted send clears them. */
+  penalized?: boolean;
 }
 
 /** What the worker learnt about one message, to be written in a small transaction. */

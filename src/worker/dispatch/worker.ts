@@ -16,6 +16,7 @@ import { ReapSchedule, reapLeases } from './reaper.js';
 import { writeOutcomes } from './record-outcomes.js';
 import { sendStartFor } from '../../storage/dispatch/send-start.js';
 import { sendOne, type SendDeps } from './send-one.js';
+import { sharedPacing } from './shared-pacing.js';
 import { StartGate } from './start-gate.js';
 import { emptyMetrics, type DispatchItem, type PauseHook, type WorkerMetrics } from './types.js';
 
@@ -83,6 +84,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   });
   const sendDeps: SendDeps = {
     cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire, starts, pause: deps.pause, metrics: ctx.metrics,
+    shared: sharedPacing(ctx.database, ctx.logger),
   };
 
   const outcomes = new OutcomeQueue(async (batch) => {
