@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-consent-precision.js';
 import * as m0007 from './migrations/0007-inbox-priority.js';
 import * as m0008 from './migrations/0008-webhook-endpoints.js';
 import * as m0009 from './migrations/0009-reports-and-roles.js';
+import * as m0010 from './migrations/0010-distribution-keys.js';
 import * as m0011 from './migrations/0011-shared-limits.js';
 import * as m0012 from './migrations/0012-number-pacing.js';
 import * as m0013 from './migrations/0013-person-timezone.js';
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0007-inbox-priority': m0007,
   '0008-webhook-endpoints': m0008,
   '0009-reports-and-roles': m0009,
+  '0010-distribution-keys': m0010,
   '0011-shared-limits': m0011,
   '0012-number-pacing': m0012,
   '0013-person-timezone': m0013,

@@ -469,3 +469,21 @@ export interface DB {
   number_pacing: NumberPacingTable;
   recipient_pacing: RecipientPacingTable;
 }
+
+// Global lookups of migration 0010 (reference tables with Citus, docs/scale-out.md): written in the transaction of
+// the row they point at, read before the business is known.
+export interface KeyLookupTable {
+  key_hash: string;
+  business_id: string;
+  key_id: string;
+}
+export interface ChannelRoutesTable {
+  provider: string;
+  external_id: string;
+  business_id: string;
+  account_id: string;
+}
+export interface DB {
+  key_lookup: KeyLookupTable;
+  channel_routes: ChannelRoutesTable;
+}

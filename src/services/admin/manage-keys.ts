@@ -3,6 +3,9 @@ import { newId } from '../../lib/ids.js';
 import { randomToken, sha256Hex } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
 import { isRole, type Role } from '../../domain/access/roles.js';
+import {
+  findAdminKeyByHash, findBusinessKeyByHash, insertAdminKey, insertBusinessKey, listAdminKeys, listBusinessKeys, revokeKey, touchKey,
+} from '../../storage/business/key-store.js';
 
 /**
  * API keys are shown once and stored only as a SHA-256 hash (they are 192-bit random, so a fast hash is
@@ -37,9 +40,9 @@ export async function createApiKey(
   if (input.businessId) {
     const b = await ctx.database.db.selectFrom('businesses').select('id').where('id', '=', input.businessId).executeTakeFirst();
     if (!b) fail('NOT_FOUND', 'No such business.', 'businessId');
-    await ctx.database.db.insertInto('api_keys').values({ ...row, business_id: input.businessId, role: role! }).execute();
+    await insertBusinessKey(ctx.database.db, { ...row, business_id: input.businessId, role: role! });
   } else {
-    await ctx.database.db.insertInto('admin_keys').values(row).execute();
+    await insertAdminKey(ctx.database.db, row);
   }
   return { key, info: { id: row.id, name: row.name, prefix: row.prefix, businessId: input.businessId, role, createdAt: now, lastUsedAt: null, revokedAt: null } };
 }
@@ -96,30 +99,28 @@ async function lookup(ctx: ServiceContext, key: string, hash: string): Promise<P
   const db = ctx.database.db;
   const now = ctx.clock.now();
   if (key.startsWith('ola_')) {
-    const r = await db.selectFrom('admin_keys').select(['id', 'revoked_at']).where('key_hash', '=', hash).executeTakeFirst();
+    const r = await findAdminKeyByHash(db, hash);
     if (!r || r.revoked_at !== null) return null;
-    await touch(ctx, 'admin_keys', r.id, now);
+    await touch(ctx, null, r.id, now);
     return { kind: 'admin', keyId: r.id };
   }
-  const r = await db.selectFrom('api_keys').select(['id', 'business_id', 'revoked_at', 'role']).where('key_hash', '=', hash).executeTakeFirst();
+  const r = await findBusinessKeyByHash(db, hash);
   if (!r || r.revoked_at !== null) return null;
-  await touch(ctx, 'api_keys', r.id, now);
+  await touch(ctx, r.business_id, r.id, now);
   // An unknown role (written by a newer version) grants the least.
   return { kind: 'business', keyId: r.id, businessId: r.business_id, role: isRole(r.role) ? r.role : 'read' };
 }
 
-async function touch(ctx: ServiceContext, table: 'admin_keys' | 'api_keys', id: string, now: number) {
+async function touch(ctx: ServiceContext, businessId: string | null, id: string, now: number) {
   const last = lastTouched.get(id) ?? 0;
   if (now - last < 60_000) return;
   lastTouched.set(id, now);
-  await ctx.database.db.updateTable(table).set({ last_used_at: now }).where('id', '=', id).execute();
+  await touchKey(ctx.database.db, businessId, id, now);
 }
 
 export async function listApiKeys(ctx: ServiceContext, businessId: string | null): Promise<KeyInfo[]> {
   const db = ctx.database.db;
-  const rows = businessId
-    ? await db.selectFrom('api_keys').selectAll().where('business_id', '=', businessId).orderBy('id').execute()
-    : await db.selectFrom('admin_keys').selectAll().orderBy('id').execute();
+  const rows = businessId ? await listBusinessKeys(db, businessId) : await listAdminKeys(db);
   return rows.map((r) => ({
     id: r.id, name: r.name, prefix: r.prefix, businessId, role: 'role' in r && isRole(r.role) ? r.role : null, createdAt: Number(r.created_at),
     lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
@@ -129,13 +130,9 @@ export async function listApiKeys(ctx: ServiceContext, businessId: string | null
 export async function revokeApiKey(ctx: ServiceContext, businessId: string | null, keyId: string): Promise<KeyInfo> {
   for (const [h, v] of principals) if (v.p.keyId === keyId) principals.delete(h);
   const now = ctx.clock.now();
-  const db = ctx.database.db;
-  const res = businessId
-    ? await db.updateTable('api_keys').set({ revoked_at: now }).where('business_id', '=', businessId).where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst()
-    : await db.updateTable('admin_keys').set({ revoked_at: now }).where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst();
+  await revokeKey(ctx.database.db, businessId, keyId, now);
   const keys = await listApiKeys(ctx, businessId);
   const k = keys.find((x) => x.id === keyId);
   if (!k) return fail('NOT_FOUND', 'No such API key.', 'keyId');
-  void res;
   return k;
 }

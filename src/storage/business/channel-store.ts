@@ -58,23 +58,40 @@ export async function upsertChannelAccount(
   const write = async (t: Q) => {
     await t.updateTable('businesses').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', input.businessId).execute();
     const existing = await t.selectFrom('channel_accounts').select('id').where('business_id', '=', input.businessId).where('provider', '=', input.provider).executeTakeFirst();
+    const id = existing?.id ?? newId('cha', now);
     if (existing) {
       await t
         .updateTable('channel_accounts')
         .set({ external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, updated_at: now })
         .where('business_id', '=', input.businessId)
-        .where('id', '=', existing.id)
+        .where('id', '=', id)
         .execute();
     } else {
       await t
         .insertInto('channel_accounts')
-        .values({ business_id: input.businessId, id: newId('cha', now), provider: input.provider, external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, created_at: now, updated_at: now })
+        .values({ business_id: input.businessId, id, provider: input.provider, external_id: input.externalId, settings: JSON.stringify(input.settings), secret_sealed: sealed, created_at: now, updated_at: now })
         .execute();
     }
+    await replaceRoute(t, input.businessId, id, input.provider, input.externalId);
   };
   if (q.isTransaction) await write(q);
   else await q.transaction().execute(write);
   return (await getChannelAccount(q, keyring, input.businessId, input.provider))!;
+}
+
+/**
+ * Keeps an account's route (channel_routes: (provider, external_id) → business, account) in step with its
+ * external id, in the account's transaction. The route's primary key is the rule that one number belongs to one
+ * business: a number another business routes fails here with a unique violation (the callers' CONFLICT).
+ */
+async function replaceRoute(t: Q, businessId: string, accountId: string, provider: ChannelProvider, externalId: string | null): Promise<void> {
+  const current = await t.selectFrom('channel_routes').select('external_id')
+    .where('business_id', '=', businessId).where('account_id', '=', accountId).execute();
+  if (current.length === 1 && current[0]!.external_id === externalId) return;
+  await t.deleteFrom('channel_routes').where('business_id', '=', businessId).where('account_id', '=', accountId).execute();
+  if (externalId !== null) {
+    await t.insertInto('channel_routes').values({ provider, external_id: externalId, business_id: businessId, account_id: accountId }).execute();
+  }
 }
 
 export async function getChannelAccount<S = Record<string, unknown>, K = Record<string, unknown>>(
@@ -94,15 +111,29 @@ export async function findChannelByExternalId<S = Record<string, unknown>, K = R
   provider: ChannelProvider,
   externalId: string,
 ): Promise<ChannelAccount<S, K> | null> {
-  const r = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
+  const route = await q.selectFrom('channel_routes').select(['business_id', 'account_id'])
+    .where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
+  if (!route) return null;
+  const r = await q.selectFrom('channel_accounts').selectAll()
+    .where('business_id', '=', route.business_id).where('id', '=', route.account_id).where('external_id', '=', externalId).executeTakeFirst();
   return r ? open<S, K>(r, keyring) : null;
 }
 
 /** The WhatsApp accounts that own these phone_number_ids (webhook routing and signature ownership). */
 export async function findWhatsAppAccounts(q: Q, keyring: Keyring, phoneNumberIds: readonly string[]): Promise<ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[]> {
   if (phoneNumberIds.length === 0) return [];
-  const rows = await q.selectFrom('channel_accounts').selectAll().where('provider', '=', 'whatsapp_cloud').where('external_id', 'in', [...phoneNumberIds]).execute();
-  return rows.map((r) => open<WhatsAppSettings, WhatsAppSecrets>(r, keyring));
+  const routes = await q.selectFrom('channel_routes').select(['business_id', 'account_id'])
+    .where('provider', '=', 'whatsapp_cloud').where('external_id', 'in', [...new Set(phoneNumberIds)]).execute();
+  // Then each business's accounts by primary key: one single-business read per owner (almost always one).
+  const byBusiness = new Map<string, string[]>();
+  for (const r of routes) byBusiness.set(r.business_id, [...(byBusiness.get(r.business_id) ?? []), r.account_id]);
+  const out: ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[] = [];
+  for (const [businessId, ids] of byBusiness) {
+    const rows = await q.selectFrom('channel_accounts').selectAll().where('business_id', '=', businessId).where('id', 'in', ids)
+      .where('provider', '=', 'whatsapp_cloud').where('external_id', 'in', [...phoneNumberIds]).execute();
+    for (const r of rows) out.push(open<WhatsAppSettings, WhatsAppSecrets>(r, keyring));
+  }
+  return out;
 }
 
 /**

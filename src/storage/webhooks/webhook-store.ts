@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import type { Database } from '../db.js';
 
@@ -49,16 +49,56 @@ export interface ClaimedDelivery {
   phone: string | null;
 }
 
+/** How many of the oldest due deliveries are read to find the businesses to claim from. */
+const DISCOVERY_ROWS = 500;
+
 /**
- * Claims up to `limit` due deliveries of enabled endpoints by leasing them until `leaseUntil`. Atomic across
+ * Claims up to `limit` due deliveries of enabled endpoints by leasing them until `leaseUntil`, business by
+ * business: a small read finds the businesses of the oldest due deliveries, then each business's claim is a
+ * transaction of its own that filters on business_id (one shard with Citus, docs/scale-out.md). Each business
+ * gets an equal share of the batch first, and what is left goes to those that had more. Atomic across
  * processes: FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer. A lease that expires (a crashed
  * worker) makes the row due again; the receiver dedupes by webhook-id, as the spec asks.
  */
 export async function claimDue(database: Database, now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+  const businesses = await businessesWithDueDeliveries(database.db, now, limit);
+  const out: ClaimedDelivery[] = [];
+  let open = businesses;
+  while (open.length > 0 && out.length < limit) {
+    const share = Math.max(1, Math.ceil((limit - out.length) / open.length));
+    const more: string[] = [];
+    for (const b of open) {
+      const want = Math.min(share, limit - out.length);
+      if (want <= 0) break;
+      const { claimed, full } = await claimDueOfBusiness(database, b, now, leaseUntil, want);
+      out.push(...claimed);
+      if (full) more.push(b);
+    }
+    open = more;
+  }
+  return out;
+}
+
+const isDue = (now: number) => (eb: ExpressionBuilder<DB, 'webhook_deliveries'>) =>
+  eb.and([
+    eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now),
+    eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]),
+  ]);
+
+/** The businesses of the oldest due deliveries, oldest first (a read without locks over the due index). */
+async function businessesWithDueDeliveries(q: Q, now: number, limit: number): Promise<string[]> {
+  const rows = await q.selectFrom('webhook_deliveries').select('business_id').where(isDue(now))
+    .orderBy('next_attempt_at').limit(Math.max(limit, DISCOVERY_ROWS)).execute();
+  return [...new Set(rows.map((r) => r.business_id))].slice(0, limit);
+}
+
+/** One business's claim: its due rows oldest first, leased in one transaction. `full`: it may have more. */
+async function claimDueOfBusiness(
+  database: Database, businessId: string, now: number, leaseUntil: number, limit: number,
+): Promise<{ claimed: ClaimedDelivery[]; full: boolean }> {
   return database.transaction(async (trx) => {
     let s = trx.selectFrom('webhook_deliveries').select(['business_id', 'id'])
-      .where('status', '=', 'pending').where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+      .where('business_id', '=', businessId).where(isDue(now))
       .orderBy('next_attempt_at').limit(limit);
     if (database.caps.rowLocks) s = s.forUpdate().skipLocked();
     const due = await s.execute();
@@ -79,7 +119,7 @@ export async function claimDue(database: Database, now: number, leaseUntil: numb
       }
       out.push({ delivery: row, endpoint, phone });
     }
-    return out;
+    return { claimed: out, full: due.length === limit };
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import type { Insertable, Kysely, SelectQueryBuilder } from 'kysely';
 import type { DB } from '../schema.js';
 import { takesRowLocks } from '../db.js';
 import { newId } from '../../lib/ids.js';
@@ -118,24 +118,38 @@ export async function finishInboxRow(q: Q, ref: InboxRef, outcome: string, final
     .execute();
 }
 
+export interface PendingInboxFilter {
+  receivedBefore: number;
+  held: boolean;
+  /** People's items (PERSON_KINDS) or status receipts; default both. */
+  from?: 'people' | 'statuses';
+}
+type PendingRow = Pick<InboxRow, 'business_id' | 'id' | 'received_at' | 'attempts' | 'outcome' | 'kind'>;
+
+function pendingOf<S extends SelectQueryBuilder<DB, 'inbox', object>>(sel: S, f: PendingInboxFilter): S {
+  let s = sel.where('processed_at', 'is', null) as S;
+  if (f.from === 'people') s = s.where('kind', 'in', [...PERSON_KINDS]) as S;
+  if (f.from === 'statuses') s = s.where('kind', '=', 'status') as S;
+  return (f.held ? s.where('outcome', 'is not', null) : s.where('outcome', 'is', null).where('received_at', '<=', f.receivedBefore)) as S;
+}
+
 /**
- * Unprocessed rows, oldest first: fresh ones (outcome null) received before `receivedBefore`, or all held ones.
- * `from` picks people's items (PERSON_KINDS) or status receipts (default: both); the partial index
- * inbox_pending_kind (migration 0007) serves either without reading the other kind's backlog.
+ * Unprocessed rows, oldest first: fresh ones (outcome null) received before `receivedBefore`, or all held ones;
+ * at most `limit`. Found business by business: a read without locks names the businesses of the oldest pending
+ * rows (the partial index inbox_pending_kind, migration 0007, serves either kind without reading the other's
+ * backlog), then each business's rows are read with business_id in the filter (inbox_pending_business, 0010),
+ * so with Citus each is a one-shard read (docs/scale-out.md). Each business's rows keep their arrival order.
  */
-export async function listPendingInbox(
-  q: Q,
-  opts: { receivedBefore: number; limit: number; held: boolean; from?: 'people' | 'statuses' },
-): Promise<Pick<InboxRow, 'business_id' | 'id' | 'received_at' | 'attempts' | 'outcome' | 'kind'>[]> {
-  let sel = q
-    .selectFrom('inbox')
-    .select(['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind'])
-    .where('processed_at', 'is', null)
-    .orderBy('received_at')
-    .orderBy('id')
-    .limit(opts.limit);
-  if (opts.from === 'people') sel = sel.where('kind', 'in', [...PERSON_KINDS]);
-  if (opts.from === 'statuses') sel = sel.where('kind', '=', 'status');
-  sel = opts.held ? sel.where('outcome', 'is not', null) : sel.where('outcome', 'is', null).where('received_at', '<=', opts.receivedBefore);
-  return sel.execute();
+export async function listPendingInbox(q: Q, opts: PendingInboxFilter & { limit: number }): Promise<PendingRow[]> {
+  const owners = await pendingOf(q.selectFrom('inbox').select('business_id'), opts)
+    .orderBy('received_at').orderBy('id').limit(opts.limit).execute();
+  const out: PendingRow[] = [];
+  for (const businessId of new Set(owners.map((r) => r.business_id))) {
+    if (out.length >= opts.limit) break;
+    const rows = await pendingOf(q.selectFrom('inbox').select(['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind']), opts)
+      .where('business_id', '=', businessId)
+      .orderBy('received_at').orderBy('id').limit(opts.limit - out.length).execute();
+    out.push(...rows);
+  }
+  return out;
 }
