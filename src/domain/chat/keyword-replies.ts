@@ -82,3 +82,25 @@ export function renderKeywordReply(
   // A function replacement, so a name like "A$&B" is inserted as written ($ patterns are not interpreted).
   return template.replaceAll('{business}', () => vars.business);
 }
+
+/**
+ * The answer to a keyword or intent phrase inside a sentence ("don't stop my order", "please stop texting me"):
+ * nothing is decided, but the person is told the one word that does stop everything. STOP, like the replies
+ * above, because it works whatever the business's settings.
+ */
+export const DEFAULT_STOP_HINTS: Readonly<Record<string, string>> = Object.freeze({
+  en: 'Do you want to stop messages from {business}? Reply STOP to stop all messages.',
+  es: '¿Quieres dejar de recibir mensajes de {business}? Responde STOP para dejar de recibir todos los mensajes.',
+  pt: 'Quer parar de receber mensagens de {business}? Responda STOP para parar todas as mensagens.',
+  fr: 'Vous ne voulez plus de messages de {business} ? Répondez STOP pour arrêter tous les messages.',
+  de: 'Möchten Sie keine Nachrichten mehr von {business}? Antworten Sie mit STOP, um alle Nachrichten zu beenden.',
+  it: 'Vuoi smettere di ricevere messaggi da {business}? Rispondi STOP per interrompere tutti i messaggi.',
+  id: 'Ingin berhenti menerima pesan dari {business}? Balas STOP untuk menghentikan semua pesan.',
+  hi: 'क्या आप {business} से संदेश बंद करना चाहते हैं? सभी संदेश बंद करने के लिए STOP लिखकर भेजें।',
+});
+
+export function renderStopHint(language: string, vars: { business: string }): string {
+  const base = language.toLowerCase().split(/[-_]/)[0] ?? '';
+  const template = DEFAULT_STOP_HINTS[language] ?? DEFAULT_STOP_HINTS[base] ?? DEFAULT_STOP_HINTS.en!;
+  return template.replaceAll('{business}', () => vars.business);
+}

@@ -1,6 +1,7 @@
 import { ROLES } from '../../domain/access/roles.js';
 import { Type } from '@sinclair/typebox';
 import { CategorySchema, Nullable, Slug, Timestamp } from './common.js';
+import { ExtraKeywordSchema, KeywordSettingsSchemas } from './keyword-settings.js';
 import { ConsentExpirySchema, TemplateGuardSchema } from './expiry-policy.js';
 
 export const PolicySchema = Type.Object(
@@ -26,11 +27,12 @@ export const PolicySchema = Type.Object(
     keywords: Type.Optional(Type.Object({
       languages: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 10 }), { maxItems: 50 })),
       extra: Type.Optional(Type.Object({
-        optOut: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
-        optIn: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
-        help: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100 })),
+        optOut: Type.Optional(Type.Array(ExtraKeywordSchema, { maxItems: 100 })),
+        optIn: Type.Optional(Type.Array(ExtraKeywordSchema, { maxItems: 100 })),
+        help: Type.Optional(Type.Array(ExtraKeywordSchema, { maxItems: 100 })),
       }, { additionalProperties: false })),
       disabled: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 200 })),
+      ...KeywordSettingsSchemas,
     }, { additionalProperties: false })),
     keywordReplies: Type.Optional(Type.Record(Type.String({ maxLength: 5, pattern: '^[a-z]{2}(-[A-Za-z]{2})?$' }), Type.Object({
       opt_out: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),

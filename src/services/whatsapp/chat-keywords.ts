@@ -6,25 +6,48 @@ import { redeemOwnershipCode } from '../capture/redeem-ownership-code.js';
 import { queueReplyTx } from '../dispatch/queue-reply.js';
 // START lives with the other restore paths: its effect is decided by the projection over the whole ledger.
 import { restartAfterStop } from './chat-restart.js';
+import { hintStop, joinByKeyword, reviewRefusedJoin } from './chat-join.js';
+import { normalisePhone } from '../../lib/phone.js';
 
-// Matchers are built once per keyword configuration (the build is the expensive part) and shared.
-const matchers = new Map<string, (text: string) => KeywordResult>();
-export function matcherFor(keywords: Record<string, unknown>): (text: string) => KeywordResult {
-  const key = JSON.stringify(keywords ?? {});
-  let m = matchers.get(key);
+type Matcher = (text: string) => KeywordResult;
+
+// Matchers are built once per keyword configuration and sender country (the build is the expensive part) and
+// shared: by the settings object first (no serialising on the hot path), then by their JSON.
+const byJson = new Map<string, Matcher>();
+const byObject = new WeakMap<object, Map<string, Matcher>>();
+export function matcherFor(keywords: Record<string, unknown>, country?: string): Matcher {
+  const kw = keywords !== null && typeof keywords === 'object' ? keywords : {};
+  const countries = kw.countries as Record<string, unknown> | undefined;
+  // Only a country the settings name changes the matcher; every other sender shares the plain one.
+  const c = country && countries && typeof countries === 'object' && Object.hasOwn(countries, country) ? country : '';
+  let perCountry = byObject.get(kw);
+  if (!perCountry) byObject.set(kw, (perCountry = new Map()));
+  let m = perCountry.get(c);
   if (!m) {
-    m = createKeywordMatcher(keywords as KeywordConfig);
-    if (matchers.size > 500) matchers.clear();
-    matchers.set(key, m);
+    const key = `${c}|${JSON.stringify(kw)}`;
+    m = byJson.get(key) ?? createKeywordMatcher(kw as KeywordConfig, c || undefined);
+    if (byJson.size > 500) byJson.clear();
+    byJson.set(key, m);
+    perCountry.set(c, m);
   }
   return m;
+}
+
+/** The country of the sender's number (WhatsApp ids are international digits); none for a business-scoped id only. */
+export function senderCountry(item: WebhookItem): string | undefined {
+  if (item.kind !== 'message') return undefined;
+  const digits = item.waId ?? item.from;
+  if (!digits) return undefined;
+  const r = normalisePhone(digits);
+  return r.ok ? r.country : undefined;
 }
 
 const MARKETING_STOPS = new Set(MARKETING_STOP_REPLIES.map(normaliseKeywordText));
 const OPT_OUT_ACTIONS = new Set(['optout_all', 'optout_topic', 'notme']);
 
 /**
- * Whether a stored webhook item is, or may be, an opt-out: a STOP keyword (any configured language), a tap on
+ * Whether a stored webhook item is, or may be, an opt-out: a STOP keyword or a whole-message intent phrase
+ * (any configured language; `matcher` is the sender's, with their country's packs), a tap on
  * one of our opt-out ids ("stop all", "stop this topic", "not me"), a template button that is Meta's marketing
  * opt-out or a STOP keyword, or Meta's marketing setting turned off. The webhook's acknowledging transaction
  * handles exactly these items at once (apply-opt-outs-at-ack.ts); it must be a superset of what the handlers
@@ -55,10 +78,11 @@ export function isOptOutItem(item: WebhookItem, matcher: () => (text: string) =>
 }
 
 /**
- * A text message. Only a message that is a keyword acts (domain/chat/keywords.ts): STOP and its equivalents opt out
- * of everything, START restores what the latest STOP took, HELP answers. A keyword inside a sentence
- * ("don't stop my order") goes to staff review and does nothing else. Forwarded text counts: it is still
- * this person who sent it.
+ * A text message. Only a message that is a keyword or an intent phrase acts (domain/chat/keywords.ts): STOP, its
+ * equivalents and the intent phrases opt out of everything, START restores what the latest STOP took, a
+ * business's opt-in keyword (JOIN) opts in to its topics with its text, HELP answers. A keyword inside a sentence
+ * ("don't stop my order") goes to staff review and, for an opt-out word, gets the reply naming STOP; nothing is
+ * decided. Forwarded text counts: it is still this person who sent it.
  */
 export async function handleChatText(t: ChatTurn): Promise<string> {
   const text = t.item.text ?? '';
@@ -74,11 +98,13 @@ export async function handleChatText(t: ChatTurn): Promise<string> {
     await queueReplyTx(t.trx, { businessId: t.business.id, personId: t.person.id, purpose: 'help', text: owned.reply, extra: { inReplyTo: t.item.messageId } }, t.now);
     return `ownership_refused:${owned.reason}`;
   }
-  const m = matcherFor(t.business.policy.keywords)(text);
+  const m = matcherFor(t.business.policy.keywords, senderCountry(t.item))(text);
   if (m.type === 'none') return 'inbound';
-  const evidence = chatEvidence(t.item, { text, keyword: m.keyword, language: m.language });
+  // Every automatic decision keeps the rule that made it.
+  const evidence = chatEvidence(t.item, { text, keyword: m.keyword, language: m.language, rule: m.rule });
   if (m.type === 'mention') {
-    await review(t, 'keyword_mention', { keyword: m.keyword, kind: m.kind, language: m.language, text });
+    await review(t, 'keyword_mention', { keyword: m.keyword, kind: m.kind, language: m.language, text, rule: m.rule });
+    if (m.kind === 'opt_out') await hintStop(t, m.language);
     return 'review_mention';
   }
   switch (m.kind) {
@@ -87,7 +113,12 @@ export async function handleChatText(t: ChatTurn): Promise<string> {
     case 'help':
       await reply(t, 'help', 'help', m.language);
       return 'help';
-    case 'opt_in':
-      return refusable(() => restartAfterStop(t, evidence, m.language));
+    case 'opt_in': {
+      if (!m.optIn) return refusable(() => restartAfterStop(t, evidence, m.language));
+      const binding = m.optIn;
+      const outcome = await refusable(() => joinByKeyword(t, binding, evidence, m.language));
+      await reviewRefusedJoin(t, outcome, { keyword: m.keyword, language: m.language, text, textHash: binding.textHash });
+      return outcome;
+    }
   }
 }

@@ -64,7 +64,7 @@ forEachDialect('WhatsApp chat keywords', (db) => {
     assert.equal((await inboxRows(t.ctx.database.db, b.business.id)).length, 1);
   });
 
-  it('"don\'t stop my order" is a review item only: consent, replies and the ledger are untouched', async () => {
+  it('"don\'t stop my order" is a review item and a reply naming STOP: consent and the ledger are untouched', async () => {
     const b = await t.business();
     const n = newNumber();
     await optIn(b.business.id, n.e164, b.text.hash);
@@ -72,7 +72,9 @@ forEachDialect('WhatsApp chat keywords', (db) => {
     assert.equal(await gate(b.business.id, n.e164, 'delivery'), 'allow');
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
     assert.deepEqual((await events(t.ctx.database.db, b.business.id, person.id)).map((e) => e.type), ['opt_in']);
-    assert.equal((await replies(t.ctx.database.db, b.business.id, person.id)).length, 0);
+    const answers = await replies(t.ctx.database.db, b.business.id, person.id);
+    assert.deepEqual(answers.map((r) => r.payload.purpose), ['help']);
+    assert.match(answers[0]!.payload.text, /Reply STOP to stop all messages/);
     const items = await t.ctx.database.db.selectFrom('review_items').selectAll().where('business_id', '=', b.business.id).execute();
     assert.equal(items.length, 1);
     assert.equal(items[0]!.reason, 'keyword_mention');
@@ -80,6 +82,7 @@ forEachDialect('WhatsApp chat keywords', (db) => {
     const detail = JSON.parse(items[0]!.detail);
     assert.equal(detail.text, "don't stop my order");
     assert.equal(detail.keyword, 'STOP');
+    assert.equal(detail.rule, 'keyword_in_sentence');
   });
 
   it('a forwarded STOP counts, with the forward in the evidence', async () => {
