@@ -196,14 +196,14 @@ export const dispatchBench: ExtraBench = {
     return [
       figure({
         name: `dispatch ${messages.toLocaleString('en')} messages end-to-end`, dialect, value: d.messagesPerSecond, unit: 'msgs/s',
-        floorName: 'fake Cloud API + CloudClient alone, no database', floor: Math.round(floor), target: '≥ 2,000 msgs/s',
+        floorName: 'fake Cloud API + CloudClient alone, no database', floor: Math.round(floor), target: '≥ 2,000 msgs/s, ratio ≥ 0.7',
         extra: { seconds: Math.round(d.seconds * 100) / 100, claim_rounds: d.claimRounds, outcome_batches: d.outcomeBatches },
       }),
       { ...figure({
         name: 'pacing at a configured 80/s', dialect, value: Math.round(p.achieved * 10) / 10, unit: 'msgs/s', floorName: 'configured rate',
-        floor: p.configured, target: 'within 2%', extra: { error_pct: p.errorPct, sends: p.sends, busiest_second_received: p.maxInAnySecond, busiest_second_sent: p.maxSentInAnySecond },
-      }), met: p.errorPct <= 2 },
-    ].map((f, i) => (i === 0 ? { ...f, met: d.messagesPerSecond >= 2000 } : f));
+        floor: p.configured, target: 'within 2%, busiest second at the provider ≤ rate + 2%', extra: { error_pct: p.errorPct, sends: p.sends, busiest_second_received: p.maxInAnySecond, busiest_second_sent: p.maxSentInAnySecond },
+      }), met: p.errorPct <= 2 && p.maxInAnySecond <= p.configured * 1.02 },
+    ].map((f, i) => (i === 0 ? { ...f, met: d.messagesPerSecond >= 2000 && (f.ratio ?? 0) >= 0.7 } : f));
   },
 };
 
