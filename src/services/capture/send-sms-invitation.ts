@@ -10,6 +10,7 @@ import { captureLanguage, captureText } from '../../domain/capture/texts.js';
 import { checkInvitation, refuseIfOptedOut } from './invitation-checks.js';
 import { newTokenId, signToken } from '../../lib/link-tokens.js';
 import { resolvePersonRef, type PersonRefInput } from '../consent/person-ref.js';
+import { recordOptOut } from '../consent/record-opt-out.js';
 
 /**
  * The SMS keyword that accepts an SMS invitation. Two words on purpose: a bare YES is Twilio's own opt-in
@@ -84,7 +85,16 @@ export async function sendSmsInvitation(
   if (!sent.ok) {
     // Never sent: drop it, so a later "YES WA" cannot answer an invitation the person never saw.
     await db.deleteFrom('invitations').where('business_id', '=', businessId).where('id', '=', id).execute();
-    if (sent.kind === 'opted_out') fail('RECIPIENT_OPTED_OUT', 'The number replied STOP to this Twilio sender (error 21610); no invitation is sent.', 'person.phone');
+    if (sent.kind === 'opted_out') {
+      // Twilio knows a STOP we never saw (sent to the number before Optline, or while our webhook was not set):
+      // it becomes a ledger opt-out with Twilio's word as evidence, so the gate refuses the number from now on.
+      const sender = account.settings.from ?? account.settings.messagingServiceSid ?? null;
+      await recordOptOut(ctx, businessId, {
+        person: { phone }, scope: 'all', channel: 'sms', action: 'provider_report', actor: 'twilio:sms',
+        evidence: { provider: 'twilio', errorCode: sent.code, providerMessage: sent.message.slice(0, 200), sender, messageSid: null, invitationId: id },
+      });
+      fail('RECIPIENT_OPTED_OUT', 'The number replied STOP to this Twilio sender (error 21610); no invitation is sent, and the opt-out is now in the ledger.', 'person.phone');
+    }
     return fail('CHANNEL_SEND_FAILED', `Twilio refused the SMS: ${sent.message}`, 'channel', { retryable: sent.retryable, providerCode: sent.code });
   }
   await setInvitationSent(db, businessId, id, sent.sid);
