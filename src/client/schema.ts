@@ -59,8 +59,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers */
+        /** Readiness: the database answers; the inbox lag and the leases this process holds */
         get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log: every admin action with the key that did it, newest first
+         * @description Each row is written in the same transaction as its action. Filter by `action`; page with `cursor`.
+         */
+        get: operations["getAuditLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -282,6 +302,60 @@ export interface paths {
          * @description Filters combine: `type`, `channel`, `topic` (events naming it, and those for every topic), `from`/`to` (epoch ms of occurredAt; `to` exclusive).
          */
         get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a CSV file to import (Content-Type: text/csv, streamed, at most OPTLINE_IMPORT_BODY_LIMIT_BYTES); answers 202 with the job
+         * @description The same import as `optline import`: consents (columns phone, topics, action, occurred_at, channel, text_hash, evidence_*) or opt-outs. Follow the job at GET /v1/imports/{id}.
+         */
+        post: operations["createImport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An import: status, progress (rows and bytes read), counts by outcome, error */
+        get: operations["getImport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/{id}/rejects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The refused rows of a finished import as CSV (row, code, field, reason) */
+        get: operations["getImportRejects"];
         put?: never;
         post?: never;
         delete?: never;
@@ -565,6 +639,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/people/{id}/timezone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The person's time zone for quiet hours, and where it comes from */
+        get: operations["getPersonTimezone"];
+        /**
+         * Set the person's own time zone (it wins over the one their number gives); null gives it back to the number
+         * @description An IANA zone such as America/Chicago; anything else is 400 VALIDATION_FAILED naming `timezone`. 409 PERSON_ERASED for an erased person.
+         */
+        put: operations["setPersonTimezone"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/replies": {
         parameters: {
             query?: never;
@@ -815,6 +910,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics/{id}/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a topic's names in other languages (replaces them)
+         * @description A text registered in a language is checked against the topic names in that language.
+         */
+        put: operations["putTopicsByIdNames"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -1057,12 +1172,52 @@ export interface components {
             reasons: {
                 code: string;
                 eventIds: string[];
+                /** @description QUIET_HOURS: the public holiday (local date) that holds the message */
+                holiday?: {
+                    country: string;
+                    date: string;
+                    name: string;
+                };
                 message: string;
+                /** @description QUIET_HOURS: the zone the recipient's local time was read in */
+                timezone?: string;
                 /** @description Epoch milliseconds */
                 until?: number;
             }[];
             topic: string;
             topicId: string | null;
+        };
+        ImportJob: {
+            attempts: number;
+            /** @description Bytes of the file read so far (with rowsRead: the progress) */
+            bytesRead: number;
+            counts: {
+                confirmations: number;
+                duplicates: number;
+                imported: number;
+                refused: number;
+            };
+            /** @description Epoch milliseconds */
+            createdAt: number;
+            dryRun: boolean;
+            error: string | null;
+            fileBytes: number;
+            fileName: string;
+            /** @description Epoch milliseconds */
+            finishedAt: number | null;
+            id: string;
+            /** @description consents or opt-outs */
+            kind: string;
+            options: {
+                [key: string]: unknown;
+            };
+            refusedByCode: {
+                [key: string]: number;
+            };
+            rowsRead: number;
+            /** @description Epoch milliseconds */
+            startedAt: number | null;
+            status: "receiving" | "queued" | "running" | "done" | "failed";
         };
         Message: {
             attempts: number;
@@ -1142,6 +1297,10 @@ export interface components {
             id: string;
             key: string;
             name: string;
+            /** @description The name in other languages */
+            names: {
+                [key: string]: string;
+            };
         };
     };
     responses: never;
@@ -1244,6 +1403,14 @@ export interface operations {
                 content: {
                     "application/json": {
                         database: string;
+                        /** @description Whether this process holds the housekeeping lease (one per database) */
+                        housekeepingLease: boolean;
+                        inbox: {
+                            /** @description Age of the oldest webhook item not processed yet, in ms (0: none waiting) */
+                            lagMs: number;
+                            /** @description Whether this process holds the inbox processor lease (one per database) */
+                            processorLease: boolean;
+                        };
                         /** @enum {string} */
                         status: "ready";
                     };
@@ -1251,6 +1418,72 @@ export interface operations {
             };
             /** @description RFC 9457 problem details (application/problem+json) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuditLog: {
+        parameters: {
+            query?: {
+                action?: string;
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @description person.erase, review.resolve, message.resolve, key.create, key.revoke, topic.create, topic.names, text.register, business.update, proof.download, export.download */
+                            action: string;
+                            /** @description `key:<id>` of the API key that acted (the console uses one) */
+                            actor: string;
+                            /** @description Epoch milliseconds */
+                            at: number;
+                            detail: {
+                                [key: string]: unknown;
+                            };
+                            id: string;
+                            target: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1324,6 +1557,21 @@ export interface operations {
                             language: string;
                             name: string;
                         } | null;
+                        consentExpiry?: {
+                            /** @description A double opt-in not confirmed within this many days expires (0: never; default 30) */
+                            pendingDays?: number;
+                            /** @description Ask the person to renew this many days before the consent lapses (0: no prompt) */
+                            repermissionLeadDays?: number;
+                            /** @description The approved template for the prompt when the person's 24 h window is closed */
+                            repermissionTemplate?: {
+                                language: string;
+                                name: string;
+                            } | null;
+                            /** @description Consent validity in days per topic key ('*': every other topic); absent: consent never lapses */
+                            validityDays?: {
+                                [key: string]: number;
+                            };
+                        };
                         defaultLanguage?: string;
                         doubleOptIn?: boolean;
                         frequencyCaps?: {
@@ -1341,19 +1589,71 @@ export interface operations {
                             };
                         };
                         keywords?: {
+                            /** @description Packs first for senders from a country (their number's) */
+                            countries?: {
+                                [key: string]: {
+                                    languages: string[];
+                                };
+                            };
                             disabled?: string[];
                             extra?: {
-                                help?: string[];
-                                optIn?: string[];
-                                optOut?: string[];
+                                help?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optIn?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optOut?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                            };
+                            intent?: {
+                                disabled?: string[];
+                                /** @description More whole-message phrases that opt out, per language */
+                                phrases?: {
+                                    [key: string]: string[];
+                                };
                             };
                             languages?: string[];
+                            /** @description Keywords that opt in to topics, each bound to a checked text */
+                            optInKeywords?: {
+                                keyword: string;
+                                language: string;
+                                /** @description A registered opt-in text for the whatsapp channel */
+                                textHash: string;
+                                topics: string[];
+                            }[];
                         };
                         minSpacingSeconds?: number;
+                        preferenceLink?: {
+                            /** @description Where people reach the pages (your OPTLINE_PUBLIC_URL) */
+                            baseUrl: string;
+                            /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
+                            inConfirmation: boolean;
+                            /** @description Outside the window: the confirmation template body parameter that gets the link */
+                            templateParam?: number | null;
+                        } | null;
                         quietHours?: {
                             defaultTimezone: string;
                             end: string;
+                            /** @description Public holidays (whole local day) that are quiet too */
+                            holidays?: {
+                                countries?: string[];
+                                /** @description Public holidays of the recipient's country are quiet all day */
+                                recipientCountry?: boolean;
+                            };
                             start: string;
+                        } | null;
+                        /** @description Pauses a template whose opt-out rate passes the threshold; null: off */
+                        templateGuard?: {
+                            /** @description Notifications in the window before a template is judged */
+                            minRecipients?: number;
+                            /** @description Opt-outs per notification of a template that pause it (0.02 = 2 %) */
+                            optOutRate?: number;
+                            windowHours?: number;
                         } | null;
                     };
                 };
@@ -1469,6 +1769,21 @@ export interface operations {
                             language: string;
                             name: string;
                         } | null;
+                        consentExpiry?: {
+                            /** @description A double opt-in not confirmed within this many days expires (0: never; default 30) */
+                            pendingDays?: number;
+                            /** @description Ask the person to renew this many days before the consent lapses (0: no prompt) */
+                            repermissionLeadDays?: number;
+                            /** @description The approved template for the prompt when the person's 24 h window is closed */
+                            repermissionTemplate?: {
+                                language: string;
+                                name: string;
+                            } | null;
+                            /** @description Consent validity in days per topic key ('*': every other topic); absent: consent never lapses */
+                            validityDays?: {
+                                [key: string]: number;
+                            };
+                        };
                         defaultLanguage?: string;
                         doubleOptIn?: boolean;
                         frequencyCaps?: {
@@ -1486,19 +1801,71 @@ export interface operations {
                             };
                         };
                         keywords?: {
+                            /** @description Packs first for senders from a country (their number's) */
+                            countries?: {
+                                [key: string]: {
+                                    languages: string[];
+                                };
+                            };
                             disabled?: string[];
                             extra?: {
-                                help?: string[];
-                                optIn?: string[];
-                                optOut?: string[];
+                                help?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optIn?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optOut?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                            };
+                            intent?: {
+                                disabled?: string[];
+                                /** @description More whole-message phrases that opt out, per language */
+                                phrases?: {
+                                    [key: string]: string[];
+                                };
                             };
                             languages?: string[];
+                            /** @description Keywords that opt in to topics, each bound to a checked text */
+                            optInKeywords?: {
+                                keyword: string;
+                                language: string;
+                                /** @description A registered opt-in text for the whatsapp channel */
+                                textHash: string;
+                                topics: string[];
+                            }[];
                         };
                         minSpacingSeconds?: number;
+                        preferenceLink?: {
+                            /** @description Where people reach the pages (your OPTLINE_PUBLIC_URL) */
+                            baseUrl: string;
+                            /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
+                            inConfirmation: boolean;
+                            /** @description Outside the window: the confirmation template body parameter that gets the link */
+                            templateParam?: number | null;
+                        } | null;
                         quietHours?: {
                             defaultTimezone: string;
                             end: string;
+                            /** @description Public holidays (whole local day) that are quiet too */
+                            holidays?: {
+                                countries?: string[];
+                                /** @description Public holidays of the recipient's country are quiet all day */
+                                recipientCountry?: boolean;
+                            };
                             start: string;
+                        } | null;
+                        /** @description Pauses a template whose opt-out rate passes the threshold; null: off */
+                        templateGuard?: {
+                            /** @description Notifications in the window before a template is judged */
+                            minRecipients?: number;
+                            /** @description Opt-outs per notification of a template that pause it (0.02 = 2 %) */
+                            optOutRate?: number;
+                            windowHours?: number;
                         } | null;
                     };
                     slug: string;
@@ -1630,6 +1997,21 @@ export interface operations {
                             language: string;
                             name: string;
                         } | null;
+                        consentExpiry?: {
+                            /** @description A double opt-in not confirmed within this many days expires (0: never; default 30) */
+                            pendingDays?: number;
+                            /** @description Ask the person to renew this many days before the consent lapses (0: no prompt) */
+                            repermissionLeadDays?: number;
+                            /** @description The approved template for the prompt when the person's 24 h window is closed */
+                            repermissionTemplate?: {
+                                language: string;
+                                name: string;
+                            } | null;
+                            /** @description Consent validity in days per topic key ('*': every other topic); absent: consent never lapses */
+                            validityDays?: {
+                                [key: string]: number;
+                            };
+                        };
                         defaultLanguage?: string;
                         doubleOptIn?: boolean;
                         frequencyCaps?: {
@@ -1647,19 +2029,71 @@ export interface operations {
                             };
                         };
                         keywords?: {
+                            /** @description Packs first for senders from a country (their number's) */
+                            countries?: {
+                                [key: string]: {
+                                    languages: string[];
+                                };
+                            };
                             disabled?: string[];
                             extra?: {
-                                help?: string[];
-                                optIn?: string[];
-                                optOut?: string[];
+                                help?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optIn?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                                optOut?: (string | {
+                                    keyword: string;
+                                    language: string;
+                                })[];
+                            };
+                            intent?: {
+                                disabled?: string[];
+                                /** @description More whole-message phrases that opt out, per language */
+                                phrases?: {
+                                    [key: string]: string[];
+                                };
                             };
                             languages?: string[];
+                            /** @description Keywords that opt in to topics, each bound to a checked text */
+                            optInKeywords?: {
+                                keyword: string;
+                                language: string;
+                                /** @description A registered opt-in text for the whatsapp channel */
+                                textHash: string;
+                                topics: string[];
+                            }[];
                         };
                         minSpacingSeconds?: number;
+                        preferenceLink?: {
+                            /** @description Where people reach the pages (your OPTLINE_PUBLIC_URL) */
+                            baseUrl: string;
+                            /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
+                            inConfirmation: boolean;
+                            /** @description Outside the window: the confirmation template body parameter that gets the link */
+                            templateParam?: number | null;
+                        } | null;
                         quietHours?: {
                             defaultTimezone: string;
                             end: string;
+                            /** @description Public holidays (whole local day) that are quiet too */
+                            holidays?: {
+                                countries?: string[];
+                                /** @description Public holidays of the recipient's country are quiet all day */
+                                recipientCountry?: boolean;
+                            };
                             start: string;
+                        } | null;
+                        /** @description Pauses a template whose opt-out rate passes the threshold; null: off */
+                        templateGuard?: {
+                            /** @description Notifications in the window before a template is judged */
+                            minRecipients?: number;
+                            /** @description Opt-outs per notification of a template that pause it (0.02 = 2 %) */
+                            optOutRate?: number;
+                            windowHours?: number;
                         } | null;
                     };
                 };
@@ -2529,6 +2963,222 @@ export interface operations {
             };
             /** @description RFC 9457 problem details (application/problem+json) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createImport: {
+        parameters: {
+            query?: {
+                /** @description Queue a WhatsApp confirmation for each person whose consent changed (like --confirm) */
+                confirm?: boolean;
+                /** @description Country of numbers without +code, e.g. GB */
+                defaultCountry?: string;
+                /** @description Check and count every row, write nothing (like --dry-run) */
+                dryRun?: boolean;
+                /** @description Kept in each event's evidence; default upload.csv */
+                fileName?: string;
+                /** @description kind opt-outs: list, twilio, braze or mapped (found from the header when absent) */
+                format?: string;
+                /** @description opt-ins (default) or a STOP / suppression list */
+                kind?: "consents" | "opt-outs";
+                /** @description kind opt-outs, format mapped: e.g. phone=Phone,occurredAt=Date,status=State */
+                map?: string;
+                /** @description Opt-in text hash for rows without text_hash */
+                text?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJob"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getImportRejects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3776,6 +4426,153 @@ export interface operations {
             };
         };
     };
+    getPersonTimezone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Epoch milliseconds */
+                        chosenAt: number | null;
+                        personId: string;
+                        /** @description person: chosen by them (it wins over their number); number: from their number; business_default: neither */
+                        source: "person" | "number" | "business_default";
+                        /** @description The zone quiet hours use for this person; null: the business's default */
+                        timezone: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setPersonTimezone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    timezone: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Epoch milliseconds */
+                        chosenAt: number | null;
+                        personId: string;
+                        /** @description person: chosen by them (it wins over their number); number: from their number; business_default: neither */
+                        source: "person" | "number" | "business_default";
+                        /** @description The zone quiet hours use for this person; null: the business's default */
+                        timezone: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     queueReply: {
         parameters: {
             query?: never;
@@ -4765,6 +5562,10 @@ export interface operations {
                     key: string;
                     /** @description What people opt into, as opt-in texts must name it ("delivery updates") */
                     name: string;
+                    /** @description The name in other languages, by language code ({"es": "actualizaciones de entrega"}); pages and texts in that language use it */
+                    names?: {
+                        [key: string]: string;
+                    };
                 };
             };
         };
@@ -4884,6 +5685,73 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Topic"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putTopicsByIdNames: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The name in other languages, by language code ({"es": "actualizaciones de entrega"}); pages and texts in that language use it */
+                    names: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
         responses: {
             /** @description Default Response */
             200: {
