@@ -99,7 +99,30 @@ export interface OtherItem {
   inputNotes?: string[];
 }
 
-export type WebhookItem = MessageItem | StatusItem | PreferenceItem | ErrorItem | OtherItem;
+/** Meta's quality and template webhooks (channels/whatsapp-cloud/payload-quality.ts), routed by the WABA. */
+export interface QualityItem {
+  kind: 'quality';
+  /** `wa:quality:<sha256>` of the change (Meta gives these no id of their own). */
+  dedupeKey: string;
+  wabaId: string;
+  field: string;
+  qualityKind: 'number_quality' | 'template_status' | 'template_category' | 'template_quality';
+  /** The display phone number (number_quality) or the template's name. */
+  subject: string;
+  /** The event (FLAGGED, PAUSED, DISABLED…), the new category, or the new quality score. */
+  event: string;
+  templateId?: string;
+  language?: string;
+  reason?: string;
+  /** The previous category, quality score or messaging limit. */
+  previous?: string;
+  currentLimit?: string;
+  detail?: string;
+  raw: unknown;
+  inputNotes?: string[];
+}
+
+export type WebhookItem = MessageItem | StatusItem | PreferenceItem | ErrorItem | OtherItem | QualityItem;
 
 export type ParseWebhookResult =
   | { ok: true; items: WebhookItem[] }

@@ -12,6 +12,7 @@ import {
 } from './payload-elements.js';
 import type { ChangeCtx } from './payload-elements.js';
 import type { ParseWebhookOptions, ParseWebhookResult, WebhookItem } from './payload-types.js';
+import { parseQualityChange, QUALITY_FIELDS } from './payload-quality.js';
 
 export type {
   ErrorItem,
@@ -20,6 +21,7 @@ export type {
   ParseWebhookOptions,
   ParseWebhookResult,
   PreferenceItem,
+  QualityItem,
   StatusItem,
   WebhookError,
   WebhookItem,
@@ -108,6 +110,8 @@ function parseChange(wabaId: string, change: unknown, receivedAtMs: number): Web
     each('statuses', parseStatus);
   } else if (field === 'user_preferences') {
     each('user_preferences', parsePreference);
+  } else if (Object.hasOwn(QUALITY_FIELDS, field)) {
+    return [parseQualityChange(wabaId, field, value, change)];
   } else {
     // account_update, message_template_status_update, smb_message_echoes, history…: not consent events.
     // (Echoes and history also carry messages[], but those are not inbound user messages.)

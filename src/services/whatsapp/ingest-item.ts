@@ -12,6 +12,7 @@ import { ACTOR, personRef, type ChatTurn } from './chat-turn.js';
 import type { ServiceContext } from '../context.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
 import { handleNumberChangeTx } from '../consent/change-number.js';
+import { applyQualityItemTx } from '../quality/apply-quality-item.js';
 
 export interface ItemResult {
   /** The inbox row's outcome: what the item did (opted_out, help, review_mention, status_read, ignored…). */
@@ -38,6 +39,8 @@ export async function ingestWhatsAppItemTx(ctx: ServiceContext, trx: Trx, row: I
       return applyStatusTx(ctx, trx, business.id, item as StatusItem, Number(row.received_at), now);
     case 'preference':
       return done(await handlePreference(ctx, trx, business, item, now));
+    case 'quality':
+      return done(await applyQualityItemTx(ctx, trx, business.id, item, now));
     default:
       return done('ignored');
   }

@@ -28,8 +28,8 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
   const rows = new Map<string, NewInboxItem>();
   for (const item of items) {
     const pnid = phoneNumberIdOf(item);
-    const businessId = (pnid && routes.get(pnid)) ?? '';
-    const handled = item.kind === 'message' || item.kind === 'status' || item.kind === 'preference';
+    const businessId = (pnid ? routes.get(pnid) : item.kind === 'quality' ? routes.get(`waba:${item.wabaId}`) : undefined) ?? '';
+    const handled = item.kind === 'message' || item.kind === 'status' || item.kind === 'preference' || item.kind === 'quality';
     const outcome = businessId === '' ? (handled ? 'unroutable' : 'ignored') : handled ? undefined : 'ignored';
     const key = `${businessId}\n${item.dedupeKey}`;
     // The same element twice in one POST is one item.

@@ -31,8 +31,16 @@ export async function resolveWebhookOwner(ctx: ServiceContext, keys: WebhookRout
     }
   } else {
     // No phone number at all (account or template updates): the WABA in entry[].id says whose app it is.
-    const own = (await findWhatsAppAccountsByWaba(ctx.database.db, ctx.keyring, keys.wabaIds)).map((a) => a.secrets?.appSecret).filter((s): s is string => Boolean(s));
+    const accounts = await findWhatsAppAccountsByWaba(ctx.database.db, ctx.keyring, keys.wabaIds);
+    const own = accounts.map((a) => a.secrets?.appSecret).filter((s): s is string => Boolean(s));
     owners.push(...(own.length > 0 ? own : [sharedAppSecret]));
+    // Quality and template updates name only the WABA: routed (`waba:<id>`) to the one business whose number on
+    // that WABA belongs to the app whose secret will be checked; none, or several, and they stay unroutable.
+    const secret = own.length > 0 ? own[0] : sharedAppSecret;
+    for (const waba of keys.wabaIds) {
+      const on = new Set(accounts.filter((a) => a.settings.wabaId === waba && (a.secrets?.appSecret || sharedAppSecret) === secret).map((a) => a.businessId));
+      if (on.size === 1) routes.set(`waba:${waba}`, [...on][0]!);
+    }
   }
   const secrets = new Set(owners);
   if (secrets.size > 1) {

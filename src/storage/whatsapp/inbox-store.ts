@@ -15,8 +15,11 @@ export interface InboxRef {
   kind?: string;
 }
 
-/** Kinds of pending rows that come from people (messages, Meta's preference changes): processed before statuses (G2). */
-export const PERSON_KINDS: readonly string[] = Object.freeze(['message', 'preference']);
+/**
+ * Kinds of pending rows that come from people (messages, Meta's preference changes): processed before statuses (G2).
+ * Meta's quality and template updates ride with them: rare, and a paused template should stop sends soon.
+ */
+export const PERSON_KINDS: readonly string[] = Object.freeze(['message', 'preference', 'quality']);
 
 export interface NewInboxItem {
   businessId: string;
