@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../errors.js';
 import { checkExpiryPolicy, type ConsentExpiryPolicy, type TemplateGuardPolicy } from './expiry-policy.js';
+import { preferenceLinkProblems, type PreferenceLinkPolicy } from '../consent/preference-link-policy.js';
 import { holidayProblems } from './holidays-policy.js';
 
 export const CATEGORIES = ['utility', 'authentication', 'marketing'] as const;
@@ -41,6 +42,8 @@ export interface BusinessPolicy {
   keywords: Record<string, unknown>;
   /** The approved WhatsApp template used for confirmations outside the service window. */
   confirmationTemplate: { name: string; language: string } | null;
+  /** Where the preference link goes (domain/consent/preference-link-policy.ts); absent: nowhere. */
+  preferenceLink?: PreferenceLinkPolicy | null;
   /** Business wording of chat replies, per language and kind (opt_out, opt_in, help); `{business}` is filled in. */
   keywordReplies?: Record<string, Partial<Record<'opt_out' | 'opt_in' | 'help', string>>>;
   /** Pending double opt-in expiry, consent validity per topic, re-permission prompts (domain/gate/expiry-policy.ts). */
@@ -100,5 +103,6 @@ export function mergePolicy(
     if (q.holidays) problems.push(...holidayProblems(q.holidays));
   }
   checkExpiryPolicy(p, problems);
+  problems.push(...preferenceLinkProblems(p.preferenceLink));
   return problems.length ? { ok: false, problems } : { ok: true, policy: p };
 }

@@ -42,6 +42,11 @@ export const PolicySchema = Type.Object(
     confirmationTemplate: Type.Optional(Nullable(Type.Object({ name: Type.String({ minLength: 1, maxLength: 512 }), language: Type.String({ minLength: 2, maxLength: 15 }) }, { additionalProperties: false }))),
     consentExpiry: Type.Optional(ConsentExpirySchema),
     templateGuard: Type.Optional(TemplateGuardSchema),
+    preferenceLink: Type.Optional(Nullable(Type.Object({
+      baseUrl: Type.String({ minLength: 8, maxLength: 200, description: 'Where people reach the pages (your OPTLINE_PUBLIC_URL)' }),
+      inConfirmation: Type.Boolean({ description: 'Put the link in the opt-in confirmation (a line of the text inside the window)' }),
+      templateParam: Type.Optional(Nullable(Type.Integer({ minimum: 3, maximum: 10, description: 'Outside the window: the confirmation template body parameter that gets the link' }))),
+    }, { additionalProperties: false }))),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,7 @@ import { newPersonRow, type PersonRow } from '../../storage/consent/people-store
 import type { LedgerKey } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
 import { resolvePersonRef, type PersonRefInput, type ResolvedRef } from './person-ref.js';
+import { confirmationLink } from './confirmation-link.js';
 
 export interface OptInInput {
   person: PersonRefInput;
@@ -100,7 +101,7 @@ function optInSteps(ctx: ServiceContext, businessId: string, input: OptInInput, 
       const c = applyChecks(input, args, facts);
       return 'duplicate' in c ? { done: c.duplicate } : { checked: c };
     },
-    plan: (checked, found) => planWrite(businessId, input, ref, now, checked, found, ctx.keyring.ledger),
+    plan: (checked, found) => planWrite(businessId, input, ref, now, checked, found, ctx.keyring.ledger, ctx),
   };
 }
 
@@ -154,7 +155,7 @@ function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): C
  * What the opt-in writes, planned on the person as read: their row (created when new, learning WhatsApp ids),
  * the next event of their hash chain, the projection, and the confirmation queued in the outbox.
  */
-function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson, ledger: LedgerKey): { result: OptInResult; write: OptInWrite } {
+function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson, ledger: LedgerKey, ctx: ServiceContext): { result: OptInResult; write: OptInWrite } {
   let person = found.person;
   const isNew = !person;
   if (!person) {
@@ -180,7 +181,11 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
   const message = changed.length > 0
     ? messageRow({
         businessId, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: event.id, notBefore: now,
-        payload: { topicKeys: changed.map((x) => x.topic.key), doubleOptIn: c.business.policy.doubleOptIn, language: input.language ?? person.language ?? c.business.policy.defaultLanguage },
+        payload: {
+          topicKeys: changed.map((x) => x.topic.key), doubleOptIn: c.business.policy.doubleOptIn,
+          language: input.language ?? person.language ?? c.business.policy.defaultLanguage,
+          ...confirmationLink(ctx, businessId, person.id, c.business.policy.preferenceLink),
+        },
       }, now)
     : null;
   const row: PersonRow = {

@@ -4,7 +4,7 @@
  * wamid (a worker that died between Meta's 200 and our write).
  */
 import { buttonsMessage, templateMessage, textMessage, type Addressee, type CloudMessageBody } from '../../channels/whatsapp-cloud/messages.js';
-import { confirmationTexts, fill, listOf } from '../../domain/chat/confirmation-texts.js';
+import { confirmationTexts, fill, listOf, withLink } from '../../domain/chat/confirmation-texts.js';
 // The double opt-in buttons carry the ids the chat ingest parses (domain/chat/actions.ts owns both).
 import { confirmReplyId, notMeReplyId } from '../../domain/chat/actions.js';
 import type { DispatchItem } from './types.js';
@@ -46,6 +46,8 @@ function notification(item: DispatchItem, to: Addressee): Out {
 function confirmation(item: DispatchItem, to: Addressee): Out {
   const double = item.payload.doubleOptIn === true;
   const eventId = item.relatedEventId ?? '';
+  // Minted when the confirmation was queued (services/consent/confirmation-link.ts).
+  const link = item.payload.preferenceLink as { url: string; templateParam: number | null } | undefined;
   if (!item.windowOpen) {
     // Free-form text is refused outside the window (131047): only an approved template may start the talk.
     const tpl = item.business.confirmationTemplate;
@@ -56,18 +58,24 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
       };
     }
     const lang = tpl.language.replace('_', '-');
+    const bodyParams = [item.business.displayName, listOf(item.topicNames, lang)];
+    // The preference link goes in the parameter the business named (its template has that many parameters).
+    if (link?.templateParam) {
+      while (bodyParams.length < link.templateParam - 1) bodyParams.push('-');
+      bodyParams[link.templateParam - 1] = link.url;
+    }
     return templateMessage({
       ...to, name: tpl.name, language: tpl.language,
-      bodyParams: [item.business.displayName, listOf(item.topicNames, lang)],
+      bodyParams,
       quickReplyPayloads: double ? [confirmReplyId(eventId), notMeReplyId(eventId)] : undefined,
     });
   }
   const { language, texts } = confirmationTexts(item.payload.language as string | undefined);
   const vars = { business: item.business.displayName, topics: listOf(item.topicNames, language) };
-  if (!double) return textMessage({ ...to, body: fill(texts.subscribed, vars) });
+  if (!double) return textMessage({ ...to, body: withLink(fill(texts.subscribed, vars), texts, link?.url ?? null) });
   return buttonsMessage({
     ...to,
-    body: fill(texts.askConfirm, vars),
+    body: withLink(fill(texts.askConfirm, vars), texts, link?.url ?? null),
     buttons: [
       { id: confirmReplyId(eventId), title: texts.confirmButton },
       { id: notMeReplyId(eventId), title: texts.notMeButton },
