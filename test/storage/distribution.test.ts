@@ -11,7 +11,9 @@ import * as m0010 from '../../src/storage/migrations/0010-distribution-keys.js';
 const doc = readFileSync(new URL('../../docs/scale-out.md', import.meta.url), 'utf8');
 const ddl = /```sql\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
 const REFERENCE = new Set([...ddl.matchAll(/create_reference_table\('(\w+)'\)/g)].map((m) => m[1]!));
-const DISTRIBUTED = new Map([...ddl.matchAll(/create_distributed_table\('(\w+)', '(\w+)'/g)].map((m) => [m[1]!, m[2]!]));
+const DISTRIBUTED = new Map(
+  [...ddl.matchAll(/create_distributed_table\('(\w+)', '(\w+)'/g)].map((m) => [m[1]!, m[2]!]),
+);
 
 interface Table { name: string; columns: string[]; unique: { index: string; columns: string[] }[] }
 
@@ -19,11 +21,13 @@ interface Table { name: string; columns: string[]; unique: { index: string; colu
 async function introspect(database: Database): Promise<Table[]> {
   const db = database.db;
   if (database.dialect === 'sqlite') {
-    const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db);
+    const tables = await sql<{ name: string }>`SELECT name FROM sqlite_master
+      WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`.execute(db);
     const out: Table[] = [];
     for (const { name } of tables.rows) {
       const cols = await sql<{ name: string }>`SELECT name FROM pragma_table_info(${name})`.execute(db);
-      const idx = await sql<{ name: string; unique: number }>`SELECT name, "unique" FROM pragma_index_list(${name})`.execute(db);
+      const idx = await sql<{ name: string; unique: number }>`SELECT name, "unique"
+        FROM pragma_index_list(${name})`.execute(db);
       const unique = [];
       for (const i of idx.rows.filter((r) => Number(r.unique) === 1)) {
         const ic = await sql<{ name: string }>`SELECT name FROM pragma_index_info(${i.name})`.execute(db);
@@ -33,8 +37,8 @@ async function introspect(database: Database): Promise<Table[]> {
     }
     return out;
   }
-  const cols = await sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c FROM information_schema.columns
-    WHERE table_schema = current_schema()`.execute(db);
+  const cols = await sql<{ t: string; c: string }>`SELECT table_name AS t, column_name AS c
+    FROM information_schema.columns WHERE table_schema = current_schema()`.execute(db);
   const idx = await sql<{ t: string; i: string; c: string }>`SELECT t.relname AS t, ic.relname AS i, a.attname AS c
     FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class ic ON ic.oid = x.indexrelid
     JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(x.indkey)
@@ -56,13 +60,16 @@ async function introspect(database: Database): Promise<Table[]> {
 forEachDialect('storage: distributable by business (docs/scale-out.md)', (db) => {
   it('every unique index and primary key includes business_id, except on the documented reference tables', async () => {
     const tables = await introspect(db());
-    assert.ok(tables.some((t) => t.name === 'people') && tables.some((t) => t.name === 'key_lookup'), 'the schema was read');
+    const names = tables.map((t) => t.name);
+    assert.ok(names.includes('people') && names.includes('key_lookup'), 'the schema was read');
     const offending: string[] = [];
     for (const t of tables) {
       if (REFERENCE.has(t.name)) continue;
-      for (const u of t.unique) if (!u.columns.includes('business_id')) offending.push(`${t.name}.${u.index}(${u.columns.join(', ')})`);
+      for (const u of t.unique) {
+        if (!u.columns.includes('business_id')) offending.push(`${t.name}.${u.index}(${u.columns.join(', ')})`);
+      }
     }
-    assert.deepEqual(offending, [], 'unique without business_id on a table docs/scale-out.md does not list as a reference table');
+    assert.deepEqual(offending, [], 'unique without business_id on a table not listed as a reference table');
     // The two that did before migration 0010, and the lookups that replace them.
     const unique = (name: string) => tables.find((t) => t.name === name)!.unique.map((u) => u.columns.join(','));
     assert.ok(!unique('api_keys').includes('key_hash') && !unique('channel_accounts').includes('provider,external_id'));
@@ -89,14 +96,19 @@ forEachDialect('storage: distributable by business (docs/scale-out.md)', (db) =>
     const key = { name: 'k', prefix: 'olk_abc', created_at: now, last_used_at: null, revoked_at: null };
     await sql`INSERT INTO api_keys (business_id, id, name, prefix, key_hash, created_at, role)
       VALUES ('biz_m1', 'key_m1', ${key.name}, ${key.prefix}, 'hash-m1', ${now}, 'write')`.execute(q);
-    for (const [b, id, provider, ext] of [['biz_m1', 'cha_1', 'whatsapp_cloud', 'pn-1'], ['biz_m2', 'cha_2', 'twilio', '+15550001'], ['biz_m2', 'cha_3', 'smtp', null]] as const) {
+    const accounts = [
+      ['biz_m1', 'cha_1', 'whatsapp_cloud', 'pn-1'], ['biz_m2', 'cha_2', 'twilio', '+15550001'],
+      ['biz_m2', 'cha_3', 'smtp', null],
+    ] as const;
+    for (const [b, id, provider, ext] of accounts) {
       await sql`INSERT INTO channel_accounts (business_id, id, provider, external_id, settings, created_at, updated_at)
         VALUES (${b}, ${id}, ${provider}, ${ext}, '{}', ${now}, ${now})`.execute(q);
     }
     await m0010.up(q);
     const keys = await q.selectFrom('key_lookup').selectAll().where('key_hash', '=', 'hash-m1').execute();
     assert.deepEqual(keys, [{ key_hash: 'hash-m1', business_id: 'biz_m1', key_id: 'key_m1' }]);
-    const routes = await q.selectFrom('channel_routes').selectAll().where('business_id', 'in', ['biz_m1', 'biz_m2']).orderBy('account_id').execute();
+    const routes = await q.selectFrom('channel_routes').selectAll()
+      .where('business_id', 'in', ['biz_m1', 'biz_m2']).orderBy('account_id').execute();
     assert.deepEqual(routes, [
       { provider: 'whatsapp_cloud', external_id: 'pn-1', business_id: 'biz_m1', account_id: 'cha_1' },
       { provider: 'twilio', external_id: '+15550001', business_id: 'biz_m2', account_id: 'cha_2' },

@@ -4,7 +4,8 @@ import { randomToken, sha256Hex } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
 import { isRole, type Role } from '../../domain/access/roles.js';
 import {
-  findAdminKeyByHash, findBusinessKeyByHash, insertAdminKey, insertBusinessKey, listAdminKeys, listBusinessKeys, revokeKey, touchKey,
+  findAdminKeyByHash, findBusinessKeyByHash, insertAdminKey, insertBusinessKey, listAdminKeys, listBusinessKeys, revokeKey,
+  touchKey,
 } from '../../storage/business/key-store.js';
 
 /**

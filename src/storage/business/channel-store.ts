@@ -84,13 +84,17 @@ export async function upsertChannelAccount(
  * external id, in the account's transaction. The route's primary key is the rule that one number belongs to one
  * business: a number another business routes fails here with a unique violation (the callers' CONFLICT).
  */
-async function replaceRoute(t: Q, businessId: string, accountId: string, provider: ChannelProvider, externalId: string | null): Promise<void> {
+async function replaceRoute(
+  t: Q, businessId: string, accountId: string, provider: ChannelProvider, externalId: string | null,
+): Promise<void> {
   const current = await t.selectFrom('channel_routes').select('external_id')
     .where('business_id', '=', businessId).where('account_id', '=', accountId).execute();
   if (current.length === 1 && current[0]!.external_id === externalId) return;
-  await t.deleteFrom('channel_routes').where('business_id', '=', businessId).where('account_id', '=', accountId).execute();
+  await t.deleteFrom('channel_routes').where('business_id', '=', businessId).where('account_id', '=', accountId)
+    .execute();
   if (externalId !== null) {
-    await t.insertInto('channel_routes').values({ provider, external_id: externalId, business_id: businessId, account_id: accountId }).execute();
+    const route = { provider, external_id: externalId, business_id: businessId, account_id: accountId };
+    await t.insertInto('channel_routes').values(route).execute();
   }
 }
 
@@ -115,7 +119,8 @@ export async function findChannelByExternalId<S = Record<string, unknown>, K = R
     .where('provider', '=', provider).where('external_id', '=', externalId).executeTakeFirst();
   if (!route) return null;
   const r = await q.selectFrom('channel_accounts').selectAll()
-    .where('business_id', '=', route.business_id).where('id', '=', route.account_id).where('external_id', '=', externalId).executeTakeFirst();
+    .where('business_id', '=', route.business_id).where('id', '=', route.account_id)
+    .where('external_id', '=', externalId).executeTakeFirst();
   return r ? open<S, K>(r, keyring) : null;
 }
 
@@ -129,7 +134,8 @@ export async function findWhatsAppAccounts(q: Q, keyring: Keyring, phoneNumberId
   for (const r of routes) byBusiness.set(r.business_id, [...(byBusiness.get(r.business_id) ?? []), r.account_id]);
   const out: ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[] = [];
   for (const [businessId, ids] of byBusiness) {
-    const rows = await q.selectFrom('channel_accounts').selectAll().where('business_id', '=', businessId).where('id', 'in', ids)
+    const rows = await q.selectFrom('channel_accounts').selectAll()
+      .where('business_id', '=', businessId).where('id', 'in', ids)
       .where('provider', '=', 'whatsapp_cloud').where('external_id', 'in', [...phoneNumberIds]).execute();
     for (const r of rows) out.push(open<WhatsAppSettings, WhatsAppSecrets>(r, keyring));
   }

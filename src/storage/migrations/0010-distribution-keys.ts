@@ -19,7 +19,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('business_id', 'text', (c) => c.notNull())
     .addColumn('key_id', 'text', (c) => c.notNull())
     .execute();
-  await sql`INSERT INTO key_lookup (key_hash, business_id, key_id) SELECT key_hash, business_id, id FROM api_keys`.execute(db);
+  await sql`INSERT INTO key_lookup (key_hash, business_id, key_id)
+    SELECT key_hash, business_id, id FROM api_keys`.execute(db);
   await db.schema.dropIndex('api_keys_hash').execute();
 
   await db.schema
@@ -33,7 +34,8 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`INSERT INTO channel_routes (provider, external_id, business_id, account_id)
     SELECT provider, external_id, business_id, id FROM channel_accounts WHERE external_id IS NOT NULL`.execute(db);
   // An account's route is replaced when its number changes: found by the account.
-  await db.schema.createIndex('channel_routes_account').on('channel_routes').columns(['business_id', 'account_id']).execute();
+  await db.schema.createIndex('channel_routes_account').on('channel_routes').columns(['business_id', 'account_id'])
+    .execute();
   await db.schema.dropIndex('channel_accounts_external').execute();
 
   // Per-business claims: a business's due deliveries, and its pending inbox rows of one kind, oldest first.
@@ -50,7 +52,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('inbox_pending_business').execute();
   await db.schema.dropIndex('webhook_deliveries_due_business').execute();
-  await db.schema.createIndex('channel_accounts_external').on('channel_accounts').columns(['provider', 'external_id']).unique().execute();
+  await db.schema.createIndex('channel_accounts_external').on('channel_accounts').columns(['provider', 'external_id'])
+    .unique().execute();
   await db.schema.dropTable('channel_routes').execute();
   await db.schema.createIndex('api_keys_hash').on('api_keys').column('key_hash').unique().execute();
   await db.schema.dropTable('key_lookup').execute();

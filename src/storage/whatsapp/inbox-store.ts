@@ -133,7 +133,8 @@ function pendingOf<S extends SelectQueryBuilder<DB, 'inbox', object>>(sel: S, f:
   let s = sel.where('processed_at', 'is', null) as S;
   if (f.from === 'people') s = s.where('kind', 'in', [...PERSON_KINDS]) as S;
   if (f.from === 'statuses') s = s.where('kind', '=', 'status') as S;
-  return (f.held ? s.where('outcome', 'is not', null) : s.where('outcome', 'is', null).where('received_at', '<=', f.receivedBefore)) as S;
+  if (f.held) return s.where('outcome', 'is not', null) as S;
+  return s.where('outcome', 'is', null).where('received_at', '<=', f.receivedBefore) as S;
 }
 
 /**
@@ -149,7 +150,8 @@ export async function listPendingInbox(q: Q, opts: PendingInboxFilter & { limit:
   const out: PendingRow[] = [];
   for (const businessId of new Set(owners.map((r) => r.business_id))) {
     if (out.length >= opts.limit) break;
-    const rows = await pendingOf(q.selectFrom('inbox').select(['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind']), opts)
+    const columns = ['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind'] as const;
+    const rows = await pendingOf(q.selectFrom('inbox').select(columns), opts)
       .where('business_id', '=', businessId)
       .orderBy('received_at').orderBy('id').limit(opts.limit - out.length).execute();
     out.push(...rows);

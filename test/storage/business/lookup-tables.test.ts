@@ -11,7 +11,8 @@ import type { ServiceContext } from '../../../src/services/context.js';
 
 // The global lookups of migration 0010 (docs/scale-out.md) are written in the transaction of the row they point at.
 let n = 0;
-const business = (ctx: ServiceContext) => createBusiness(ctx, { slug: `lookup-${++n}-${Math.random().toString(36).slice(2, 8)}`, displayName: `Lookup ${n}` });
+const business = (ctx: ServiceContext) =>
+  createBusiness(ctx, { slug: `lookup-${++n}-${Math.random().toString(36).slice(2, 8)}`, displayName: `Lookup ${n}` });
 const channel = (phoneNumberId: string) => ({ phoneNumberId, accessToken: `token-${phoneNumberId}` });
 
 forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
@@ -21,7 +22,8 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     const { key, info } = await createApiKey(ctx, { businessId: a.id, name: 'k', role: 'read' });
     const lookup = await db().db.selectFrom('key_lookup').selectAll().where('key_hash', '=', sha256Hex(key)).execute();
     assert.deepEqual(lookup, [{ key_hash: sha256Hex(key), business_id: a.id, key_id: info.id }]);
-    assert.deepEqual(await authenticate(ctx, key), { kind: 'business', keyId: info.id, businessId: a.id, role: 'read' });
+    const principal = await authenticate(ctx, key);
+    assert.deepEqual(principal, { kind: 'business', keyId: info.id, businessId: a.id, role: 'read' });
     await revokeApiKey(ctx, a.id, info.id);
     assert.equal(await authenticate(ctx, key), null);
     assert.equal(await authenticate(ctx, `olk_${'A'.repeat(32)}`), null, 'an unknown key');
@@ -39,12 +41,14 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     assert.deepEqual(ofB, [], 'the refused PUT wrote nothing');
 
     await putWhatsAppChannel(ctx, a.id, channel(y));
-    assert.equal(await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x), null, 'the old number is no longer routed');
+    const old = await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x);
+    assert.equal(old, null, 'the old number is no longer routed');
     await putWhatsAppChannel(ctx, b.id, channel(x));
     const routed = await findWhatsAppAccounts(db().db, ctx.keyring, [x, y]);
     assert.deepEqual(routed.map((c) => [c.externalId, c.businessId]).sort(), [[x, b.id], [y, a.id]].sort());
     assert.equal((await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x))?.businessId, b.id);
-    const routes = await db().db.selectFrom('channel_routes').select(['external_id', 'business_id']).where('business_id', 'in', [a.id, b.id]).execute();
+    const routes = await db().db.selectFrom('channel_routes').select(['external_id', 'business_id'])
+      .where('business_id', 'in', [a.id, b.id]).execute();
     assert.equal(routes.length, 2, 'one route per account');
   });
 });
