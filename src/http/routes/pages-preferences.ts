@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../services/context.js';
 import { readPreferenceLink } from '../../services/consent/preference-links.js';
 import { applyPreferences, loadPreferences } from '../../services/consent/update-preferences.js';
+import { applyTimezoneChoice, timezoneChoice } from '../../services/consent/set-person-timezone.js';
 import { checkUnsubscribeLink, unsubscribeEmail } from '../../services/capture/unsubscribe-email.js';
 import { strings, type PageLanguage } from '../../pages/i18n.js';
 import { checkFormToken, issueFormToken } from '../../pages/form-token.js';
@@ -12,7 +13,7 @@ import type { CaptureOptions } from '../capture-options.js';
 // A wildcard, not ":token": Fastify caps a named path parameter at 100 characters and signed tokens are longer.
 const TokenParams = { type: 'object', properties: { '*': { type: 'string', maxLength: 2100 } }, required: ['*'] } as const;
 type P = { '*': string };
-type Body = { formToken?: string; topics?: string | string[]; action?: string };
+type Body = { formToken?: string; topics?: string | string[]; action?: string; timezone?: unknown };
 const NOTICES = { saved: 'prefsSaved', stopped: 'prefsStopped', unchanged: 'prefsNothingChanged', expired: 'errFormExpired' } as const;
 
 /** The preference page (signed link, no login) and the email one-click unsubscribe. */
@@ -39,8 +40,10 @@ export function preferencePages(ctx: ServiceContext, opts: CaptureOptions) {
       const formToken = issueFormToken(ctx.keyring, req, reply, { f: 'prefs', b: view.business.id, p: link.claims.p, t: view.text?.hash ?? null, k: offered }, { now: ctx.clock.now(), embed: false, secureCookie });
       const notice = req.query.done && Object.hasOwn(NOTICES, req.query.done) ? t(NOTICES[req.query.done as keyof typeof NOTICES], { business: view.business.displayName }) : null;
       const stateOf = (s: string | null) => (s === 'opted_in' ? ['on', t('prefsOn')] : s === 'pending' ? ['pending', t('prefsPending')] : ['off', t('prefsOff')]);
+      // The person's own zone for quiet hours (it wins over the one their number gives).
+      const zone = await timezoneChoice(ctx, link.claims.b, link.claims.p);
       return sendPage(reply, 200, 'preferences', { lang: pageLang, title: t('prefsTitle', { business: view.business.displayName }), switcher: req }, {
-        business: view.business.displayName, notice, formToken, text: view.text && !view.topics.every((x) => x.locked) ? view.text : null,
+        business: view.business.displayName, notice, formToken, zone, text: view.text && !view.topics.every((x) => x.locked) ? view.text : null,
         action: `/p/prefs/${req.params['*']}?lang=${pageLang}`,
         topics: view.topics.map((x) => {
           const [stateClass, stateLabel] = stateOf(x.status);
@@ -66,8 +69,9 @@ export function preferencePages(ctx: ServiceContext, opts: CaptureOptions) {
         action: body.action === 'stop_all' ? 'stop_all' : 'save', checked, offered: claims.k, textHash: claims.t,
         evidence: { ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512), pageUrl: `${opts.publicUrl}/p/prefs`, tokenId: link.claims.j },
       });
+      const zoneChanged = body.action !== 'stop_all' && (await applyTimezoneChoice(ctx, link.claims.b, link.claims.p, body.timezone));
       // Post/redirect/get: a reload never submits twice.
-      return reply.code(303).header('location', back(out.result)).send();
+      return reply.code(303).header('location', back(zoneChanged && out.result === 'unchanged' ? 'saved' : out.result)).send();
     });
 
     app.get<{ Params: P }>('/p/unsubscribe/*', {

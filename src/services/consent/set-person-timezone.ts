@@ -50,3 +50,33 @@ export async function setPersonTimezone(
     return toPersonTimezone({ id: p.id, ...set });
   });
 }
+
+/** What the preference page offers: the person's choice (null: automatic), the zone automatic means, every zone. */
+export async function timezoneChoice(ctx: ServiceContext, businessId: string, personId: string) {
+  const p = await getPersonOrFail(ctx.database.db, businessId, personId);
+  const chosen = p.timezone_chosen_at == null ? null : p.timezone;
+  const auto = p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null;
+  const all = allZones();
+  // A chosen zone the runtime lists under another name is still offered, so saving the page keeps it.
+  return { chosen, auto, options: chosen && !all.includes(chosen) ? [chosen, ...all] : all };
+}
+
+/**
+ * The preference page's zone field: 'auto' gives the choice back to the number, a zone sets it. Unknown values
+ * change nothing (the page is not an API: a forged value is ignored, not answered). True when it changed.
+ */
+export async function applyTimezoneChoice(ctx: ServiceContext, businessId: string, personId: string, value: unknown): Promise<boolean> {
+  if (typeof value !== 'string' || value.length > 64) return false;
+  const cur = await timezoneChoice(ctx, businessId, personId);
+  if (value === 'auto') {
+    if (cur.chosen === null) return false;
+    await setPersonTimezone(ctx, businessId, personId, null);
+    return true;
+  }
+  if (value === cur.chosen || !isValidTimezone(value)) return false;
+  await setPersonTimezone(ctx, businessId, personId, value);
+  return true;
+}
+
+let zones: readonly string[] | null = null;
+const allZones = (): readonly string[] => (zones ??= Object.freeze(Intl.supportedValuesOf('timeZone')));
