@@ -2,34 +2,54 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldProblem } from '../domain/errors.js';
 import { MAX_INPUT_DEPTH, MAX_INPUT_STRING, textProblem } from '../domain/text-input.js';
 
+/** A node still to visit: its value, how deep it is, and how to name it (built only when it is refused). */
+interface Node {
+  v: unknown;
+  depth: number;
+  parent: Node | null;
+  key: string | number | null;
+}
+
+function pathOf(n: Node, root: string): string {
+  const parts: string[] = [];
+  for (let x: Node | null = n; x && x.key !== null; x = x.parent) parts.push(typeof x.key === 'number' ? `[${x.key}]` : `.${x.key}`);
+  const tail = parts.reverse().join('');
+  const path = root ? `${root}${tail}` : tail.replace(/^\./, '');
+  return path || 'body';
+}
+
+// Every problem textProblem can find starts with one of these characters: a string without any is fine, and one
+// regex scan without look-around says so (the common case, on every string of every request).
+const SUSPECT = /[\u0000\uD800-\uDFFF]/;
+
 /**
  * The first string of a parsed input that cannot be stored (NUL, lone surrogate, longer than any field may
  * be), or a nesting deeper than MAX_INPUT_DEPTH; object keys are checked like values. Iterative, so a body
- * nested 20,000 levels costs a loop, not a stack overflow.
+ * nested 20,000 levels costs a loop, not a stack overflow. Field paths are built only for the refused one.
  */
 export function inputProblem(value: unknown, root: string): FieldProblem | null {
-  const stack: [unknown, string, number][] = [[value, root, 0]];
+  const stack: Node[] = [{ v: value, depth: 0, parent: null, key: null }];
   while (stack.length > 0) {
-    const [v, path, depth] = stack.pop()!;
-    const field = path || 'body';
+    const n = stack.pop()!;
+    const v = n.v;
     if (typeof v === 'string') {
-      if (v.length > MAX_INPUT_STRING) return { field, message: `is longer than ${MAX_INPUT_STRING} characters` };
-      const p = textProblem(v);
-      if (p) return { field, message: p };
+      if (v.length > MAX_INPUT_STRING) return { field: pathOf(n, root), message: `is longer than ${MAX_INPUT_STRING} characters` };
+      const p = SUSPECT.test(v) ? textProblem(v) : null;
+      if (p) return { field: pathOf(n, root), message: p };
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (depth >= MAX_INPUT_DEPTH) return { field, message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
+    if (n.depth >= MAX_INPUT_DEPTH) return { field: pathOf(n, root), message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth + 1]);
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: n.depth + 1, parent: n, key: i });
       continue;
     }
     const keys = Object.keys(v);
     for (let i = keys.length - 1; i >= 0; i--) {
       const k = keys[i]!;
-      const p = k.length > MAX_INPUT_STRING ? 'is too long' : textProblem(k);
-      if (p) return { field, message: `has a key that ${p}` };
-      stack.push([(v as Record<string, unknown>)[k], path ? `${path}.${k}` : k, depth + 1]);
+      const p = k.length > MAX_INPUT_STRING ? 'is too long' : SUSPECT.test(k) ? textProblem(k) : null;
+      if (p) return { field: pathOf(n, root), message: `has a key that ${p}` };
+      stack.push({ v: (v as Record<string, unknown>)[k], depth: n.depth + 1, parent: n, key: k });
     }
   }
   return null;
