@@ -18,7 +18,8 @@ export function holidayProblems(h: QuietHolidays): FieldProblem[] {
   }
   list.forEach((c, i) => {
     if (typeof c !== 'string' || !/^[A-Z]{2}$/.test(c) || !isHolidayCountry(c)) {
-      out.push({ field: `${field}.countries[${i}]`, message: 'must be an ISO 3166-1 alpha-2 code with a holiday calendar, such as US or GB' });
+      const message = 'must be an ISO 3166-1 alpha-2 code with a holiday calendar, such as US or GB';
+      out.push({ field: `${field}.countries[${i}]`, message });
     }
   });
   if (!h.recipientCountry && list.length === 0) {

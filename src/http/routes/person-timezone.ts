@@ -7,9 +7,9 @@ import { errorResponses, IdParams, Nullable, Timestamp } from '../schemas/common
 
 const PersonTimezoneSchema = Type.Object({
   personId: Type.String(),
-  timezone: Nullable(Type.String({ description: "The zone quiet hours use for this person; null: the business's default" })),
+  timezone: Nullable(Type.String({ description: "The zone quiet hours use for this person; null: the business's" })),
   source: Type.Union([Type.Literal('person'), Type.Literal('number'), Type.Literal('business_default')], {
-    description: 'person: chosen by them (it wins over their number); number: from their number; business_default: neither',
+    description: 'person: their choice (it wins over their number); number: from their number; else business_default',
   }),
   chosenAt: Nullable(Timestamp),
 });
@@ -26,11 +26,13 @@ export const personTimezoneRoutes = (ctx: ServiceContext): FastifyPluginAsync =>
 
   app.put<{ Params: { id: string }; Body: { timezone: string | null } }>('/v1/people/:id/timezone', {
     schema: {
-      tags, summary: "Set the person's own time zone (it wins over the one their number gives); null gives it back to the number",
+      tags, summary: "Set the person's own time zone (it wins over their number's); null gives it back to the number",
       description: 'An IANA zone such as America/Chicago; anything else is 400 VALIDATION_FAILED naming `timezone`. '
         + '409 PERSON_ERASED for an erased person.',
       params: IdParams,
-      body: Type.Object({ timezone: Nullable(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false }),
+      body: Type.Object({ timezone: Nullable(Type.String({ minLength: 1, maxLength: 64 })) }, {
+        additionalProperties: false,
+      }),
       response: { 200: PersonTimezoneSchema, ...errorResponses(404, 409) },
     },
   }, async (req) => setPersonTimezone(ctx, businessOf(req), req.params.id, req.body.timezone));

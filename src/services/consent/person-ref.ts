@@ -38,7 +38,8 @@ export function resolvePersonRef(ref: PersonRefInput, field = 'phone'): Resolved
     const r = normalisePhone(ref.waId);
     const key: PersonKey = r.ok ? { phone: r.e164, waId: ref.waId } : { waId: ref.waId };
     if (ref.bsuid) key.bsuid = ref.bsuid;
-    return { key, country: r.ok ? (r.country ?? null) : null, timezone: r.ok ? timezoneForPhone(r.e164, r.country) : null };
+    if (!r.ok) return { key, country: null, timezone: null };
+    return { key, country: r.country ?? null, timezone: timezoneForPhone(r.e164, r.country) };
   }
   if (ref.bsuid) return { key: { bsuid: ref.bsuid }, country: null, timezone: null };
   return fail('VALIDATION_FAILED', 'Name the person with phone, personId, waId or bsuid.', field);

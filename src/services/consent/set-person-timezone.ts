@@ -13,7 +13,9 @@ export interface PersonTimezone {
   chosenAt: number | null;
 }
 
-export const toPersonTimezone = (p: { id: string; timezone: string | null; timezone_chosen_at?: number | null }): PersonTimezone => {
+type ZoneRow = { id: string; timezone: string | null; timezone_chosen_at?: number | null };
+
+export const toPersonTimezone = (p: ZoneRow): PersonTimezone => {
   const chosenAt = p.timezone_chosen_at == null ? null : Number(p.timezone_chosen_at);
   return {
     personId: p.id, timezone: p.timezone, chosenAt,
@@ -21,7 +23,7 @@ export const toPersonTimezone = (p: { id: string; timezone: string | null; timez
   };
 };
 
-export async function getPersonTimezone(ctx: ServiceContext, businessId: string, personId: string): Promise<PersonTimezone> {
+export async function getPersonTimezone(ctx: ServiceContext, businessId: string, personId: string) {
   return toPersonTimezone(await getPersonOrFail(ctx.database.db, businessId, personId));
 }
 
@@ -42,10 +44,11 @@ export async function setPersonTimezone(
   const now = ctx.clock.now();
   return ctx.database.db.transaction().execute(async (trx) => {
     const p = await getPersonOrFail(trx, businessId, personId);
-    if (p.erased_at !== null) return fail('PERSON_ERASED', 'The person was erased; there is no time zone to set.', 'id');
+    if (p.erased_at !== null) return fail('PERSON_ERASED', 'The person was erased; there is no zone to set.', 'id');
     const set = timezone !== null
       ? { timezone, timezone_chosen_at: now, updated_at: now }
-      : { timezone: p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null, timezone_chosen_at: null, updated_at: now };
+      : { timezone: p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null, timezone_chosen_at: null,
+        updated_at: now };
     await trx.updateTable('people').set(set).where('business_id', '=', businessId).where('id', '=', personId).execute();
     return toPersonTimezone({ id: p.id, ...set });
   });
@@ -65,7 +68,12 @@ export async function timezoneChoice(ctx: ServiceContext, businessId: string, pe
  * The preference page's zone field: 'auto' gives the choice back to the number, a zone sets it. Unknown values
  * change nothing (the page is not an API: a forged value is ignored, not answered). True when it changed.
  */
-export async function applyTimezoneChoice(ctx: ServiceContext, businessId: string, personId: string, value: unknown): Promise<boolean> {
+export async function applyTimezoneChoice(
+  ctx: ServiceContext,
+  businessId: string,
+  personId: string,
+  value: unknown,
+): Promise<boolean> {
   if (typeof value !== 'string' || value.length > 64) return false;
   const cur = await timezoneChoice(ctx, businessId, personId);
   if (value === 'auto') {
