@@ -12,6 +12,15 @@ import { registerExport } from './commands/export.js';
 import { registerVerify } from './commands/verify.js';
 import { registerSeal } from './commands/seal.js';
 import { registerVerifyProof } from './commands/verify-proof.js';
+import { runConfig } from './commands/config.js';
+
+// `optline export | head`: the reader went away; stop quietly, as other Unix tools do, instead of crashing on EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
 
 const program = new Command();
 program
@@ -74,8 +83,13 @@ program
 
 program
   .command('config')
-  .description('list the environment variables Optline reads')
-  .action(() => {
+  .description('the settings in effect, where each came from (environment, default, key file), secrets masked')
+  .option('--list', 'list the environment variables Optline reads, with their defaults and meaning')
+  .action((o: { list?: boolean }) => {
+    if (!o.list) {
+      process.exitCode = runConfig(process.env, { out: process.stdout, err: process.stderr, isTTY: false });
+      return;
+    }
     for (const v of CONFIG_VARIABLES) process.stdout.write(`${v.name.padEnd(34)} ${v.default.padEnd(30)} ${v.meaning}\n`);
   });
 

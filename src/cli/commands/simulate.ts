@@ -58,7 +58,9 @@ export function simulatedEnvelope(input: SimulateInput, t: Required<Pick<Simulat
 /** Sends one simulated webhook; prints what was sent and Optline's answer. Exit code: 0 on a 2xx, else 1. */
 export async function runSimulate(input: SimulateInput, target: SimulateTarget, io: SimulateIO): Promise<number> {
   const config = loadConfig();
-  const base = (target.url ?? config.publicUrl).replace(/\/$/, '');
+  // The server this machine runs: its configured port (OPTLINE_PORT), not a public URL that may point elsewhere.
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const base = (target.url ?? `http://${host}:${config.port}`).replace(/\/$/, '');
   const url = `${base}/webhooks/whatsapp`;
   const secret = target.appSecret ?? config.whatsapp.appSecret ?? SANDBOX_APP_SECRET;
   const env = simulatedEnvelope(input, { ...target, phoneNumberId: target.phoneNumberId ?? SANDBOX_PHONE_NUMBER_ID, from: target.userId && !target.from ? undefined : (target.from ?? DEFAULT_FROM) });
@@ -68,7 +70,10 @@ export async function runSimulate(input: SimulateInput, target: SimulateTarget, 
     io.out.write(`-> ${r.status} ${r.body}\n`);
     return r.status >= 200 && r.status < 300 ? 0 : 1;
   } catch (e) {
-    io.err.write(`optline simulate: cannot reach ${url}: ${describeError((e as { cause?: unknown }).cause ?? e)} (is Optline running? start it with \`npm start\`)\n`);
+    // Said as what it is (nothing answers at that address), never as a database problem.
+    const cause = (e as { cause?: { code?: string } }).cause;
+    const why = cause?.code ?? describeError(cause ?? e);
+    io.err.write(`optline simulate: cannot reach ${url} (${why}): is Optline running? Start it with \`npm start\`, or give --url\n`);
     return 1;
   }
 }
@@ -87,7 +92,7 @@ function common(cmd: Command): Command {
     .option('--from <phone>', 'the person writing, E.164 or WhatsApp digits', DEFAULT_FROM)
     .option('--user-id <bsuid>', 'business-scoped user id (BSUID); alone (with --from "") for a username-only user')
     .option('--phone-number-id <id>', "the business's WhatsApp phone_number_id", SANDBOX_PHONE_NUMBER_ID)
-    .option('--url <url>', 'where Optline runs (default: OPTLINE_PUBLIC_URL)')
+    .option('--url <url>', 'where Optline runs (default: this machine at OPTLINE_PORT)')
     .option('--app-secret <secret>', 'Meta app secret to sign with (default: OPTLINE_META_APP_SECRET, else the sandbox secret)');
 }
 
