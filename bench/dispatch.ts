@@ -21,8 +21,8 @@ import { benchContext, figure, openBenchDb, pgAvailable, type Figure } from './l
 const WORKER = { enabled: true, pollMs: 20, batchSize: 500, leaseMs: 60_000, concurrency: 64 };
 
 /** A business with a WhatsApp number, `n` opted-in people and one queued notification each (bulk inserts). */
-async function seed(database: Database, n: number, ratePerSecond: number): Promise<{ ctx: ServiceContext; businessId: string }> {
-  const ctx = benchContext(database);
+export async function seed(database: Database, n: number, ratePerSecond: number, context?: ServiceContext): Promise<{ ctx: ServiceContext; businessId: string }> {
+  const ctx = context ?? benchContext(database);
   const b = await createBusiness(ctx, { slug: `bench-${newId('x').slice(-8)}`, displayName: 'Bench Shop' });
   const topic = await createTopic(ctx, b.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
   await upsertChannelAccount(database.db, ctx.keyring, {
@@ -108,7 +108,7 @@ export interface PacingBenchResult {
   maxSentInAnySecond: number;
 }
 
-function busiestSecond(times: number[]): number {
+export function busiestSecond(times: number[]): number {
   let max = 0;
   for (let i = 0, j = 0; i < times.length; i++) {
     while (times[i]! - times[j]! >= 1000) j++;

@@ -12,5 +12,6 @@ const { dispatchBench } = await import('./dispatch.js');
 const { optOutBench } = await import('./optout.js');
 const { refusedBench } = await import('./refused.js');
 const { reportsBench } = await import('./reports.js');
+const { dispatchWorkersBench } = await import('./dispatch-workers.js');
 
-export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench, reportsBench];
+export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench, reportsBench, dispatchWorkersBench];

@@ -22,6 +22,8 @@ export interface FakeCloudApiOptions {
   acceptedTokens?: string[];
   /** Per phone_number_id, sliding 1 s window; above it: 429 code 130429. */
   throughputPerSecond?: number;
+  /** Told of every 130429 the throughput limit produced (tests time the reaction of every worker to it). */
+  onThroughputRejected?: (phoneNumberId: string, at: number) => void;
   /** Per (phone_number_id, recipient); above it: 429 code 131056. */
   pairLimit?: { max: number; windowMs: number };
   /** Signed status webhooks (Meta envelope, X-Hub-Signature-256) for every accepted message. */
@@ -194,6 +196,7 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
     }
     const at = now();
     if (throughput && !throughput.tryHit(phoneNumberId, at)) {
+      opts.onThroughputRejected?.(phoneNumberId, at);
       return reject(res, 130429, TITLES[130429] as string, 'Message failed to send because there were too many messages sent from this phone number in a short period of time.');
     }
     if (pair && !pair.tryHit(`${phoneNumberId}\u0000${v.recipientKey}`, at)) {

@@ -24,7 +24,7 @@ export const SLOWDOWN_PAUSE_MS = 1000;
 export const SLOWDOWN_FACTOR = 0.75;
 export const RECOVERY_MS = 10_000;
 /** Fraction of the rate left unused, so that send jitter keeps the busiest second within the rate. */
-export const HEADROOM = 0.01;
+export const HEADROOM = 0.015;
 const MIN_RATE = 1;
 
 export const freshSlots = (rate: number, now: number): NumberSlots => ({
