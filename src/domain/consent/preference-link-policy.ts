@@ -2,12 +2,14 @@
  * Where a business puts the person's preference link (a signed link to the hosted preference page): in the
  * opt-in confirmation, as a line of the free-form text inside the window and, outside it, as one body parameter
  * of the confirmation template (`templateParam`, 1-based; the template's first two are the business and the
- * topics). `baseUrl` is where people reach Optline's pages (normally OPTLINE_PUBLIC_URL).
+ * topics); and in the chat's automatic replies to the keyword kinds listed in `inKeywordReplies` (STOP, START,
+ * HELP), as their last line. `baseUrl` is where people reach Optline's pages (normally OPTLINE_PUBLIC_URL).
  */
 export interface PreferenceLinkPolicy {
   baseUrl: string;
   inConfirmation: boolean;
   templateParam?: number | null;
+  inKeywordReplies?: ('opt_out' | 'opt_in' | 'help')[];
 }
 
 export function preferenceLinkProblems(p: PreferenceLinkPolicy | null | undefined): { field: string; message: string }[] {

@@ -46,6 +46,9 @@ export const PolicySchema = Type.Object(
       baseUrl: Type.String({ minLength: 8, maxLength: 200, description: 'Where people reach the pages (your OPTLINE_PUBLIC_URL)' }),
       inConfirmation: Type.Boolean({ description: 'Put the link in the opt-in confirmation (a line of the text inside the window)' }),
       templateParam: Type.Optional(Nullable(Type.Integer({ minimum: 3, maximum: 10, description: 'Outside the window: the confirmation template body parameter that gets the link' }))),
+      inKeywordReplies: Type.Optional(Type.Array(Type.Union([Type.Literal('opt_out'), Type.Literal('opt_in'), Type.Literal('help')]), {
+        uniqueItems: true, maxItems: 3, description: 'The chat replies (to STOP, START, HELP and their equivalents) that end with the link',
+      })),
     }, { additionalProperties: false }))),
   },
   { additionalProperties: false },

@@ -9,6 +9,9 @@ import { insertReviewItem } from '../../storage/whatsapp/review-store.js';
 import type { ServiceContext } from '../context.js';
 import { keywordReplyText, queueReplyTx, replyLanguage, type ReplyPurpose } from '../dispatch/queue-reply.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
+import { preferenceLink } from '../consent/preference-links.js';
+import { preferenceUrl } from '../../domain/consent/preference-link-policy.js';
+import { confirmationTexts, withLink } from '../../domain/chat/confirmation-texts.js';
 
 /** One inbound WhatsApp message being handled, inside its inbox row's transaction. */
 export interface ChatTurn {
@@ -43,7 +46,12 @@ export const personRef = (person: PersonRow) => ({ key: { personId: person.id },
 
 export async function reply(t: ChatTurn, kind: KeywordKind, purpose: ReplyPurpose, keywordLanguage: string | null): Promise<void> {
   const language = replyLanguage(keywordLanguage, t.person, t.business.policy);
-  await queueReplyTx(t.trx, { businessId: t.business.id, personId: t.person.id, purpose, text: keywordReplyText(kind, language, t.business), extra: { language, inReplyTo: t.item.messageId } }, t.now);
+  const text = keywordReplyText(kind, language, t.business);
+  // Where the business asks for it, the reply ends with the person's preference link (a line in their language).
+  const links = t.business.policy.preferenceLink;
+  const url = links?.inKeywordReplies?.includes(kind) ? preferenceUrl(links, preferenceLink(t.ctx, t.business.id, t.person.id).path) : null;
+  const body = withLink(text, confirmationTexts(language).texts, url);
+  await queueReplyTx(t.trx, { businessId: t.business.id, personId: t.person.id, purpose, text: body, extra: { language, inReplyTo: t.item.messageId } }, t.now);
 }
 
 /**
