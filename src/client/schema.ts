@@ -1633,6 +1633,8 @@ export interface operations {
                             baseUrl: string;
                             /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
                             inConfirmation: boolean;
+                            /** @description The chat replies (to STOP, START, HELP and their equivalents) that end with the link */
+                            inKeywordReplies?: ("opt_out" | "opt_in" | "help")[];
                             /** @description Outside the window: the confirmation template body parameter that gets the link */
                             templateParam?: number | null;
                         } | null;
@@ -1845,6 +1847,8 @@ export interface operations {
                             baseUrl: string;
                             /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
                             inConfirmation: boolean;
+                            /** @description The chat replies (to STOP, START, HELP and their equivalents) that end with the link */
+                            inKeywordReplies?: ("opt_out" | "opt_in" | "help")[];
                             /** @description Outside the window: the confirmation template body parameter that gets the link */
                             templateParam?: number | null;
                         } | null;
@@ -2073,6 +2077,8 @@ export interface operations {
                             baseUrl: string;
                             /** @description Put the link in the opt-in confirmation (a line of the text inside the window) */
                             inConfirmation: boolean;
+                            /** @description The chat replies (to STOP, START, HELP and their equivalents) that end with the link */
+                            inKeywordReplies?: ("opt_out" | "opt_in" | "help")[];
                             /** @description Outside the window: the confirmation template body parameter that gets the link */
                             templateParam?: number | null;
                         } | null;
