@@ -18,26 +18,37 @@ forEachDialect('recipient time zones and holidays', (db) => {
   let adminKey: string;
   let ctx: ReturnType<typeof testContext>;
   const call = (method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse> =>
-    app.inject({ method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(body !== undefined ? { payload: body as object } : {}) });
+    app.inject({
+      method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {},
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
 
   before(async () => {
     ctx = testContext(db());
-    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://localhost:8080' }, capture: { smtp: { url: null, from: 'shop@example.test' } } });
+    const config = { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://localhost:8080' };
+    app = await buildApp({ ctx, config, capture: { smtp: { url: null, from: 'shop@example.test' } } });
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
   after(async () => { await app.close(); });
 
   async function business(quietHours: Record<string, unknown>) {
-    const b = await call('POST', '/v1/businesses', adminKey, { slug: `tz-${Math.random().toString(36).slice(2, 8)}`, displayName: 'Zone Shop' });
+    const slug = `tz-${Math.random().toString(36).slice(2, 8)}`;
+    const b = await call('POST', '/v1/businesses', adminKey, { slug, displayName: 'Zone Shop' });
     assert.equal(b.statusCode, 201, b.body);
-    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json().key as string;
+    const made = await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' });
+    const key = made.json().key as string;
     assert.equal((await call('PATCH', '/v1/business', key, { policy: { quietHours } })).statusCode, 200);
-    assert.equal((await call('POST', '/v1/topics', key, { key: 'delivery', name: 'delivery updates', category: 'utility' })).statusCode, 201);
-    const text = await call('POST', '/v1/texts', key, { name: 'default', language: 'en', topicKeys: ['delivery'], body: 'Send me delivery updates from Zone Shop on WhatsApp. Reply STOP to opt out.' });
+    const topic = { key: 'delivery', name: 'delivery updates', category: 'utility' };
+    assert.equal((await call('POST', '/v1/topics', key, topic)).statusCode, 201);
+    const body = 'Send me delivery updates from Zone Shop on WhatsApp. Reply STOP to opt out.';
+    const text = await call('POST', '/v1/texts', key, { name: 'en', language: 'en', topicKeys: ['delivery'], body });
     const people: Record<string, string> = {};
     for (const phone of [NEW_YORK, LOS_ANGELES]) {
-      const r = await call('POST', '/v1/opt-ins', key, { person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.json().hash, evidence: WEB_EVIDENCE });
+      const r = await call('POST', '/v1/opt-ins', key, {
+        person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.json().hash,
+        evidence: WEB_EVIDENCE,
+      });
       assert.equal(r.statusCode, 201, r.body);
       people[phone] = r.json().personId as string;
     }
@@ -47,7 +58,8 @@ forEachDialect('recipient time zones and holidays', (db) => {
     ctx.clock.set(at);
     const r = await call('POST', '/v1/decisions', key, { person: { phone }, topic: 'delivery' });
     assert.equal(r.statusCode, 200, r.body);
-    return r.json() as { outcome: string; notBefore: number | null; reasons: { code: string; message: string; timezone?: string; holiday?: { country: string; name: string } }[] };
+    type Reason = { code: string; message: string; timezone?: string; holiday?: { country: string; name: string } };
+    return r.json() as { outcome: string; notBefore: number | null; reasons: Reason[] };
   };
   const night = { start: '21:00', end: '08:00', defaultTimezone: 'Europe/London' };
 
@@ -62,7 +74,8 @@ forEachDialect('recipient time zones and holidays', (db) => {
     assert.equal(la.notBefore, Date.UTC(2026, 5, 2, 15, 0));
     assert.match(la.reasons[0]!.message, /America\/Los_Angeles, the recipient's zone/);
     const tz = await call('GET', `/v1/people/${people[NEW_YORK]}/timezone`, key);
-    assert.deepEqual(tz.json(), { personId: people[NEW_YORK], timezone: 'America/New_York', source: 'number', chosenAt: null });
+    const expected = { personId: people[NEW_YORK], timezone: 'America/New_York', source: 'number', chosenAt: null };
+    assert.deepEqual(tz.json(), expected);
   });
 
   it("the person's chosen zone wins over their number, and null gives it back", async () => {
@@ -71,7 +84,8 @@ forEachDialect('recipient time zones and holidays', (db) => {
     ctx.clock.set(Date.UTC(2026, 5, 2, 4, 0));
     const put = await call('PUT', `/v1/people/${id}/timezone`, key, { timezone: 'Asia/Tokyo' });
     assert.equal(put.statusCode, 200, put.body);
-    assert.deepEqual(put.json(), { personId: id, timezone: 'Asia/Tokyo', source: 'person', chosenAt: Date.UTC(2026, 5, 2, 4, 0) });
+    const chosenAt = Date.UTC(2026, 5, 2, 4, 0);
+    assert.deepEqual(put.json(), { personId: id, timezone: 'Asia/Tokyo', source: 'person', chosenAt });
     assert.equal((await decideAt(key, NEW_YORK, Date.UTC(2026, 5, 2, 5, 0))).outcome, 'allow', '14:00 in Tokyo');
     const evening = await decideAt(key, NEW_YORK, Date.UTC(2026, 5, 2, 13, 0)); // 22:00 in Tokyo, 09:00 in New York
     assert.equal(evening.reasons[0]!.timezone, 'Asia/Tokyo');
@@ -86,7 +100,8 @@ forEachDialect('recipient time zones and holidays', (db) => {
     const d = await decideAt(key, NEW_YORK, Date.UTC(2026, 6, 3, 16, 0)); // noon, Independence Day observed
     assert.equal(d.outcome, 'defer');
     assert.equal(d.notBefore, Date.UTC(2026, 6, 5, 12, 0));
-    assert.deepEqual(d.reasons[0]!.holiday, { country: 'US', date: '2026-07-03', name: 'Independence Day (substitute day)' });
+    const holiday = { country: 'US', date: '2026-07-03', name: 'Independence Day (substitute day)' };
+    assert.deepEqual(d.reasons[0]!.holiday, holiday);
   });
 
   it('bad zones and holiday calendars are 400 naming the field; an unknown person is 404', async () => {
@@ -95,9 +110,11 @@ forEachDialect('recipient time zones and holidays', (db) => {
     assert.equal(bad.statusCode, 400, bad.body);
     assert.equal(bad.json().code, 'VALIDATION_FAILED');
     assert.match(JSON.stringify(bad.json()), /"timezone"/);
-    const cal = await call('PATCH', '/v1/business', key, { policy: { quietHours: { ...night, holidays: { countries: ['XX'] } } } });
+    const quietHours = { ...night, holidays: { countries: ['XX'] } };
+    const cal = await call('PATCH', '/v1/business', key, { policy: { quietHours } });
     assert.equal(cal.statusCode, 400, cal.body);
-    assert.deepEqual(cal.json().errors.map((e: { field: string }) => e.field), ['policy.quietHours.holidays.countries[0]']);
+    const fields = cal.json().errors.map((e: { field: string }) => e.field);
+    assert.deepEqual(fields, ['policy.quietHours.holidays.countries[0]']);
     assert.equal((await call('PUT', '/v1/people/per_nobody/timezone', key, { timezone: 'UTC' })).statusCode, 404);
   });
 });

@@ -11,9 +11,11 @@ import { normalisePhone } from '../../../src/lib/phone.js';
 function personOf(phone: string): NonNullable<GateFacts['person']> {
   const r = normalisePhone(phone);
   assert.ok(r.ok);
-  return { id: 'per_1', erased: false, unreachable: false, timezone: timezoneOfNumber(numberTimezones(r.e164), r.country).timezone, country: r.country ?? null };
+  const timezone = timezoneOfNumber(numberTimezones(r.e164), r.country).timezone;
+  return { id: 'per_1', erased: false, unreachable: false, timezone, country: r.country ?? null };
 }
-const quiet = (over: Partial<QuietHours> = {}): QuietHours => ({ start: '21:00', end: '08:00', defaultTimezone: 'Europe/London', ...over });
+const quiet = (over: Partial<QuietHours> = {}): QuietHours =>
+  ({ start: '21:00', end: '08:00', defaultTimezone: 'Europe/London', ...over });
 const facts = (now: number, person: GateFacts['person'], q: QuietHours = quiet()): GateFacts => ({
   now, policy: { ...DEFAULT_POLICY, quietHours: q },
   topic: { id: 'top_1', key: 'delivery', category: 'utility', archived: false },
@@ -49,7 +51,7 @@ describe('quiet hours in the recipient zone the number tells', () => {
     assert.equal(decide(facts(evening, personOf(LOS_ANGELES[0]!))).outcome, 'allow');
   });
 
-  it("a number whose prefix spans zones keeps the country's main zone if it is one of them, else the business default", () => {
+  it("a prefix spanning zones keeps the country's main zone if it is one of them, else the business default", () => {
     assert.equal(personOf('+44 7400 123456').timezone, 'Europe/London', 'UK mobiles: London, Guernsey, Isle of Man');
     assert.equal(personOf('+1 800 253 0000').timezone, null, 'toll-free: every North American zone');
     const d = decide(facts(Date.UTC(2026, 5, 2, 22, 0), personOf('+1 800 253 0000')));
@@ -72,7 +74,8 @@ describe('quiet hours on public holidays', () => {
     const d = decide(facts(Date.UTC(2026, 6, 3, 16, 0), personOf(NEW_YORK[0]!), holidays));
     assert.equal(d.outcome, 'defer');
     assert.equal(d.notBefore, Date.UTC(2026, 6, 5, 12, 0), '08:00 on 5 July in New York');
-    assert.deepEqual(d.reasons[0]!.holiday, { country: 'US', date: '2026-07-03', name: 'Independence Day (substitute day)' });
+    const holiday = { country: 'US', date: '2026-07-03', name: 'Independence Day (substitute day)' };
+    assert.deepEqual(d.reasons[0]!.holiday, holiday);
     assert.match(d.reasons[0]!.message, /public holiday in US: Independence Day/);
     // Without the holiday calendar, noon is not quiet; a day later (6 July) is no holiday.
     assert.equal(decide(facts(Date.UTC(2026, 6, 3, 16, 0), personOf(NEW_YORK[0]!))).outcome, 'allow');
@@ -84,12 +87,14 @@ describe('quiet hours on public holidays', () => {
     assert.equal(nz.timezone, 'Pacific/Auckland');
     const d = decide(facts(Date.UTC(2026, 11, 24, 20, 0), nz, holidays));
     assert.equal(d.reasons[0]!.holiday?.date, '2026-12-25');
-    assert.equal(decide(facts(Date.UTC(2026, 11, 24, 20, 0), personOf(NEW_YORK[0]!), holidays)).outcome, 'allow', '15:00 on the 24th in New York');
+    const ny = decide(facts(Date.UTC(2026, 11, 24, 20, 0), personOf(NEW_YORK[0]!), holidays));
+    assert.equal(ny.outcome, 'allow', '15:00 on the 24th in New York');
   });
 
   it('listed countries count for every recipient', () => {
     const q = quiet({ holidays: { countries: ['GB'] } });
-    const d = decide(facts(Date.UTC(2026, 4, 25, 12, 0), personOf(LOS_ANGELES[0]!), q)); // 25 May: Spring bank holiday in GB
+    // 25 May: Spring bank holiday in GB.
+    const d = decide(facts(Date.UTC(2026, 4, 25, 12, 0), personOf(LOS_ANGELES[0]!), q));
     assert.equal(d.reasons[0]!.holiday?.country, 'GB');
   });
 
@@ -101,10 +106,12 @@ describe('quiet hours on public holidays', () => {
   it('the policy names holiday calendars by known country codes, each problem with its field', () => {
     const bad = mergePolicy(DEFAULT_POLICY, { quietHours: quiet({ holidays: { countries: ['XX', 'us'] } }) });
     assert.ok(!bad.ok);
-    assert.deepEqual(bad.problems.map((p) => p.field), ['policy.quietHours.holidays.countries[0]', 'policy.quietHours.holidays.countries[1]']);
+    const fields = bad.problems.map((p) => p.field);
+    assert.deepEqual(fields, ['policy.quietHours.holidays.countries[0]', 'policy.quietHours.holidays.countries[1]']);
     const empty = mergePolicy(DEFAULT_POLICY, { quietHours: quiet({ holidays: {} }) });
     assert.ok(!empty.ok);
     assert.deepEqual(empty.problems.map((p) => p.field), ['policy.quietHours.holidays']);
-    assert.ok(mergePolicy(DEFAULT_POLICY, { quietHours: quiet({ holidays: { recipientCountry: true, countries: ['DE'] } }) }).ok);
+    const both = quiet({ holidays: { recipientCountry: true, countries: ['DE'] } });
+    assert.ok(mergePolicy(DEFAULT_POLICY, { quietHours: both }).ok);
   });
 });

@@ -13,17 +13,23 @@ forEachDialect('storage: migration 0013 works out existing people\'s zones from 
     const ctx = testContext(db());
     const { business } = await seedBusiness(ctx);
     const now = ctx.clock.now();
-    const phones = { '+12125550147': 'America/New_York', '+14155550132': 'America/Los_Angeles', '+447911123456': 'Europe/London', '+18002530000': null };
+    const phones = {
+      '+12125550147': 'America/New_York', '+14155550132': 'America/Los_Angeles', '+447911123456': 'Europe/London',
+      '+18002530000': null,
+    };
     const ids: Record<string, string> = {};
     for (const phone of Object.keys(phones)) {
       // As people were created before: the country's zone only (none for the US).
       const tz = phone.startsWith('+44') ? 'Europe/London' : null;
-      ids[phone] = (await db().transaction((trx) => lockOrCreatePerson(trx, business.id, { phone }, now, { country: phone.startsWith('+44') ? 'GB' : 'US', timezone: tz }))).id;
+      const extra = { country: phone.startsWith('+44') ? 'GB' : 'US', timezone: tz };
+      ids[phone] = (await db().transaction((trx) => lockOrCreatePerson(trx, business.id, { phone }, now, extra))).id;
     }
-    await db().db.updateTable('people').set({ timezone: 'Europe/Paris' }).where('id', '=', ids['+18002530000']!).execute();
+    await db().db.updateTable('people').set({ timezone: 'Europe/Paris' })
+      .where('id', '=', ids['+18002530000']!).execute();
     await m0013.down(db().db);
     await m0013.up(db().db);
-    const rows = await db().db.selectFrom('people').select(['id', 'timezone', 'timezone_chosen_at']).where('business_id', '=', business.id).execute();
+    const rows = await db().db.selectFrom('people').select(['id', 'timezone', 'timezone_chosen_at'])
+      .where('business_id', '=', business.id).execute();
     for (const [phone, tz] of Object.entries(phones)) {
       const r = rows.find((x) => x.id === ids[phone])!;
       assert.equal(r.timezone, tz, phone);
