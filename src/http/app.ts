@@ -38,6 +38,7 @@ import { whatsappChatRoutes } from './routes/whatsapp-chat.js';
 import { messageResolveRoutes } from './routes/message-resolve.js';
 import { consoleRoutes } from './routes/console.js';
 import { auditLogRoutes } from './routes/audit-log.js';
+import { templateRoutes } from './routes/templates.js';
 import { DEFAULT_IMPORT_BODY_LIMIT, ImportJobSchema, importRoutes } from './routes/imports.js';
 import { capturePlugins } from './capture-plugins.js';
 import type { CaptureOptions } from './capture-options.js';
@@ -149,6 +150,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(webhookEndpointRoutes(deps.ctx, { allowPrivate: deps.config.webhooksAllowPrivate ?? false }));
   await app.register(messageResolveRoutes(deps.ctx));
   await app.register(auditLogRoutes(deps.ctx));
+  await app.register(templateRoutes(deps.ctx));
   await app.register(importRoutes(deps.ctx, {
     limitBytes: deps.config.importBodyLimitBytes ?? DEFAULT_IMPORT_BODY_LIMIT, ...(deps.imports ? { wake: () => deps.imports!.wake() } : {}),
   }));

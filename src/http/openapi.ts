@@ -65,6 +65,8 @@ export const OPERATION_IDS: Record<string, string> = {
   'POST /v1/imports': 'createImport',
   'GET /v1/imports/:id': 'getImport',
   'GET /v1/imports/:id/rejects': 'getImportRejects',
+  'GET /v1/templates/health': 'getTemplateHealth',
+  'POST /v1/templates/:name/resume': 'resumeTemplate',
   'GET /webhooks/whatsapp': 'verifyWhatsappWebhook',
   'POST /webhooks/whatsapp': 'receiveWhatsappWebhook',
   'POST /webhooks/twilio/sms': 'receiveTwilioSms',

@@ -24,7 +24,10 @@ export const OptOutRateQuery = Type.Object({
 export const FunnelQuery = Type.Object({ ...Range, channel: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })) }, { additionalProperties: false });
 
 const Head = { bucket: Type.String(), tz: Type.String(), from: Type.String(), to: Type.String() };
-const EventPoint = Type.Object({ start: Type.String(), optIns: Type.Integer(), optOuts: Type.Integer(), confirmationsSent: Type.Integer(), confirmationsFailed: Type.Integer() });
+const EventPoint = Type.Object({
+  start: Type.String(), optIns: Type.Integer(), optOuts: Type.Integer(), confirmationsSent: Type.Integer(), confirmationsFailed: Type.Integer(),
+  expirations: Type.Integer({ description: 'Consents that expired (a double opt-in never confirmed, or past its validity): never opt-outs' }),
+});
 export const EventReportSchema = Type.Object({ ...Head, groupBy: Nullable(Type.String()), series: Type.Array(Type.Object({ key: Nullable(Type.String()), points: Type.Array(EventPoint) })) });
 export const RefusalReportSchema = Type.Object({ ...Head, series: Type.Array(Type.Object({ key: Type.String(), points: Type.Array(Type.Object({ start: Type.String(), count: Type.Integer() })) })) });
 export const OptOutRateSchema = Type.Object({
@@ -32,7 +35,13 @@ export const OptOutRateSchema = Type.Object({
   rows: Type.Array(Type.Object({ key: Nullable(Type.String()), notifications: Type.Integer(), optOutsWithin: Type.Integer(), rate: Type.Number() })),
 });
 export const FunnelSchema = Type.Object({ from: Type.String(), to: Type.String(), rows: Type.Array(Type.Object({ channel: Type.String(), invited: Type.Integer(), optedIn: Type.Integer(), confirmed: Type.Integer() })) });
-export const TotalsSchema = Type.Object({ topics: Type.Array(Type.Object({ topic: Type.String(), optedIn: Type.Integer(), optedOut: Type.Integer(), pending: Type.Integer() })), people: Type.Integer() });
+export const TotalsSchema = Type.Object({
+  topics: Type.Array(Type.Object({
+    topic: Type.String(), optedIn: Type.Integer(), optedOut: Type.Integer(), pending: Type.Integer(),
+    expired: Type.Integer({ description: 'People whose consent to the topic expired (not opted out)' }),
+  })),
+  people: Type.Integer(),
+});
 
 export const reportRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
   const tags = ['reports'];

@@ -8,18 +8,20 @@ export interface BucketQuery extends RangeQuery { bucket?: BucketWidth; tz?: str
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const head = (r: ReportRange) => ({ bucket: r.bucket, tz: r.tz, from: iso(r.from), to: iso(r.to) });
-const FIELD: Record<string, 'optIns' | 'optOuts' | 'confirmationsSent' | 'confirmationsFailed'> = {
-  opt_in: 'optIns', opt_out: 'optOuts', confirmation_sent: 'confirmationsSent', confirmation_failed: 'confirmationsFailed',
+// `expired`: a consent that lapsed (a double opt-in never confirmed, or past its topic's validity), never an opt-out.
+const FIELD: Record<string, 'optIns' | 'optOuts' | 'confirmationsSent' | 'confirmationsFailed' | 'expirations'> = {
+  opt_in: 'optIns', opt_out: 'optOuts', confirmation_sent: 'confirmationsSent', confirmation_failed: 'confirmationsFailed', expired: 'expirations',
 };
 
 export async function eventReport(ctx: ServiceContext, businessId: string, q: BucketQuery & { groupBy?: Exclude<EventGroup, null> }) {
   const r = reportRange(q);
   const rows = await countEventsBySlot(ctx.database, businessId, r.from, r.to, q.groupBy ?? null);
-  const series = new Map<string | null, { start: string; optIns: number; optOuts: number; confirmationsSent: number; confirmationsFailed: number }[]>();
+  type Point = { start: string; optIns: number; optOuts: number; confirmationsSent: number; confirmationsFailed: number; expirations: number };
+  const series = new Map<string | null, Point[]>();
   const pointsOf = (key: string | null) => {
     let p = series.get(key);
     if (!p) {
-      p = r.starts.map((s) => ({ start: iso(s), optIns: 0, optOuts: 0, confirmationsSent: 0, confirmationsFailed: 0 }));
+      p = r.starts.map((s) => ({ start: iso(s), optIns: 0, optOuts: 0, confirmationsSent: 0, confirmationsFailed: 0, expirations: 0 }));
       series.set(key, p);
     }
     return p;
@@ -71,12 +73,13 @@ export async function funnelReport(ctx: ServiceContext, businessId: string, q: R
 
 export async function totalsReport(ctx: ServiceContext, businessId: string) {
   const t = await totals(ctx.database, businessId);
-  const byTopic = new Map<string, { topic: string; optedIn: number; optedOut: number; pending: number }>();
+  const byTopic = new Map<string, { topic: string; optedIn: number; optedOut: number; pending: number; expired: number }>();
   for (const row of t.rows) {
-    const e = byTopic.get(row.topic) ?? { topic: row.topic, optedIn: 0, optedOut: 0, pending: 0 };
+    const e = byTopic.get(row.topic) ?? { topic: row.topic, optedIn: 0, optedOut: 0, pending: 0, expired: 0 };
     if (row.status === 'opted_in') e.optedIn += row.n;
     else if (row.status === 'opted_out') e.optedOut += row.n;
     else if (row.status === 'pending') e.pending += row.n;
+    else if (row.status === 'expired') e.expired += row.n;
     byTopic.set(row.topic, e);
   }
   return { topics: [...byTopic.values()].sort((a, b) => a.topic.localeCompare(b.topic)), people: t.people };

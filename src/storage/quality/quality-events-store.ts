@@ -47,3 +47,18 @@ export async function latestNumberQuality(q: Q, businessId: string): Promise<Qua
   const [e] = await listQualityEvents(q, businessId, { kind: 'number_quality', limit: 1 });
   return e ?? null;
 }
+
+/** Each of the business's numbers with its latest quality update (by display number), newest first. */
+export async function latestNumberQualities(q: Q, businessId: string): Promise<QualityEvent[]> {
+  const rows = await q.selectFrom('quality_events as e').selectAll('e')
+    .where('e.business_id', '=', businessId).where('e.kind', '=', 'number_quality')
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('quality_events as f').select('f.id')
+      .whereRef('f.business_id', '=', 'e.business_id').where('f.kind', '=', 'number_quality').whereRef('f.subject', '=', 'e.subject')
+      .where((eb) => eb.or([eb('f.received_at', '>', eb.ref('e.received_at')),
+        eb.and([eb('f.received_at', '=', eb.ref('e.received_at')), eb('f.id', '>', eb.ref('e.id'))])])))))
+    .orderBy('e.received_at', 'desc').orderBy('e.id', 'desc').limit(100)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id, kind: 'number_quality' as const, subject: r.subject, event: r.event, detail: parseJson(r.detail, {}), receivedAt: Number(r.received_at),
+  }));
+}

@@ -102,3 +102,20 @@ export async function noteMetaTemplate(
     .onConflict((oc) => oc.columns(['business_id', 'name']).doUpdateSet(set))
     .execute();
 }
+
+/**
+ * Staff's resume (services/quality/template-health.ts): lets the template be sent again only if its row is still
+ * as `seen` (status, who paused it, Meta's status, last write), so a Meta pause that arrived after the check is
+ * never lifted by it. Returns false when the row changed in between (nothing written).
+ */
+export async function resumeIfUnchanged(q: Q, businessId: string, seen: TemplateHealth, now: number): Promise<boolean> {
+  const r = await q.updateTable('template_health').set({ status: 'active', resumed_at: now, updated_at: now })
+    .where('business_id', '=', businessId).where('name', '=', seen.name).where('status', '=', seen.status)
+    .where('updated_at', '=', seen.updatedAt)
+    .where((eb) => (seen.pausedBy === null ? eb('paused_by', 'is', null) : eb('paused_by', '=', seen.pausedBy)))
+    .where((eb) => (seen.metaStatus === null ? eb('meta_status', 'is', null) : eb('meta_status', '=', seen.metaStatus)))
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) return false;
+  await bumpConfig(q, businessId);
+  return true;
+}

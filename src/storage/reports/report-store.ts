@@ -8,7 +8,7 @@ import { SLOT_MS } from '../../domain/reports/buckets.js';
  * (business_id, occurred_at, type, channel, action) of migration 0009.
  */
 export type EventGroup = 'channel' | 'topic' | 'action' | 'language' | null;
-export const REPORTED_TYPES = ['opt_in', 'opt_out', 'confirmation_sent', 'confirmation_failed'] as const;
+export const REPORTED_TYPES = ['opt_in', 'opt_out', 'confirmation_sent', 'confirmation_failed', 'expired'] as const;
 
 export async function countEventsBySlot(
   database: Database, businessId: string, from: number, to: number, groupBy: EventGroup,
