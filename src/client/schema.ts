@@ -649,7 +649,7 @@ export interface paths {
         /** The person's time zone for quiet hours, and where it comes from */
         get: operations["getPersonTimezone"];
         /**
-         * Set the person's own time zone (it wins over the one their number gives); null gives it back to the number
+         * Set the person's own time zone (it wins over their number's); null gives it back to the number
          * @description An IANA zone such as America/Chicago; anything else is 400 VALIDATION_FAILED naming `timezone`. 409 PERSON_ERASED for an erased person.
          */
         put: operations["setPersonTimezone"];
@@ -813,6 +813,40 @@ export interface paths {
          * @description The SMS is the registered opt-in text followed by either "Reply YES WA to agree." (mode keyword) or a signed link to the hosted page (mode link). Nothing is recorded until the person replies or submits the page. Refused for a person who opted out of any of the topics.
          */
         post: operations["sendSmsInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/{name}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a template the opt-out guard paused (409 CONFLICT when Meta paused it: only Meta lifts that) */
+        post: operations["resumeTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/templates/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Templates sent in the last 30 days or reported by Meta, paused or not, and each number's latest quality rating */
+        get: operations["getTemplateHealth"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4453,9 +4487,9 @@ export interface operations {
                         /** @description Epoch milliseconds */
                         chosenAt: number | null;
                         personId: string;
-                        /** @description person: chosen by them (it wins over their number); number: from their number; business_default: neither */
+                        /** @description person: their choice (it wins over their number); number: from their number; else business_default */
                         source: "person" | "number" | "business_default";
-                        /** @description The zone quiet hours use for this person; null: the business's default */
+                        /** @description The zone quiet hours use for this person; null: the business's */
                         timezone: string | null;
                     };
                 };
@@ -4525,9 +4559,9 @@ export interface operations {
                         /** @description Epoch milliseconds */
                         chosenAt: number | null;
                         personId: string;
-                        /** @description person: chosen by them (it wins over their number); number: from their number; business_default: neither */
+                        /** @description person: their choice (it wins over their number); number: from their number; else business_default */
                         source: "person" | "number" | "business_default";
-                        /** @description The zone quiet hours use for this person; null: the business's default */
+                        /** @description The zone quiet hours use for this person; null: the business's */
                         timezone: string | null;
                     };
                 };
@@ -4699,6 +4733,8 @@ export interface operations {
                             points: {
                                 confirmationsFailed: number;
                                 confirmationsSent: number;
+                                /** @description Consents that expired (a double opt-in never confirmed, or past its validity): never opt-outs */
+                                expirations: number;
                                 optIns: number;
                                 optOuts: number;
                                 start: string;
@@ -4951,6 +4987,8 @@ export interface operations {
                     "application/json": {
                         people: number;
                         topics: {
+                            /** @description People whose consent to the topic expired (not opted out) */
+                            expired: number;
                             optedIn: number;
                             optedOut: number;
                             pending: number;
@@ -5243,6 +5281,196 @@ export interface operations {
             };
             /** @description RFC 9457 problem details (application/problem+json) */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The WhatsApp template name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        resumed: boolean;
+                        template: {
+                            category: string | null;
+                            /** @description Set while the opt-out guard holds the pause */
+                            guard: {
+                                notifications: number;
+                                /** @description The opt-out rate that tripped the guard (0.05 = 5 %) */
+                                optOutRate: number;
+                                optOuts: number;
+                                threshold: number;
+                                windowHours: number;
+                            } | null;
+                            /** @description Epoch milliseconds */
+                            lastSentAt: number | null;
+                            /** @description Meta's last quality score (GREEN, YELLOW, RED …) */
+                            metaQuality: string | null;
+                            /** @description Meta's last template status (APPROVED, PAUSED, DISABLED, REINSTATED …) */
+                            metaStatus: string | null;
+                            name: string;
+                            /** @description Epoch milliseconds */
+                            pausedAt: number | null;
+                            pausedBy: ("meta" | "opt_out_guard") | (never | null);
+                            /** @description opt_out_rate, or meta_paused / meta_disabled */
+                            reason: string | null;
+                            /** @description POST /v1/templates/{name}/resume can lift the pause (the guard paused it, Meta did not) */
+                            resumable: boolean;
+                            /** @description Epoch milliseconds */
+                            resumedAt: number | null;
+                            /** @description Notifications sent with it in the last 30 days */
+                            sentLast30Days: number;
+                            status: "active" | "paused" | "disabled";
+                        };
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTemplateHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        numbers: {
+                            /** @description Its messaging limit tier then, e.g. TIER_10K */
+                            currentLimit: string | null;
+                            /** @description Meta's latest quality event for it: FLAGGED, UNFLAGGED, UPGRADE, DOWNGRADE … */
+                            event: string;
+                            /** @description The display phone number Meta reported */
+                            phone: string;
+                            /** @description Epoch milliseconds */
+                            receivedAt: number;
+                        }[];
+                        templates: {
+                            category: string | null;
+                            /** @description Set while the opt-out guard holds the pause */
+                            guard: {
+                                notifications: number;
+                                /** @description The opt-out rate that tripped the guard (0.05 = 5 %) */
+                                optOutRate: number;
+                                optOuts: number;
+                                threshold: number;
+                                windowHours: number;
+                            } | null;
+                            /** @description Epoch milliseconds */
+                            lastSentAt: number | null;
+                            /** @description Meta's last quality score (GREEN, YELLOW, RED …) */
+                            metaQuality: string | null;
+                            /** @description Meta's last template status (APPROVED, PAUSED, DISABLED, REINSTATED …) */
+                            metaStatus: string | null;
+                            name: string;
+                            /** @description Epoch milliseconds */
+                            pausedAt: number | null;
+                            pausedBy: ("meta" | "opt_out_guard") | (never | null);
+                            /** @description opt_out_rate, or meta_paused / meta_disabled */
+                            reason: string | null;
+                            /** @description POST /v1/templates/{name}/resume can lift the pause (the guard paused it, Meta did not) */
+                            resumable: boolean;
+                            /** @description Epoch milliseconds */
+                            resumedAt: number | null;
+                            /** @description Notifications sent with it in the last 30 days */
+                            sentLast30Days: number;
+                            status: "active" | "paused" | "disabled";
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem details (application/problem+json) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
