@@ -8,6 +8,7 @@ import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import { forEachDialect } from '../helpers/db.js';
 import { testContext } from '../helpers/context.js';
 import { PHONE_A, WEB_EVIDENCE } from '../helpers/http.js';
+import { insertReviewItem } from '../../src/storage/whatsapp/review-store.js';
 
 forEachDialect('audit log', (db) => {
   let app: FastifyInstance;
@@ -92,5 +93,32 @@ forEachDialect('audit log', (db) => {
     assert.match(bad.body, /limit/);
     const badCursor = await call('GET', '/v1/audit-log?cursor=zzz', a.key);
     assert.equal(badCursor.json().code, 'INVALID_CURSOR');
+  });
+
+  it('review resolutions and message decisions are logged in their transaction; a refused second resolution adds none', async () => {
+    const { key, keyId } = await business();
+    const businessId = (await call('GET', '/v1/me', key)).json().businessId as string;
+    await call('POST', '/v1/topics', key, { key: 'delivery', name: 'delivery updates', category: 'utility' });
+    const text = (await call('POST', '/v1/texts', key, { name: 'd', language: 'en', topicKeys: ['delivery'], body: 'Send me delivery updates from Audit Shop on WhatsApp. Reply STOP to opt out.' })).json();
+    const optIn = (await call('POST', '/v1/opt-ins', key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: WEB_EVIDENCE })).json();
+    await insertReviewItem(db().db, { businessId, personId: optIn.personId, sourceRef: 'wa:msg:x', reason: 'unclear', detail: {} }, ctx.clock.now());
+    const itemId = (await db().db.selectFrom('review_items').select('id').where('business_id', '=', businessId).executeTakeFirstOrThrow()).id;
+    const resolve = () => call('POST', `/v1/review-items/${itemId}/resolve`, key, { resolution: 'no_action', note: 'spam' });
+    assert.equal((await resolve()).statusCode, 200);
+    assert.equal((await resolve()).statusCode, 409);
+    // A message whose outcome is unknown, dropped by an operator.
+    const msg = await db().db.selectFrom('messages').select('id').where('business_id', '=', businessId).executeTakeFirstOrThrow();
+    await db().db.updateTable('messages').set({ status: 'unknown' }).where('business_id', '=', businessId).where('id', '=', msg.id).execute();
+    const drop = await call('POST', `/v1/messages/${msg.id}/resolve`, key, { action: 'drop' });
+    assert.equal(drop.statusCode, 200, drop.body);
+    assert.equal((await call('POST', `/v1/messages/${msg.id}/resolve`, key, { action: 'drop' })).statusCode, 409);
+
+    const log = (await call('GET', '/v1/audit-log?limit=10', key)).json().data as { action: string; target: string; actor: string; detail: Record<string, unknown> }[];
+    const review = log.filter((e) => e.action === 'review.resolve');
+    const decided = log.filter((e) => e.action === 'message.resolve');
+    assert.equal(review.length, 1);
+    assert.deepEqual([review[0]!.target, review[0]!.detail.resolution, review[0]!.detail.note, review[0]!.actor], [itemId, 'no_action', 'spam', `key:${keyId}`]);
+    assert.equal(decided.length, 1);
+    assert.deepEqual([decided[0]!.target, decided[0]!.detail.action, decided[0]!.detail.outcome], [msg.id, 'drop', 'dropped']);
   });
 });
