@@ -60,8 +60,11 @@ forEachDialect('audit log', (db) => {
     const actions = all.data.map((e: { action: string }) => e.action);
     assert.deepEqual(actions, [
       'person.erase', 'key.revoke', 'key.create', 'proof.download', 'business.update', 'text.register', 'topic.names', 'topic.create',
+      'key.create',
     ]);
-    for (const e of all.data) assert.equal(e.actor, `key:${keyId}`, 'every row names the key that acted');
+    for (const e of all.data.slice(0, -1)) assert.equal(e.actor, `key:${keyId}`, 'every row names the key that acted');
+    assert.deepEqual([all.data.at(-1).target, all.data.at(-1).detail.role], [keyId, 'admin'], 'the console key itself, made with the platform key');
+    assert.notEqual(all.data.at(-1).actor, `key:${keyId}`);
     const erase = all.data[0];
     assert.equal(erase.target, optIn.personId);
     assert.equal(erase.detail.reason, 'asked by email');
@@ -76,7 +79,7 @@ forEachDialect('audit log', (db) => {
     } while (cursor);
     assert.deepEqual(seen, actions);
     const only = await ok(call('GET', '/v1/audit-log?action=key.create', key));
-    assert.deepEqual(only.data.map((e: { target: string }) => e.target), [created.info.id]);
+    assert.deepEqual(only.data.map((e: { target: string }) => e.target), [created.info.id, keyId]);
   });
 
   it('a read key reads it; another business sees none of it; bad parameters name the field', async () => {
@@ -85,9 +88,9 @@ forEachDialect('audit log', (db) => {
     const read = (await call('POST', '/v1/keys', a.key, { name: 'support', role: 'read' })).json().key as string;
     const r = await call('GET', '/v1/audit-log', read);
     assert.equal(r.statusCode, 200, r.body);
-    assert.deepEqual(r.json().data.map((e: { action: string }) => e.action), ['key.create', 'topic.create']);
+    assert.deepEqual(r.json().data.map((e: { action: string }) => e.action), ['key.create', 'topic.create', 'key.create']);
     const b = await business();
-    assert.deepEqual((await call('GET', '/v1/audit-log', b.key)).json().data, []);
+    assert.deepEqual((await call('GET', '/v1/audit-log', b.key)).json().data.map((e: { target: string }) => e.target), [b.keyId], 'only its own key');
     const bad = await call('GET', '/v1/audit-log?limit=0', a.key);
     assert.equal(bad.statusCode, 400);
     assert.match(bad.body, /limit/);

@@ -43,7 +43,7 @@ export const businessRoutes = (ctx: ServiceContext): FastifyPluginAsync => async
   app.post<{ Params: { id: string }; Body: { name: string; role?: Role } }>('/v1/businesses/:id/keys', {
     config: { auth: 'admin' },
     schema: { tags, summary: "Create a business's API key (shown once)", params: IdParams, body: CreateKeyBody, response: { 201: CreatedKeySchema, ...errorResponses(404) } },
-  }, async (req, reply) => reply.code(201).send(await createApiKey(ctx, { businessId: req.params.id, name: req.body.name, role: req.body.role ?? 'admin' })));
+  }, async (req, reply) => reply.code(201).send(await createApiKey(ctx, { businessId: req.params.id, name: req.body.name, role: req.body.role ?? 'admin', actor: actorOf(req) })));
 
   app.get('/v1/business', {
     schema: { tags, summary: 'The business of the calling key', response: { 200: Type.Ref('Business'), ...errorResponses() } },

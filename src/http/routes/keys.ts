@@ -4,7 +4,6 @@ import type { ServiceContext } from '../../services/context.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../services/admin/manage-keys.js';
 import { permissionsOf, type Role } from '../../domain/access/roles.js';
 import { actorOf, businessOf } from '../auth.js';
-import { writeAudit } from '../../storage/audit/audit-store.js';
 import { errorResponses, IdParams } from '../schemas/common.js';
 import { CreateKeyBody, CreatedKeySchema, KeyInfoSchema, RoleSchema } from '../schemas/business.js';
 
@@ -18,11 +17,8 @@ export const keyRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app
   app.post<{ Body: { name: string; role?: Role } }>('/v1/keys', {
     schema: { tags, summary: 'Create another API key for your business (shown once); role defaults to write', body: CreateKeyBody, response: { 201: CreatedKeySchema, ...errorResponses() } },
   }, async (req, reply) => {
-    const created = await createApiKey(ctx, { businessId: businessOf(req), name: req.body.name, role: req.body.role ?? 'write' });
+    const created = await createApiKey(ctx, { businessId: businessOf(req), name: req.body.name, role: req.body.role ?? 'write', actor: actorOf(req) });
     req.log.info({ actor: actorOf(req), keyId: created.info.id, role: created.info.role }, 'api key created');
-    await writeAudit(ctx.database.db, businessOf(req), ctx.clock.now(), {
-      actor: actorOf(req), action: 'key.create', target: created.info.id, detail: { name: created.info.name, role: created.info.role },
-    });
     return reply.code(201).send(created);
   });
   app.get('/v1/keys', {
@@ -31,9 +27,8 @@ export const keyRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app
   app.delete<{ Params: { id: string } }>('/v1/keys/:id', {
     schema: { tags, summary: 'Revoke a key (takes effect at once)', params: IdParams, response: { 200: KeyInfoSchema, ...errorResponses(404) } },
   }, async (req) => {
-    const k = await revokeApiKey(ctx, businessOf(req), req.params.id);
+    const k = await revokeApiKey(ctx, businessOf(req), req.params.id, actorOf(req));
     req.log.info({ actor: actorOf(req), keyId: k.id }, 'api key revoked');
-    await writeAudit(ctx.database.db, businessOf(req), ctx.clock.now(), { actor: actorOf(req), action: 'key.revoke', target: k.id });
     return k;
   });
   app.get('/v1/me', {

@@ -7,6 +7,7 @@ import {
   findAdminKeyByHash, findBusinessKeyByHash, insertAdminKey, insertBusinessKey, listAdminKeys, listBusinessKeys, revokeKey,
   touchKey,
 } from '../../storage/business/key-store.js';
+import { writeAudit } from '../../storage/audit/audit-store.js';
 
 /**
  * API keys are shown once and stored only as a SHA-256 hash (they are 192-bit random, so a fast hash is
@@ -30,7 +31,7 @@ export interface KeyInfo {
 
 export async function createApiKey(
   ctx: ServiceContext,
-  input: { businessId: string | null; name: string; role?: Role },
+  input: { businessId: string | null; name: string; role?: Role; actor?: string },
 ): Promise<{ key: string; info: KeyInfo }> {
   const now = ctx.clock.now();
   // Without a role the caller is the operator (CLI, platform admin key, demo seed) making a business's key: admin.
@@ -41,7 +42,12 @@ export async function createApiKey(
   if (input.businessId) {
     const b = await ctx.database.db.selectFrom('businesses').select('id').where('id', '=', input.businessId).executeTakeFirst();
     if (!b) fail('NOT_FOUND', 'No such business.', 'businessId');
-    await insertBusinessKey(ctx.database.db, { ...row, business_id: input.businessId, role: role! });
+    const businessId = input.businessId;
+    // The audit row (when a key or the console asked) commits with the key.
+    await ctx.database.transaction(async (trx) => {
+      await insertBusinessKey(trx, { ...row, business_id: businessId, role: role! });
+      if (input.actor) await writeAudit(trx, businessId, now, { actor: input.actor, action: 'key.create', target: row.id, detail: { name: input.name, role } });
+    });
   } else {
     await insertAdminKey(ctx.database.db, row);
   }
@@ -128,10 +134,15 @@ export async function listApiKeys(ctx: ServiceContext, businessId: string | null
   }));
 }
 
-export async function revokeApiKey(ctx: ServiceContext, businessId: string | null, keyId: string): Promise<KeyInfo> {
+export async function revokeApiKey(ctx: ServiceContext, businessId: string | null, keyId: string, actor?: string): Promise<KeyInfo> {
   for (const [h, v] of principals) if (v.p.keyId === keyId) principals.delete(h);
   const now = ctx.clock.now();
-  await revokeKey(ctx.database.db, businessId, keyId, now);
+  await ctx.database.transaction(async (trx) => {
+    await revokeKey(trx, businessId, keyId, now);
+    if (!businessId || !actor) return;
+    const known = await trx.selectFrom('api_keys').select('id').where('business_id', '=', businessId).where('id', '=', keyId).executeTakeFirst();
+    if (known) await writeAudit(trx, businessId, now, { actor, action: 'key.revoke', target: keyId });
+  });
   const keys = await listApiKeys(ctx, businessId);
   const k = keys.find((x) => x.id === keyId);
   if (!k) return fail('NOT_FOUND', 'No such API key.', 'keyId');
