@@ -206,7 +206,17 @@
     var os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Linux/.test(ua) ? 'Linux' : null;
     return b && os ? b + ' on ' + os : b || os || ua.slice(0, 60);
   }
+  // An `expired` event is the business's rule ending a consent (never the person's opt-out): say which and why.
+  function expirySentence(e) {
+    var ev = e.evidence || {};
+    var what = (e.topics || []).map(function (k) { return "'" + topicName(k) + "'"; }).join(', ') || 'the consent';
+    var days = typeof ev.days === 'number' ? ev.days + ' days' : 'the set time';
+    return e.action === 'pending_expired'
+      ? 'Consent to ' + what + ' expired: it was never confirmed on WhatsApp within ' + days + ' (not an opt-out; a new opt-in is needed)'
+      : 'Consent to ' + what + ' lapsed after ' + days + ', the validity the business set (not an opt-out; a new opt-in renews it)';
+  }
   function sentence(e) {
+    if (e.type === 'expired') return expirySentence(e);
     var parts = [(TYPE[e.type] || words(e.type)) + ' ' + (CHANNEL[e.channel] || words(e.channel))];
     var what = e.scope === 'all' ? 'every topic' : (e.topics || []).map(function (k) { return "'" + topicName(k) + "'"; }).join(', ');
     parts.push((ACTION[e.action] || words(e.action)) + (what ? ' ' + what : ''));
@@ -217,7 +227,7 @@
     if (ev.reason) parts.push('reason: ' + ev.reason);
     return parts.join(', ');
   }
-  var STATUS = { opted_in: 'Agreed to receive', opted_out: 'Does not want', pending: 'Agreed, waiting for WhatsApp confirmation for' };
+  var STATUS = { opted_in: 'Agreed to receive', opted_out: 'Does not want', pending: 'Agreed, waiting for WhatsApp confirmation for', expired: 'Consent expired (not an opt-out) for' };
 
   // ---- overview ------------------------------------------------------------------------------------------
   var chart = null;

@@ -12,6 +12,7 @@ const FILES = {
   'console.css': 'text/css; charset=utf-8',
   'console.js': 'application/javascript; charset=utf-8',
   'audit.js': 'application/javascript; charset=utf-8',
+  'templates.js': 'application/javascript; charset=utf-8',
 } as const;
 type ConsoleFile = keyof typeof FILES;
 
@@ -61,6 +62,7 @@ export function consoleRoutes() {
     app.get('/console/assets/console.css', opts, async (_req, reply) => send(reply, 'console.css'));
     app.get('/console/assets/console.js', opts, async (_req, reply) => send(reply, 'console.js'));
     app.get('/console/assets/audit.js', opts, async (_req, reply) => send(reply, 'audit.js'));
+    app.get('/console/assets/templates.js', opts, async (_req, reply) => send(reply, 'templates.js'));
     app.get('/console/assets/chart.js', opts, async (_req, reply) => send(reply, 'chart.js'));
   };
 }
