@@ -12,7 +12,9 @@ export interface PreferenceLinkPolicy {
   inKeywordReplies?: ('opt_out' | 'opt_in' | 'help')[];
 }
 
-export function preferenceLinkProblems(p: PreferenceLinkPolicy | null | undefined): { field: string; message: string }[] {
+export function preferenceLinkProblems(
+  p: PreferenceLinkPolicy | null | undefined,
+): { field: string; message: string }[] {
   if (!p) return [];
   const problems: { field: string; message: string }[] = [];
   let ok = false;
@@ -22,10 +24,17 @@ export function preferenceLinkProblems(p: PreferenceLinkPolicy | null | undefine
   } catch {
     ok = false;
   }
-  if (!ok) problems.push({ field: 'policy.preferenceLink.baseUrl', message: 'must be an http(s) URL without query or fragment, such as https://consent.example.com' });
+  if (!ok)
+    problems.push({
+      field: 'policy.preferenceLink.baseUrl',
+      message: 'must be an http(s) URL without query or fragment, such as https://consent.example.com',
+    });
   const n = p.templateParam;
   if (n !== undefined && n !== null && !(Number.isInteger(n) && n >= 3 && n <= 10)) {
-    problems.push({ field: 'policy.preferenceLink.templateParam', message: 'must be a whole number from 3 to 10 (1 and 2 are the business and the topics)' });
+    problems.push({
+      field: 'policy.preferenceLink.templateParam',
+      message: 'must be a whole number from 3 to 10 (1 and 2 are the business and the topics)',
+    });
   }
   return problems;
 }

@@ -24,7 +24,8 @@ const LANGUAGE = /^[a-z]{2,3}([-_][a-z0-9]{2,8})?$/i;
 export function cleanTopicNames(names: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [lang, name] of Object.entries(names ?? {})) {
-    if (!LANGUAGE.test(lang)) fail('VALIDATION_FAILED', `"${lang.slice(0, 20)}" is not a language code (such as "es" or "pt-BR").`, 'names');
+    if (!LANGUAGE.test(lang))
+      fail('VALIDATION_FAILED', `"${lang.slice(0, 20)}" is not a language code (such as "es" or "pt-BR").`, 'names');
     const n = name.trim();
     if (!n) fail('VALIDATION_FAILED', `The name in "${lang}" is empty.`, `names.${lang}`);
     if (n) out[lang.toLowerCase()] = n;

@@ -16,14 +16,25 @@ export async function createTopic(
   const now = ctx.clock.now();
   const names = cleanTopicNames(input.names);
   const row = {
-    business_id: businessId, id: newId('top', now), key: input.key, name: input.name.trim(),
-    description: input.description ?? null, category: input.category, created_at: now, archived_at: null,
+    business_id: businessId,
+    id: newId('top', now),
+    key: input.key,
+    name: input.name.trim(),
+    description: input.description ?? null,
+    category: input.category,
+    created_at: now,
+    archived_at: null,
     names: Object.keys(names).length ? JSON.stringify(names) : null,
   };
   try {
     await ctx.database.transaction(async (trx) => {
       await trx.insertInto('topics').values(row).execute();
-      await writeAudit(trx, businessId, now, { actor, action: 'topic.create', target: input.key, detail: { category: input.category, names } });
+      await writeAudit(trx, businessId, now, {
+        actor,
+        action: 'topic.create',
+        target: input.key,
+        detail: { category: input.category, names },
+      });
     });
   } catch (e) {
     if (isUniqueViolation(e)) fail('CONFLICT', `A topic with key "${input.key}" already exists.`, 'key');
@@ -61,19 +72,34 @@ export async function setTopicNames(
   const clean = cleanTopicNames(names);
   const now = ctx.clock.now();
   await ctx.database.transaction(async (trx) => {
-    await trx.updateTable('topics').set({ names: JSON.stringify(clean) }).where('business_id', '=', businessId).where('id', '=', t.id).execute();
+    await trx
+      .updateTable('topics')
+      .set({ names: JSON.stringify(clean) })
+      .where('business_id', '=', businessId)
+      .where('id', '=', t.id)
+      .execute();
     await writeAudit(trx, businessId, now, { actor, action: 'topic.names', target: t.key, detail: { names: clean } });
   });
   return { ...t, names: clean };
 }
 
 /** Archiving keeps history intact; an archived topic takes no new opt-ins and no sends. */
-export async function archiveTopic(ctx: ServiceContext, businessId: string, idOrKey: string, actor = 'system'): Promise<Topic> {
+export async function archiveTopic(
+  ctx: ServiceContext,
+  businessId: string,
+  idOrKey: string,
+  actor = 'system',
+): Promise<Topic> {
   const t = await getTopic(ctx, businessId, idOrKey);
   if (t.archivedAt) return t;
   const now = ctx.clock.now();
   await ctx.database.transaction(async (trx) => {
-    await trx.updateTable('topics').set({ archived_at: now }).where('business_id', '=', businessId).where('id', '=', t.id).execute();
+    await trx
+      .updateTable('topics')
+      .set({ archived_at: now })
+      .where('business_id', '=', businessId)
+      .where('id', '=', t.id)
+      .execute();
     await writeAudit(trx, businessId, now, { actor, action: 'topic.archive', target: t.key });
   });
   return { ...t, archivedAt: now };

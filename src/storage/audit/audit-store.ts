@@ -28,10 +28,18 @@ export interface AuditInput {
  */
 export async function writeAudit(q: Q, businessId: string, at: number, entry: AuditInput): Promise<string> {
   const id = newId('aud', at);
-  await q.insertInto('audit_log').values({
-    business_id: businessId, id, at, actor: entry.actor, action: entry.action, target: entry.target ?? null,
-    detail: JSON.stringify(entry.detail ?? {}),
-  }).execute();
+  await q
+    .insertInto('audit_log')
+    .values({
+      business_id: businessId,
+      id,
+      at,
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target ?? null,
+      detail: JSON.stringify(entry.detail ?? {}),
+    })
+    .execute();
   return id;
 }
 
@@ -46,7 +54,11 @@ export async function listAudit(
   if (opts.action) query = query.where('action', '=', opts.action);
   const rows = await query.orderBy('id', 'desc').limit(opts.limit).execute();
   return rows.map((r) => ({
-    id: r.id, at: Number(r.at), actor: r.actor, action: r.action, target: r.target,
+    id: r.id,
+    at: Number(r.at),
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
     detail: parseJson<Record<string, unknown>>(r.detail, {}),
   }));
 }

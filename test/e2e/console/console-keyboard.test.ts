@@ -46,15 +46,34 @@ after(async () => {
 });
 
 const call = (method: string, url: string, key: string, body?: unknown) =>
-  t.app.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${key}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+  t.app.inject({
+    method: method as 'GET',
+    url,
+    headers: { authorization: `Bearer ${key}` },
+    ...(body !== undefined ? { payload: body as object } : {}),
+  });
 
 async function business(name: string) {
-  const b = await call('POST', '/v1/businesses', platformKey, { slug: `kb-${Math.random().toString(36).slice(2, 8)}`, displayName: name });
-  const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, platformKey, { name: 'console' })).json().key as string;
+  const b = await call('POST', '/v1/businesses', platformKey, {
+    slug: `kb-${Math.random().toString(36).slice(2, 8)}`,
+    displayName: name,
+  });
+  const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, platformKey, { name: 'console' })).json()
+    .key as string;
   await call('POST', '/v1/topics', key, { key: 'delivery', name: 'delivery updates', category: 'utility' });
   await call('POST', '/v1/topics', key, { key: 'billing', name: 'billing alerts', category: 'utility' });
-  const both = await call('POST', '/v1/texts', key, { name: 'both', language: 'en', topicKeys: ['delivery', 'billing'], body: `Send me delivery updates and billing alerts from ${name} on WhatsApp. Reply STOP to opt out.` });
-  await call('POST', '/v1/texts', key, { name: 'delivery', language: 'en', topicKeys: ['delivery'], body: `Send me delivery updates from ${name} on WhatsApp. Reply STOP to opt out.` });
+  const both = await call('POST', '/v1/texts', key, {
+    name: 'both',
+    language: 'en',
+    topicKeys: ['delivery', 'billing'],
+    body: `Send me delivery updates and billing alerts from ${name} on WhatsApp. Reply STOP to opt out.`,
+  });
+  await call('POST', '/v1/texts', key, {
+    name: 'delivery',
+    language: 'en',
+    topicKeys: ['delivery'],
+    body: `Send me delivery updates from ${name} on WhatsApp. Reply STOP to opt out.`,
+  });
   return { key, slug: b.json().slug as string, textHash: both.json().hash as string };
 }
 
@@ -62,8 +81,13 @@ async function business(name: string) {
 async function tabTo(page: Page, selector: string, max = 40): Promise<number> {
   for (let i = 1; i <= max; i++) {
     await page.keyboard.press('Tab');
-    const state = await page.evaluate(`(() => { const a = document.activeElement; return { hit: !!a && a.matches(${JSON.stringify(selector)}),
-      outline: a ? getComputedStyle(a).outlineStyle : 'none', tag: a ? a.tagName + '#' + a.id : '' }; })()`) as { hit: boolean; outline: string; tag: string };
+    const state =
+      (await page.evaluate(`(() => { const a = document.activeElement; return { hit: !!a && a.matches(${JSON.stringify(selector)}),
+      outline: a ? getComputedStyle(a).outlineStyle : 'none', tag: a ? a.tagName + '#' + a.id : '' }; })()`)) as {
+        hit: boolean;
+        outline: string;
+        tag: string;
+      };
     if (state.tag !== 'BODY#') assert.equal(state.outline, 'solid', `focus visible on ${state.tag}`);
     if (state.hit) return i;
   }
@@ -72,7 +96,14 @@ async function tabTo(page: Page, selector: string, max = 40): Promise<number> {
 
 it('keyboard only: sign in, People, search, open a person, the audit log', async () => {
   const b = await business('Keyboard Shop');
-  const optIn = await call('POST', '/v1/opt-ins', b.key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE });
+  const optIn = await call('POST', '/v1/opt-ins', b.key, {
+    person: { phone: PHONE_A },
+    topics: ['delivery'],
+    channel: 'web',
+    action: 'checked_box',
+    textHash: b.textHash,
+    evidence: WEB_EVIDENCE,
+  });
   assert.equal(optIn.statusCode, 201, optIn.body);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
@@ -107,8 +138,14 @@ it('keyboard only: sign in, People, search, open a person, the audit log', async
   await page.keyboard.press('Enter');
   await page.locator('#audit-table tbody tr').first().waitFor();
   const rows = await page.locator('#audit-table tbody tr').allInnerTexts();
-  assert.ok(rows.some((r) => /proof\.download/.test(r) && r.includes(optIn.json().personId)), rows.join('\n'));
-  assert.ok(rows.some((r) => /text\.register/.test(r)), rows.join('\n'));
+  assert.ok(
+    rows.some((r) => /proof\.download/.test(r) && r.includes(optIn.json().personId)),
+    rows.join('\n'),
+  );
+  assert.ok(
+    rows.some((r) => /text\.register/.test(r)),
+    rows.join('\n'),
+  );
   await page.setViewportSize(PHONE_VIEWPORT);
   const sideways = await page.evaluate('document.documentElement.scrollWidth > document.documentElement.clientWidth');
   assert.equal(sideways, false, 'no sideways scroll at 390 px');
@@ -126,7 +163,12 @@ it('the widget on another site at 390 px: the frame takes its content height and
   await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
   const hostUrl = `http://localhost:${(host.address() as { port: number }).port}/`;
   try {
-    const context = await browser.newContext({ viewport: PHONE_VIEWPORT, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+    const context = await browser.newContext({
+      viewport: PHONE_VIEWPORT,
+      deviceScaleFactor: 1,
+      isMobile: true,
+      hasTouch: true,
+    });
     const page = await context.newPage();
     await page.goto(hostUrl);
     const iframe = page.locator('iframe');
@@ -142,11 +184,16 @@ it('the widget on another site at 390 px: the frame takes its content height and
     }
     assert.notEqual(height, 720, 'the iframe was sized to its content');
     const widgetFrame = page.frames().find((x) => x.url().includes('/opt-in?'))!;
-    const inner = Number(await widgetFrame.evaluate('Math.ceil(document.documentElement.getBoundingClientRect().height)'));
+    const inner = Number(
+      await widgetFrame.evaluate('Math.ceil(document.documentElement.getBoundingClientRect().height)'),
+    );
     assert.ok(Math.abs(height - inner) <= 2, `iframe ${height}px, content ${inner}px`);
     const f = (await iframe.boundingBox())!;
     const s = (await submit.boundingBox())!;
-    assert.ok(s.y >= f.y && s.y + s.height <= f.y + f.height, `submit (${s.y}+${s.height}) inside the frame (${f.y}+${f.height})`);
+    assert.ok(
+      s.y >= f.y && s.y + s.height <= f.y + f.height,
+      `submit (${s.y}+${s.height}) inside the frame (${f.y}+${f.height})`,
+    );
     // The text shown is the one for the topic the widget offers, and only that topic is offered.
     assert.equal(await frame.locator('input[name="topics"]').count(), 1);
     assert.doesNotMatch(await frame.locator('#consent-text').innerText(), /billing/);

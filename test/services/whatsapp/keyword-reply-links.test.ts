@@ -14,16 +14,38 @@ const BASE = 'https://consent.example';
 
 forEachDialect('keyword replies carry the preference link where configured', (db) => {
   let t: WaTestApp;
-  before(async () => { t = await buildWaTestApp(db()); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await buildWaTestApp(db());
+  });
+  after(async () => {
+    await t.close();
+  });
 
   it('HELP and STOP replies end with the link; START, not listed, has none; the link opens the page', async () => {
-    const b = await t.business({ name: 'Link Shop', policy: { preferenceLink: { baseUrl: BASE, inConfirmation: false, inKeywordReplies: ['help', 'opt_out'] } } });
+    const b = await t.business({
+      name: 'Link Shop',
+      policy: { preferenceLink: { baseUrl: BASE, inConfirmation: false, inKeywordReplies: ['help', 'opt_out'] } },
+    });
     const n = newNumber();
-    await recordOptIn(t.ctx, b.business.id, { person: { phone: n.e164 }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.text.hash, evidence: webEvidence, actor: 'test' });
+    await recordOptIn(t.ctx, b.business.id, {
+      person: { phone: n.e164 },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: b.text.hash,
+      evidence: webEvidence,
+      actor: 'test',
+    });
     for (const word of ['HELP', 'BAJA', 'START']) {
       t.ctx.clock.advance(2000);
-      assert.equal((await t.deliver(inboundText({ phoneNumberId: b.phoneNumberId, from: n.digits, text: word, timestampMs: t.ctx.clock.now() }))).statusCode, 200);
+      assert.equal(
+        (
+          await t.deliver(
+            inboundText({ phoneNumberId: b.phoneNumberId, from: n.digits, text: word, timestampMs: t.ctx.clock.now() }),
+          )
+        ).statusCode,
+        200,
+      );
     }
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
     const sent = await replies(t.ctx.database.db, b.business.id, person.id);
@@ -31,7 +53,11 @@ forEachDialect('keyword replies carry the preference link where configured', (db
     const help = byPurpose('help');
     const stop = byPurpose('optout_ack');
     assert.match(help, /Choose your messages or stop them here: https:\/\/consent\.example\/p\/prefs\/\S+$/, help);
-    assert.match(stop, /Elige tus mensajes o detenlos aquí: https:\/\/consent\.example\/p\/prefs\/\S+$/, 'BAJA is answered in Spanish');
+    assert.match(
+      stop,
+      /Elige tus mensajes o detenlos aquí: https:\/\/consent\.example\/p\/prefs\/\S+$/,
+      'BAJA is answered in Spanish',
+    );
     const start = sent.filter((r) => r.payload.purpose === 'optin_ack').map((r) => r.payload.text as string);
     for (const s of start) assert.doesNotMatch(s, /prefs/);
 

@@ -24,12 +24,19 @@ forEachDialect('dispatch worker: preference links in confirmations', (db) => {
     const m = /Elige tus mensajes o detenlos aquí: (https:\/\/consent\.example(\/p\/prefs\/\S+))$/.exec(body);
     assert.ok(m, body);
 
-    const app = await buildApp({ ctx: h.ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: BASE } });
+    const app = await buildApp({
+      ctx: h.ctx,
+      config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: BASE },
+    });
     t.after(() => app.close());
     const page = await app.inject({ method: 'GET', url: m[2]! });
     assert.equal(page.statusCode, 200, page.body);
     assert.match(page.body, /Acme Shoes/);
-    assert.match(page.body, /<input type="checkbox" id="topic-delivery" name="topics" value="delivery" checked/, 'the person is shown as opted in');
+    assert.match(
+      page.body,
+      /<input type="checkbox" id="topic-delivery" name="topics" value="delivery" checked/,
+      'the person is shown as opted in',
+    );
   });
 
   it('outside the window the link is the template parameter the policy names; without the setting nothing is added', async (t) => {
@@ -37,7 +44,9 @@ forEachDialect('dispatch worker: preference links in confirmations', (db) => {
     t.after(() => h.close());
     const { confirmationId } = await h.optIn('+447911123457');
     await h.worker.tick();
-    const tpl = sentFor(h.fake, confirmationId!)[0]?.body.template as { components: { type: string; parameters: { text: string }[] }[] };
+    const tpl = sentFor(h.fake, confirmationId!)[0]?.body.template as {
+      components: { type: string; parameters: { text: string }[] }[];
+    };
     const params = tpl.components.find((c) => c.type === 'body')!.parameters.map((p) => p.text);
     assert.equal(params.length, 3);
     assert.equal(params[0], 'Acme Shoes');
@@ -54,11 +63,18 @@ forEachDialect('dispatch worker: preference links in confirmations', (db) => {
   it('a bad setting is refused naming the field', async (t) => {
     const h = await harness(db(), { name: 'Acme Shoes' });
     t.after(() => h.close());
-    const app = await buildApp({ ctx: h.ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: BASE } });
-    t.after(() => app.close());
-    const patch = (preferenceLink: object) => app.inject({
-      method: 'PATCH', url: '/v1/business', headers: { authorization: `Bearer ${h.apiKey}` }, payload: { policy: { preferenceLink } },
+    const app = await buildApp({
+      ctx: h.ctx,
+      config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: BASE },
     });
+    t.after(() => app.close());
+    const patch = (preferenceLink: object) =>
+      app.inject({
+        method: 'PATCH',
+        url: '/v1/business',
+        headers: { authorization: `Bearer ${h.apiKey}` },
+        payload: { policy: { preferenceLink } },
+      });
     const bad = await patch({ baseUrl: 'ftp://x.example', inConfirmation: true });
     assert.equal(bad.statusCode, 400, bad.body);
     assert.match(bad.body, /policy\.preferenceLink\.baseUrl/);
