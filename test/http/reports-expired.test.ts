@@ -11,21 +11,36 @@ const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 forEachDialect('reports: expired consents', (db) => {
   let t: TestApp;
-  before(async () => { t = await buildTestApp(db()); });
-  after(async () => { await t.app.close(); });
+  before(async () => {
+    t = await buildTestApp(db());
+  });
+  after(async () => {
+    await t.app.close();
+  });
 
   it('a double opt-in never confirmed is an expiration in the event report and in the totals, not an opt-out', async () => {
     const b = await t.newBusiness();
     assert.equal((await t.call('PATCH', '/v1/business', b.key, { policy: { doubleOptIn: true } })).statusCode, 200);
     const start = t.ctx.clock.now();
     for (const phone of [PHONE_A, PHONE_B]) {
-      const r = await t.call('POST', '/v1/opt-ins', b.key, { person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE });
+      const r = await t.call('POST', '/v1/opt-ins', b.key, {
+        person: { phone },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: b.textHash,
+        evidence: WEB_EVIDENCE,
+      });
       assert.equal(r.statusCode, 201, r.body);
     }
     t.ctx.clock.advance(31 * DAY);
     assert.equal((await expireConsents(t.ctx, { businessId: b.id })).pendingExpired, 2);
 
-    const r = await t.call('GET', `/v1/reports/events?from=${date(start)}&to=${date(start + 40 * DAY)}&bucket=week`, b.key);
+    const r = await t.call(
+      'GET',
+      `/v1/reports/events?from=${date(start)}&to=${date(start + 40 * DAY)}&bucket=week`,
+      b.key,
+    );
     assert.equal(r.statusCode, 200, r.body);
     const points = r.json().series[0].points as { optIns: number; optOuts: number; expirations: number }[];
     const sum = (k: 'optIns' | 'optOuts' | 'expirations') => points.reduce((a, p) => a + p[k], 0);

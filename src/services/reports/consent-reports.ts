@@ -16,12 +16,14 @@ const FIELD: Record<string, 'optIns' | 'optOuts' | 'confirmationsSent' | 'confir
 export async function eventReport(ctx: ServiceContext, businessId: string, q: BucketQuery & { groupBy?: Exclude<EventGroup, null> }) {
   const r = reportRange(q);
   const rows = await countEventsBySlot(ctx.database, businessId, r.from, r.to, q.groupBy ?? null);
-  type Point = { start: string; optIns: number; optOuts: number; confirmationsSent: number; confirmationsFailed: number; expirations: number };
+  type Field = 'optIns' | 'optOuts' | 'confirmationsSent' | 'confirmationsFailed' | 'expirations';
+  type Point = { start: string } & Record<Field, number>;
   const series = new Map<string | null, Point[]>();
   const pointsOf = (key: string | null) => {
     let p = series.get(key);
     if (!p) {
-      p = r.starts.map((s) => ({ start: iso(s), optIns: 0, optOuts: 0, confirmationsSent: 0, confirmationsFailed: 0, expirations: 0 }));
+      const zero = { optIns: 0, optOuts: 0, confirmationsSent: 0, confirmationsFailed: 0, expirations: 0 };
+      p = r.starts.map((s) => ({ start: iso(s), ...zero }));
       series.set(key, p);
     }
     return p;

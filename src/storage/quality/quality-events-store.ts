@@ -59,6 +59,7 @@ export async function latestNumberQualities(q: Q, businessId: string): Promise<Q
     .orderBy('e.received_at', 'desc').orderBy('e.id', 'desc').limit(100)
     .execute();
   return rows.map((r) => ({
-    id: r.id, kind: 'number_quality' as const, subject: r.subject, event: r.event, detail: parseJson(r.detail, {}), receivedAt: Number(r.received_at),
+    id: r.id, kind: 'number_quality' as const, subject: r.subject, event: r.event,
+    detail: parseJson(r.detail, {}), receivedAt: Number(r.received_at),
   }));
 }
