@@ -28,7 +28,10 @@ function cpuOf(pid: number): number {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`optline worker exited early (${code})`)));
     createInterface({ input: child.stdout! }).once('line', () => {
@@ -38,28 +41,46 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   });
 }
 
-interface Run { perSecond: number; cpuPerMessageMs: number; busiest: number; sent: number }
+interface Run {
+  perSecond: number;
+  cpuPerMessageMs: number;
+  busiest: number;
+  sent: number;
+}
 
-/** `messages` queued for one number at `rate`, sent by `workers` processes; times from the first to the last arrival. */
+/**
+ * `messages` queued for one number at `rate`, sent by `workers` processes; times from the first to the last arrival.
+ */
 async function run(database: Database, workers: number, messages: number, rate: number): Promise<Run> {
   const masterKey = randomBytes(32);
   const ctx = { database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
   const { businessId } = await seed(database, messages, rate, ctx);
   const fake = await startFakeCloudApi({ sentCap: messages + 10 });
   const tag = `optline_bench_${randomBytes(4).toString('hex')}`;
-  const schema = (await database.db.selectNoFrom((eb) => eb.fn<string>('current_schema', []).as('s')).executeTakeFirstOrThrow()).s;
+  const schema = (
+    await database.db.selectNoFrom((eb) => eb.fn<string>('current_schema', []).as('s')).executeTakeFirstOrThrow()
+  ).s;
   const url = new URL(BENCH_PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   url.searchParams.set('application_name', tag);
   const env = {
-    PATH: process.env.PATH ?? '', DATABASE_URL: url.toString(), OPTLINE_MASTER_KEY: masterKey.toString('base64'), OPTLINE_SANDBOX: 'false',
-    OPTLINE_WHATSAPP_API_URL: fake.url, OPTLINE_LOG_LEVEL: 'error', OPTLINE_WORKER_POLL_MS: '20', OPTLINE_WORKER_BATCH: '500',
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: url.toString(),
+    OPTLINE_MASTER_KEY: masterKey.toString('base64'),
+    OPTLINE_SANDBOX: 'false',
+    OPTLINE_WHATSAPP_API_URL: fake.url,
+    OPTLINE_LOG_LEVEL: 'error',
+    OPTLINE_WORKER_POLL_MS: '20',
+    OPTLINE_WORKER_BATCH: '500',
     OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9',
   };
   const children = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
   const backends = new Map<number, number>();
   const sample = async () => {
-    const r = await database.pool!.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [tag]);
+    const r = await database.pool!.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+      [tag],
+    );
     for (const { pid } of r.rows) backends.set(pid, Math.max(backends.get(pid) ?? 0, cpuOf(pid)));
   };
   try {
@@ -76,9 +97,22 @@ async function run(database: Database, workers: number, messages: number, rate: 
     const times = fake.sent.map((s) => s.at);
     const seconds = (Math.max(...times) - Math.min(...times)) / 1000;
     void businessId;
-    return { perSecond: Math.round(times.length / seconds), cpuPerMessageMs: ((cpu + pgCpu) * 1000) / times.length, busiest: busiestSecond(times), sent: times.length };
+    return {
+      perSecond: Math.round(times.length / seconds),
+      cpuPerMessageMs: ((cpu + pgCpu) * 1000) / times.length,
+      busiest: busiestSecond(times),
+      sent: times.length,
+    };
   } finally {
-    await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise((r) => {
+            c.once('exit', r);
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     await fake.close();
   }
 }
@@ -101,24 +135,51 @@ export const dispatchWorkersBench: ExtraBench = {
     const out: Figure[] = [];
     for (const n of [2, 4]) {
       const r = runs.get(n)!;
-      out.push(figure({
-        name: `dispatch ${n} workers vs 1, msg/s`, dialect, value: r.perSecond, unit: 'msgs/s', floorName: '1 worker process', floor: one.perSecond,
-        target: 'no less than 1 worker', targetRatio: 1, extra: { sent: r.sent },
-      }));
-      out.push(figure({
-        name: `dispatch ${n} workers vs 1, CPU/msg`, dialect, value: Math.round(r.cpuPerMessageMs * 1000) / 1000, unit: 'ms CPU/msg',
-        floorName: '1 worker process (worker + PostgreSQL)', floor: Math.round(one.cpuPerMessageMs * 1000) / 1000, higherIsBetter: false,
-        target: '≤ 1.2x of 1 worker', targetRatio: 1 / 1.2,
-      }));
+      out.push(
+        figure({
+          name: `dispatch ${n} workers vs 1, msg/s`,
+          dialect,
+          value: r.perSecond,
+          unit: 'msgs/s',
+          floorName: '1 worker process',
+          floor: one.perSecond,
+          target: 'no less than 1 worker',
+          targetRatio: 1,
+          extra: { sent: r.sent },
+        }),
+      );
+      out.push(
+        figure({
+          name: `dispatch ${n} workers vs 1, CPU/msg`,
+          dialect,
+          value: Math.round(r.cpuPerMessageMs * 1000) / 1000,
+          unit: 'ms CPU/msg',
+          floorName: '1 worker process (worker + PostgreSQL)',
+          floor: Math.round(one.cpuPerMessageMs * 1000) / 1000,
+          higherIsBetter: false,
+          target: '≤ 1.2x of 1 worker',
+          targetRatio: 1 / 1.2,
+        }),
+      );
     }
     const db = await openBenchDb('postgres');
     try {
       const rate = 80;
       const p = await run(db, 4, o.quick ? 240 : 480, rate);
-      out.push(figure({
-        name: `busiest second, 4 workers at ${rate}/s`, dialect, value: p.busiest, unit: 'msgs in 1 s', floorName: 'configured rate', floor: rate,
-        higherIsBetter: false, target: `≤ ${rate} + 2 %`, targetMax: rate * 1.02, extra: { achieved_per_s: p.perSecond },
-      }));
+      out.push(
+        figure({
+          name: `busiest second, 4 workers at ${rate}/s`,
+          dialect,
+          value: p.busiest,
+          unit: 'msgs in 1 s',
+          floorName: 'configured rate',
+          floor: rate,
+          higherIsBetter: false,
+          target: `≤ ${rate} + 2 %`,
+          targetMax: rate * 1.02,
+          extra: { achieved_per_s: p.perSecond },
+        }),
+      );
     } finally {
       await db.close();
     }

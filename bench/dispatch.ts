@@ -21,13 +21,27 @@ import { benchContext, figure, openBenchDb, pgAvailable, type Figure } from './l
 const WORKER = { enabled: true, pollMs: 20, batchSize: 500, leaseMs: 60_000, concurrency: 64 };
 
 /** A business with a WhatsApp number, `n` opted-in people and one queued notification each (bulk inserts). */
-export async function seed(database: Database, n: number, ratePerSecond: number, context?: ServiceContext): Promise<{ ctx: ServiceContext; businessId: string }> {
+export async function seed(
+  database: Database,
+  n: number,
+  ratePerSecond: number,
+  context?: ServiceContext,
+): Promise<{ ctx: ServiceContext; businessId: string }> {
   const ctx = context ?? benchContext(database);
   const b = await createBusiness(ctx, { slug: `bench-${newId('x').slice(-8)}`, displayName: 'Bench Shop' });
   const topic = await createTopic(ctx, b.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
-  await upsertChannelAccount(database.db, ctx.keyring, {
-    businessId: b.id, provider: 'whatsapp_cloud', externalId: `bench-${b.id}`, settings: { phoneNumberId: '1065400000', ratePerSecond }, secrets: { accessToken: 'bench' },
-  }, Date.now());
+  await upsertChannelAccount(
+    database.db,
+    ctx.keyring,
+    {
+      businessId: b.id,
+      provider: 'whatsapp_cloud',
+      externalId: `bench-${b.id}`,
+      settings: { phoneNumberId: '1065400000', ratePerSecond },
+      secrets: { accessToken: 'bench' },
+    },
+    Date.now(),
+  );
   const now = Date.now();
   const people: DB['people'][] = [];
   const states: DB['consent_state'][] = [];
@@ -35,29 +49,80 @@ export async function seed(database: Database, n: number, ratePerSecond: number,
   for (let i = 0; i < n; i++) {
     const pid = newId('per', now);
     people.push({
-      business_id: b.id, id: pid, phone_e164: `+4479${String(10_000_000 + i)}`, wa_id: null, bsuid: null, country: 'GB', language: 'en',
-      timezone: 'Europe/London', created_at: now, updated_at: now, erased_at: null, last_inbound_at: null, unreachable_at: null, chain_seq: 0, chain_head: null,
+      business_id: b.id,
+      id: pid,
+      phone_e164: `+4479${String(10_000_000 + i)}`,
+      wa_id: null,
+      bsuid: null,
+      country: 'GB',
+      language: 'en',
+      timezone: 'Europe/London',
+      created_at: now,
+      updated_at: now,
+      erased_at: null,
+      last_inbound_at: null,
+      unreachable_at: null,
+      chain_seq: 0,
+      chain_head: null,
     });
-    states.push({ business_id: b.id, person_id: pid, topic_id: topic.id, status: 'opted_in', decided_at: now, event_id: 'evt_bench', updated_at: now });
+    states.push({
+      business_id: b.id,
+      person_id: pid,
+      topic_id: topic.id,
+      status: 'opted_in',
+      decided_at: now,
+      event_id: 'evt_bench',
+      updated_at: now,
+    });
     messages.push({
-      business_id: b.id, id: newId('msg', now), person_id: pid, topic_id: topic.id, kind: 'notification', status: 'queued',
-      payload: JSON.stringify({ template: { name: 'order_update', language: 'en_US', bodyParams: [`#${i}`] } }), idempotency_key: null,
-      related_event_id: null, not_before: now, attempts: 0, lease_owner: null, lease_until: null, provider_message_id: null, error_code: null,
-      error_detail: null, status_at: null, created_at: now, updated_at: now, sent_at: null,
+      business_id: b.id,
+      id: newId('msg', now),
+      person_id: pid,
+      topic_id: topic.id,
+      kind: 'notification',
+      status: 'queued',
+      payload: JSON.stringify({ template: { name: 'order_update', language: 'en_US', bodyParams: [`#${i}`] } }),
+      idempotency_key: null,
+      related_event_id: null,
+      not_before: now,
+      attempts: 0,
+      lease_owner: null,
+      lease_until: null,
+      provider_message_id: null,
+      error_code: null,
+      error_detail: null,
+      status_at: null,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
     });
   }
   await database.transaction(async (trx) => {
     for (let i = 0; i < n; i += 500) {
-      await trx.insertInto('people').values(people.slice(i, i + 500)).execute();
-      await trx.insertInto('consent_state').values(states.slice(i, i + 500)).execute();
-      await trx.insertInto('messages').values(messages.slice(i, i + 500)).execute();
+      await trx
+        .insertInto('people')
+        .values(people.slice(i, i + 500))
+        .execute();
+      await trx
+        .insertInto('consent_state')
+        .values(states.slice(i, i + 500))
+        .execute();
+      await trx
+        .insertInto('messages')
+        .values(messages.slice(i, i + 500))
+        .execute();
     }
   });
   return { ctx, businessId: b.id };
 }
 
 async function countSent(database: Database, businessId: string): Promise<number> {
-  const r = await database.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('business_id', '=', businessId).where('status', '=', 'sent').executeTakeFirstOrThrow();
+  const r = await database.db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('business_id', '=', businessId)
+    .where('status', '=', 'sent')
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -86,10 +151,15 @@ export async function benchDispatch(database: Database, opts: { messages: number
     await worker.stop();
     const m = worker.metrics();
     const sent = await countSent(database, businessId);
-    if (sent !== opts.messages) throw new Error(`bench dispatch: ${sent} of ${opts.messages} sent (${m.failed} failed)`);
+    if (sent !== opts.messages)
+      throw new Error(`bench dispatch: ${sent} of ${opts.messages} sent (${m.failed} failed)`);
     return {
-      messages: opts.messages, seconds, messagesPerSecond: Math.round(opts.messages / seconds), claimRounds: m.claimRounds,
-      outcomeBatches: m.outcomeBatches, accepted: fake.counts().accepted,
+      messages: opts.messages,
+      seconds,
+      messagesPerSecond: Math.round(opts.messages / seconds),
+      claimRounds: m.claimRounds,
+      outcomeBatches: m.outcomeBatches,
+      accepted: fake.counts().accepted,
     };
   } finally {
     await fake.close();
@@ -123,18 +193,27 @@ export function busiestSecond(times: number[]): number {
  * runs in a child process (its clock is not held up by this process's event loop) and does not enforce
  * the rate: a 130429 would slow the number down and measure that reaction instead.
  */
-export async function benchPacing(database: Database, opts: { ratePerSecond?: number; seconds?: number } = {}): Promise<PacingBenchResult> {
+export async function benchPacing(
+  database: Database,
+  opts: { ratePerSecond?: number; seconds?: number } = {},
+): Promise<PacingBenchResult> {
   const rate = opts.ratePerSecond ?? 80;
   const seconds = opts.seconds ?? 3;
   const { ctx } = await seed(database, Math.ceil(rate * (seconds + 2)), rate);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fake-cloud-process.ts', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./fake-cloud-process.ts', import.meta.url))],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async <T>(): Promise<T> => JSON.parse(String((await lines.next()).value)) as T;
   try {
     const { url } = await next<{ url: string }>();
     const client = createCloudClient({ baseUrl: url });
     const sentAt: number[] = [];
-    const cloud = { send: (pn: string, token: string, body: object) => (sentAt.push(Date.now()), client.send(pn, token, body)) };
+    const cloud = {
+      send: (pn: string, token: string, body: object) => (sentAt.push(Date.now()), client.send(pn, token, body)),
+    };
     const worker = startDispatchWorker({ ctx, cloud, config: { ...WORKER, defaultRatePerSecond: rate } });
     await new Promise((r) => setTimeout(r, seconds * 1000 + 1000));
     await worker.stop();
@@ -145,8 +224,12 @@ export async function benchPacing(database: Database, opts: { ratePerSecond?: nu
     const times = all.filter((t) => t >= first && t < first + seconds * 1000);
     const achieved = times.length / seconds;
     return {
-      configured: rate, achieved, errorPct: Math.round((Math.abs(achieved - rate) / rate) * 10_000) / 100, sends: times.length,
-      maxInAnySecond: busiestSecond(times), maxSentInAnySecond: busiestSecond(sentAt),
+      configured: rate,
+      achieved,
+      errorPct: Math.round((Math.abs(achieved - rate) / rate) * 10_000) / 100,
+      sends: times.length,
+      maxInAnySecond: busiestSecond(times),
+      maxSentInAnySecond: busiestSecond(sentAt),
     };
   } finally {
     child.kill();
@@ -162,12 +245,14 @@ export async function rawSendsPerSecond(ms: number, concurrency = WORKER.concurr
     let n = 0;
     const end = performance.now() + ms;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await cloud.send('1065400000', 'bench', body);
-        n++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() < end) {
+          await cloud.send('1065400000', 'bench', body);
+          n++;
+        }
+      }),
+    );
     return n / ((performance.now() - t0) / 1000);
   } finally {
     await fake.close();
@@ -195,14 +280,37 @@ export const dispatchBench: ExtraBench = {
     }
     return [
       figure({
-        name: `dispatch ${messages.toLocaleString('en')} messages end-to-end`, dialect, value: d.messagesPerSecond, unit: 'msgs/s',
-        floorName: 'fake Cloud API + CloudClient alone, no database', floor: Math.round(floor), target: '≥ 2,000 msgs/s, ratio ≥ 0.7',
-        extra: { seconds: Math.round(d.seconds * 100) / 100, claim_rounds: d.claimRounds, outcome_batches: d.outcomeBatches },
+        name: `dispatch ${messages.toLocaleString('en')} messages end-to-end`,
+        dialect,
+        value: d.messagesPerSecond,
+        unit: 'msgs/s',
+        floorName: 'fake Cloud API + CloudClient alone, no database',
+        floor: Math.round(floor),
+        target: '≥ 2,000 msgs/s, ratio ≥ 0.7',
+        extra: {
+          seconds: Math.round(d.seconds * 100) / 100,
+          claim_rounds: d.claimRounds,
+          outcome_batches: d.outcomeBatches,
+        },
       }),
-      { ...figure({
-        name: 'pacing at a configured 80/s', dialect, value: Math.round(p.achieved * 10) / 10, unit: 'msgs/s', floorName: 'configured rate',
-        floor: p.configured, target: 'within 2%, busiest second at the provider ≤ rate + 2%', extra: { error_pct: p.errorPct, sends: p.sends, busiest_second_received: p.maxInAnySecond, busiest_second_sent: p.maxSentInAnySecond },
-      }), met: p.errorPct <= 2 && p.maxInAnySecond <= p.configured * 1.02 },
+      {
+        ...figure({
+          name: 'pacing at a configured 80/s',
+          dialect,
+          value: Math.round(p.achieved * 10) / 10,
+          unit: 'msgs/s',
+          floorName: 'configured rate',
+          floor: p.configured,
+          target: 'within 2%, busiest second at the provider ≤ rate + 2%',
+          extra: {
+            error_pct: p.errorPct,
+            sends: p.sends,
+            busiest_second_received: p.maxInAnySecond,
+            busiest_second_sent: p.maxSentInAnySecond,
+          },
+        }),
+        met: p.errorPct <= 2 && p.maxInAnySecond <= p.configured * 1.02,
+      },
     ].map((f, i) => (i === 0 ? { ...f, met: d.messagesPerSecond >= 2000 && (f.ratio ?? 0) >= 0.7 } : f));
   },
 };
@@ -213,6 +321,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const quick = process.argv.includes('--quick');
   const dialects: Dialect_[] = which ? [which] : ['sqlite', ...((await pgAvailable()) ? ['postgres' as const] : [])];
   for (const dialect of dialects) {
-    for (const f of await dispatchBench.run(dialect, { ms: 2000, quick })) process.stdout.write(`${JSON.stringify(f)}\n`);
+    for (const f of await dispatchBench.run(dialect, { ms: 2000, quick }))
+      process.stdout.write(`${JSON.stringify(f)}\n`);
   }
 }

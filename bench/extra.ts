@@ -14,4 +14,11 @@ const { refusedBench } = await import('./refused.js');
 const { reportsBench } = await import('./reports.js');
 const { dispatchWorkersBench } = await import('./dispatch-workers.js');
 
-export const EXTRA_BENCHES: ExtraBench[] = [webhookBench, dispatchBench, optOutBench, refusedBench, reportsBench, dispatchWorkersBench];
+export const EXTRA_BENCHES: ExtraBench[] = [
+  webhookBench,
+  dispatchBench,
+  optOutBench,
+  refusedBench,
+  reportsBench,
+  dispatchWorkersBench,
+];

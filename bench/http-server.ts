@@ -16,8 +16,15 @@ const key = (await createApiKey(ctx, { businessId, name: 'bench' })).key;
 // The floor of the batch figure: the in-process gate on this database, measured here before any load arrives.
 const conc = database.sqlite ? 1 : 4;
 const gateMs = Number(process.argv[3] ?? 2000);
-const gate = await opsPerSecond((i) => decideSend(ctx, businessId, { person: { phone: phoneOf(i % 1000) }, topic: 'delivery' }), gateMs, conc);
-const app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://127.0.0.1' } });
+const gate = await opsPerSecond(
+  (i) => decideSend(ctx, businessId, { person: { phone: phoneOf(i % 1000) }, topic: 'delivery' }),
+  gateMs,
+  conc,
+);
+const app = await buildApp({
+  ctx,
+  config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://127.0.0.1' },
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const bare = Fastify();
 bare.post('/bare', async () => ({ outcome: 'allow' }));

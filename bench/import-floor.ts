@@ -29,13 +29,22 @@ export async function benchImportFloor(database: Database, rows: number, batch =
     const file = join(dir, 'template.csv');
     await writeCsv(file, TEMPLATE);
     await importConsents(ctx, businessId, {
-      file, fileName: 'template.csv', fileHash: await hashFile(file), actor: 'bench', defaultTextHash: textHash,
+      file,
+      fileName: 'template.csv',
+      fileHash: await hashFile(file),
+      actor: 'bench',
+      defaultTextHash: textHash,
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const db = database.db;
-  const people = await db.selectFrom('people').selectAll().where('business_id', '=', businessId).orderBy('id').execute();
+  const people = await db
+    .selectFrom('people')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .orderBy('id')
+    .execute();
   const events = await db.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).execute();
   const evidence = await db.selectFrom('consent_evidence').selectAll().where('business_id', '=', businessId).execute();
   const states = await db.selectFrom('consent_state').selectAll().where('business_id', '=', businessId).execute();
@@ -49,7 +58,8 @@ export async function benchImportFloor(database: Database, rows: number, batch =
   try {
     for (let done = 0; done < rows; done += batch) {
       const w: ImportWrites = { people: [], events: [], evidence: [], states: [], messages: [] };
-      for (let i = done; i < Math.min(rows, done + batch); i++) clonePerson(w, people[i % TEMPLATE]!, i, eventsOf, evidenceOf, statesOf);
+      for (let i = done; i < Math.min(rows, done + batch); i++)
+        clonePerson(w, people[i % TEMPLATE]!, i, eventsOf, evidenceOf, statesOf);
       const t0 = performance.now();
       await database.transaction((trx) => writeImport(database, trx, w));
       timed += performance.now() - t0;
@@ -65,22 +75,39 @@ export async function benchImportFloor(database: Database, rows: number, batch =
 type Row<K extends keyof DB> = DB[K];
 
 function clonePerson(
-  w: ImportWrites, p: Row<'people'>, i: number,
-  eventsOf: Map<string, Row<'consent_events'>[]>, evidenceOf: Map<string, Row<'consent_evidence'>>, statesOf: Map<string, Row<'consent_state'>[]>,
+  w: ImportWrites,
+  p: Row<'people'>,
+  i: number,
+  eventsOf: Map<string, Row<'consent_events'>[]>,
+  evidenceOf: Map<string, Row<'consent_evidence'>>,
+  statesOf: Map<string, Row<'consent_state'>[]>,
 ): void {
   const now = Date.now();
   const personId = newId('per', now);
-  const hex = (s: string | null) => (s === null ? null : randomBytes(Math.ceil(s.length / 2)).toString('hex').slice(0, s.length));
+  const hex = (s: string | null) =>
+    s === null
+      ? null
+      : randomBytes(Math.ceil(s.length / 2))
+          .toString('hex')
+          .slice(0, s.length);
   const eventIds = new Map<string, string>();
   w.people.push({ ...p, id: personId, phone_e164: `+4475${String(10_000_000 + i)}`, chain_head: hex(p.chain_head) });
   for (const e of eventsOf.get(p.id) ?? []) {
     const id = newId('evt', now);
     eventIds.set(e.id, id);
-    w.events.push({ ...e, id, person_id: personId, source_ref: e.source_ref === null ? null : `floor:${i}:${e.seq}`, hash: hex(e.hash)!, prev_hash: hex(e.prev_hash) });
+    w.events.push({
+      ...e,
+      id,
+      person_id: personId,
+      source_ref: e.source_ref === null ? null : `floor:${i}:${e.seq}`,
+      hash: hex(e.hash)!,
+      prev_hash: hex(e.prev_hash),
+    });
     const x = evidenceOf.get(e.id);
     if (x) w.evidence.push({ ...x, event_id: id });
   }
-  for (const s of statesOf.get(p.id) ?? []) w.states.push({ ...s, person_id: personId, event_id: eventIds.get(s.event_id) ?? s.event_id });
+  for (const s of statesOf.get(p.id) ?? [])
+    w.states.push({ ...s, person_id: personId, event_id: eventIds.get(s.event_id) ?? s.event_id });
 }
 
 function group<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {

@@ -20,8 +20,16 @@ import { hashFile } from '../src/services/import/import-file.js';
  * directory first (not timed), then hashed, parsed and imported (timed). Floor: 1,000,000 rows in 60 s.
  * `database` must be migrated; the caller owns it (and its isolation: a throwaway file or schema).
  */
-export async function benchImport(database: Database, rows: number): Promise<{ seconds: number; rowsPerSecond: number; peakRssMb: number }> {
-  const ctx: ServiceContext = { database, clock: systemClock, keyring: createKeyring(randomBytes(32)), logger: silentLogger() };
+export async function benchImport(
+  database: Database,
+  rows: number,
+): Promise<{ seconds: number; rowsPerSecond: number; peakRssMb: number }> {
+  const ctx: ServiceContext = {
+    database,
+    clock: systemClock,
+    keyring: createKeyring(randomBytes(32)),
+    logger: silentLogger(),
+  };
   const { businessId, textHash } = await seedImportBusiness(ctx);
 
   const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
@@ -33,13 +41,24 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
     const t0 = performance.now();
     const fileHash = await hashFile(file);
     const result = await importConsents(ctx, businessId, {
-      file, fileName: 'consents.csv', fileHash, actor: 'bench', defaultTextHash: textHash,
+      file,
+      fileName: 'consents.csv',
+      fileHash,
+      actor: 'bench',
+      defaultTextHash: textHash,
       onProgress: () => (peak = Math.max(peak, process.memoryUsage().rss)),
     });
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sample);
-    if (result.imported !== rows) throw new Error(`bench import: ${result.imported} of ${rows} rows imported (${result.refused[0]?.reason ?? 'no refusal'})`);
-    return { seconds, rowsPerSecond: Math.round(rows / seconds), peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6) };
+    if (result.imported !== rows)
+      throw new Error(
+        `bench import: ${result.imported} of ${rows} rows imported (${result.refused[0]?.reason ?? 'no refusal'})`,
+      );
+    return {
+      seconds,
+      rowsPerSecond: Math.round(rows / seconds),
+      peakRssMb: Math.round(Math.max(peak, process.memoryUsage().rss) / 1e6),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -47,11 +66,16 @@ export async function benchImport(database: Database, rows: number): Promise<{ s
 
 /** A fresh business with the two topics and the opt-in text every imported row names. */
 export async function seedImportBusiness(ctx: ServiceContext): Promise<{ businessId: string; textHash: string }> {
-  const business = await createBusiness(ctx, { slug: `bench-${randomBytes(4).toString('hex')}`, displayName: 'Bench Shop' });
+  const business = await createBusiness(ctx, {
+    slug: `bench-${randomBytes(4).toString('hex')}`,
+    displayName: 'Bench Shop',
+  });
   await createTopic(ctx, business.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
   await createTopic(ctx, business.id, { key: 'billing', name: 'billing alerts', category: 'utility' });
   const text = await registerText(ctx, business.id, {
-    name: 'default', language: 'en', topicKeys: ['delivery', 'billing'],
+    name: 'default',
+    language: 'en',
+    topicKeys: ['delivery', 'billing'],
     body: 'Yes, send me delivery updates and billing alerts from Bench Shop on WhatsApp. Reply STOP at any time to opt out.',
   });
   return { businessId: business.id, textHash: text.hash };

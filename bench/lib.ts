@@ -44,7 +44,13 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
     const s = openSqlite(join(dir, 'bench.db'));
-    d = { ...s, close: async () => { await s.close(); rmSync(dir, { recursive: true, force: true }); } };
+    d = {
+      ...s,
+      close: async () => {
+        await s.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   } else {
     const schema = `bench_${randomBytes(5).toString('hex')}`;
     const admin = new pg.Client({ connectionString: BENCH_PG_URL });
@@ -80,13 +86,18 @@ export async function refuseRelaxedDurability(d: Database): Promise<void> {
     if (Number(d.sqlite.pragma('synchronous', { simple: true })) !== 2) problems.push('SQLite synchronous is not FULL');
     if (String(d.sqlite.pragma('journal_mode', { simple: true })) !== 'wal') problems.push('SQLite is not in WAL mode');
   } else {
-    for (const [name, ok] of [['fsync', ['on']], ['full_page_writes', ['on']], ['synchronous_commit', ['on', 'remote_write', 'remote_apply']]] as const) {
+    for (const [name, ok] of [
+      ['fsync', ['on']],
+      ['full_page_writes', ['on']],
+      ['synchronous_commit', ['on', 'remote_write', 'remote_apply']],
+    ] as const) {
       const { rows } = await sql<{ v: string }>`SELECT current_setting(${name}) AS v`.execute(d.db);
       const v = rows[0]?.v ?? '';
       if (!(ok as readonly string[]).includes(v)) problems.push(`PostgreSQL ${name} is ${v}`);
     }
   }
-  if (problems.length) throw new Error(`bench refused: ${problems.join('; ')} (acknowledged writes would not be durable)`);
+  if (problems.length)
+    throw new Error(`bench refused: ${problems.join('; ')} (acknowledged writes would not be durable)`);
 }
 
 export function benchContext(database: Database): ServiceContext {
@@ -94,7 +105,11 @@ export function benchContext(database: Database): ServiceContext {
 }
 
 /** Runs fn repeatedly for about `ms` (after a warm-up) and returns operations per second. */
-export async function opsPerSecond(fn: (i: number) => Promise<unknown> | unknown, ms: number, concurrency = 1): Promise<number> {
+export async function opsPerSecond(
+  fn: (i: number) => Promise<unknown> | unknown,
+  ms: number,
+  concurrency = 1,
+): Promise<number> {
   const warm = Date.now() + Math.min(300, ms / 5);
   let i = 0;
   while (Date.now() < warm) await fn(i++);
@@ -112,7 +127,9 @@ export async function opsPerSecond(fn: (i: number) => Promise<unknown> | unknown
   return n / ((performance.now() - t0) / 1000);
 }
 
-export function figure(f: Omit<Figure, 'ratio' | 'met'> & { higherIsBetter?: boolean; targetRatio?: number; targetMax?: number }): Figure {
+export function figure(
+  f: Omit<Figure, 'ratio' | 'met'> & { higherIsBetter?: boolean; targetRatio?: number; targetMax?: number },
+): Figure {
   const ratio = f.floor ? (f.higherIsBetter === false ? f.floor / f.value : f.value / f.floor) : null;
   let met: boolean | null = null;
   if (f.targetRatio !== undefined && ratio !== null) met = ratio >= f.targetRatio;

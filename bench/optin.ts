@@ -15,8 +15,13 @@ export async function benchOptIn(database: Database, ms: number): Promise<Figure
   const value = await opsPerSecond(
     () =>
       recordOptIn(ctx, businessId, {
-        person: { phone: `+4479${String(30000000 + n++).padStart(8, '0')}` }, topics: ['delivery'], channel: 'web', action: 'checked_box',
-        textHash, evidence: { ip: '203.0.113.1', userAgent: 'bench', pageUrl: 'https://x.example/optin' }, actor: 'bench',
+        person: { phone: `+4479${String(30000000 + n++).padStart(8, '0')}` },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash,
+        evidence: { ip: '203.0.113.1', userAgent: 'bench', pageUrl: 'https://x.example/optin' },
+        actor: 'bench',
       }),
     ms,
     conc,
@@ -25,14 +30,31 @@ export async function benchOptIn(database: Database, ms: number): Promise<Figure
   let floorName: string;
   const row = () => [businessId, randomBytes(16).toString('hex'), 'bench', Date.now()];
   if (database.sqlite) {
-    database.sqlite.exec('CREATE TABLE IF NOT EXISTS bench_rows (business_id text, id text, reason text, created_at bigint, PRIMARY KEY (business_id, id))');
+    database.sqlite.exec(
+      'CREATE TABLE IF NOT EXISTS bench_rows (business_id text, id text, reason text, created_at bigint, PRIMARY KEY (business_id, id))',
+    );
     const st = database.sqlite.prepare('INSERT INTO bench_rows VALUES (?, ?, ?, ?)');
     floorName = 'raw better-sqlite3 single-row insert (own transaction, synchronous=FULL)';
     floor = await opsPerSecond(() => st.run(...row()), ms);
   } else {
-    await database.pool!.query('CREATE TABLE IF NOT EXISTS bench_rows (business_id text, id text, reason text, created_at bigint, PRIMARY KEY (business_id, id))');
+    await database.pool!.query(
+      'CREATE TABLE IF NOT EXISTS bench_rows (business_id text, id text, reason text, created_at bigint, PRIMARY KEY (business_id, id))',
+    );
     floorName = 'raw pg single-row insert (autocommit, 4 in flight)';
-    floor = await opsPerSecond(() => database.pool!.query('INSERT INTO bench_rows VALUES ($1, $2, $3, $4)', row()), ms, conc);
+    floor = await opsPerSecond(
+      () => database.pool!.query('INSERT INTO bench_rows VALUES ($1, $2, $3, $4)', row()),
+      ms,
+      conc,
+    );
   }
-  return figure({ name: 'opt-in writes', dialect: database.dialect, value: Math.round(value), unit: 'opt-ins/s', floorName, floor: Math.round(floor), target: 'ratio ≥ 0.3', targetRatio: 0.3 });
+  return figure({
+    name: 'opt-in writes',
+    dialect: database.dialect,
+    value: Math.round(value),
+    unit: 'opt-ins/s',
+    floorName,
+    floor: Math.round(floor),
+    target: 'ratio ≥ 0.3',
+    targetRatio: 0.3,
+  });
 }

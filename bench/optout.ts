@@ -25,7 +25,13 @@ import { putWhatsAppChannel } from '../src/services/admin/manage-whatsapp-channe
 import { recordOptIn } from '../src/services/consent/record-opt-in.js';
 import { queueMessage } from '../src/services/dispatch/queue-message.js';
 import { startFakeCloudApi } from '../src/channels/whatsapp-cloud/fake-cloud-api.js';
-import { batch, inboundText, metaJson, randomWamid, statusUpdate } from '../src/channels/whatsapp-cloud/webhook-builders.js';
+import {
+  batch,
+  inboundText,
+  metaJson,
+  randomWamid,
+  statusUpdate,
+} from '../src/channels/whatsapp-cloud/webhook-builders.js';
 import { signMetaBody } from '../src/channels/whatsapp-cloud/signature.js';
 import type { ExtraBench } from './extra.js';
 import { BENCH_PG_URL, figure, type Figure } from './lib.js';
@@ -44,10 +50,18 @@ const freePort = () =>
     });
   });
 
-async function freshDatabase(dialect: Dialect_, dir: string): Promise<{ database: Database; env: Record<string, string>; reopen(): Database; drop(): Promise<void> }> {
+async function freshDatabase(
+  dialect: Dialect_,
+  dir: string,
+): Promise<{ database: Database; env: Record<string, string>; reopen(): Database; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
     const file = join(dir, 'optline.db');
-    return { database: openSqlite(file), env: { OPTLINE_DATA_DIR: dir }, reopen: () => openSqlite(file), drop: async () => {} };
+    return {
+      database: openSqlite(file),
+      env: { OPTLINE_DATA_DIR: dir },
+      reopen: () => openSqlite(file),
+      drop: async () => {},
+    };
   }
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: BENCH_PG_URL });
@@ -70,7 +84,10 @@ async function freshDatabase(dialect: Dialect_, dir: string): Promise<{ database
 }
 
 function startServe(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('optline serve did not come up within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`optline serve exited early (${code})`)));
@@ -87,7 +104,12 @@ function startServe(env: Record<string, string>): Promise<ChildProcess> {
 /** POSTs one signed envelope; resolves with the time the 200's headers arrived. */
 async function post(url: string, envelope: object): Promise<number> {
   const raw = metaJson(envelope);
-  const r = await fetch(url, { method: 'POST', body: raw, signal: AbortSignal.timeout(15_000), headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, SECRET) } });
+  const r = await fetch(url, {
+    method: 'POST',
+    body: raw,
+    signal: AbortSignal.timeout(15_000),
+    headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, SECRET) },
+  });
   const at = Date.now();
   await r.arrayBuffer();
   if (r.status !== 200) throw new Error(`bench: webhook answered ${r.status}`);
@@ -108,28 +130,64 @@ export async function benchOptOut(dialect: Dialect_, o: { quick: boolean }): Pro
   const masterKey = randomBytes(32);
   const port = await freePort();
   const hook = `http://127.0.0.1:${port}/webhooks/whatsapp`;
-  const fake = await startFakeCloudApi({ webhook: { url: hook, appSecret: SECRET, statuses: ['sent', 'delivered', 'read'], concurrency: 8 } });
+  const fake = await startFakeCloudApi({
+    webhook: { url: hook, appSecret: SECRET, statuses: ['sent', 'delivered', 'read'], concurrency: 8 },
+  });
   const db = await freshDatabase(dialect, dir);
   let child: ChildProcess | null = null;
   try {
     const r = await migrateToLatest(db.database);
     if (r.error) throw new Error(r.error);
-    const ctx = { database: db.database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
-    const b = await createBusiness(ctx, { slug: 'bench-optout', displayName: 'Bench Shop', policy: { frequencyCaps: [] } });
+    const ctx = {
+      database: db.database,
+      clock: systemClock,
+      keyring: createKeyring(masterKey),
+      logger: silentLogger(),
+    };
+    const b = await createBusiness(ctx, {
+      slug: 'bench-optout',
+      displayName: 'Bench Shop',
+      policy: { frequencyCaps: [] },
+    });
     await createTopic(ctx, b.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
-    const text = await registerText(ctx, b.id, { name: 'd', language: 'en', topicKeys: ['delivery'], body: 'Yes, send me delivery updates from Bench Shop on WhatsApp. Reply STOP at any time to opt out.' });
+    const text = await registerText(ctx, b.id, {
+      name: 'd',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: 'Yes, send me delivery updates from Bench Shop on WhatsApp. Reply STOP at any time to opt out.',
+    });
     await putWhatsAppChannel(ctx, b.id, { phoneNumberId: PNID, accessToken: 'token', appSecret: SECRET });
     const digits = Array.from({ length: people }, (_, i) => `447911${200000 + i}`);
     for (const d of digits) {
-      await recordOptIn(ctx, b.id, { person: { phone: `+${d}` }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: { ip: '203.0.113.7', userAgent: 'bench', pageUrl: 'https://bench.example/' }, actor: 'bench' });
+      await recordOptIn(ctx, b.id, {
+        person: { phone: `+${d}` },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: text.hash,
+        evidence: { ip: '203.0.113.7', userAgent: 'bench', pageUrl: 'https://bench.example/' },
+        actor: 'bench',
+      });
     }
     for (let round = 0; round < perPerson; round++) {
-      for (const d of digits) await queueMessage(ctx, b.id, { person: { phone: `+${d}` }, topic: 'delivery', template: { name: 'order_update', language: 'en', bodyParams: [String(round)] } });
+      for (const d of digits)
+        await queueMessage(ctx, b.id, {
+          person: { phone: `+${d}` },
+          topic: 'delivery',
+          template: { name: 'order_update', language: 'en', bodyParams: [String(round)] },
+        });
     }
     await db.database.close();
     child = await startServe({
-      PATH: process.env.PATH ?? '', ...db.env, OPTLINE_PORT: String(port), OPTLINE_MASTER_KEY: masterKey.toString('base64'),
-      OPTLINE_WHATSAPP_API_URL: fake.url, OPTLINE_SANDBOX: 'false', OPTLINE_LOG_LEVEL: 'error', OPTLINE_WORKER_POLL_MS: '20', OPTLINE_WHATSAPP_RATE_PER_SECOND: '250',
+      PATH: process.env.PATH ?? '',
+      ...db.env,
+      OPTLINE_PORT: String(port),
+      OPTLINE_MASTER_KEY: masterKey.toString('base64'),
+      OPTLINE_WHATSAPP_API_URL: fake.url,
+      OPTLINE_SANDBOX: 'false',
+      OPTLINE_LOG_LEVEL: 'error',
+      OPTLINE_WORKER_POLL_MS: '20',
+      OPTLINE_WHATSAPP_RATE_PER_SECOND: '250',
     });
 
     // 1. Half the people send STOP while their notifications are being dispatched.
@@ -150,7 +208,9 @@ export async function benchOptOut(dialect: Dialect_, o: { quick: boolean }): Pro
       await sleep(1000);
     }
     const gaps = stoppers.map((d) => {
-      const calls = fake.sent.filter((s) => String(s.body?.to ?? '').replace(/^\+/, '') === d && s.body?.type !== 'text');
+      const calls = fake.sent.filter(
+        (s) => String(s.body?.to ?? '').replace(/^\+/, '') === d && s.body?.type !== 'text',
+      );
       return calls.length === 0 ? -Infinity : Math.max(...calls.map((s) => s.at)) - ackedAt.get(d)!;
     });
     const worst = Math.max(...gaps);
@@ -158,13 +218,22 @@ export async function benchOptOut(dialect: Dialect_, o: { quick: boolean }): Pro
     // 2. STOPs from other people while status receipts are posted flat out (8 POSTs of 25 statuses in flight).
     let flooding = true;
     let statuses = 0;
-    const flood = Promise.all(Array.from({ length: 8 }, async () => {
-      while (flooding) {
-        const now = Date.now();
-        await post(hook, batch(...Array.from({ length: 25 }, () => statusUpdate({ phoneNumberId: PNID, messageId: randomWamid(), status: 'delivered', timestampMs: now }))));
-        statuses += 25;
-      }
-    }));
+    const flood = Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (flooding) {
+          const now = Date.now();
+          await post(
+            hook,
+            batch(
+              ...Array.from({ length: 25 }, () =>
+                statusUpdate({ phoneNumberId: PNID, messageId: randomWamid(), status: 'delivered', timestampMs: now }),
+              ),
+            ),
+          );
+          statuses += 25;
+        }
+      }),
+    );
     await sleep(1000);
     const sentAt = new Map<string, number>();
     for (let i = 0; i < floodStops; i++) {
@@ -176,19 +245,38 @@ export async function benchOptOut(dialect: Dialect_, o: { quick: boolean }): Pro
     flooding = false;
     await flood;
     const check = db.reopen();
-    const rows = await check.db.selectFrom('consent_events').select(['source_ref', 'recorded_at']).where('business_id', '=', b.id).where('source_ref', 'in', [...sentAt.keys()]).execute();
+    const rows = await check.db
+      .selectFrom('consent_events')
+      .select(['source_ref', 'recorded_at'])
+      .where('business_id', '=', b.id)
+      .where('source_ref', 'in', [...sentAt.keys()])
+      .execute();
     await check.close();
     const lat = rows.map((e) => Number(e.recorded_at) - sentAt.get(e.source_ref!)!);
     if (lat.length !== floodStops) throw new Error(`bench: ${lat.length} of ${floodStops} STOPs have a ledger event`);
 
     return [
       figure({
-        name: 'STOP acknowledged → last provider call', dialect, value: worst === -Infinity ? 0 : worst, unit: 'ms (worst)', floorName: 'the 200 of the STOP', floor: null,
-        target: '≤ 0 ms', targetMax: 0, extra: { stops: stoppers.length, provider_calls: fake.sent.length },
+        name: 'STOP acknowledged → last provider call',
+        dialect,
+        value: worst === -Infinity ? 0 : worst,
+        unit: 'ms (worst)',
+        floorName: 'the 200 of the STOP',
+        floor: null,
+        target: '≤ 0 ms',
+        targetMax: 0,
+        extra: { stops: stoppers.length, provider_calls: fake.sent.length },
       }),
       figure({
-        name: 'STOP in a status flood → ledger event', dialect, value: pct(lat, 99), unit: 'ms p99', floorName: 'POST of the STOP', floor: null,
-        target: 'p99 ≤ 1000 ms', targetMax: 1000, extra: { p50_ms: pct(lat, 50), stops: lat.length, statuses_posted: statuses },
+        name: 'STOP in a status flood → ledger event',
+        dialect,
+        value: pct(lat, 99),
+        unit: 'ms p99',
+        floorName: 'POST of the STOP',
+        floor: null,
+        target: 'p99 ≤ 1000 ms',
+        targetMax: 1000,
+        extra: { p50_ms: pct(lat, 50), stops: lat.length, statuses_posted: statuses },
       }),
     ];
   } finally {

@@ -12,12 +12,17 @@ import { metaJson, statusUpdate, batch } from '../src/channels/whatsapp-cloud/we
 import { benchContext, figure, openBenchDb, opsPerSecond, type Figure } from './lib.js';
 import type { ExtraBench } from './extra.js';
 
-async function refusedRate(dialect: Dialect_, businesses: number, ms: number): Promise<{ rate: number; floor: number }> {
+async function refusedRate(
+  dialect: Dialect_,
+  businesses: number,
+  ms: number,
+): Promise<{ rate: number; floor: number }> {
   const db = await openBenchDb(dialect);
   const ctx = benchContext(db);
   const processor = createInboxProcessor(ctx);
   const app = await buildApp({
-    ctx, config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost' },
+    ctx,
+    config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost' },
     whatsapp: { sharedAppSecret: 'shared', sharedVerifyToken: null, processor },
   });
   try {
@@ -28,14 +33,26 @@ async function refusedRate(dialect: Dialect_, businesses: number, ms: number): P
       await putWhatsAppChannel(ctx, b.id, { phoneNumberId: pnid, accessToken: 't', appSecret: `own-secret-${i}` });
       if (i === 0) target = pnid;
     }
-    const one = (i: number) => statusUpdate({ phoneNumberId: target, messageId: `wamid.refused.${i}`, status: 'delivered', recipientId: '447911123456', timestampMs: 1_767_225_600_000 });
+    const one = (i: number) =>
+      statusUpdate({
+        phoneNumberId: target,
+        messageId: `wamid.refused.${i}`,
+        status: 'delivered',
+        recipientId: '447911123456',
+        timestampMs: 1_767_225_600_000,
+      });
     const each = metaJson(batch(one(0), one(1))).length - metaJson(batch(one(0))).length;
     const statuses = Array.from({ length: Math.floor((3.7 * 1024 * 1024) / each) }, (_, i) => one(i));
     const raw = metaJson(batch(...statuses));
     const body = Buffer.from(raw);
     const sig = `sha256=${'0'.repeat(64)}`;
     const rate = await opsPerSecond(async () => {
-      const r = await app.inject({ method: 'POST', url: '/webhooks/whatsapp', payload: body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sig } });
+      const r = await app.inject({
+        method: 'POST',
+        url: '/webhooks/whatsapp',
+        payload: body,
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': sig },
+      });
       if (r.statusCode !== 401) throw new Error(`expected 401, got ${r.statusCode}`);
     }, ms);
     const floor = await opsPerSecond(() => {
@@ -56,16 +73,32 @@ export const refusedBench: ExtraBench = {
     const one = await refusedRate(dialect, 1, o.ms);
     const many = await refusedRate(dialect, 201, o.ms);
     const out: Figure[] = [];
-    out.push(figure({
-      name: 'refused 3.7 MB webhook, 1 business', dialect, value: Math.round(one.rate * 10) / 10, unit: 'POSTs/s',
-      floorName: 'one JSON parse + one HMAC', floor: Math.round(one.floor * 10) / 10, target: 'ratio ≥ 0.5', targetRatio: 0.5,
-      extra: { ms_per_post: Math.round(10_000 / one.rate) / 10 },
-    }));
-    out.push(figure({
-      name: 'refused 3.7 MB webhook, 201 businesses', dialect, value: Math.round(many.rate * 10) / 10, unit: 'POSTs/s',
-      floorName: 'same with 1 business', floor: Math.round(one.rate * 10) / 10, target: 'ratio ≥ 0.8 (no cost per secret)', targetRatio: 0.8,
-      extra: { ms_per_post: Math.round(10_000 / many.rate) / 10 },
-    }));
+    out.push(
+      figure({
+        name: 'refused 3.7 MB webhook, 1 business',
+        dialect,
+        value: Math.round(one.rate * 10) / 10,
+        unit: 'POSTs/s',
+        floorName: 'one JSON parse + one HMAC',
+        floor: Math.round(one.floor * 10) / 10,
+        target: 'ratio ≥ 0.5',
+        targetRatio: 0.5,
+        extra: { ms_per_post: Math.round(10_000 / one.rate) / 10 },
+      }),
+    );
+    out.push(
+      figure({
+        name: 'refused 3.7 MB webhook, 201 businesses',
+        dialect,
+        value: Math.round(many.rate * 10) / 10,
+        unit: 'POSTs/s',
+        floorName: 'same with 1 business',
+        floor: Math.round(one.rate * 10) / 10,
+        target: 'ratio ≥ 0.8 (no cost per secret)',
+        targetRatio: 0.8,
+        extra: { ms_per_post: Math.round(10_000 / many.rate) / 10 },
+      }),
+    );
     return out;
   },
 };

@@ -29,7 +29,10 @@ const dialects: Dialect_[] = [];
 if (!values.dialect || values.dialect === 'sqlite') dialects.push('sqlite');
 if (!values.dialect || values.dialect === 'postgres') {
   if (await pgAvailable()) dialects.push('postgres');
-  else process.stderr.write('PostgreSQL not reachable (OPTLINE_BENCH_DATABASE_URL or 127.0.0.1:5432): PostgreSQL figures skipped\n');
+  else
+    process.stderr.write(
+      'PostgreSQL not reachable (OPTLINE_BENCH_DATABASE_URL or 127.0.0.1:5432): PostgreSQL figures skipped\n',
+    );
 }
 
 const figures: Figure[] = [];
@@ -44,11 +47,20 @@ function emit(f: Figure) {
   process.stdout.write(
     `${`${f.name} [${f.dialect}]`.padEnd(44)} ${String(f.value).padStart(9)} ${f.unit.padEnd(12)}` +
       ` floor ${f.floor === null ? '-' : String(f.floor).padStart(9)} (${f.floorName})  ${ratio}  target ${f.target} ${verdict}` +
-      `${f.extra ? `  ${Object.entries(f.extra).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}\n`,
+      `${
+        f.extra
+          ? `  ${Object.entries(f.extra)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(' ')}`
+          : ''
+      }\n`,
   );
 }
 
-async function withDb<T>(dialect: Dialect_, fn: (db: Awaited<ReturnType<typeof openBenchDb>>) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  dialect: Dialect_,
+  fn: (db: Awaited<ReturnType<typeof openBenchDb>>) => Promise<T>,
+): Promise<T> {
   const db = await openBenchDb(dialect);
   try {
     return await fn(db);
@@ -67,17 +79,26 @@ for (const d of dialects) {
     const r = await withDb(d, (db) => benchImport(db, importRows));
     const targetS = (20 * importRows) / 1_000_000;
     const importFigure = figure({
-      name: `import ${importRows.toLocaleString('en')} CSV rows`, dialect: d, value: Math.round(r.seconds * 10) / 10, unit: 's',
-      floorName: 'raw multi-row insert of the same rows', floor: Math.round(f.seconds * 10) / 10, higherIsBetter: false,
-      target: `≤ ${targetS} s, ≤ 300 MB`, targetMax: targetS,
+      name: `import ${importRows.toLocaleString('en')} CSV rows`,
+      dialect: d,
+      value: Math.round(r.seconds * 10) / 10,
+      unit: 's',
+      floorName: 'raw multi-row insert of the same rows',
+      floor: Math.round(f.seconds * 10) / 10,
+      higherIsBetter: false,
+      target: `≤ ${targetS} s, ≤ 300 MB`,
+      targetMax: targetS,
       extra: { rows_per_s: r.rowsPerSecond, peak_rss_mb: r.peakRssMb },
     });
     emit({ ...importFigure, met: importFigure.met === true && r.peakRssMb <= 300 });
   }
-  for (const b of EXTRA_BENCHES) if (want(b.name)) for (const f of await b.run(d, { ms, quick: values.quick! })) emit(f);
+  for (const b of EXTRA_BENCHES)
+    if (want(b.name)) for (const f of await b.run(d, { ms, quick: values.quick! })) emit(f);
 }
 
 if (!values.json) {
   const below = figures.filter((f) => f.met === false);
-  process.stdout.write(`\n${figures.length} figures, ${below.length} below target${below.length ? `: ${below.map((f) => `${f.name} [${f.dialect}]`).join(', ')}` : ''}\n`);
+  process.stdout.write(
+    `\n${figures.length} figures, ${below.length} below target${below.length ? `: ${below.map((f) => `${f.name} [${f.dialect}]`).join(', ')}` : ''}\n`,
+  );
 }

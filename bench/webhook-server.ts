@@ -12,7 +12,16 @@ const SECRET = 'bench-app-secret';
 const database = await openBenchDb(dialect, 10);
 const { ctx, businessId } = await seedPeople(database, 10);
 await putWhatsAppChannel(ctx, businessId, { phoneNumberId: 'bench-pn', accessToken: 'x', appSecret: SECRET });
-const inbox = process.env.BENCH_NO_PROCESS ? ({ enqueue() {}, async stop() {}, async drain() {}, async runOnce() { return 0; } } as unknown as ReturnType<typeof startInboxProcessor>) : startInboxProcessor(ctx);
+const inbox = process.env.BENCH_NO_PROCESS
+  ? ({
+      enqueue() {},
+      async stop() {},
+      async drain() {},
+      async runOnce() {
+        return 0;
+      },
+    } as unknown as ReturnType<typeof startInboxProcessor>)
+  : startInboxProcessor(ctx);
 const app = await buildApp({
   ctx,
   config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://127.0.0.1' },

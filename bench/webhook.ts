@@ -10,13 +10,22 @@ import { figure, type Figure } from './lib.js';
 async function load(url: string, seconds: number, bodies: { body: string; sig: string }[]) {
   let i = 0;
   const r = await autocannon({
-    url, method: 'POST', connections: 16, duration: seconds,
-    requests: [{
-      setupRequest: (req) => {
-        const b = bodies[i++ % bodies.length]!;
-        return { ...req, body: b.body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': b.sig } };
+    url,
+    method: 'POST',
+    connections: 16,
+    duration: seconds,
+    requests: [
+      {
+        setupRequest: (req) => {
+          const b = bodies[i++ % bodies.length]!;
+          return {
+            ...req,
+            body: b.body,
+            headers: { 'content-type': 'application/json', 'x-hub-signature-256': b.sig },
+          };
+        },
       },
-    }],
+    ],
   });
   if (r.non2xx > 0) throw new Error(`bench: ${r.non2xx} non-2xx answers from ${url}`);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
@@ -27,7 +36,11 @@ async function load(url: string, seconds: number, bodies: { body: string; sig: s
  * inbox processor running alongside) against a bare Fastify route accepting the same bodies.
  */
 export async function benchWebhookIngest(dialect: Dialect_, seconds: number): Promise<Figure> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./webhook-server.ts', import.meta.url).pathname, dialect], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./webhook-server.ts', import.meta.url).pathname, dialect],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`bench server exited (${c})`)));
@@ -36,15 +49,27 @@ export async function benchWebhookIngest(dialect: Dialect_, seconds: number): Pr
   try {
     // Distinct messages (each a new wamid), so deduplication does not make the work trivial.
     const bodies = Array.from({ length: 60_000 }, (_, i) => {
-      const body = metaJson(inboundText({ phoneNumberId: 'bench-pn', from: `4479${String(20000000 + (i % 5000)).padStart(8, '0')}`, text: i % 10 === 0 ? 'STOP' : 'Where is my order?' }));
+      const body = metaJson(
+        inboundText({
+          phoneNumberId: 'bench-pn',
+          from: `4479${String(20000000 + (i % 5000)).padStart(8, '0')}`,
+          text: i % 10 === 0 ? 'STOP' : 'Where is my order?',
+        }),
+      );
       return { body, sig: signMetaBody(body, secret) };
     });
     await load(`http://127.0.0.1:${bare}/bare`, 1, bodies);
     const floor = await load(`http://127.0.0.1:${bare}/bare`, seconds, bodies);
     const value = await load(`http://127.0.0.1:${app}/webhooks/whatsapp`, seconds, bodies.slice(20_000));
     return figure({
-      name: 'signed webhook ingest', dialect, value: Math.round(value.rps), unit: 'webhooks/s',
-      floorName: 'bare Fastify POST route accepting the same body', floor: Math.round(floor.rps), target: 'ratio ≥ 0.5; median ≤ 250 ms', targetRatio: 0.5,
+      name: 'signed webhook ingest',
+      dialect,
+      value: Math.round(value.rps),
+      unit: 'webhooks/s',
+      floorName: 'bare Fastify POST route accepting the same body',
+      floor: Math.round(floor.rps),
+      target: 'ratio ≥ 0.5; median ≤ 250 ms',
+      targetRatio: 0.5,
       extra: { p50_ms: value.p50, p99_ms: value.p99, floor_p99_ms: floor.p99 },
     });
   } finally {

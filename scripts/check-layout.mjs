@@ -95,4 +95,6 @@ if (problems.length) {
   process.stderr.write(`${problems.join('\n')}\n${problems.length} layout problem(s)\n`);
   process.exit(1);
 }
-process.stdout.write(`layout: ${sizes.length} source files, median ${median} lines, none over ${MAX_FILE}; no line over ${MAX_LINE}\n`);
+process.stdout.write(
+  `layout: ${sizes.length} source files, median ${median} lines, none over ${MAX_FILE}; no line over ${MAX_LINE}\n`,
+);

@@ -29,7 +29,15 @@ if (files.length === 0) {
 const concurrency = process.env.OPTLINE_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-timeout=300000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, OPTLINE_LOG_LEVEL: process.env.OPTLINE_LOG_LEVEL ?? 'silent' } },
 );
 process.exit(r.status ?? 1);

@@ -7,7 +7,13 @@ import { openTestDb, PG_URL } from '../test/helpers/db.js';
 import { buildWaTestApp } from '../test/helpers/whatsapp.js';
 import { simulate } from '../test/e2e/sim/dispatch-simulation.js';
 
-const { values } = parseArgs({ options: { seeds: { type: 'string', default: '200' }, from: { type: 'string', default: '1' }, dialect: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '200' },
+    from: { type: 'string', default: '1' },
+    dialect: { type: 'string' },
+  },
+});
 const seeds = Number(values.seeds);
 const from = Number(values.from);
 if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(from)) {
@@ -32,12 +38,18 @@ for (const dialect of dialects) {
     optOuts += r.optOuts;
     if (r.violations.length) {
       failed++;
-      process.stdout.write(`${dialect} seed ${seed}: ${r.violations.length} violation(s)\n${r.violations.map((v) => `  ${v}`).join('\n')}\n`);
+      process.stdout.write(
+        `${dialect} seed ${seed}: ${r.violations.length} violation(s)\n${r.violations.map((v) => `  ${v}`).join('\n')}\n`,
+      );
     }
   }
-  process.stdout.write(`${dialect}: ${seeds} seeds (${workers} worker${workers > 1 ? 's' : ''}), ${calls} provider calls, ${optOuts} acknowledged opt-outs\n`);
+  process.stdout.write(
+    `${dialect}: ${seeds} seeds (${workers} worker${workers > 1 ? 's' : ''}), ${calls} provider calls, ${optOuts} acknowledged opt-outs\n`,
+  );
   await wa.close();
   await database.close();
 }
-process.stdout.write(failed ? `${failed} run(s) with violations\n` : 'no violations: G1, no double send, nothing lost, G5\n');
+process.stdout.write(
+  failed ? `${failed} run(s) with violations\n` : 'no violations: G1, no double send, nothing lost, G5\n',
+);
 process.exit(failed ? 1 : 0);

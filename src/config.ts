@@ -142,11 +142,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     })(),
     importBodyLimitBytes: int('OPTLINE_IMPORT_BODY_LIMIT_BYTES', 256 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     client: { serverUrl: url('OPTLINE_SERVER_URL', null), apiKey: opt('OPTLINE_API_KEY') },
-    sandbox: env.OPTLINE_SANDBOX === undefined || env.OPTLINE_SANDBOX === '' || env.OPTLINE_SANDBOX === 'auto' ? null : bool('OPTLINE_SANDBOX', false),
+    sandbox:
+      env.OPTLINE_SANDBOX === undefined || env.OPTLINE_SANDBOX === '' || env.OPTLINE_SANDBOX === 'auto'
+        ? null
+        : bool('OPTLINE_SANDBOX', false),
     ...overrides,
   };
   if (!/^(fatal|error|warn|info|debug|trace|silent)$/.test(cfg.logLevel)) {
-    problems.push(`OPTLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${cfg.logLevel}")`);
+    problems.push(
+      `OPTLINE_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${cfg.logLevel}")`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(cfg);
@@ -157,30 +162,91 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   { name: 'OPTLINE_PORT', default: '8080', meaning: 'HTTP port (PORT is read too)' },
   { name: 'OPTLINE_HOST', default: '127.0.0.1', meaning: 'address to listen on; 0.0.0.0 in a container' },
   { name: 'DATABASE_URL', default: '(unset: SQLite)', meaning: 'postgres://… to use PostgreSQL' },
-  { name: 'OPTLINE_DATA_DIR', default: './data', meaning: 'where the SQLite file (and, for `start`, the generated master key) live' },
-  { name: 'OPTLINE_MASTER_KEY', default: '(required for serve)', meaning: '32+ random bytes, hex or base64: encrypts channel secrets, keys erased-number hashes and signed links' },
-  { name: 'OPTLINE_PUBLIC_URL', default: 'http://localhost:PORT', meaning: 'the URL people and providers reach Optline at (links, Twilio signatures)' },
+  {
+    name: 'OPTLINE_DATA_DIR',
+    default: './data',
+    meaning: 'where the SQLite file (and, for `start`, the generated master key) live',
+  },
+  {
+    name: 'OPTLINE_MASTER_KEY',
+    default: '(required for serve)',
+    meaning: '32+ random bytes, hex or base64: encrypts channel secrets, keys erased-number hashes and signed links',
+  },
+  {
+    name: 'OPTLINE_PUBLIC_URL',
+    default: 'http://localhost:PORT',
+    meaning: 'the URL people and providers reach Optline at (links, Twilio signatures)',
+  },
   { name: 'OPTLINE_LOG_LEVEL', default: 'info', meaning: 'pino level; phone numbers are masked and secrets redacted' },
   { name: 'OPTLINE_WORKER', default: 'true', meaning: 'run the dispatch worker inside `serve`' },
   { name: 'OPTLINE_WORKER_POLL_MS', default: '200', meaning: 'how often an idle worker looks for due messages' },
   { name: 'OPTLINE_WORKER_CONCURRENCY', default: '64', meaning: 'sends in flight per worker process' },
   { name: 'OPTLINE_WHATSAPP_API_URL', default: 'https://graph.facebook.com', meaning: 'Graph API base URL' },
   { name: 'OPTLINE_WHATSAPP_API_VERSION', default: 'v23.0', meaning: 'pinned Graph API version' },
-  { name: 'OPTLINE_WHATSAPP_RATE_PER_SECOND', default: '80', meaning: 'default send rate per business number (Meta default tier)' },
-  { name: 'OPTLINE_META_APP_SECRET', default: '(unset)', meaning: 'app secret of a Meta app shared by many businesses (webhook signatures)' },
-  { name: 'OPTLINE_META_VERIFY_TOKEN', default: '(unset)', meaning: 'verify token for the webhook GET handshake of the shared app' },
+  {
+    name: 'OPTLINE_WHATSAPP_RATE_PER_SECOND',
+    default: '80',
+    meaning: 'default send rate per business number (Meta default tier)',
+  },
+  {
+    name: 'OPTLINE_META_APP_SECRET',
+    default: '(unset)',
+    meaning: 'app secret of a Meta app shared by many businesses (webhook signatures)',
+  },
+  {
+    name: 'OPTLINE_META_VERIFY_TOKEN',
+    default: '(unset)',
+    meaning: 'verify token for the webhook GET handshake of the shared app',
+  },
   { name: 'OPTLINE_TWILIO_API_URL', default: 'https://api.twilio.com', meaning: 'Twilio-compatible REST base URL' },
   { name: 'OPTLINE_SMTP_URL', default: '(unset)', meaning: 'smtp://user:pass@host:587 for email invitations' },
   { name: 'OPTLINE_SMTP_FROM', default: 'Optline <no-reply@localhost>', meaning: 'sender of invitation emails' },
   { name: 'OPTLINE_BODY_LIMIT_BYTES', default: '1048576', meaning: 'largest API request body' },
-  { name: 'OPTLINE_WEBHOOK_BODY_LIMIT_BYTES', default: '4194304', meaning: 'largest webhook body (Meta sends at most 3 MB)' },
-  { name: 'OPTLINE_REQUEST_TIMEOUT_MS', default: '30000', meaning: 'a request (headers and body) must arrive within this; slow senders are cut off' },
+  {
+    name: 'OPTLINE_WEBHOOK_BODY_LIMIT_BYTES',
+    default: '4194304',
+    meaning: 'largest webhook body (Meta sends at most 3 MB)',
+  },
+  {
+    name: 'OPTLINE_REQUEST_TIMEOUT_MS',
+    default: '30000',
+    meaning: 'a request (headers and body) must arrive within this; slow senders are cut off',
+  },
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
-  { name: 'OPTLINE_INBOX_RETENTION_DAYS', default: '30', meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)' },
-  { name: 'OPTLINE_TRUST_PROXY', default: 'false', meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)' },
-  { name: 'OPTLINE_METRICS_PUBLIC', default: 'false', meaning: 'true: GET /metrics answers without a key (else it needs a platform admin key, ola_…)' },
-  { name: 'OPTLINE_IMPORT_BODY_LIMIT_BYTES', default: '268435456', meaning: 'largest CSV upload to POST /v1/imports (streamed into the database)' },
-  { name: 'OPTLINE_SERVER_URL', default: '(unset)', meaning: 'a running Optline for CLI commands to talk to (`optline import` sends the file there)' },
-  { name: 'OPTLINE_API_KEY', default: '(unset)', meaning: 'the business key (olk_…, write role) the CLI sends with OPTLINE_SERVER_URL' },
-  { name: 'OPTLINE_SANDBOX', default: 'auto', meaning: 'true: send WhatsApp to the built-in fake Cloud API (default for `start`); false: to Meta (default for `serve`)' },
+  {
+    name: 'OPTLINE_INBOX_RETENTION_DAYS',
+    default: '30',
+    meaning: 'days processed webhook items are kept (at least 8: Meta retries for 7)',
+  },
+  {
+    name: 'OPTLINE_TRUST_PROXY',
+    default: 'false',
+    meaning: 'true, or the proxy addresses/CIDRs, when behind a reverse proxy (evidence keeps the real client IP)',
+  },
+  {
+    name: 'OPTLINE_METRICS_PUBLIC',
+    default: 'false',
+    meaning: 'true: GET /metrics answers without a key (else it needs a platform admin key, ola_…)',
+  },
+  {
+    name: 'OPTLINE_IMPORT_BODY_LIMIT_BYTES',
+    default: '268435456',
+    meaning: 'largest CSV upload to POST /v1/imports (streamed into the database)',
+  },
+  {
+    name: 'OPTLINE_SERVER_URL',
+    default: '(unset)',
+    meaning: 'a running Optline for CLI commands to talk to (`optline import` sends the file there)',
+  },
+  {
+    name: 'OPTLINE_API_KEY',
+    default: '(unset)',
+    meaning: 'the business key (olk_…, write role) the CLI sends with OPTLINE_SERVER_URL',
+  },
+  {
+    name: 'OPTLINE_SANDBOX',
+    default: 'auto',
+    meaning:
+      'true: send WhatsApp to the built-in fake Cloud API (default for `start`); false: to Meta (default for `serve`)',
+  },
 ];

@@ -44,10 +44,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   // One inbox processor and one housekeeping per database: each runs where its lease is held (worker/lease.ts);
   // the leases are released after their loops stopped, so another process takes over at its next try.
   const leases = { inboxProcessor: startLease(ctx, 'inbox-processor'), housekeeping: startLease(ctx, 'housekeeping') };
-  stoppers.push(() => leases.inboxProcessor.stop(), () => leases.housekeeping.stop());
+  stoppers.push(
+    () => leases.inboxProcessor.stop(),
+    () => leases.housekeeping.stop(),
+  );
   const inbox = startInboxProcessor(ctx, { lease: leases.inboxProcessor });
   stoppers.push(() => inbox.stop());
-  const housekeeping = startHousekeeping(ctx, { inboxRetentionDays: config.inboxRetentionDays, lease: leases.housekeeping });
+  const housekeeping = startHousekeeping(ctx, {
+    inboxRetentionDays: config.inboxRetentionDays,
+    lease: leases.housekeeping,
+  });
   stoppers.push(() => housekeeping.stop());
   // A key revoked through any process is refused here within KEY_REVOCATION_BOUND_MS.
   const keyWatch = startKeyCacheWatch(ctx);
@@ -125,7 +131,10 @@ export async function startWorkerOnly(config: Readonly<Config>, ctx: ServiceCont
   let apiUrl = config.whatsapp.apiUrl;
   let sandbox: { url: string; close(): Promise<void> } | null = null;
   if (config.sandbox === true) {
-    sandbox = await startSandbox(`${config.publicUrl}/webhooks/whatsapp`, config.whatsapp.appSecret ?? SANDBOX_APP_SECRET);
+    sandbox = await startSandbox(
+      `${config.publicUrl}/webhooks/whatsapp`,
+      config.whatsapp.appSecret ?? SANDBOX_APP_SECRET,
+    );
     apiUrl = sandbox.url;
   }
   const worker = startDispatchWorker({

@@ -16,6 +16,15 @@ export async function startSandbox(webhookUrl: string, appSecret: string): Promi
 }
 
 /** Points a business (the demo) at the sandbox number. */
-export async function connectToSandbox(ctx: ServiceContext, businessId: string, appSecret: string = SANDBOX_APP_SECRET): Promise<void> {
-  await putWhatsAppChannel(ctx, businessId, { phoneNumberId: SANDBOX_PHONE_NUMBER_ID, displayPhoneNumber: '15550000000', accessToken: 'sandbox', appSecret });
+export async function connectToSandbox(
+  ctx: ServiceContext,
+  businessId: string,
+  appSecret: string = SANDBOX_APP_SECRET,
+): Promise<void> {
+  await putWhatsAppChannel(ctx, businessId, {
+    phoneNumberId: SANDBOX_PHONE_NUMBER_ID,
+    displayPhoneNumber: '15550000000',
+    accessToken: 'sandbox',
+    appSecret,
+  });
 }

@@ -34,7 +34,10 @@ function untilSignal(logger: { info(o: object, m: string): void }, stop: () => P
   return new Promise((resolve) => {
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'stopping');
-      stop().then(() => resolve(0), () => resolve(1));
+      stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
@@ -42,29 +45,39 @@ function untilSignal(logger: { info(o: object, m: string): void }, stop: () => P
 }
 
 async function serve(mode: 'start' | 'serve', o: { worker?: boolean }): Promise<never> {
-  const code = await runCommand(mode, async (rt) => {
-    const sandbox = rt.config.sandbox ?? mode === 'start';
-    const worker = o.worker !== false && rt.config.worker.enabled;
-    const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker });
-    rt.ctx.logger.info({ url: server.url, database: rt.ctx.database.dialect, sandbox }, 'optline listening');
-    process.stdout.write(
-      `Optline is running at ${server.url} (database: ${rt.ctx.database.dialect}). API docs: ${server.url}/docs\n` +
-        (sandbox ? `WhatsApp: sandbox provider at ${server.sandboxUrl} (nothing reaches Meta; set OPTLINE_SANDBOX=false and real credentials to go live)\n` : ''),
-    );
-    return untilSignal(rt.ctx.logger, () => server.stop());
-  }, { allowLocalKey: mode === 'start', schema: 'migrate', verbose: true });
+  const code = await runCommand(
+    mode,
+    async (rt) => {
+      const sandbox = rt.config.sandbox ?? mode === 'start';
+      const worker = o.worker !== false && rt.config.worker.enabled;
+      const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker });
+      rt.ctx.logger.info({ url: server.url, database: rt.ctx.database.dialect, sandbox }, 'optline listening');
+      process.stdout.write(
+        `Optline is running at ${server.url} (database: ${rt.ctx.database.dialect}). API docs: ${server.url}/docs\n` +
+          (sandbox
+            ? `WhatsApp: sandbox provider at ${server.sandboxUrl} (nothing reaches Meta; set OPTLINE_SANDBOX=false and real credentials to go live)\n`
+            : ''),
+      );
+      return untilSignal(rt.ctx.logger, () => server.stop());
+    },
+    { allowLocalKey: mode === 'start', schema: 'migrate', verbose: true },
+  );
   process.exit(code);
 }
 
 program
   .command('start')
-  .description('laptop mode: SQLite under ./data, a generated master key, a demo business and the sandbox WhatsApp provider')
+  .description(
+    'laptop mode: SQLite under ./data, a generated master key, a demo business and the sandbox WhatsApp provider',
+  )
   .option('--no-worker', 'do not run the dispatch worker in this process')
   .action((o: { worker?: boolean }) => serve('start', o));
 
 program
   .command('serve')
-  .description('production server: API, webhooks, pages, console and (unless --no-worker) the dispatch worker; never seeds, needs OPTLINE_MASTER_KEY')
+  .description(
+    'production server: API, webhooks, pages, console and (unless --no-worker) the dispatch worker; never seeds, needs OPTLINE_MASTER_KEY',
+  )
   .option('--no-worker', 'do not run the dispatch worker in this process')
   .action((o: { worker?: boolean }) => serve('serve', o));
 
@@ -72,12 +85,18 @@ program
   .command('worker')
   .description('run the dispatch worker alone (as many as you like against PostgreSQL)')
   .action(async () => {
-    const code = await runCommand('worker', async (rt) => {
-      const worker = await startWorkerOnly(rt.config, rt.ctx);
-      const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
-      process.stdout.write(`Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect}; WhatsApp: ${where})\n`);
-      return untilSignal(rt.ctx.logger, () => worker.stop());
-    }, { verbose: true });
+    const code = await runCommand(
+      'worker',
+      async (rt) => {
+        const worker = await startWorkerOnly(rt.config, rt.ctx);
+        const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
+        process.stdout.write(
+          `Optline worker ${worker.workerId} is dispatching (database: ${rt.ctx.database.dialect}; WhatsApp: ${where})\n`,
+        );
+        return untilSignal(rt.ctx.logger, () => worker.stop());
+      },
+      { verbose: true },
+    );
     process.exit(code);
   });
 
@@ -90,7 +109,8 @@ program
       process.exitCode = runConfig(process.env, { out: process.stdout, err: process.stderr, isTTY: false });
       return;
     }
-    for (const v of CONFIG_VARIABLES) process.stdout.write(`${v.name.padEnd(34)} ${v.default.padEnd(30)} ${v.meaning}\n`);
+    for (const v of CONFIG_VARIABLES)
+      process.stdout.write(`${v.name.padEnd(34)} ${v.default.padEnd(30)} ${v.meaning}\n`);
   });
 
 registerMigrate(program);

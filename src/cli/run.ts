@@ -23,7 +23,11 @@ export interface CliIO {
   isTTY: boolean;
 }
 
-export const processIO = (): CliIO => ({ out: process.stdout, err: process.stderr, isTTY: Boolean(process.stderr.isTTY) });
+export const processIO = (): CliIO => ({
+  out: process.stdout,
+  err: process.stderr,
+  isTTY: Boolean(process.stderr.isTTY),
+});
 
 export interface Runtime {
   config: Readonly<Config>;
@@ -69,7 +73,9 @@ export async function openRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
     if (opts.allowLocalKey || (!config.databaseUrl && existsSync(local))) {
       config = Object.freeze({ ...config, masterKey: ensureLocalMasterKey(config.dataDir) });
     } else {
-      throw new UserError('OPTLINE_MASTER_KEY is not set. Generate one with `openssl rand -base64 32` and keep it safe: it encrypts channel secrets and keys the hashes of erased numbers.');
+      throw new UserError(
+        'OPTLINE_MASTER_KEY is not set. Generate one with `openssl rand -base64 32` and keep it safe: it encrypts channel secrets and keys the hashes of erased numbers.',
+      );
     }
   }
   const logger = createLogger(opts.verbose ? config.logLevel : 'warn');
@@ -93,7 +99,9 @@ async function prepareSchema(database: Runtime['ctx']['database'], need: SchemaN
   }
   const pending = (await migrationStatus(database)).filter((m) => !m.executedAt);
   if (pending.length > 0) {
-    throw new UserError(`the database schema is behind (${pending.length} migration(s) pending, first ${pending[0]!.name}): run optline migrate`);
+    throw new UserError(
+      `the database schema is behind (${pending.length} migration(s) pending, first ${pending[0]!.name}): run optline migrate`,
+    );
   }
 }
 

@@ -20,7 +20,9 @@ export type OptlineClient = Client<paths>;
 
 export function createClient({ baseUrl, apiKey, headers, ...rest }: OptlineClientOptions): OptlineClient {
   const auth = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
-  const merged = headers && !(headers instanceof Headers) && !Array.isArray(headers) ? { ...headers, ...auth } : headers ?? auth;
-  if (headers && merged === headers && apiKey) throw new TypeError('createClient: pass headers as a plain object together with apiKey');
+  const merged =
+    headers && !(headers instanceof Headers) && !Array.isArray(headers) ? { ...headers, ...auth } : (headers ?? auth);
+  if (headers && merged === headers && apiKey)
+    throw new TypeError('createClient: pass headers as a plain object together with apiKey');
   return createFetchClient<paths>({ baseUrl: baseUrl.replace(/\/+$/, ''), headers: merged, ...rest });
 }

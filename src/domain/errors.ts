@@ -33,12 +33,14 @@ export const ERROR_CODES = {
   WEBHOOK_VERIFY_FAILED: 'The webhook verification handshake failed (wrong mode or verify token).',
   INVALID_TOKEN: 'A signed link is tampered with, expired or already used.',
   CHANNEL_NOT_CONFIGURED: 'The business has no credentials for the channel this needs.',
-  WINDOW_CLOSED: 'The person has not written in the last 24 hours, so no free-form WhatsApp message may be sent to them.',
+  WINDOW_CLOSED:
+    'The person has not written in the last 24 hours, so no free-form WhatsApp message may be sent to them.',
   NOT_READY: 'The service is starting or its database is unreachable.',
   INTERNAL: 'An unexpected error; it was logged with the request id.',
   CHANNEL_SEND_FAILED: 'The SMS or email provider refused or did not take the message; nothing was recorded as sent.',
   RECIPIENT_OPTED_OUT: 'The person opted out (or unsubscribed from invitations); no invitation is sent to them.',
-  WEBHOOK_TARGET_REFUSED: 'The webhook URL is not allowed: not http(s), carries credentials, or resolves to a private, loopback or link-local address.',
+  WEBHOOK_TARGET_REFUSED:
+    'The webhook URL is not allowed: not http(s), carries credentials, or resolves to a private, loopback or link-local address.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -35,7 +35,8 @@ export function describeMessage(status: string, t: MessageTimes): string {
     if (rel === 'before') {
       return `The message was ${status}: ${started}, before the cancellation${reason} at ${iso(t.cancelledAt!)}, so it could not be stopped.`;
     }
-    if (rel === 'after') return `The message was ${status}: ${started}, after the cancellation${reason} at ${iso(t.cancelledAt!)}.`;
+    if (rel === 'after')
+      return `The message was ${status}: ${started}, after the cancellation${reason} at ${iso(t.cancelledAt!)}.`;
     return `The message was ${status}: ${started}.`;
   }
   if (status === 'cancelled') {
@@ -44,7 +45,8 @@ export function describeMessage(status: string, t: MessageTimes): string {
     return `Cancelled${reason}${when}; a provider call had started at ${iso(t.callStartedAt)} and was not accepted.`;
   }
   if (status === 'sending') {
-    if (t.callStartedAt !== null) return `Its provider call started at ${iso(t.callStartedAt)}; waiting for the answer.`;
+    if (t.callStartedAt !== null)
+      return `Its provider call started at ${iso(t.callStartedAt)}; waiting for the answer.`;
     if (t.claimedAt !== null) return `Claimed by a worker at ${iso(t.claimedAt)}; no provider call has started.`;
     return 'Claimed by a worker; no provider call has started.';
   }
@@ -54,8 +56,12 @@ export function describeMessage(status: string, t: MessageTimes): string {
       : 'Its worker stopped before recording whether a provider call started: it may or may not have been delivered.';
   }
   if (status === 'failed') {
-    return t.callStartedAt !== null ? `Failed: the provider call started at ${iso(t.callStartedAt)} was refused.` : 'Failed before any provider call.';
+    return t.callStartedAt !== null
+      ? `Failed: the provider call started at ${iso(t.callStartedAt)} was refused.`
+      : 'Failed before any provider call.';
   }
   if (status === 'refused') return 'Refused by the send gate; no provider call was made.';
-  return t.callStartedAt !== null ? `Queued again after a provider call that started at ${iso(t.callStartedAt)}.` : 'Queued; no provider call has started.';
+  return t.callStartedAt !== null
+    ? `Queued again after a provider call that started at ${iso(t.callStartedAt)}.`
+    : 'Queued; no provider call has started.';
 }

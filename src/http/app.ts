@@ -45,7 +45,16 @@ import type { CaptureOptions } from './capture-options.js';
 import type { InboxProcessor } from '../worker/inbox/processor.js';
 
 // Named schemas ($id) are shared by every route plugin and listed under components in the OpenAPI document.
-const SHARED_SCHEMAS = [BusinessSchema, TopicSchema, TextSchema, PersonSchema, EventSchema, DecisionSchema, MessageSchema, ImportJobSchema];
+const SHARED_SCHEMAS = [
+  BusinessSchema,
+  TopicSchema,
+  TextSchema,
+  PersonSchema,
+  EventSchema,
+  DecisionSchema,
+  MessageSchema,
+  ImportJobSchema,
+];
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -91,7 +100,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // connection (a byte every few seconds) is cut within a second of its deadline instead of held open.
     requestTimeout: deps.config.requestTimeoutMs ?? 30_000,
     // Node ignores a request timeout shorter than its headers timeout (60 s by default): set both at creation.
-    http: { connectionsCheckingInterval: 1000, requestTimeout: deps.config.requestTimeoutMs ?? 30_000, headersTimeout: Math.min(60_000, deps.config.requestTimeoutMs ?? 30_000) },
+    http: {
+      connectionsCheckingInterval: 1000,
+      requestTimeout: deps.config.requestTimeoutMs ?? 30_000,
+      headersTimeout: Math.min(60_000, deps.config.requestTimeoutMs ?? 30_000),
+    },
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     requestIdHeader: false,
     trustProxy: deps.config.trustProxy ?? false,
@@ -119,7 +132,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           'Consent gateway for WhatsApp Business notifications: record opt-ins with evidence, ask the send gate, queue notifications, honour every opt-out. Errors are application/problem+json with a stable `code` (see docs/errors.md).',
       },
       servers: [{ url: deps.config.publicUrl }],
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'olk_… (business) or ola_… (platform admin)' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'olk_… (business) or ola_… (platform admin)' },
+        },
+      },
       security: [{ apiKey: [] }],
     },
     transform: openapiRouteTransform as never,
@@ -131,7 +148,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   registerAuth(app, deps.ctx);
   registerInputGuard(app);
-  registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), { public: deps.config.metricsPublic ?? false });
+  registerMetrics(app, (deps.ctx.metrics ??= new Metrics({ processMetrics: true })), {
+    public: deps.config.metricsPublic ?? false,
+  });
 
   app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes(deps.ctx, deps.leases));
@@ -151,16 +170,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(messageResolveRoutes(deps.ctx));
   await app.register(auditLogRoutes(deps.ctx));
   await app.register(templateRoutes(deps.ctx));
-  await app.register(importRoutes(deps.ctx, {
-    limitBytes: deps.config.importBodyLimitBytes ?? DEFAULT_IMPORT_BODY_LIMIT, ...(deps.imports ? { wake: () => deps.imports!.wake() } : {}),
-  }));
+  await app.register(
+    importRoutes(deps.ctx, {
+      limitBytes: deps.config.importBodyLimitBytes ?? DEFAULT_IMPORT_BODY_LIMIT,
+      ...(deps.imports ? { wake: () => deps.imports!.wake() } : {}),
+    }),
+  );
   const wa = deps.whatsapp ?? {};
-  await app.register(whatsappWebhookRoutes(deps.ctx, {
-    sharedAppSecret: wa.sharedAppSecret !== undefined ? wa.sharedAppSecret : (deps.config.whatsapp?.appSecret ?? null),
-    sharedVerifyToken: wa.sharedVerifyToken !== undefined ? wa.sharedVerifyToken : (deps.config.whatsapp?.verifyToken ?? null),
-    bodyLimitBytes: deps.config.webhookBodyLimitBytes,
-    ...(wa.processor ? { processor: wa.processor } : {}),
-  }));
+  await app.register(
+    whatsappWebhookRoutes(deps.ctx, {
+      sharedAppSecret:
+        wa.sharedAppSecret !== undefined ? wa.sharedAppSecret : (deps.config.whatsapp?.appSecret ?? null),
+      sharedVerifyToken:
+        wa.sharedVerifyToken !== undefined ? wa.sharedVerifyToken : (deps.config.whatsapp?.verifyToken ?? null),
+      bodyLimitBytes: deps.config.webhookBodyLimitBytes,
+      ...(wa.processor ? { processor: wa.processor } : {}),
+    }),
+  );
   await app.register(whatsappChatRoutes(deps.ctx));
   await app.register(consoleRoutes());
   // Hosted pages, widget, SMS, email, IVR and preference page: each its own scope (cookies, forms, rate limits).

@@ -41,7 +41,11 @@ export function registerAuth(app: FastifyInstance, ctx: ServiceContext): void {
     const own = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
     // Decided once per route: the one place a route's required permission is worked out.
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const needs = requiredPermission(methods.includes('GET') ? 'GET' : String(methods[0]), route.url, route.config?.permission);
+    const needs = requiredPermission(
+      methods.includes('GET') ? 'GET' : String(methods[0]),
+      route.url,
+      route.config?.permission,
+    );
     route.onRequest = [authHook(ctx, mode, needs), ...own] as typeof route.onRequest;
   });
 }
@@ -49,7 +53,10 @@ export function registerAuth(app: FastifyInstance, ctx: ServiceContext): void {
 function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>, needs: Permission) {
   const admit = (req: FastifyRequest, reply: FastifyReply, principal: Principal | null): boolean => {
     if (!principal) {
-      sendProblem(reply.header('www-authenticate', 'Bearer error="invalid_token"'), problem('UNAUTHENTICATED', 'The API key is unknown or revoked.', req.id));
+      sendProblem(
+        reply.header('www-authenticate', 'Bearer error="invalid_token"'),
+        problem('UNAUTHENTICATED', 'The API key is unknown or revoked.', req.id),
+      );
       return false;
     }
     if (mode === 'admin' && principal.kind !== 'admin') {
@@ -57,11 +64,25 @@ function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>, needs: P
       return false;
     }
     if (mode === 'business' && principal.kind !== 'business') {
-      sendProblem(reply, problem('FORBIDDEN', 'This endpoint needs a business API key (olk_…); admin keys manage businesses only.', req.id));
+      sendProblem(
+        reply,
+        problem(
+          'FORBIDDEN',
+          'This endpoint needs a business API key (olk_…); admin keys manage businesses only.',
+          req.id,
+        ),
+      );
       return false;
     }
     if (principal.kind === 'business' && !allows(principal.role, needs)) {
-      sendProblem(reply, problem('FORBIDDEN', `This key's role (${principal.role}) does not allow this: it needs the ${needs} permission.`, req.id));
+      sendProblem(
+        reply,
+        problem(
+          'FORBIDDEN',
+          `This key's role (${principal.role}) does not allow this: it needs the ${needs} permission.`,
+          req.id,
+        ),
+      );
       return false;
     }
     req.principal = principal;
@@ -71,7 +92,10 @@ function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>, needs: P
   return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
     const key = keyFrom(req);
     if (!key) {
-      sendProblem(reply.header('www-authenticate', 'Bearer'), problem('UNAUTHENTICATED', 'Send your API key as "Authorization: Bearer <key>".', req.id));
+      sendProblem(
+        reply.header('www-authenticate', 'Bearer'),
+        problem('UNAUTHENTICATED', 'Send your API key as "Authorization: Bearer <key>".', req.id),
+      );
       return;
     }
     const cached = cachedPrincipal(key);

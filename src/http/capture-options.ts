@@ -1,4 +1,7 @@
-/** What the capture plugins (opt-in and opt-out off WhatsApp) need from the configuration (main.ts passes config values). */
+/**
+ * What the capture plugins (opt-in and opt-out off WhatsApp) need from the configuration (main.ts passes config
+ * values).
+ */
 export interface CaptureOptions {
   /** The URL people and Twilio reach Optline at: links in SMS and email, Twilio signature checks. */
   publicUrl: string;
@@ -9,7 +12,9 @@ export interface CaptureOptions {
   /** Hosted page form posts per IP per 10 minutes (default 30) and per phone number per hour (default 5). */
   pagePostsPerIp?: number;
   pagePostsPerPhone?: number;
-  /** Lifetime of an email invitation link (default 7 days), an SMS invitation (30 days), a preference link (30 days). */
+  /**
+   * Lifetime of an email invitation link (default 7 days), an SMS invitation (30 days), a preference link (30 days).
+   */
   emailLinkTtlMs?: number;
   smsInvitationTtlMs?: number;
   preferenceLinkTtlMs?: number;

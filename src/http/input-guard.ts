@@ -12,7 +12,8 @@ interface Node {
 
 function pathOf(n: Node, root: string): string {
   const parts: string[] = [];
-  for (let x: Node | null = n; x && x.key !== null; x = x.parent) parts.push(typeof x.key === 'number' ? `[${x.key}]` : `.${x.key}`);
+  for (let x: Node | null = n; x && x.key !== null; x = x.parent)
+    parts.push(typeof x.key === 'number' ? `[${x.key}]` : `.${x.key}`);
   const tail = parts.reverse().join('');
   const path = root ? `${root}${tail}` : tail.replace(/^\./, '');
   return path || 'body';
@@ -33,13 +34,15 @@ export function inputProblem(value: unknown, root: string): FieldProblem | null 
     const n = stack.pop()!;
     const v = n.v;
     if (typeof v === 'string') {
-      if (v.length > MAX_INPUT_STRING) return { field: pathOf(n, root), message: `is longer than ${MAX_INPUT_STRING} characters` };
+      if (v.length > MAX_INPUT_STRING)
+        return { field: pathOf(n, root), message: `is longer than ${MAX_INPUT_STRING} characters` };
       const p = SUSPECT.test(v) ? textProblem(v) : null;
       if (p) return { field: pathOf(n, root), message: p };
       continue;
     }
     if (v === null || typeof v !== 'object') continue;
-    if (n.depth >= MAX_INPUT_DEPTH) return { field: pathOf(n, root), message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
+    if (n.depth >= MAX_INPUT_DEPTH)
+      return { field: pathOf(n, root), message: `is nested more than ${MAX_INPUT_DEPTH} levels deep` };
     if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: n.depth + 1, parent: n, key: i });
       continue;
@@ -76,7 +79,11 @@ const EXEMPT = new Set(['/webhooks/whatsapp']);
 export function registerInputGuard(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     if (EXEMPT.has(route.url)) return;
-    const own = route.preValidation ? (Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]) : [];
+    const own = route.preValidation
+      ? Array.isArray(route.preValidation)
+        ? route.preValidation
+        : [route.preValidation]
+      : [];
     route.preValidation = [guard, ...own] as typeof route.preValidation;
   });
 }

@@ -88,7 +88,10 @@ const camel = (parts: string[]) =>
 export function operationIdFor(method: string, url: string): string {
   const known = OPERATION_IDS[`${method.toUpperCase()} ${url}`];
   if (known) return known;
-  const segs = url.split('/').filter((s) => s && s !== 'v1').map((s) => (s.startsWith(':') ? `by-${s.slice(1)}` : s === '*' ? 'any' : s));
+  const segs = url
+    .split('/')
+    .filter((s) => s && s !== 'v1')
+    .map((s) => (s.startsWith(':') ? `by-${s.slice(1)}` : s === '*' ? 'any' : s));
   return camel([method.toLowerCase(), ...segs]);
 }
 
@@ -103,7 +106,15 @@ export function tagFor(url: string): string {
 const PROBLEM_REF = { $ref: '#/components/schemas/Problem' };
 
 /** `transform` for @fastify/swagger: operationId, tags, un-hiding the webhooks. */
-export function openapiRouteTransform({ schema, url, route }: { schema: unknown; url: string; route: { method: string | string[] } }): { schema: Json; url: string } {
+export function openapiRouteTransform({
+  schema,
+  url,
+  route,
+}: {
+  schema: unknown;
+  url: string;
+  route: { method: string | string[] };
+}): { schema: Json; url: string } {
   const s: Json = { ...((schema as Json | undefined) ?? {}) };
   const method = Array.isArray(route.method) ? route.method[0]! : route.method;
   if (s.hide === true && DOCUMENTED_HIDDEN.test(url) && method !== 'HEAD') {

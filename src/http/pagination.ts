@@ -13,7 +13,9 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   } catch {
     // fall through
   }
-  throw new AppError('INVALID_CURSOR', 'The cursor is not one this API issued; start again without it.', [{ field: 'querystring.cursor', message: 'is not a valid cursor' }]);
+  throw new AppError('INVALID_CURSOR', 'The cursor is not one this API issued; start again without it.', [
+    { field: 'querystring.cursor', message: 'is not a valid cursor' },
+  ]);
 }
 
 /** Fetches limit+1 rows to know whether there is a next page. */

@@ -20,12 +20,23 @@ const first = (params: TwilioParams, name: string) => {
  * changes what we see, never what Twilio signed). Unknown number and bad signature get the same 401, so the
  * endpoint tells an outsider nothing about which numbers exist. Null means the reply was sent.
  */
-export async function verifiedTwilioBusiness(ctx: ServiceContext, publicUrl: string, req: FastifyRequest, reply: FastifyReply): Promise<string | null> {
+export async function verifiedTwilioBusiness(
+  ctx: ServiceContext,
+  publicUrl: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<string | null> {
   const params = (req.body ?? {}) as TwilioParams;
   const db = ctx.database.db;
-  let account = await findChannelByExternalId<TwilioSettings, TwilioSecrets>(db, ctx.keyring, 'twilio', first(params, 'To'));
+  let account = await findChannelByExternalId<TwilioSettings, TwilioSecrets>(
+    db,
+    ctx.keyring,
+    'twilio',
+    first(params, 'To'),
+  );
   const service = first(params, 'MessagingServiceSid');
-  if (!account && service) account = await findChannelByExternalId<TwilioSettings, TwilioSecrets>(db, ctx.keyring, 'twilio', service);
+  if (!account && service)
+    account = await findChannelByExternalId<TwilioSettings, TwilioSecrets>(db, ctx.keyring, 'twilio', service);
   const ok =
     account?.secrets != null &&
     first(params, 'AccountSid') === account.settings.accountSid &&
@@ -39,7 +50,14 @@ export async function verifiedTwilioBusiness(ctx: ServiceContext, publicUrl: str
       ...(account.secrets.webhookSharedKeys ? { sharedKeys: account.secrets.webhookSharedKeys } : {}),
     });
   if (!ok || !account) {
-    sendProblem(reply, problem('WEBHOOK_SIGNATURE_INVALID', 'The X-Twilio-Signature header is missing or does not match this URL and body.', req.id));
+    sendProblem(
+      reply,
+      problem(
+        'WEBHOOK_SIGNATURE_INVALID',
+        'The X-Twilio-Signature header is missing or does not match this URL and body.',
+        req.id,
+      ),
+    );
     return null;
   }
   return account.businessId;

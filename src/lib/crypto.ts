@@ -1,12 +1,23 @@
 import * as nodeCrypto from 'node:crypto';
 import {
-  createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, sign as edSign,
-  timingSafeEqual, verify as edVerify, type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  hkdfSync,
+  randomBytes,
+  sign as edSign,
+  timingSafeEqual,
+  verify as edVerify,
+  type KeyObject,
 } from 'node:crypto';
 
 // One-shot hashing (Node ≥ 20.12) skips the Hash object: about a third of the cost for short inputs such as
 // API keys, hashed on every authenticated request. Older Node falls back to createHash.
-const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string })
+  .hash;
 
 export function sha256Hex(data: string | Buffer): string {
   return oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
@@ -70,7 +81,11 @@ function createLedgerKey(masterKey: Buffer): LedgerKey {
   const hkdf = (info: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `optline:${info}`, 32));
   const eventKey = hkdf('ledger-event-hash:v1');
   const sealKey = hkdf('ledger-seal-hash:v1');
-  const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, hkdf('ledger-signing:ed25519:v1')]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, hkdf('ledger-signing:ed25519:v1')]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = createPublicKey(privateKey);
   const jwk = publicKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string };
   return {

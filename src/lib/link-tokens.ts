@@ -31,14 +31,23 @@ export function newTokenId(): string {
   return randomToken(12);
 }
 
-export function signToken<T extends Omit<TokenClaims, 'j'> & { j?: string }>(keyring: Keyring, kind: TokenKind, claims: T): { token: string; id: string } {
+export function signToken<T extends Omit<TokenClaims, 'j'> & { j?: string }>(
+  keyring: Keyring,
+  kind: TokenKind,
+  claims: T,
+): { token: string; id: string } {
   const id = claims.j ?? newTokenId();
   const payload = Buffer.from(JSON.stringify({ ...claims, j: id }), 'utf8').toString('base64url');
   return { token: `${payload}.${signature(keyring, kind, payload)}`, id };
 }
 
 /** Checks signature first (a tampered token says nothing about its expiry), then expiry. Never throws. */
-export function readToken<T extends TokenClaims = TokenClaims>(keyring: Keyring, kind: TokenKind, token: string, now: number): TokenCheck<T> {
+export function readToken<T extends TokenClaims = TokenClaims>(
+  keyring: Keyring,
+  kind: TokenKind,
+  token: string,
+  now: number,
+): TokenCheck<T> {
   if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return { ok: false, reason: 'tampered' };
   const [payload, sig] = token.split('.') as [string, string];
   if (!safeEqual(sig, signature(keyring, kind, payload))) return { ok: false, reason: 'tampered' };
@@ -48,7 +57,8 @@ export function readToken<T extends TokenClaims = TokenClaims>(keyring: Keyring,
   } catch {
     return { ok: false, reason: 'tampered' };
   }
-  if (typeof claims?.b !== 'string' || typeof claims.j !== 'string' || typeof claims.exp !== 'number') return { ok: false, reason: 'tampered' };
+  if (typeof claims?.b !== 'string' || typeof claims.j !== 'string' || typeof claims.exp !== 'number')
+    return { ok: false, reason: 'tampered' };
   if (claims.exp <= now) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
 }

@@ -25,4 +25,5 @@ export function findOwnershipCode(text: string): string | null {
 }
 
 /** Codes are stored only as a keyed hash, scoped to the business. */
-export const ownershipCodeHash = (keyring: Keyring, businessId: string, code: string) => keyring.sign(`ownership-code:${businessId}:${code}`);
+export const ownershipCodeHash = (keyring: Keyring, businessId: string, code: string) =>
+  keyring.sign(`ownership-code:${businessId}:${code}`);

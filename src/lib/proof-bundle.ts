@@ -22,8 +22,15 @@ export function signedBytes(bundle: Record<string, unknown>): string {
   return stableJson(rest);
 }
 
-export function signBundle<T extends Record<string, unknown>>(ledger: LedgerKey, bundle: T): T & { signature: BundleSignature } {
-  const signature: BundleSignature = { alg: SIGNATURE_ALG, keyId: ledger.keyId, value: ledger.sign(signedBytes(bundle)) };
+export function signBundle<T extends Record<string, unknown>>(
+  ledger: LedgerKey,
+  bundle: T,
+): T & { signature: BundleSignature } {
+  const signature: BundleSignature = {
+    alg: SIGNATURE_ALG,
+    keyId: ledger.keyId,
+    value: ledger.sign(signedBytes(bundle)),
+  };
   return { ...bundle, signature };
 }
 
@@ -38,7 +45,15 @@ export interface BundleCheck {
   generatedAt: string | null;
 }
 
-const fail = (reason: string, keyId: string | null = null): BundleCheck => ({ ok: false, reason, keyId, businessId: null, personId: null, events: 0, generatedAt: null });
+const fail = (reason: string, keyId: string | null = null): BundleCheck => ({
+  ok: false,
+  reason,
+  keyId,
+  businessId: null,
+  personId: null,
+  events: 0,
+  generatedAt: null,
+});
 
 /**
  * Checks a bundle file's text against a PEM public key: the signature (strictly: one exact base64 form, the
@@ -55,18 +70,23 @@ export function verifyBundle(text: string, publicKeyPem: string): BundleCheck {
   } catch {
     return fail('the bundle is not valid JSON', keyId);
   }
-  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle)) return fail('the bundle is not a JSON object', keyId);
+  if (!bundle || typeof bundle !== 'object' || Array.isArray(bundle))
+    return fail('the bundle is not a JSON object', keyId);
   const b = bundle as Record<string, unknown>;
   const sig = b.signature as Record<string, unknown> | undefined;
   if (!sig || typeof sig !== 'object' || Array.isArray(sig)) return fail('the bundle has no signature', keyId);
-  if (Object.keys(sig).sort().join(',') !== 'alg,keyId,value') return fail('the signature must hold exactly alg, keyId and value', keyId);
+  if (Object.keys(sig).sort().join(',') !== 'alg,keyId,value')
+    return fail('the signature must hold exactly alg, keyId and value', keyId);
   if (sig.alg !== SIGNATURE_ALG) return fail(`the signature's algorithm is not ${SIGNATURE_ALG}`, keyId);
-  if (sig.keyId !== keyId) return fail(`the bundle was signed with key ${String(sig.keyId)}, not with this public key (${keyId})`, keyId);
+  if (sig.keyId !== keyId)
+    return fail(`the bundle was signed with key ${String(sig.keyId)}, not with this public key (${keyId})`, keyId);
   const value = typeof sig.value === 'string' ? sig.value : '';
   const raw = Buffer.from(value, 'base64');
   // Base64 decoders forgive stray and padding bits; a signature has exactly one accepted spelling.
-  if (raw.length !== 64 || raw.toString('base64') !== value) return fail('the signature is not 64 bytes of base64', keyId);
-  if (!ed25519Verify(key, signedBytes(b), raw)) return fail('the signature does not match the content: the bundle was changed after it was signed', keyId);
+  if (raw.length !== 64 || raw.toString('base64') !== value)
+    return fail('the signature is not 64 bytes of base64', keyId);
+  if (!ed25519Verify(key, signedBytes(b), raw))
+    return fail('the signature does not match the content: the bundle was changed after it was signed', keyId);
 
   const events = Array.isArray(b.events) ? (b.events as Record<string, unknown>[]) : [];
   let prev: unknown = null;
@@ -80,7 +100,9 @@ export function verifyBundle(text: string, publicKeyPem: string): BundleCheck {
   const business = b.business as { id?: unknown } | undefined;
   const person = b.person as { id?: unknown } | undefined;
   return {
-    ok: true, reason: null, keyId,
+    ok: true,
+    reason: null,
+    keyId,
     businessId: typeof business?.id === 'string' ? business.id : null,
     personId: typeof person?.id === 'string' ? person.id : null,
     events: events.length,

@@ -34,12 +34,23 @@ export function issueFormToken(
   if (!opts.embed) {
     const existing = req.cookies[CSRF_COOKIE];
     c = existing && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomToken(24);
-    reply.setCookie(CSRF_COOKIE, c, { path: '/p/', httpOnly: true, sameSite: 'lax', secure: opts.secureCookie, maxAge: FORM_TTL_MS / 1000 });
+    reply.setCookie(CSRF_COOKIE, c, {
+      path: '/p/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: opts.secureCookie,
+      maxAge: FORM_TTL_MS / 1000,
+    });
   }
   return signToken(keyring, 'form', { ...claims, exp: opts.now + FORM_TTL_MS, ...(c ? { c } : {}) }).token;
 }
 
-export function checkFormToken(keyring: Keyring, req: FastifyRequest, token: unknown, expect: { f: FormClaims['f']; b: string; now: number }): FormClaims | null {
+export function checkFormToken(
+  keyring: Keyring,
+  req: FastifyRequest,
+  token: unknown,
+  expect: { f: FormClaims['f']; b: string; now: number },
+): FormClaims | null {
   if (typeof token !== 'string') return null;
   const r = readToken<FormClaims>(keyring, 'form', token, expect.now);
   if (!r.ok || r.claims.f !== expect.f || r.claims.b !== expect.b || !Array.isArray(r.claims.k)) return null;

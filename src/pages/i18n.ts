@@ -18,14 +18,17 @@ const en = {
   phoneLabel: 'Your WhatsApp number',
   phoneHint: 'The number you use on WhatsApp, for example {example}.',
   submit: 'Agree and continue',
-  privacyNote: 'We keep a record of your choice (the time, your IP address, your browser and the text above) as proof of your consent. You can stop at any time.',
+  privacyNote:
+    'We keep a record of your choice (the time, your IP address, your browser and the text above) as proof of your consent. You can stop at any time.',
   errorSummaryTitle: 'There is a problem',
   errNoTopic: 'Tick at least one type of message. Nothing was recorded.',
   errPhoneMissing: 'Enter your WhatsApp number.',
   errPhoneInvalid: 'Enter a valid phone number for the country you chose, for example {example}.',
-  errFormExpired: 'This form was open too long or was not sent from this page. Please check your choices and send it again.',
+  errFormExpired:
+    'This form was open too long or was not sent from this page. Please check your choices and send it again.',
   ownershipTitle: 'One last step: confirm on WhatsApp',
-  ownershipBody: 'To make sure {phone} is your number, send us the prepared message from WhatsApp on that phone. Your sign-up is complete when we receive it.',
+  ownershipBody:
+    'To make sure {phone} is your number, send us the prepared message from WhatsApp on that phone. Your sign-up is complete when we receive it.',
   ownershipButton: 'Open WhatsApp and send the message',
   ownershipManual: 'No WhatsApp on this device? Send this message to {number} from WhatsApp on your phone:',
   ownershipExpiry: 'The code works for 24 hours.',
@@ -39,12 +42,14 @@ const en = {
   noTextTitle: 'Sign-up is not available',
   noTextBody: '{business} has not published a sign-up text for these messages yet. Nothing was recorded.',
   unavailableTitle: 'Sign-up is paused',
-  unavailableBody: '{business} has not finished setting up its WhatsApp number, so sign-up cannot be completed right now. Nothing was recorded.',
+  unavailableBody:
+    '{business} has not finished setting up its WhatsApp number, so sign-up cannot be completed right now. Nothing was recorded.',
   linkExpiredTitle: 'This link has expired',
   linkExpiredBody: 'This link was already used or is too old. Please ask {business} for a new one.',
   linkExpiredBodyGeneric: 'This link was already used or is too old. Please ask for a new one.',
   linkInvalidTitle: 'This link is not valid',
-  linkInvalidBody: 'The link is damaged or incomplete. Copy the whole link from the message you received, or ask for a new one.',
+  linkInvalidBody:
+    'The link is damaged or incomplete. Copy the whole link from the message you received, or ask for a new one.',
   rateLimitedTitle: 'Too many attempts',
   rateLimitedBody: 'Please wait a few minutes and try again.',
   forbiddenTitle: 'This form cannot be sent from here',
@@ -94,16 +99,20 @@ const es: PageStrings = {
   phoneLabel: 'Tu número de WhatsApp',
   phoneHint: 'El número que usas en WhatsApp, por ejemplo {example}.',
   submit: 'Aceptar y continuar',
-  privacyNote: 'Guardamos un registro de tu elección (la hora, tu dirección IP, tu navegador y el texto de arriba) como prueba de tu consentimiento. Puedes darte de baja cuando quieras.',
+  privacyNote:
+    'Guardamos un registro de tu elección (la hora, tu dirección IP, tu navegador y el texto de arriba) como prueba de tu consentimiento. Puedes darte de baja cuando quieras.',
   errorSummaryTitle: 'Hay un problema',
   errNoTopic: 'Marca al menos un tipo de mensaje. No se ha registrado nada.',
   errPhoneMissing: 'Escribe tu número de WhatsApp.',
   errPhoneInvalid: 'Escribe un número válido para el país elegido, por ejemplo {example}.',
-  errFormExpired: 'El formulario estuvo abierto demasiado tiempo o no se envió desde esta página. Revisa tus opciones y envíalo de nuevo.',
+  errFormExpired:
+    'El formulario estuvo abierto demasiado tiempo o no se envió desde esta página. Revisa tus opciones y envíalo de nuevo.',
   ownershipTitle: 'Último paso: confirma en WhatsApp',
-  ownershipBody: 'Para comprobar que {phone} es tu número, envíanos el mensaje preparado desde WhatsApp en ese teléfono. Tu alta se completa cuando lo recibamos.',
+  ownershipBody:
+    'Para comprobar que {phone} es tu número, envíanos el mensaje preparado desde WhatsApp en ese teléfono. Tu alta se completa cuando lo recibamos.',
   ownershipButton: 'Abrir WhatsApp y enviar el mensaje',
-  ownershipManual: '¿No tienes WhatsApp en este dispositivo? Envía este mensaje a {number} desde WhatsApp en tu teléfono:',
+  ownershipManual:
+    '¿No tienes WhatsApp en este dispositivo? Envía este mensaje a {number} desde WhatsApp en tu teléfono:',
   ownershipExpiry: 'El código vale durante 24 horas.',
   ownershipPrefill: 'Sí, quiero recibir mensajes de WhatsApp de {business}. Mi código: {code}',
   doneTitle: 'Te has suscrito',
@@ -115,12 +124,14 @@ const es: PageStrings = {
   noTextTitle: 'El alta no está disponible',
   noTextBody: '{business} aún no ha publicado un texto de alta para estos mensajes. No se ha registrado nada.',
   unavailableTitle: 'El alta está en pausa',
-  unavailableBody: '{business} no ha terminado de configurar su número de WhatsApp, así que ahora no se puede completar el alta. No se ha registrado nada.',
+  unavailableBody:
+    '{business} no ha terminado de configurar su número de WhatsApp, así que ahora no se puede completar el alta. No se ha registrado nada.',
   linkExpiredTitle: 'Este enlace ha caducado',
   linkExpiredBody: 'Este enlace ya se usó o es demasiado antiguo. Pide uno nuevo a {business}.',
   linkExpiredBodyGeneric: 'Este enlace ya se usó o es demasiado antiguo. Pide uno nuevo.',
   linkInvalidTitle: 'Este enlace no es válido',
-  linkInvalidBody: 'El enlace está dañado o incompleto. Copia el enlace completo del mensaje que recibiste o pide uno nuevo.',
+  linkInvalidBody:
+    'El enlace está dañado o incompleto. Copia el enlace completo del mensaje que recibiste o pide uno nuevo.',
   rateLimitedTitle: 'Demasiados intentos',
   rateLimitedBody: 'Espera unos minutos y vuelve a intentarlo.',
   forbiddenTitle: 'Este formulario no se puede enviar desde aquí',
@@ -168,20 +179,24 @@ const pt: PageStrings = {
   phoneLabel: 'Seu número de WhatsApp',
   phoneHint: 'O número que você usa no WhatsApp, por exemplo {example}.',
   submit: 'Aceitar e continuar',
-  privacyNote: 'Guardamos um registro da sua escolha (a hora, seu endereço IP, seu navegador e o texto acima) como prova do seu consentimento. Você pode sair quando quiser.',
+  privacyNote:
+    'Guardamos um registro da sua escolha (a hora, seu endereço IP, seu navegador e o texto acima) como prova do seu consentimento. Você pode sair quando quiser.',
   errorSummaryTitle: 'Há um problema',
   errNoTopic: 'Marque pelo menos um tipo de mensagem. Nada foi registrado.',
   errPhoneMissing: 'Digite seu número de WhatsApp.',
   errPhoneInvalid: 'Digite um número válido para o país escolhido, por exemplo {example}.',
-  errFormExpired: 'O formulário ficou aberto tempo demais ou não foi enviado desta página. Confira suas escolhas e envie de novo.',
+  errFormExpired:
+    'O formulário ficou aberto tempo demais ou não foi enviado desta página. Confira suas escolhas e envie de novo.',
   ownershipTitle: 'Último passo: confirme no WhatsApp',
-  ownershipBody: 'Para confirmar que {phone} é o seu número, envie a mensagem preparada pelo WhatsApp desse telefone. Sua inscrição termina quando a recebermos.',
+  ownershipBody:
+    'Para confirmar que {phone} é o seu número, envie a mensagem preparada pelo WhatsApp desse telefone. Sua inscrição termina quando a recebermos.',
   ownershipButton: 'Abrir o WhatsApp e enviar a mensagem',
   ownershipManual: 'Não tem WhatsApp neste aparelho? Envie esta mensagem para {number} pelo WhatsApp do seu telefone:',
   ownershipExpiry: 'O código vale por 24 horas.',
   ownershipPrefill: 'Sim, quero receber mensagens de WhatsApp de {business}. Meu código: {code}',
   doneTitle: 'Inscrição feita',
-  doneBody: '{business} vai enviar estas mensagens para você no WhatsApp: {topics}. Uma confirmação está a caminho por lá.',
+  doneBody:
+    '{business} vai enviar estas mensagens para você no WhatsApp: {topics}. Uma confirmação está a caminho por lá.',
   donePending: 'Confirme na mensagem de WhatsApp que acabamos de enviar. Até lá você não recebe mais nada.',
   doneStop: 'Você pode sair quando quiser: responda STOP na conversa do WhatsApp.',
   notFoundTitle: 'Esta página não está disponível',
@@ -189,12 +204,14 @@ const pt: PageStrings = {
   noTextTitle: 'Inscrição indisponível',
   noTextBody: '{business} ainda não publicou um texto de inscrição para estas mensagens. Nada foi registrado.',
   unavailableTitle: 'Inscrição pausada',
-  unavailableBody: '{business} ainda não terminou de configurar seu número de WhatsApp, então a inscrição não pode ser concluída agora. Nada foi registrado.',
+  unavailableBody:
+    '{business} ainda não terminou de configurar seu número de WhatsApp, então a inscrição não pode ser concluída agora. Nada foi registrado.',
   linkExpiredTitle: 'Este link expirou',
   linkExpiredBody: 'Este link já foi usado ou é antigo demais. Peça um novo a {business}.',
   linkExpiredBodyGeneric: 'Este link já foi usado ou é antigo demais. Peça um novo.',
   linkInvalidTitle: 'Este link não é válido',
-  linkInvalidBody: 'O link está danificado ou incompleto. Copie o link inteiro da mensagem que você recebeu, ou peça um novo.',
+  linkInvalidBody:
+    'O link está danificado ou incompleto. Copie o link inteiro da mensagem que você recebeu, ou peça um novo.',
   rateLimitedTitle: 'Tentativas demais',
   rateLimitedBody: 'Aguarde alguns minutos e tente de novo.',
   forbiddenTitle: 'Este formulário não pode ser enviado daqui',
@@ -251,15 +268,26 @@ export function parseAcceptLanguage(header: string | undefined): { lang: string;
       const [tag, ...params] = part.trim().split(';');
       const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
       const [lang, region] = (tag ?? '').split('-');
-      return { lang: (lang ?? '').toLowerCase(), region: region && /^[A-Za-z]{2}$/.test(region) ? region.toUpperCase() : null, q: q ? Number(q) : 1, i };
+      return {
+        lang: (lang ?? '').toLowerCase(),
+        region: region && /^[A-Za-z]{2}$/.test(region) ? region.toUpperCase() : null,
+        q: q ? Number(q) : 1,
+        i,
+      };
     })
     .filter((x) => /^[a-z]{2,3}$/.test(x.lang) && x.q > 0)
     .sort((a, b) => b.q - a.q || a.i - b.i)
     .map(({ lang, region }) => ({ lang, region }));
 }
 
-/** The page language: ?lang= when shipped, else the browser's first shipped language, else the business's, else English. */
-export function pickLanguage(query: string | undefined, acceptLanguage: string | undefined, businessDefault: string): PageLanguage {
+/**
+ * The page language: ?lang= when shipped, else the browser's first shipped language, else the business's, else English.
+ */
+export function pickLanguage(
+  query: string | undefined,
+  acceptLanguage: string | undefined,
+  businessDefault: string,
+): PageLanguage {
   const q = query?.toLowerCase().split(/[-_]/)[0];
   if (q && isPageLanguage(q)) return q;
   for (const { lang } of parseAcceptLanguage(acceptLanguage)) if (isPageLanguage(lang)) return lang;

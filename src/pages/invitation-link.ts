@@ -7,13 +7,18 @@ export interface InviteClaims extends TokenClaims {
   i: string;
 }
 
-export type InviteCheck = { ok: true; invitation: Invitation; claims: InviteClaims } | { ok: false; reason: 'tampered' | 'expired' };
+export type InviteCheck =
+  { ok: true; invitation: Invitation; claims: InviteClaims } | { ok: false; reason: 'tampered' | 'expired' };
 
 /**
  * An invitation link (email, or SMS in link mode) as the hosted page sees it: signed for this business, not
  * expired, not spent. Spent means a form was submitted through it: it works once.
  */
-export async function checkInvitationLink(ctx: ServiceContext, businessId: string, token: string): Promise<InviteCheck> {
+export async function checkInvitationLink(
+  ctx: ServiceContext,
+  businessId: string,
+  token: string,
+): Promise<InviteCheck> {
   const r = readToken<InviteClaims>(ctx.keyring, 'invite', token, ctx.clock.now());
   if (!r.ok) return r;
   if (r.claims.b !== businessId || typeof r.claims.i !== 'string') return { ok: false, reason: 'tampered' };

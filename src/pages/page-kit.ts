@@ -24,16 +24,31 @@ function languageLinks(req: FastifyRequest, current: PageLanguage) {
   const url = new URL(req.url, 'http://x');
   return PAGE_LANGUAGES.map((code) => {
     url.searchParams.set('lang', code);
-    return { code, name: strings(code)('languageName'), current: code === current, href: `${url.pathname}${url.search}` };
+    return {
+      code,
+      name: strings(code)('languageName'),
+      current: code === current,
+      href: `${url.pathname}${url.search}`,
+    };
   });
 }
 
 /** Renders a template inside the layout with the page headers; `data` reaches the template as `it`. */
-export function sendPage(reply: FastifyReply, status: number, template: string, frame: PageFrame, data: object = {}): FastifyReply {
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  template: string,
+  frame: PageFrame,
+  data: object = {},
+): FastifyReply {
   const t = strings(frame.lang);
   setPageHeaders(reply, { embed: frame.embed ?? false });
   const html = renderTemplate(template, {
-    ...data, t, lang: frame.lang, title: frame.title, embed: frame.embed ?? false,
+    ...data,
+    t,
+    lang: frame.lang,
+    title: frame.title,
+    embed: frame.embed ?? false,
     languages: frame.switcher ? languageLinks(frame.switcher, frame.lang) : [],
   });
   return reply.code(status).type('text/html; charset=utf-8').send(html);
@@ -51,7 +66,13 @@ export function sendMessage(
 ): FastifyReply {
   const t = strings(frame.lang);
   const title = t(heading, vars);
-  return sendPage(reply, status, 'message', { ...frame, title }, { heading: title, paragraphs: paragraphs.map((p) => t(p, vars)), tone });
+  return sendPage(
+    reply,
+    status,
+    'message',
+    { ...frame, title },
+    { heading: title, paragraphs: paragraphs.map((p) => t(p, vars)), tone },
+  );
 }
 
 export function requestLanguage(req: FastifyRequest, fallback = 'en'): PageLanguage {
@@ -60,7 +81,8 @@ export function requestLanguage(req: FastifyRequest, fallback = 'en'): PageLangu
 }
 
 /**
- * Sets up a scope that serves HTML: form and cookie parsing, rate limiting, and an error handler that answers every failure
+ * Sets up a scope that serves HTML: form and cookie parsing, rate limiting, and an error handler that answers every
+ * failure
  * with a page in the visitor's language, never a stack trace or a JSON problem.
  */
 export async function preparePageScope(app: FastifyInstance, ctx: ServiceContext): Promise<void> {
@@ -78,7 +100,13 @@ export async function preparePageScope(app: FastifyInstance, ctx: ServiceContext
       return sendMessage(reply, HTTP_STATUS[err.code], frame, 'refusedTitle', ['refusedBody']);
     }
     if (err.validation || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)) {
-      return sendMessage(reply, err.statusCode && err.statusCode !== 422 ? err.statusCode : 400, frame, 'linkInvalidTitle', ['linkInvalidBody']);
+      return sendMessage(
+        reply,
+        err.statusCode && err.statusCode !== 422 ? err.statusCode : 400,
+        frame,
+        'linkInvalidTitle',
+        ['linkInvalidBody'],
+      );
     }
     req.log.error({ err }, 'page error');
     return sendMessage(reply, 500, frame, 'errorTitle', ['errorBody']);

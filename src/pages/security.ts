@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * Headers of every hosted page. No script runs on the pages (they work without JavaScript by design), so the
- * policy allows none, except the embed variant's one same-origin script that reports its height to the widget. Framing is refused except for the embed variant, which any site may frame: see
+ * policy allows none, except the embed variant's one same-origin script that reports its height to the widget. Framing
+ * is refused except for the embed variant, which any site may frame: see
  * docs/channels.md for that trade-off.
  */
 export function setPageHeaders(reply: FastifyReply, opts: { embed: boolean }): void {

@@ -11,7 +11,10 @@ export interface ServiceContext {
   clock: Clock;
   keyring: Keyring;
   logger: Logger;
-  /** The process's Prometheus metrics (lib/metrics.ts); set by buildApp when absent. Optional: counting is never required. */
+  /**
+   * The process's Prometheus metrics (lib/metrics.ts); set by buildApp when absent. Optional: counting is never
+   * required.
+   */
   metrics?: Metrics;
   /**
    * Set by an edge that acknowledges opt-outs recorded inside a larger transaction (the webhook's group commit):

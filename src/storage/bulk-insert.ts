@@ -35,18 +35,28 @@ const texts = new WeakMap<object, Map<string, string>>();
  * two (any number of rows is a sum of those, so a handful of statements serve every batch), each kept
  * prepared on the raw handle.
  */
-export async function bulkInsert<K extends keyof DB>(database: Database, trx: Trx, table: BulkTable<K>, records: readonly DB[K][]): Promise<void> {
+export async function bulkInsert<K extends keyof DB>(
+  database: Database,
+  trx: Trx,
+  table: BulkTable<K>,
+  records: readonly DB[K][],
+): Promise<void> {
   if (records.length === 0) return;
   const spec = table as unknown as Shape;
   const rows = records as unknown as readonly Readonly<Record<string, unknown>>[];
   if (database.dialect === 'postgres') {
     const columns = spec.columns.map((c) => rows.map((r) => r[c]));
-    await trx.executeQuery(CompiledQuery.raw(cached(database.db, `${spec.table}:unnest`, () => unnestStatement(database.db, spec)), columns));
+    await trx.executeQuery(
+      CompiledQuery.raw(
+        cached(database.db, `${spec.table}:unnest`, () => unnestStatement(database.db, spec)),
+        columns,
+      ),
+    );
     return;
   }
   let cap = 1;
   while (cap * 2 * spec.columns.length <= PARAM_BUDGET) cap *= 2;
-  for (let i = 0; i < rows.length; ) {
+  for (let i = 0; i < rows.length;) {
     let n = cap;
     while (n > rows.length - i) n /= 2;
     const params: unknown[] = [];
@@ -77,18 +87,24 @@ type AnyInsert = ReturnType<Kysely<Record<string, Record<string, unknown>>>['ins
 function withUpsert<Q extends { onConflict: AnyInsert['onConflict'] }>(q: Q, spec: Shape): Q {
   if (!spec.upsert) return q;
   const { key, set } = spec.upsert;
-  return q.onConflict((oc) => oc.columns([...key]).doUpdateSet((eb) => Object.fromEntries(set.map((c) => [c, eb.ref(`excluded.${c}`)])))) as unknown as Q;
+  return q.onConflict((oc) =>
+    oc.columns([...key]).doUpdateSet((eb) => Object.fromEntries(set.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+  ) as unknown as Q;
 }
 
 /** The compiled statement must expect its parameters in the order bulkInsert lays them out. */
 function checkLayout(spec: Shape, parameters: readonly unknown[], count: number): void {
   const cols = spec.columns.length;
-  if (parameters.length !== count || parameters.some((v, k) => v !== k % cols)) throw new Error(`bulk insert into ${spec.table}: unexpected parameter layout`);
+  if (parameters.length !== count || parameters.some((v, k) => v !== k % cols))
+    throw new Error(`bulk insert into ${spec.table}: unexpected parameter layout`);
 }
 
 function valuesStatement(root: Kysely<DB>, spec: Shape, n: number): string {
   const sample = Array.from({ length: n }, () => Object.fromEntries(spec.columns.map((c, k) => [c, k])));
-  const q = withUpsert((root as unknown as Kysely<Record<string, Record<string, unknown>>>).insertInto(spec.table).values(sample), spec).compile();
+  const q = withUpsert(
+    (root as unknown as Kysely<Record<string, Record<string, unknown>>>).insertInto(spec.table).values(sample),
+    spec,
+  ).compile();
   checkLayout(spec, q.parameters, n * spec.columns.length);
   return q.sql;
 }

@@ -52,9 +52,15 @@ export function openSqlite(file: string): Database {
   // 64 MiB page cache (the default is 2 MiB): the ledger's indexes stay in memory on busy single-node installs.
   raw.pragma('cache_size = -65536');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return wrap(db, 'sqlite', { rowLocks: false, concurrentWriters: false }, async () => {
-    await db.destroy();
-  }, { sqlite: raw });
+  return wrap(
+    db,
+    'sqlite',
+    { rowLocks: false, concurrentWriters: false },
+    async () => {
+      await db.destroy();
+    },
+    { sqlite: raw },
+  );
 }
 
 /**
@@ -108,15 +114,22 @@ export function openPostgres(url: string, opts: { poolSize?: number; schema?: st
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<DB>({ dialect: withCurrentSchemaIntrospector(new PostgresDialect({ pool })) });
-  return wrap(db, 'postgres', { rowLocks: true, concurrentWriters: true }, async () => {
-    await db.destroy();
-  }, { pool });
+  return wrap(
+    db,
+    'postgres',
+    { rowLocks: true, concurrentWriters: true },
+    async () => {
+      await db.destroy();
+    },
+    { pool },
+  );
 }
 
 /** Any other PostgreSQL-speaking dialect (the tests' in-process PGlite). */
 export function openWithDialect(dialect: Dialect, kind: Dialect_, close?: () => Promise<void>): Database {
   const db = new Kysely<DB>({ dialect: kind === 'postgres' ? withCurrentSchemaIntrospector(dialect) : dialect });
-  const caps = kind === 'postgres' ? { rowLocks: true, concurrentWriters: false } : { rowLocks: false, concurrentWriters: false };
+  const caps =
+    kind === 'postgres' ? { rowLocks: true, concurrentWriters: false } : { rowLocks: false, concurrentWriters: false };
   return wrap(db, kind, caps, async () => {
     await db.destroy();
     await close?.();
@@ -198,7 +211,9 @@ export function openFromConfig(cfg: { databaseUrl: string | null; dataDir: strin
 /** True when an error is a unique-constraint violation, on either database. */
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
-  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  return (
+    err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
 }
 
 const preparedStatements = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();

@@ -52,7 +52,11 @@ async function migrator(database: Database): Promise<Migrator> {
     migrationTableSchema = r.rows[0]?.s;
   }
   // Kysely takes a lock (a lock row plus an advisory lock on PostgreSQL) so concurrent starts migrate once.
-  return new Migrator({ db: database.db, provider: new StaticProvider(), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+  return new Migrator({
+    db: database.db,
+    provider: new StaticProvider(),
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
 }
 
 export interface MigrationReport {

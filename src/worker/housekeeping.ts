@@ -23,15 +23,34 @@ export interface HousekeepingResult {
  * - rate-limit counters whose window is over (they hold hashes of IPs and numbers).
  * Never touches the ledger, consent state, suppressions or messages (sealing the ledger only adds seals).
  */
-export async function runHousekeeping(ctx: ServiceContext, opts: { inboxRetentionDays: number }): Promise<HousekeepingResult> {
+export async function runHousekeeping(
+  ctx: ServiceContext,
+  opts: { inboxRetentionDays: number },
+): Promise<HousekeepingResult> {
   const now = ctx.clock.now();
   const db = ctx.database.db;
   const n = (r: { numDeletedRows: bigint }[]) => Number(r.reduce((a, x) => a + x.numDeletedRows, 0n));
   return {
-    inbox: n(await db.deleteFrom('inbox').where('processed_at', 'is not', null).where('processed_at', '<', now - opts.inboxRetentionDays * DAY).execute()),
+    inbox: n(
+      await db
+        .deleteFrom('inbox')
+        .where('processed_at', 'is not', null)
+        .where('processed_at', '<', now - opts.inboxRetentionDays * DAY)
+        .execute(),
+    ),
     usedTokens: n(await db.deleteFrom('used_tokens').where('expires_at', '<', now).execute()),
-    ownershipRequests: n(await db.deleteFrom('ownership_requests').where('expires_at', '<', now - DAY).execute()),
-    invitations: n(await db.deleteFrom('invitations').where('expires_at', '<', now - 30 * DAY).execute()),
+    ownershipRequests: n(
+      await db
+        .deleteFrom('ownership_requests')
+        .where('expires_at', '<', now - DAY)
+        .execute(),
+    ),
+    invitations: n(
+      await db
+        .deleteFrom('invitations')
+        .where('expires_at', '<', now - 30 * DAY)
+        .execute(),
+    ),
     rateLimits: await deleteExpiredRateLimits(db, now),
   };
 }
@@ -61,14 +80,17 @@ export function startHousekeeping(
   const cleanup = job('housekeeping', async () => {
     const r = await runHousekeeping(ctx, opts);
     await runExpiryAndQuality(ctx);
-    if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations + r.rateLimits > 0) ctx.logger.info({ deleted: r }, 'housekeeping');
+    if (r.inbox + r.usedTokens + r.ownershipRequests + r.invitations + r.rateLimits > 0)
+      ctx.logger.info({ deleted: r }, 'housekeeping');
   });
   const seal = job('ledger seal', async () => {
     await sealLedger(ctx);
   });
   const timers = [
-    setTimeout(cleanup.run, 60_000), setInterval(cleanup.run, opts.everyMs ?? 3_600_000),
-    setTimeout(seal.run, 60_000), setInterval(seal.run, opts.sealEveryMs ?? 600_000),
+    setTimeout(cleanup.run, 60_000),
+    setInterval(cleanup.run, opts.everyMs ?? 3_600_000),
+    setTimeout(seal.run, 60_000),
+    setInterval(seal.run, opts.sealEveryMs ?? 600_000),
   ];
   for (const t of timers) t.unref();
   return {

@@ -66,7 +66,11 @@ export function createLease(ctx: ServiceContext, name: LeaseName, o: { holder?: 
 }
 
 /** createLease with its renewal timer running (the first attempt at once). */
-export function startLease(ctx: ServiceContext, name: LeaseName, o: { holder?: string; ttlMs?: number; renewMs?: number } = {}): Lease {
+export function startLease(
+  ctx: ServiceContext,
+  name: LeaseName,
+  o: { holder?: string; ttlMs?: number; renewMs?: number } = {},
+): Lease {
   const lease = createLease(ctx, name, o);
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<unknown> = Promise.resolve();

@@ -43,7 +43,10 @@ describe('optline CLI (SQLite)', () => {
     for (const args of [['keys', 'list'], ['check', '+447911123456', '--business', 'b', '--topic', 't'], ['verify']]) {
       const r = optline(args, env);
       assert.equal(r.code, 1, args.join(' '));
-      assert.match(r.err, /^optline [a-z ]+: the database schema is behind \(\d+ migration\(s\) pending, first 0001-initial\): run optline migrate\n$/);
+      assert.match(
+        r.err,
+        /^optline [a-z ]+: the database schema is behind \(\d+ migration\(s\) pending, first 0001-initial\): run optline migrate\n$/,
+      );
     }
     const status = optline(['migrate', '--status'], env);
     assert.match(status.out, /pending\s+0001-initial/, 'the refusals changed nothing');

@@ -23,11 +23,18 @@ function io() {
 it('optline config shows each value in effect and where it came from, secrets masked', () => {
   const o = io();
   const env = {
-    PORT: '9000', OPTLINE_MASTER_KEY: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==', OPTLINE_DATA_DIR: '/nonexistent-optline',
-    DATABASE_URL: 'postgres://app:hunter2@db.example:5432/optline', OPTLINE_API_KEY: 'olk_abcdefghijklmnop',
+    PORT: '9000',
+    OPTLINE_MASTER_KEY: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==',
+    OPTLINE_DATA_DIR: '/nonexistent-optline',
+    DATABASE_URL: 'postgres://app:hunter2@db.example:5432/optline',
+    OPTLINE_API_KEY: 'olk_abcdefghijklmnop',
   };
   assert.equal(runConfig(env, o), 0, o.stderr());
-  const line = (name: string) => o.stdout().split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
+  const line = (name: string) =>
+    o
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith(`${name} `)) ?? '';
   assert.match(line('OPTLINE_PORT'), /9000 +PORT$/);
   assert.match(line('OPTLINE_HOST'), /127\.0\.0\.1 +default$/);
   assert.match(line('DATABASE_URL'), /postgres:\/\/app:\*\*\*\*@db\.example:5432\/optline +environment$/);
@@ -49,7 +56,9 @@ it('counts read as words: 1 person, 2 people, 1 row, 3 rows', () => {
 });
 
 it('optline piped into a reader that goes away (| head) ends quietly, with no EPIPE crash', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'config', '--list'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'config', '--list'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // The reader closes before the command writes: every write meets a closed pipe.
   child.stdout.destroy();
   let err = '';

@@ -26,21 +26,51 @@ forEachDialect('optline import --dry-run / --confirm / --rejects / --opt-outs', 
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const f = join(dir, 'mixed.csv');
-    writeFileSync(f, ['phone,topics,action,occurred_at,channel', '+447911123456,delivery,checked_box,2026-05-01T09:00:00Z,web',
-      '"not, a number",billing,checked_box,2026-05-01T09:00:00Z,web', '+447911123458,billing,inferred,2026-05-01T09:00:00Z,web'].join('\n'));
+    writeFileSync(
+      f,
+      [
+        'phone,topics,action,occurred_at,channel',
+        '+447911123456,delivery,checked_box,2026-05-01T09:00:00Z,web',
+        '"not, a number",billing,checked_box,2026-05-01T09:00:00Z,web',
+        '+447911123458,billing,inferred,2026-05-01T09:00:00Z,web',
+      ].join('\n'),
+    );
     const rejects = join(dir, 'rejects.csv');
     const dry = collectingIO();
-    assert.equal(await runImport(ctx, f, { business: business.slug, text: text.hash, dryRun: true, confirm: true }, dry), 2);
-    assert.equal(dry.stdout().split('\n')[0], 'mixed.csv (dry run, nothing written): 3 rows: 1 would be imported, 0 already there, 2 refused; 1 WhatsApp confirmation would be queued');
-    const n = async (t: 'consent_events' | 'messages') => Number((await db().db.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    assert.equal(
+      await runImport(ctx, f, { business: business.slug, text: text.hash, dryRun: true, confirm: true }, dry),
+      2,
+    );
+    assert.equal(
+      dry.stdout().split('\n')[0],
+      'mixed.csv (dry run, nothing written): 3 rows: 1 would be imported, 0 already there, 2 refused; 1 WhatsApp confirmation would be queued',
+    );
+    const n = async (t: 'consent_events' | 'messages') =>
+      Number(
+        (
+          await db()
+            .db.selectFrom(t)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     assert.deepEqual([await n('consent_events'), await n('messages')], [0, 0]);
 
     const real = collectingIO();
-    assert.equal(await runImport(ctx, f, { business: business.slug, text: text.hash, confirm: true, rejects }, real), 2);
+    assert.equal(
+      await runImport(ctx, f, { business: business.slug, text: text.hash, confirm: true, rejects }, real),
+      2,
+    );
     assert.match(real.stdout(), /1 imported, 0 already there, 2 refused; 1 WhatsApp confirmation queued/);
     assert.deepEqual([await n('consent_events'), await n('messages')], [1, 1]);
     const rows = parse(readFileSync(rejects), { columns: true }) as Record<string, string>[];
-    assert.deepEqual(rows.map((r) => [r.row, r.code, r.field]), [['2', 'INVALID_PHONE', 'phone'], ['3', 'NO_USER_ACTION', 'action']]);
+    assert.deepEqual(
+      rows.map((r) => [r.row, r.code, r.field]),
+      [
+        ['2', 'INVALID_PHONE', 'phone'],
+        ['3', 'NO_USER_ACTION', 'action'],
+      ],
+    );
     assert.match(rows[0]!.reason!, /"not, a number" is not a usable phone number/);
   });
 
@@ -50,10 +80,16 @@ forEachDialect('optline import --dry-run / --confirm / --rejects / --opt-outs', 
     const f = join(dir, 'stops.csv');
     writeFileSync(f, 'Mobile,When\n+447911123461,2025-03-01T10:00:00Z\nnope,2025-03-01T10:00:00Z\n');
     const io = collectingIO();
-    assert.equal(await runImport(ctx, f, { business: business.slug, optOuts: true, map: 'phone=Mobile,occurredAt=When' }, io), 2);
+    assert.equal(
+      await runImport(ctx, f, { business: business.slug, optOuts: true, map: 'phone=Mobile,occurredAt=When' }, io),
+      2,
+    );
     assert.match(io.stdout(), /^stops\.csv: 2 rows: 1 imported, 0 already there, 1 refused/);
     const again = collectingIO();
-    assert.equal(await runImport(ctx, f, { business: business.slug, optOuts: true, map: 'phone=Mobile,occurredAt=When' }, again), 2);
+    assert.equal(
+      await runImport(ctx, f, { business: business.slug, optOuts: true, map: 'phone=Mobile,occurredAt=When' }, again),
+      2,
+    );
     assert.match(again.stdout(), /0 imported, 1 already there, 1 refused/);
   });
 });

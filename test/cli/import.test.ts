@@ -37,30 +37,53 @@ forEachDialect('optline import / export', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     // A spreadsheet's export: BOM, capitalised headers, CRLF line ends, padded cells.
-    const good = file('good.csv', `\uFEFFPhone, Topics ,Action,Occurred_At,Channel\r\n+447911123456 , delivery ,checked_box,2026-05-01T09:00:00Z,web\r\n`);
+    const good = file(
+      'good.csv',
+      `\uFEFFPhone, Topics ,Action,Occurred_At,Channel\r\n+447911123456 , delivery ,checked_box,2026-05-01T09:00:00Z,web\r\n`,
+    );
     const io = collectingIO();
     assert.equal(await runImport(ctx, good, { business: business.slug, text: text.hash }, io), 0);
-    assert.equal(io.stdout(), 'good.csv: 1 row: 1 imported, 0 already there, 0 refused; 0 WhatsApp confirmations queued\n');
+    assert.equal(
+      io.stdout(),
+      'good.csv: 1 row: 1 imported, 0 already there, 0 refused; 0 WhatsApp confirmations queued\n',
+    );
 
-    const mixed = file('mixed.csv', [
-      'phone,topics,action,occurred_at,channel',
-      '+447911123456,delivery,checked_box,2026-05-01T09:00:00Z,web',
-      '07911 123457,billing,tapped_button,2026-05-01T09:00:00Z,app',
-      'not a number,billing,checked_box,2026-05-01T09:00:00Z,web',
-      '+447911123458,billing,inferred,2026-05-01T09:00:00Z,web',
-    ].join('\n'));
+    const mixed = file(
+      'mixed.csv',
+      [
+        'phone,topics,action,occurred_at,channel',
+        '+447911123456,delivery,checked_box,2026-05-01T09:00:00Z,web',
+        '07911 123457,billing,tapped_button,2026-05-01T09:00:00Z,app',
+        'not a number,billing,checked_box,2026-05-01T09:00:00Z,web',
+        '+447911123458,billing,inferred,2026-05-01T09:00:00Z,web',
+      ].join('\n'),
+    );
     const io2 = collectingIO();
     assert.equal(await runImport(ctx, mixed, { business: business.id, text: text.hash, defaultCountry: 'gb' }, io2), 2);
     const lines = io2.stdout().trim().split('\n');
-    assert.equal(lines[0], 'mixed.csv: 4 rows: 1 imported, 1 already there, 2 refused; 0 WhatsApp confirmations queued');
+    assert.equal(
+      lines[0],
+      'mixed.csv: 4 rows: 1 imported, 1 already there, 2 refused; 0 WhatsApp confirmations queued',
+    );
     assert.equal(lines[1], 'refused by code: INVALID_PHONE 1, NO_USER_ACTION 1');
     assert.match(lines[2]!, /^row 3: INVALID_PHONE \(phone\): "not a number" is not a usable phone number/);
     assert.match(lines[3]!, /^row 4: NO_USER_ACTION \(action\): "inferred" is not an active user action/);
 
     const io3 = collectingIO();
-    assert.equal(await runImport(ctx, mixed, { business: business.id, text: text.hash, defaultCountry: 'GB', json: true }, io3), 2);
-    const json = JSON.parse(io3.stdout()) as { file: string; imported: number; duplicates: number; refused: { row: number }[] };
-    assert.deepEqual([json.file, json.imported, json.duplicates, json.refused.map((r) => r.row)], ['mixed.csv', 0, 2, [3, 4]]);
+    assert.equal(
+      await runImport(ctx, mixed, { business: business.id, text: text.hash, defaultCountry: 'GB', json: true }, io3),
+      2,
+    );
+    const json = JSON.parse(io3.stdout()) as {
+      file: string;
+      imported: number;
+      duplicates: number;
+      refused: { row: number }[];
+    };
+    assert.deepEqual(
+      [json.file, json.imported, json.duplicates, json.refused.map((r) => r.row)],
+      ['mixed.csv', 0, 2, [3, 4]],
+    );
     assert.equal(io3.stderr(), '');
   });
 
@@ -69,10 +92,26 @@ forEachDialect('optline import / export', (db) => {
     const { business, text } = await seedBusiness(ctx);
     const cases: [string, string, RegExp][] = [
       [join(dir, 'missing.csv'), business.slug, /^optline import: cannot read .*missing\.csv: no such file\n$/],
-      [file('ok.csv', 'phone,topics,action,occurred_at,channel\n'), 'nobody', /^optline import: no business with slug or id "nobody"\n$/],
-      [file('ragged.csv', 'phone,topics,action,occurred_at,channel\n+447911123456,delivery\n'), business.slug, /^optline import: ragged\.csv is not a CSV file this command can read: .*line 2/],
-      [file('image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d])), business.slug, /^optline import: image\.png: The file has no phone, topics/],
-      [file('columns.csv', 'mobile,topics\n+447911123456,delivery\n'), business.slug, /^optline import: columns\.csv: The file has no phone, action, occurred_at, channel column/],
+      [
+        file('ok.csv', 'phone,topics,action,occurred_at,channel\n'),
+        'nobody',
+        /^optline import: no business with slug or id "nobody"\n$/,
+      ],
+      [
+        file('ragged.csv', 'phone,topics,action,occurred_at,channel\n+447911123456,delivery\n'),
+        business.slug,
+        /^optline import: ragged\.csv is not a CSV file this command can read: .*line 2/,
+      ],
+      [
+        file('image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d])),
+        business.slug,
+        /^optline import: image\.png: The file has no phone, topics/,
+      ],
+      [
+        file('columns.csv', 'mobile,topics\n+447911123456,delivery\n'),
+        business.slug,
+        /^optline import: columns\.csv: The file has no phone, action, occurred_at, channel column/,
+      ],
     ];
     for (const [path, biz, expected] of cases) {
       const io = collectingIO();
@@ -85,7 +124,10 @@ forEachDialect('optline import / export', (db) => {
   it('export writes CSV to stdout or a file, and JSON lines', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const csv = file('e.csv', 'phone,topics,action,occurred_at,channel\n+12025550143,delivery,checked_box,2026-05-01T09:00:00Z,web\n');
+    const csv = file(
+      'e.csv',
+      'phone,topics,action,occurred_at,channel\n+12025550143,delivery,checked_box,2026-05-01T09:00:00Z,web\n',
+    );
     assert.equal(await runImport(ctx, csv, { business: business.slug, text: text.hash }, collectingIO()), 0);
     const io = collectingIO();
     assert.equal(await runExport(ctx, { business: business.slug }, io), 0);
@@ -95,7 +137,10 @@ forEachDialect('optline import / export', (db) => {
 
     const out = join(dir, 'ledger.jsonl');
     const io2 = collectingIO();
-    assert.equal(await runExport(ctx, { business: business.id, format: 'json', out, since: '2026-01-01T00:00:00Z' }, io2), 0);
+    assert.equal(
+      await runExport(ctx, { business: business.id, format: 'json', out, since: '2026-01-01T00:00:00Z' }, io2),
+      0,
+    );
     assert.equal(JSON.parse(readFileSync(out, 'utf8').trim()).phone, '+12025550143');
     assert.equal(io2.stdout(), '');
     assert.equal(io2.stderr(), `exported 1 event(s) to ${out}\n`);

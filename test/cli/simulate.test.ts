@@ -11,7 +11,12 @@ import { putWhatsAppChannel } from '../../src/services/admin/manage-whatsapp-cha
 
 function collector() {
   let text = '';
-  const stream = new Writable({ write(chunk, _enc, cb) { text += String(chunk); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
   return { stream, text: () => text };
 }
 
@@ -25,31 +30,58 @@ forEachDialect('optline simulate', (db) => {
     const b = await seedBusiness(t.ctx);
     businessId = b.business.id;
     // What `optline start` sets up for the demo business.
-    await putWhatsAppChannel(t.ctx, businessId, { phoneNumberId: SANDBOX_PHONE_NUMBER_ID, accessToken: 'sandbox', appSecret: SANDBOX_APP_SECRET });
+    await putWhatsAppChannel(t.ctx, businessId, {
+      phoneNumberId: SANDBOX_PHONE_NUMBER_ID,
+      accessToken: 'sandbox',
+      appSecret: SANDBOX_APP_SECRET,
+    });
   });
-  after(async () => { await t.close(); });
+  after(async () => {
+    await t.close();
+  });
 
   it('sends a signed STOP to a running Optline and prints the request and the answer', async () => {
     const out = collector();
     const err = collector();
-    const code = await runSimulate({ kind: 'text', text: 'STOP' }, { url, from: '+447911123456', appSecret: SANDBOX_APP_SECRET }, { out: out.stream, err: err.stream });
+    const code = await runSimulate(
+      { kind: 'text', text: 'STOP' },
+      { url, from: '+447911123456', appSecret: SANDBOX_APP_SECRET },
+      { out: out.stream, err: err.stream },
+    );
     assert.equal(code, 0, err.text());
     assert.match(out.text(), new RegExp(`POST ${url}/webhooks/whatsapp`));
     assert.match(out.text(), /"phone_number_id": "sandbox-phone-number"/);
     assert.match(out.text(), /-> 200 \{"received":1,"stored":1\}/);
     await t.processor.drain();
     const person = (await personBy(t.ctx.database.db, businessId, 'phone_e164', '+447911123456'))!;
-    assert.deepEqual((await events(t.ctx.database.db, businessId, person.id)).map((e) => [e.type, e.action]), [['opt_out', 'sent_keyword']]);
+    assert.deepEqual(
+      (await events(t.ctx.database.db, businessId, person.id)).map((e) => [e.type, e.action]),
+      [['opt_out', 'sent_keyword']],
+    );
   });
 
   it('a wrong app secret gets the 401 printed and exit code 1; an unreachable server a clear line', async () => {
     const out = collector();
-    const code = await runSimulate({ kind: 'preference', value: 'stop' }, { url, appSecret: 'wrong' }, { out: out.stream, err: collector().stream });
+    const code = await runSimulate(
+      { kind: 'preference', value: 'stop' },
+      { url, appSecret: 'wrong' },
+      { out: out.stream, err: collector().stream },
+    );
     assert.equal(code, 1);
     assert.match(out.text(), /-> 401 .*WEBHOOK_SIGNATURE_INVALID/);
     const err = collector();
-    assert.equal(await runSimulate({ kind: 'text', text: 'hi' }, { url: 'http://127.0.0.1:1', appSecret: 'x' }, { out: collector().stream, err: err.stream }), 1);
-    assert.match(err.text(), /cannot reach http:\/\/127\.0\.0\.1:1\/webhooks\/whatsapp \([^)]+\): is Optline running\?/);
+    assert.equal(
+      await runSimulate(
+        { kind: 'text', text: 'hi' },
+        { url: 'http://127.0.0.1:1', appSecret: 'x' },
+        { out: collector().stream, err: err.stream },
+      ),
+      1,
+    );
+    assert.match(
+      err.text(),
+      /cannot reach http:\/\/127\.0\.0\.1:1\/webhooks\/whatsapp \([^)]+\): is Optline running\?/,
+    );
     assert.doesNotMatch(err.text(), /database|PostgreSQL/);
   });
 
@@ -62,13 +94,23 @@ forEachDialect('optline simulate', (db) => {
       { kind: 'preference', value: 'resume' },
     ] as const) {
       t.ctx.clock.advance(1000);
-      const code = await runSimulate(input, { url, appSecret: SANDBOX_APP_SECRET }, { out: collector().stream, err: collector().stream });
+      const code = await runSimulate(
+        input,
+        { url, appSecret: SANDBOX_APP_SECRET },
+        { out: collector().stream, err: collector().stream },
+      );
       assert.equal(code, 0, input.kind);
     }
     await t.processor.drain();
     const rows = (await inboxRows(t.ctx.database.db, businessId)).filter((r) => Number(r.received_at) > since);
-    assert.deepEqual(rows.map((r) => r.kind), ['message', 'message', 'preference']);
-    assert.deepEqual(rows.map((r) => r.outcome), ['opted_out_marketing', 'dismissed', 'review_marketing_resumed']);
+    assert.deepEqual(
+      rows.map((r) => r.kind),
+      ['message', 'message', 'preference'],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.outcome),
+      ['opted_out_marketing', 'dismissed', 'review_marketing_resumed'],
+    );
     const bsuidOnly = simulatedEnvelope({ kind: 'text', text: 'hi' }, { phoneNumberId: 'P', userId: 'GB.abc' });
     const m = (bsuidOnly.entry[0]!.changes[0]!.value as { messages: Record<string, unknown>[] }).messages[0]!;
     assert.equal(m.from, undefined);

@@ -39,10 +39,22 @@ describe('optline seal, verify, export --proof, verify-proof (SQLite, real comma
     assert.equal(optline(['migrate'], env).code, 0);
     const database = openSqlite(join(dir, 'data', 'optline.db'));
     await migrateToLatest(database);
-    const ctx = { database, clock: new ManualClock(Date.UTC(2026, 5, 1)), keyring: createKeyring(master), logger: silentLogger() };
+    const ctx = {
+      database,
+      clock: new ManualClock(Date.UTC(2026, 5, 1)),
+      keyring: createKeyring(master),
+      logger: silentLogger(),
+    };
     const { business, text } = await seedBusiness(ctx);
     slug = business.slug;
-    const base = { channel: 'web' as const, action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't', topics: ['delivery'] };
+    const base = {
+      channel: 'web' as const,
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+      topics: ['delivery'],
+    };
     kept = (await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123456' } })).personId;
     gone = (await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123457' } })).personId;
     await database.close();
@@ -65,7 +77,12 @@ describe('optline seal, verify, export --proof, verify-proof (SQLite, real comma
     return database.close().then(() => {
       const broken = optline(['verify', '--business', slug], env);
       assert.equal(broken.code, 1, broken.out);
-      assert.match(broken.out, new RegExp(`business ${slug} \\(biz_[0-9a-z]+\\), person ${gone}: person ${gone}, covered by seal #1 with 1 event\\(s\\), was deleted with their whole chain`));
+      assert.match(
+        broken.out,
+        new RegExp(
+          `business ${slug} \\(biz_[0-9a-z]+\\), person ${gone}: person ${gone}, covered by seal #1 with 1 event\\(s\\), was deleted with their whole chain`,
+        ),
+      );
     });
   });
 
@@ -80,7 +97,10 @@ describe('optline seal, verify, export --proof, verify-proof (SQLite, real comma
     // No data dir, no database, no master key.
     const ok = optline(['verify-proof', bundle, '--public-key', pem], {});
     assert.equal(ok.code, 0, ok.out + ok.err);
-    assert.match(ok.out, new RegExp(`proof holds: signed by key [0-9a-f]{16}, business biz_[0-9a-z]+, person ${kept}, 1 event\\(s\\)`));
+    assert.match(
+      ok.out,
+      new RegExp(`proof holds: signed by key [0-9a-f]{16}, business biz_[0-9a-z]+, person ${kept}, 1 event\\(s\\)`),
+    );
 
     const text = readFileSync(bundle, 'utf8');
     const at = text.indexOf('+447911123456') + 5;

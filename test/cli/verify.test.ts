@@ -24,8 +24,18 @@ forEachDialect('optline verify', (db) => {
   it('passes an untouched ledger and names the event edited behind its back', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const base = { channel: 'web' as const, action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' };
-    const a = await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123456' }, topics: ['delivery'] });
+    const base = {
+      channel: 'web' as const,
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    };
+    const a = await recordOptIn(ctx, business.id, {
+      ...base,
+      person: { phone: '+447911123456' },
+      topics: ['delivery'],
+    });
     ctx.clock.advance(1000);
     await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123456' }, topics: ['billing'] });
     await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123457' }, topics: ['billing'] });
@@ -37,7 +47,12 @@ forEachDialect('optline verify', (db) => {
     assert.match(io.stdout(), /every chain is intact/);
 
     // Someone with database access backdates the first opt-in.
-    await db().db.updateTable('consent_events').set({ occurred_at: Date.UTC(2020, 0, 1) }).where('business_id', '=', business.id).where('id', '=', a.event.id).execute();
+    await db()
+      .db.updateTable('consent_events')
+      .set({ occurred_at: Date.UTC(2020, 0, 1) })
+      .where('business_id', '=', business.id)
+      .where('id', '=', a.event.id)
+      .execute();
     const io2 = collectingIO();
     const broken = await runVerify(ctx, { business: business.id }, io2);
     assert.equal(broken.exitCode, 1);

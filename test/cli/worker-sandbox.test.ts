@@ -39,14 +39,33 @@ it('optline worker alone with OPTLINE_SANDBOX=true sends to its own sandbox, nev
   try {
     await migrateToLatest(database);
     const ctx = { database, clock: systemClock, keyring: createKeyring(key), logger: silentLogger() };
-    const seeded = await seedBusiness(ctx, { policy: { confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } } });
-    await putWhatsAppChannel(ctx, seeded.business.id, { phoneNumberId: '106540352242922', accessToken: 'real-looking-token' });
-    await recordOptIn(ctx, seeded.business.id, { person: { phone: '+447911123456' }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: seeded.text.hash, evidence: webEvidence, actor: 't' });
+    const seeded = await seedBusiness(ctx, {
+      policy: { confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } },
+    });
+    await putWhatsAppChannel(ctx, seeded.business.id, {
+      phoneNumberId: '106540352242922',
+      accessToken: 'real-looking-token',
+    });
+    await recordOptIn(ctx, seeded.business.id, {
+      person: { phone: '+447911123456' },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: seeded.text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
 
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], {
       env: {
-        PATH: process.env.PATH ?? '', OPTLINE_LOG_LEVEL: 'silent', OPTLINE_DATA_DIR: dataDir, OPTLINE_MASTER_KEY: key.toString('base64'),
-        OPTLINE_SANDBOX: 'true', OPTLINE_WHATSAPP_API_URL: metaUrl, OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9', OPTLINE_WORKER_POLL_MS: '20',
+        PATH: process.env.PATH ?? '',
+        OPTLINE_LOG_LEVEL: 'silent',
+        OPTLINE_DATA_DIR: dataDir,
+        OPTLINE_MASTER_KEY: key.toString('base64'),
+        OPTLINE_SANDBOX: 'true',
+        OPTLINE_WHATSAPP_API_URL: metaUrl,
+        OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9',
+        OPTLINE_WORKER_POLL_MS: '20',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -62,7 +81,12 @@ it('optline worker alone with OPTLINE_SANDBOX=true sends to its own sandbox, nev
     let detail = '';
     for (let i = 0; i < 600 && (status === 'queued' || status === 'claimed' || status === 'sending'); i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const row = await database.db.selectFrom('messages').select(['status', 'error_code', 'error_detail']).where('business_id', '=', seeded.business.id).where('kind', '=', 'confirmation').executeTakeFirst();
+      const row = await database.db
+        .selectFrom('messages')
+        .select(['status', 'error_code', 'error_detail'])
+        .where('business_id', '=', seeded.business.id)
+        .where('kind', '=', 'confirmation')
+        .executeTakeFirst();
       status = row?.status ?? 'missing';
       detail = `${row?.error_code} ${row?.error_detail}`;
     }

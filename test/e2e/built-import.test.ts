@@ -14,7 +14,11 @@ const out = join(root, '.tmp', `build-${randomBytes(4).toString('hex')}`);
 after(() => rmSync(out, { recursive: true, force: true }));
 
 test('the compiled import reads, checks and records a CSV through its worker thread', async () => {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { encoding: 'utf8', timeout: 240_000 });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out],
+    { encoding: 'utf8', timeout: 240_000 },
+  );
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   const dist = (p: string) => import(pathToFileURL(join(out, p)).href);
   const { openSqlite } = await dist('storage/db.js');
@@ -33,11 +37,28 @@ test('the compiled import reads, checks and records a CSV through its worker thr
     const ctx = { database, clock: systemClock, keyring: createKeyring(randomBytes(32)), logger: silentLogger() };
     const b = await createBusiness(ctx, { slug: 'built', displayName: 'Built Shop' });
     await createTopic(ctx, b.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
-    const text = await registerText(ctx, b.id, { name: 'd', language: 'en', topicKeys: ['delivery'], body: 'Send me delivery updates from Built Shop on WhatsApp. Reply STOP to opt out.' });
+    const text = await registerText(ctx, b.id, {
+      name: 'd',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: 'Send me delivery updates from Built Shop on WhatsApp. Reply STOP to opt out.',
+    });
     const file = join(out, 'consents.csv');
-    writeFileSync(file, 'phone,topics,action,occurred_at,channel\n+447911000001,delivery,checked_box,2026-01-01T00:00:00Z,web\nbad,delivery,checked_box,2026-01-01T00:00:00Z,web\n');
-    const r = await importConsents(ctx, b.id, { file, fileName: 'consents.csv', fileHash: 'h', actor: 'test', defaultTextHash: text.hash });
-    assert.deepEqual([r.total, r.imported, r.refused.map((x: { row: number; code: string }) => [x.row, x.code])], [2, 1, [[2, 'INVALID_PHONE']]]);
+    writeFileSync(
+      file,
+      'phone,topics,action,occurred_at,channel\n+447911000001,delivery,checked_box,2026-01-01T00:00:00Z,web\nbad,delivery,checked_box,2026-01-01T00:00:00Z,web\n',
+    );
+    const r = await importConsents(ctx, b.id, {
+      file,
+      fileName: 'consents.csv',
+      fileHash: 'h',
+      actor: 'test',
+      defaultTextHash: text.hash,
+    });
+    assert.deepEqual(
+      [r.total, r.imported, r.refused.map((x: { row: number; code: string }) => [x.row, x.code])],
+      [2, 1, [[2, 'INVALID_PHONE']]],
+    );
   } finally {
     await database.close();
   }

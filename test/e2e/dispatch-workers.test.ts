@@ -41,7 +41,10 @@ function busiestSecond(times: number[]): number {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('optline worker did not come up within 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`optline worker exited early (${code})`)));
@@ -58,86 +61,147 @@ async function business(ctx: ServiceContext, phoneNumberId: string, rate: number
   await putWhatsAppChannel(ctx, b.id, { phoneNumberId, accessToken: 'token', ratePerSecond: rate });
   const phones = Array.from({ length: people }, (_, i) => `+4479${phoneNumberId.slice(-2)}${String(100000 + i)}`);
   for (const phone of phones) {
-    await recordOptIn(ctx, b.id, { person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 'e2e' });
+    await recordOptIn(ctx, b.id, {
+      person: { phone },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 'e2e',
+    });
   }
   for (let round = 0; round < each; round++) {
     for (const phone of phones) {
-      const r = await queueMessage(ctx, b.id, { person: { phone }, topic: 'delivery', template: { name: 'order_update', language: 'en', bodyParams: [String(round)] } });
+      const r = await queueMessage(ctx, b.id, {
+        person: { phone },
+        topic: 'delivery',
+        template: { name: 'order_update', language: 'en', bodyParams: [String(round)] },
+      });
       assert.equal(r.outcome, 'queued');
     }
   }
   return b.id;
 }
 
-it(`${WORKERS} optline worker processes share each number's rate, slow down together on a 130429 and keep caps exact (needs a real PostgreSQL server)`, { skip: !PG_URL, timeout: 240_000 }, async (t) => {
-  const schema = `e2e_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const rejected: { number: string; at: number }[] = [];
-  const fake = await startFakeCloudApi({ throughputPerSecond: RATE, onThroughputRejected: (number, at) => rejected.push({ number, at }) });
-  const database = openPostgres(PG_URL, { schema, poolSize: 4 });
-  const children: ChildProcess[] = [];
-  try {
-    assert.equal((await migrateToLatest(database)).error, undefined);
-    const masterKey = randomBytes(32);
-    const ctx: ServiceContext = { database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
-    const P = await business(ctx, '106540352200011', RATE, 100, 8);
-    const S = await business(ctx, '106540352200022', 300, 100, 4);
-    const K = await business(ctx, '106540352200033', RATE, 50, 20);
-    await updateBusiness(ctx, K, { policy: { frequencyCaps: [{ topic: '*', max: 1, windowHours: 24 }] } });
+it(
+  `${WORKERS} optline worker processes share each number's rate, slow down together on a 130429 and keep caps exact (needs a real PostgreSQL server)`,
+  { skip: !PG_URL, timeout: 240_000 },
+  async (t) => {
+    const schema = `e2e_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const rejected: { number: string; at: number }[] = [];
+    const fake = await startFakeCloudApi({
+      throughputPerSecond: RATE,
+      onThroughputRejected: (number, at) => rejected.push({ number, at }),
+    });
+    const database = openPostgres(PG_URL, { schema, poolSize: 4 });
+    const children: ChildProcess[] = [];
+    try {
+      assert.equal((await migrateToLatest(database)).error, undefined);
+      const masterKey = randomBytes(32);
+      const ctx: ServiceContext = {
+        database,
+        clock: systemClock,
+        keyring: createKeyring(masterKey),
+        logger: silentLogger(),
+      };
+      const P = await business(ctx, '106540352200011', RATE, 100, 8);
+      const S = await business(ctx, '106540352200022', 300, 100, 4);
+      const K = await business(ctx, '106540352200033', RATE, 50, 20);
+      await updateBusiness(ctx, K, { policy: { frequencyCaps: [{ topic: '*', max: 1, windowHours: 24 }] } });
 
-    const url = new URL(PG_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    const env = {
-      PATH: process.env.PATH ?? '', DATABASE_URL: url.toString(), OPTLINE_MASTER_KEY: masterKey.toString('base64'), OPTLINE_SANDBOX: 'false',
-      OPTLINE_WHATSAPP_API_URL: fake.url, OPTLINE_LOG_LEVEL: 'error', OPTLINE_WORKER_POLL_MS: '20', OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9',
-      OPTLINE_DB_POOL_SIZE: '4',
-    };
-    children.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startWorker(env)))));
+      const url = new URL(PG_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const env = {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: url.toString(),
+        OPTLINE_MASTER_KEY: masterKey.toString('base64'),
+        OPTLINE_SANDBOX: 'false',
+        OPTLINE_WHATSAPP_API_URL: fake.url,
+        OPTLINE_LOG_LEVEL: 'error',
+        OPTLINE_WORKER_POLL_MS: '20',
+        OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9',
+        OPTLINE_DB_POOL_SIZE: '4',
+      };
+      children.push(...(await Promise.all(Array.from({ length: WORKERS }, () => startWorker(env)))));
 
-    // Progress, not time: until nothing is queued or in flight (bounded number of looks).
-    const open = async () => Number((await database.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', 'in', ['queued', 'sending']).executeTakeFirstOrThrow()).n);
-    for (let i = 0; i < 600 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 250));
-    assert.equal(await open(), 0, 'every notification settled');
+      // Progress, not time: until nothing is queued or in flight (bounded number of looks).
+      const open = async () =>
+        Number(
+          (
+            await database.db
+              .selectFrom('messages')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('status', 'in', ['queued', 'sending'])
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      for (let i = 0; i < 600 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 250));
+      assert.equal(await open(), 0, 'every notification settled');
 
-    const rows = await database.db.selectFrom('messages').select(['id', 'business_id', 'status', 'error_code']).execute();
-    const byStatus = (b: string, s: string) => rows.filter((r) => r.business_id === b && r.status === s).length;
-    const arrivals = new Map<string, number>();
-    for (const s of fake.sent) arrivals.set(s.body.biz_opaque_callback_data, (arrivals.get(s.body.biz_opaque_callback_data) ?? 0) + 1);
-    const twice = [...arrivals.entries()].filter(([, n]) => n > 1);
-    assert.deepEqual(twice, [], 'no message reached the provider twice');
-    assert.equal(byStatus(P, 'sent'), 800, 'P: every notification sent');
-    assert.equal(byStatus(S, 'sent'), 400, 'S: every notification sent (after its 130429s)');
-    assert.equal(byStatus(K, 'sent'), 50, 'K: exactly one per person under a cap of 1 per 24 h');
-    assert.equal(rows.filter((r) => r.business_id === K && r.status === 'refused' && r.error_code?.includes('FREQUENCY_CAPPED')).length, 950);
-    assert.equal(rows.filter((r) => r.status === 'unknown').length, 0, 'no lease ran out');
+      const rows = await database.db
+        .selectFrom('messages')
+        .select(['id', 'business_id', 'status', 'error_code'])
+        .execute();
+      const byStatus = (b: string, s: string) => rows.filter((r) => r.business_id === b && r.status === s).length;
+      const arrivals = new Map<string, number>();
+      for (const s of fake.sent)
+        arrivals.set(s.body.biz_opaque_callback_data, (arrivals.get(s.body.biz_opaque_callback_data) ?? 0) + 1);
+      const twice = [...arrivals.entries()].filter(([, n]) => n > 1);
+      assert.deepEqual(twice, [], 'no message reached the provider twice');
+      assert.equal(byStatus(P, 'sent'), 800, 'P: every notification sent');
+      assert.equal(byStatus(S, 'sent'), 400, 'S: every notification sent (after its 130429s)');
+      assert.equal(byStatus(K, 'sent'), 50, 'K: exactly one per person under a cap of 1 per 24 h');
+      assert.equal(
+        rows.filter((r) => r.business_id === K && r.status === 'refused' && r.error_code?.includes('FREQUENCY_CAPPED'))
+          .length,
+        950,
+      );
+      assert.equal(rows.filter((r) => r.status === 'unknown').length, 0, 'no lease ran out');
 
-    const timesOf = (number: string) => fake.sent.filter((s) => s.phoneNumberId === number).map((s) => s.at).sort((a, b) => a - b);
-    const p = timesOf('106540352200011');
-    const busiest = busiestSecond(p);
-    const achieved = (p.length - 1) / ((p[p.length - 1]! - p[0]!) / 1000);
-    const pRejected = rejected.filter((r) => r.number === '106540352200011').length;
-    const sRejected = rejected.filter((r) => r.number === '106540352200022');
-    t.diagnostic(`P: busiest second ${busiest} at ${RATE}/s configured, ${achieved.toFixed(1)}/s achieved, ${pRejected} 130429; ` +
-      `S: ${sRejected.length} 130429 for 400 sends; K: ${byStatus(K, 'sent')} sent`);
-    assert.ok(busiest <= Math.floor(RATE * 1.02), `P: busiest second ${busiest} within ${RATE} + 2 %`);
+      const timesOf = (number: string) =>
+        fake.sent
+          .filter((s) => s.phoneNumberId === number)
+          .map((s) => s.at)
+          .sort((a, b) => a - b);
+      const p = timesOf('106540352200011');
+      const busiest = busiestSecond(p);
+      const achieved = (p.length - 1) / ((p[p.length - 1]! - p[0]!) / 1000);
+      const pRejected = rejected.filter((r) => r.number === '106540352200011').length;
+      const sRejected = rejected.filter((r) => r.number === '106540352200022');
+      t.diagnostic(
+        `P: busiest second ${busiest} at ${RATE}/s configured, ${achieved.toFixed(1)}/s achieved, ${pRejected} 130429; ` +
+          `S: ${sRejected.length} 130429 for 400 sends; K: ${byStatus(K, 'sent')} sent`,
+      );
+      assert.ok(busiest <= Math.floor(RATE * 1.02), `P: busiest second ${busiest} within ${RATE} + 2 %`);
 
-    // S: after the first 130429, which one worker saw, no worker sends for the pause (its slots already handed
-    // out, at most one claim horizon, aside): the fake receives nothing on S's number in that stretch.
-    assert.ok(sRejected.length > 0, 'S: the fake refused S at 80/s');
-    const first = sRejected[0]!.at;
-    const during = timesOf('106540352200022').filter((at) => at > first + 700 && at < first + 1000).length;
-    assert.equal(during, 0, 'S: every worker paused after the first 130429');
-  } finally {
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); }) : null)));
-    await fake.close();
-    await database.close();
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
-  }
-});
+      // S: after the first 130429, which one worker saw, no worker sends for the pause (its slots already handed
+      // out, at most one claim horizon, aside): the fake receives nothing on S's number in that stretch.
+      assert.ok(sRejected.length > 0, 'S: the fake refused S at 80/s');
+      const first = sRejected[0]!.at;
+      const during = timesOf('106540352200022').filter((at) => at > first + 700 && at < first + 1000).length;
+      assert.equal(during, 0, 'S: every worker paused after the first 130429');
+    } finally {
+      await Promise.all(
+        children.map((c) =>
+          c.exitCode === null
+            ? new Promise((r) => {
+                c.once('exit', r);
+                c.kill('SIGTERM');
+              })
+            : null,
+        ),
+      );
+      await fake.close();
+      await database.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
+  },
+);

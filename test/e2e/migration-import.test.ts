@@ -28,7 +28,15 @@ const phone = (i: number) => `+447${String(911_000_000 + i)}`;
 async function tableCounts(db: Database, businessId: string) {
   const out: Record<string, number> = {};
   for (const t of ['consent_events', 'consent_evidence', 'people', 'consent_state', 'messages'] as const) {
-    out[t] = Number((await db.db.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).where('business_id', '=', businessId).executeTakeFirstOrThrow()).n);
+    out[t] = Number(
+      (
+        await db.db
+          .selectFrom(t)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('business_id', '=', businessId)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   }
   return out;
 }
@@ -38,28 +46,74 @@ forEachDialect('migration: Twilio and Braze STOP exports plus opt-ins', (db) => 
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const twilio = join(dir, `twilio-${db().caps.concurrentWriters}.csv`);
-    writeFileSync(twilio, ['contact_id,correlation_id,sender_id,status,source,date_of_consent',
-      ...Array.from({ length: TWILIO_STOPS }, (_, i) => `${phone(i * 7)},c${i},MG0000,opt-out,opt-out-message,2025-12-01T10:00:00Z`)].join('\n'));
+    writeFileSync(
+      twilio,
+      [
+        'contact_id,correlation_id,sender_id,status,source,date_of_consent',
+        ...Array.from(
+          { length: TWILIO_STOPS },
+          (_, i) => `${phone(i * 7)},c${i},MG0000,opt-out,opt-out-message,2025-12-01T10:00:00Z`,
+        ),
+      ].join('\n'),
+    );
     const braze = join(dir, `braze-${db().caps.concurrentWriters}.csv`);
-    writeFileSync(braze, ['external_id,phone,subscription_group_id,subscription_state,updated_at',
-      ...Array.from({ length: BRAZE_STOPS }, (_, i) => `u${i},${phone(i * 11 + 3)},grp-1,unsubscribed,2025-12-02T10:00:00Z`)].join('\n'));
+    writeFileSync(
+      braze,
+      [
+        'external_id,phone,subscription_group_id,subscription_state,updated_at',
+        ...Array.from(
+          { length: BRAZE_STOPS },
+          (_, i) => `u${i},${phone(i * 11 + 3)},grp-1,unsubscribed,2025-12-02T10:00:00Z`,
+        ),
+      ].join('\n'),
+    );
     const optIns = join(dir, `opt-ins-${db().caps.concurrentWriters}.csv`);
     const base = Date.UTC(2025, 0, 1);
-    writeFileSync(optIns, ['phone,topics,action,occurred_at,channel',
-      ...Array.from({ length: ROWS }, (_, i) => `${phone(i)},delivery;billing,checked_box,${new Date(base + i * 1000).toISOString()},web`)].join('\n'));
-    const optInInput = { file: optIns, fileName: 'opt-ins.csv', fileHash: await hashFile(optIns), actor: 'test', defaultTextHash: text.hash };
-    const stops = async (file: string, dryRun = false) => importOptOuts(ctx, business.id, { file, fileName: 'x.csv', fileHash: await hashFile(file), actor: 'test', dryRun });
+    writeFileSync(
+      optIns,
+      [
+        'phone,topics,action,occurred_at,channel',
+        ...Array.from(
+          { length: ROWS },
+          (_, i) => `${phone(i)},delivery;billing,checked_box,${new Date(base + i * 1000).toISOString()},web`,
+        ),
+      ].join('\n'),
+    );
+    const optInInput = {
+      file: optIns,
+      fileName: 'opt-ins.csv',
+      fileHash: await hashFile(optIns),
+      actor: 'test',
+      defaultTextHash: text.hash,
+    };
+    const stops = async (file: string, dryRun = false) =>
+      importOptOuts(ctx, business.id, {
+        file,
+        fileName: 'x.csv',
+        fileHash: await hashFile(file),
+        actor: 'test',
+        dryRun,
+      });
 
     // A dry run of everything writes nothing.
     const dryTwilio = await stops(twilio, true);
     const dryOptIns = await importConsents(ctx, business.id, { ...optInInput, dryRun: true });
-    assert.deepEqual(await tableCounts(db(), business.id), { consent_events: 0, consent_evidence: 0, people: 0, consent_state: 0, messages: 0 });
+    assert.deepEqual(await tableCounts(db(), business.id), {
+      consent_events: 0,
+      consent_evidence: 0,
+      people: 0,
+      consent_state: 0,
+      messages: 0,
+    });
     assert.equal(dryOptIns.imported, ROWS);
 
     const tw = await stops(twilio);
     assert.deepEqual({ ...dryTwilio, dryRun: false }, tw);
     const br = await stops(braze);
-    const stopped = new Set([...Array.from({ length: TWILIO_STOPS }, (_, i) => i * 7), ...Array.from({ length: BRAZE_STOPS }, (_, i) => i * 11 + 3)]);
+    const stopped = new Set([
+      ...Array.from({ length: TWILIO_STOPS }, (_, i) => i * 7),
+      ...Array.from({ length: BRAZE_STOPS }, (_, i) => i * 11 + 3),
+    ]);
     // A number in both exports has two opt-outs, each with its own time and evidence.
     assert.deepEqual([tw.imported, br.imported], [TWILIO_STOPS, BRAZE_STOPS]);
     const ins = await importConsents(ctx, business.id, optInInput);
@@ -68,9 +122,17 @@ forEachDialect('migration: Twilio and Braze STOP exports plus opt-ins', (db) => 
     // The gate: every 97th number, STOPped or not.
     for (let i = 0; i < ROWS; i += 97) {
       const d = await decideSend(ctx, business.id, { person: { phone: phone(i) }, topic: 'delivery' });
-      assert.equal(d.outcome, stopped.has(i) ? 'refuse' : 'allow', `${phone(i)} ${stopped.has(i) ? 'STOPped' : 'opted in'}`);
+      assert.equal(
+        d.outcome,
+        stopped.has(i) ? 'refuse' : 'allow',
+        `${phone(i)} ${stopped.has(i) ? 'STOPped' : 'opted in'}`,
+      );
     }
-    for (const i of [0, 7, 3, 14]) assert.equal((await decideSend(ctx, business.id, { person: { phone: phone(i) }, topic: 'billing' })).outcome, 'refuse');
+    for (const i of [0, 7, 3, 14])
+      assert.equal(
+        (await decideSend(ctx, business.id, { person: { phone: phone(i) }, topic: 'billing' })).outcome,
+        'refuse',
+      );
 
     // A re-run of every file, and a dry run after it, change nothing.
     const before = await tableCounts(db(), business.id);

@@ -46,7 +46,10 @@ const freePort = () =>
   });
 
 function startServe(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('optline serve did not come up within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`optline serve exited early (${code})`)));
@@ -61,9 +64,21 @@ function startServe(env: Record<string, string>): Promise<{ child: ChildProcess;
   });
 }
 
-/** A fresh database the server will use: its URL (PostgreSQL, own schema) or data dir (SQLite), and a handle for setup and checks. */
-async function freshDatabase(dialect: 'sqlite' | 'postgres', dir: string): Promise<{ database: Database; env: Record<string, string>; reopen(): Database; drop(): Promise<void> }> {
-  if (dialect === 'sqlite') return { database: openSqlite(join(dir, 'optline.db')), env: { OPTLINE_DATA_DIR: dir }, reopen: () => openSqlite(join(dir, 'optline.db')), drop: async () => {} };
+/**
+ * A fresh database the server will use: its URL (PostgreSQL, own schema) or data dir (SQLite), and a handle for setup
+ * and checks.
+ */
+async function freshDatabase(
+  dialect: 'sqlite' | 'postgres',
+  dir: string,
+): Promise<{ database: Database; env: Record<string, string>; reopen(): Database; drop(): Promise<void> }> {
+  if (dialect === 'sqlite')
+    return {
+      database: openSqlite(join(dir, 'optline.db')),
+      env: { OPTLINE_DATA_DIR: dir },
+      reopen: () => openSqlite(join(dir, 'optline.db')),
+      drop: async () => {},
+    };
   const schema = `e2e_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -85,117 +100,184 @@ async function freshDatabase(dialect: 'sqlite' | 'postgres', dir: string): Promi
 }
 
 for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const)) {
-  it(`observation 1: no provider call for a person starts after their STOP's webhook got its 200 (100 people, 1,000 notifications, 50 STOPs during dispatch, status flood) [${dialect}]`, { timeout: 150_000 }, async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'optline-optout-'));
-    const masterKey = randomBytes(32);
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    // The fake provider posts sent/delivered/read receipts back, signed by the business's own app secret.
-    const fake = await startFakeCloudApi({ webhook: { url: `${api}/webhooks/whatsapp`, appSecret: APP_SECRET, statuses: ['sent', 'delivered', 'read'], concurrency: 16 } });
-    const db = await freshDatabase(dialect, dir);
-    let child: ChildProcess | null = null;
-    try {
-      // Setup, before the server starts: a business on its own Meta app, 100 opted-in people, 1,000 notifications.
-      assert.equal((await migrateToLatest(db.database)).error, undefined);
-      const ctx = { database: db.database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
-      const { business, text } = await seedBusiness(ctx, { policy: { frequencyCaps: [] } });
-      await putWhatsAppChannel(ctx, business.id, { phoneNumberId: PHONE_NUMBER_ID, accessToken: 'token', appSecret: APP_SECRET });
-      const people = Array.from({ length: PEOPLE }, (_, i) => `447911${String(200000 + i)}`);
-      for (const digits of people) {
-        await recordOptIn(ctx, business.id, { person: { phone: `+${digits}` }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 'e2e' });
-      }
-      let queued = 0;
-      for (let round = 0; round < PER_PERSON; round++) {
-        for (const digits of people) {
-          const r = await queueMessage(ctx, business.id, { person: { phone: `+${digits}` }, topic: 'delivery', template: { name: 'order_update', language: 'en', bodyParams: [String(round)] } });
-          if (r.outcome === 'queued') queued++;
-        }
-      }
-      assert.equal(queued, PEOPLE * PER_PERSON, 'every notification was queued');
-      await db.database.close();
-
-      const server = await startServe({
-        PATH: process.env.PATH ?? '', ...db.env, OPTLINE_PORT: String(port), OPTLINE_MASTER_KEY: masterKey.toString('base64'),
-        OPTLINE_WHATSAPP_API_URL: fake.url, OPTLINE_SANDBOX: 'false', OPTLINE_LOG_LEVEL: 'error', OPTLINE_WORKER_POLL_MS: '20',
-        OPTLINE_WHATSAPP_RATE_PER_SECOND: '250',
+  it(
+    `observation 1: no provider call for a person starts after their STOP's webhook got its 200 (100 people, 1,000 notifications, 50 STOPs during dispatch, status flood) [${dialect}]`,
+    { timeout: 150_000 },
+    async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'optline-optout-'));
+      const masterKey = randomBytes(32);
+      const port = await freePort();
+      const api = `http://127.0.0.1:${port}`;
+      // The fake provider posts sent/delivered/read receipts back, signed by the business's own app secret.
+      const fake = await startFakeCloudApi({
+        webhook: {
+          url: `${api}/webhooks/whatsapp`,
+          appSecret: APP_SECRET,
+          statuses: ['sent', 'delivered', 'read'],
+          concurrency: 16,
+        },
       });
-      child = server.child;
-      const total = PEOPLE * PER_PERSON;
-      const sendsFor = (digits: string) => fake.sent.filter((s) => String(s.body?.to ?? '').replace(/^\+/, '') === digits);
-
-      // STOPs once dispatch is under way: one every 40 ms, 4 in flight, each signed with the business's app secret.
-      const until = async (cond: () => boolean, ms: number) => {
-        const end = Date.now() + ms;
-        while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-      };
-      await until(() => fake.sent.length >= 150, 30_000);
-      assert.ok(fake.sent.length >= 150, 'dispatch started');
-      const stoppers = people.filter((_, i) => i % 2 === 0).slice(0, STOPPERS);
-      const ackedAt = new Map<string, number>();
-      let next = 0;
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        while (next < stoppers.length) {
-          const digits = stoppers[next++]!;
-          const raw = metaJson(inboundText({ phoneNumberId: PHONE_NUMBER_ID, from: digits, text: 'STOP' }));
-          const r = await fetch(`${api}/webhooks/whatsapp`, {
-            method: 'POST', body: raw, signal: AbortSignal.timeout(10_000),
-            headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, APP_SECRET) },
+      const db = await freshDatabase(dialect, dir);
+      let child: ChildProcess | null = null;
+      try {
+        // Setup, before the server starts: a business on its own Meta app, 100 opted-in people, 1,000 notifications.
+        assert.equal((await migrateToLatest(db.database)).error, undefined);
+        const ctx = {
+          database: db.database,
+          clock: systemClock,
+          keyring: createKeyring(masterKey),
+          logger: silentLogger(),
+        };
+        const { business, text } = await seedBusiness(ctx, { policy: { frequencyCaps: [] } });
+        await putWhatsAppChannel(ctx, business.id, {
+          phoneNumberId: PHONE_NUMBER_ID,
+          accessToken: 'token',
+          appSecret: APP_SECRET,
+        });
+        const people = Array.from({ length: PEOPLE }, (_, i) => `447911${String(200000 + i)}`);
+        for (const digits of people) {
+          await recordOptIn(ctx, business.id, {
+            person: { phone: `+${digits}` },
+            topics: ['delivery'],
+            channel: 'web',
+            action: 'checked_box',
+            textHash: text.hash,
+            evidence: webEvidence,
+            actor: 'e2e',
           });
-          // Taken as the 200's headers arrive: every call for this person arriving at the fake later is a violation.
-          if (r.status === 200) ackedAt.set(digits, Date.now());
-          await r.arrayBuffer();
-          await new Promise((res) => setTimeout(res, 40));
         }
-      }));
-      assert.equal(ackedAt.size, STOPPERS, 'every STOP was acknowledged');
-      const lastAck = Math.max(...ackedAt.values());
-      const firstAck = Math.min(...ackedAt.values());
+        let queued = 0;
+        for (let round = 0; round < PER_PERSON; round++) {
+          for (const digits of people) {
+            const r = await queueMessage(ctx, business.id, {
+              person: { phone: `+${digits}` },
+              topic: 'delivery',
+              template: { name: 'order_update', language: 'en', bodyParams: [String(round)] },
+            });
+            if (r.outcome === 'queued') queued++;
+          }
+        }
+        assert.equal(queued, PEOPLE * PER_PERSON, 'every notification was queued');
+        await db.database.close();
 
-      // The rest of the dispatch, bounded: until the fake has seen no call for 2 s.
-      let seen = -1;
-      for (let i = 0; i < 120 && seen !== fake.sent.length; i++) {
-        seen = fake.sent.length;
-        await new Promise((r) => setTimeout(r, 2000));
-        if (fake.sent.length >= total) break;
-      }
-      await fake.flushWebhooks();
+        const server = await startServe({
+          PATH: process.env.PATH ?? '',
+          ...db.env,
+          OPTLINE_PORT: String(port),
+          OPTLINE_MASTER_KEY: masterKey.toString('base64'),
+          OPTLINE_WHATSAPP_API_URL: fake.url,
+          OPTLINE_SANDBOX: 'false',
+          OPTLINE_LOG_LEVEL: 'error',
+          OPTLINE_WORKER_POLL_MS: '20',
+          OPTLINE_WHATSAPP_RATE_PER_SECOND: '250',
+        });
+        child = server.child;
+        const total = PEOPLE * PER_PERSON;
+        const sendsFor = (digits: string) =>
+          fake.sent.filter((s) => String(s.body?.to ?? '').replace(/^\+/, '') === digits);
 
-      // After the 200 a person who stopped gets one message only: the acknowledgement of the STOP (a session text,
-      // the policy's "reply confirming the opt-out"). Every other call STARTED after the 200 is a violation: the
-      // start is what Optline records atomically with its last consent re-check (call_started_at, same clock).
-      const after = (d: string) => sendsFor(d).filter((s) => s.at > ackedAt.get(d)!);
-      const check = db.reopen();
-      const started = await check.db
-        .selectFrom('messages').innerJoin('people', (j) => j.onRef('people.business_id', '=', 'messages.business_id').onRef('people.id', '=', 'messages.person_id'))
-        .select(['people.phone_e164 as phone', 'messages.call_started_at as startedAt', 'messages.kind as kind'])
-        .where('messages.business_id', '=', business.id).where('messages.kind', '<>', 'reply').where('messages.call_started_at', 'is not', null)
-        .execute();
-      await check.close();
-      const violations = started
-        .map((m) => ({ to: String(m.phone).replace(/^\+/, ''), startedAt: Number(m.startedAt), kind: m.kind }))
-        .filter((m) => ackedAt.has(m.to) && m.startedAt > ackedAt.get(m.to)!)
-        .map((m) => ({ to: m.to, lateMs: m.startedAt - ackedAt.get(m.to)!, kind: m.kind }));
-      // Calls started (handed to the HTTP client) before the opt-out committed were still on their way: the 200
-      // waits for them to end, so none of them reaches the provider after it. Both times are taken on this clock.
-      const arrivedLate = stoppers.flatMap((d) => after(d).filter((s) => s.body?.type !== 'text').map((s) => ({ to: d, lateMs: s.at - ackedAt.get(d)! })));
-      assert.deepEqual(arrivedLate, [], 'no provider call for a person reached the provider after their STOP was acknowledged');
-      for (const d of stoppers) assert.ok(after(d).filter((s) => s.body?.type === 'text').length <= 1, `one acknowledgement at most for ${d}`);
-      const duringStops = fake.sent.filter((s) => s.at >= firstAck && s.at <= lastAck).length;
-      const stopperCalls = stoppers.reduce((n, d) => n + sendsFor(d).length, 0);
-      t.diagnostic(`${fake.sent.length} provider calls (${duringStops} while the STOPs were being acknowledged), ${stopperCalls} to the 50 who stopped (their STOP acknowledgements included); ${fake.counts().webhooks.delivered} status webhooks posted back`);
-      assert.ok(duringStops > 0, 'dispatch was running while the STOPs arrived');
-      assert.deepEqual(violations, [], 'no provider call for a person started after their STOP was acknowledged');
-      // The people who did not stop got everything; those who did, strictly less.
-      for (const d of people.filter((x) => !stoppers.includes(x))) assert.ok(sendsFor(d).length >= PER_PERSON, `all notifications reached ${d}`);
-      assert.ok(stoppers.some((d) => sendsFor(d).filter((s) => s.body?.type !== 'text').length < PER_PERSON), 'the STOPs stopped something');
-    } finally {
-      if (child && child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child!.once('exit', r));
+        // STOPs once dispatch is under way: one every 40 ms, 4 in flight, each signed with the business's app secret.
+        const until = async (cond: () => boolean, ms: number) => {
+          const end = Date.now() + ms;
+          while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        };
+        await until(() => fake.sent.length >= 150, 30_000);
+        assert.ok(fake.sent.length >= 150, 'dispatch started');
+        const stoppers = people.filter((_, i) => i % 2 === 0).slice(0, STOPPERS);
+        const ackedAt = new Map<string, number>();
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            while (next < stoppers.length) {
+              const digits = stoppers[next++]!;
+              const raw = metaJson(inboundText({ phoneNumberId: PHONE_NUMBER_ID, from: digits, text: 'STOP' }));
+              const r = await fetch(`${api}/webhooks/whatsapp`, {
+                method: 'POST',
+                body: raw,
+                signal: AbortSignal.timeout(10_000),
+                headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, APP_SECRET) },
+              });
+              // Taken as the 200's headers arrive: every call for this person arriving at the fake later is a
+              // violation.
+              if (r.status === 200) ackedAt.set(digits, Date.now());
+              await r.arrayBuffer();
+              await new Promise((res) => setTimeout(res, 40));
+            }
+          }),
+        );
+        assert.equal(ackedAt.size, STOPPERS, 'every STOP was acknowledged');
+        const lastAck = Math.max(...ackedAt.values());
+        const firstAck = Math.min(...ackedAt.values());
+
+        // The rest of the dispatch, bounded: until the fake has seen no call for 2 s.
+        let seen = -1;
+        for (let i = 0; i < 120 && seen !== fake.sent.length; i++) {
+          seen = fake.sent.length;
+          await new Promise((r) => setTimeout(r, 2000));
+          if (fake.sent.length >= total) break;
+        }
+        await fake.flushWebhooks();
+
+        // After the 200 a person who stopped gets one message only: the acknowledgement of the STOP (a session text,
+        // the policy's "reply confirming the opt-out"). Every other call STARTED after the 200 is a violation: the
+        // start is what Optline records atomically with its last consent re-check (call_started_at, same clock).
+        const after = (d: string) => sendsFor(d).filter((s) => s.at > ackedAt.get(d)!);
+        const check = db.reopen();
+        const started = await check.db
+          .selectFrom('messages')
+          .innerJoin('people', (j) =>
+            j.onRef('people.business_id', '=', 'messages.business_id').onRef('people.id', '=', 'messages.person_id'),
+          )
+          .select(['people.phone_e164 as phone', 'messages.call_started_at as startedAt', 'messages.kind as kind'])
+          .where('messages.business_id', '=', business.id)
+          .where('messages.kind', '<>', 'reply')
+          .where('messages.call_started_at', 'is not', null)
+          .execute();
+        await check.close();
+        const violations = started
+          .map((m) => ({ to: String(m.phone).replace(/^\+/, ''), startedAt: Number(m.startedAt), kind: m.kind }))
+          .filter((m) => ackedAt.has(m.to) && m.startedAt > ackedAt.get(m.to)!)
+          .map((m) => ({ to: m.to, lateMs: m.startedAt - ackedAt.get(m.to)!, kind: m.kind }));
+        // Calls started (handed to the HTTP client) before the opt-out committed were still on their way: the 200
+        // waits for them to end, so none of them reaches the provider after it. Both times are taken on this clock.
+        const arrivedLate = stoppers.flatMap((d) =>
+          after(d)
+            .filter((s) => s.body?.type !== 'text')
+            .map((s) => ({ to: d, lateMs: s.at - ackedAt.get(d)! })),
+        );
+        assert.deepEqual(
+          arrivedLate,
+          [],
+          'no provider call for a person reached the provider after their STOP was acknowledged',
+        );
+        for (const d of stoppers)
+          assert.ok(
+            after(d).filter((s) => s.body?.type === 'text').length <= 1,
+            `one acknowledgement at most for ${d}`,
+          );
+        const duringStops = fake.sent.filter((s) => s.at >= firstAck && s.at <= lastAck).length;
+        const stopperCalls = stoppers.reduce((n, d) => n + sendsFor(d).length, 0);
+        t.diagnostic(
+          `${fake.sent.length} provider calls (${duringStops} while the STOPs were being acknowledged), ${stopperCalls} to the 50 who stopped (their STOP acknowledgements included); ${fake.counts().webhooks.delivered} status webhooks posted back`,
+        );
+        assert.ok(duringStops > 0, 'dispatch was running while the STOPs arrived');
+        assert.deepEqual(violations, [], 'no provider call for a person started after their STOP was acknowledged');
+        // The people who did not stop got everything; those who did, strictly less.
+        for (const d of people.filter((x) => !stoppers.includes(x)))
+          assert.ok(sendsFor(d).length >= PER_PERSON, `all notifications reached ${d}`);
+        assert.ok(
+          stoppers.some((d) => sendsFor(d).filter((s) => s.body?.type !== 'text').length < PER_PERSON),
+          'the STOPs stopped something',
+        );
+      } finally {
+        if (child && child.exitCode === null) {
+          child.kill('SIGTERM');
+          await new Promise((r) => child!.once('exit', r));
+        }
+        await fake.close();
+        await db.drop();
+        rmSync(dir, { recursive: true, force: true });
       }
-      await fake.close();
-      await db.drop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 }

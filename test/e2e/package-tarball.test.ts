@@ -25,62 +25,99 @@ after(() => {
 });
 
 const run = (cmd: string, args: string[], cwd: string, timeout: number) => {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 };
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port;
-    s.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
   });
-});
 
-it('npm pack, npm install of the tarball in an empty directory, npx optline start answers /readyz', { timeout: 290_000 }, async () => {
-  const src = join(work, 'src-copy');
-  mkdirSync(src);
-  for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'web', 'docs', 'README.md']) {
-    cpSync(join(root, p), join(src, p), { recursive: true });
-  }
-  symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'), 'dir');
-  const out = join(work, 'pack');
-  mkdirSync(out);
-  run('npm', ['pack', '--pack-destination', out], src, 180_000);
-  const tarball = readdirSync(out).find((f) => f.endsWith('.tgz'));
-  assert.ok(tarball, 'npm pack wrote a tarball');
+it(
+  'npm pack, npm install of the tarball in an empty directory, npx optline start answers /readyz',
+  { timeout: 290_000 },
+  async () => {
+    const src = join(work, 'src-copy');
+    mkdirSync(src);
+    for (const p of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src',
+      'web',
+      'docs',
+      'README.md',
+    ]) {
+      cpSync(join(root, p), join(src, p), { recursive: true });
+    }
+    symlinkSync(join(root, 'node_modules'), join(src, 'node_modules'), 'dir');
+    const out = join(work, 'pack');
+    mkdirSync(out);
+    run('npm', ['pack', '--pack-destination', out], src, 180_000);
+    const tarball = readdirSync(out).find((f) => f.endsWith('.tgz'));
+    assert.ok(tarball, 'npm pack wrote a tarball');
 
-  const app = join(work, 'empty');
-  mkdirSync(app);
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(out, tarball)], app, 100_000);
-  const native = join('node_modules', 'better-sqlite3', 'build', 'Release');
-  mkdirSync(join(app, native), { recursive: true });
-  cpSync(join(root, native, 'better_sqlite3.node'), join(app, native, 'better_sqlite3.node'));
+    const app = join(work, 'empty');
+    mkdirSync(app);
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', join(out, tarball)],
+      app,
+      100_000,
+    );
+    const native = join('node_modules', 'better-sqlite3', 'build', 'Release');
+    mkdirSync(join(app, native), { recursive: true });
+    cpSync(join(root, native, 'better_sqlite3.node'), join(app, native, 'better_sqlite3.node'));
 
-  const port = await freePort();
-  child = spawn('npx', ['--no-install', 'optline', 'start'], {
-    cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
-    env: { ...process.env, OPTLINE_PORT: String(port), OPTLINE_DATA_DIR: join(app, 'data'), OPTLINE_LOG_LEVEL: 'warn', DATABASE_URL: '' },
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<string>((r) => child!.once('exit', (code, signal) => r(signal ?? String(code))));
-  const started = new Promise<void>((resolve, reject) => {
-    child!.stdout!.on('data', () => { if (output.includes('Optline is running at')) resolve(); });
-    void exited.then((code) => reject(new Error(`optline start exited (${code}) before it was running:\n${output}`)));
-  });
-  await started;
-  const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-  assert.equal(ready.status, 200, await ready.text());
-  // npx does not pass a signal on: stop its process group (npx and optline), as a terminal's Ctrl-C would.
-  process.kill(-child.pid!, 'SIGTERM');
-  assert.ok(['0', 'SIGTERM'].includes(await exited), output);
-  child = null;
-  let stopped = false;
-  for (let i = 0; i < 100 && !stopped; i++) {
-    stopped = await fetch(`http://127.0.0.1:${port}/readyz`).then(() => false, () => true);
-    if (!stopped) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(stopped, 'the server stopped with npx');
-});
+    const port = await freePort();
+    child = spawn('npx', ['--no-install', 'optline', 'start'], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: {
+        ...process.env,
+        OPTLINE_PORT: String(port),
+        OPTLINE_DATA_DIR: join(app, 'data'),
+        OPTLINE_LOG_LEVEL: 'warn',
+        DATABASE_URL: '',
+      },
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<string>((r) => child!.once('exit', (code, signal) => r(signal ?? String(code))));
+    const started = new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', () => {
+        if (output.includes('Optline is running at')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`optline start exited (${code}) before it was running:\n${output}`)));
+    });
+    await started;
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200, await ready.text());
+    // npx does not pass a signal on: stop its process group (npx and optline), as a terminal's Ctrl-C would.
+    process.kill(-child.pid!, 'SIGTERM');
+    assert.ok(['0', 'SIGTERM'].includes(await exited), output);
+    child = null;
+    let stopped = false;
+    for (let i = 0; i < 100 && !stopped; i++) {
+      stopped = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        () => false,
+        () => true,
+      );
+      if (!stopped) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(stopped, 'the server stopped with npx');
+  },
+);

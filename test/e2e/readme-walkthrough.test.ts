@@ -15,7 +15,13 @@ describe('README walkthrough against `optline start`', () => {
   let child: ChildProcess;
   let api = '';
   let key = '';
-  const env = () => ({ PATH: process.env.PATH ?? '', OPTLINE_DATA_DIR: join(dir, 'data'), OPTLINE_PORT: '0', OPTLINE_LOG_LEVEL: 'warn', OPTLINE_WORKER_POLL_MS: '50' });
+  const env = () => ({
+    PATH: process.env.PATH ?? '',
+    OPTLINE_DATA_DIR: join(dir, 'data'),
+    OPTLINE_PORT: '0',
+    OPTLINE_LOG_LEVEL: 'warn',
+    OPTLINE_WORKER_POLL_MS: '50',
+  });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const r = await fetch(`${api}${path}`, {
       method,
@@ -36,7 +42,10 @@ describe('README walkthrough against `optline start`', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'optline-e2e-'));
-    child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], { env: env(), stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'start'], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('optline start did not come up')), 30_000);
@@ -74,7 +83,11 @@ describe('README walkthrough against `optline start`', () => {
     assert.equal(before.json.reasons[0].code, 'NO_CONSENT');
 
     const optIn = await call('POST', '/v1/opt-ins', {
-      person: { phone: '+44 7911 123456' }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text,
+      person: { phone: '+44 7911 123456' },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text,
       evidence: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0', pageUrl: 'https://shop.example/whatsapp' },
     });
     assert.equal(optIn.status, 201);
@@ -84,15 +97,25 @@ describe('README walkthrough against `optline start`', () => {
       return ['delivered', 'read'].includes(m.json.status) ? m : undefined;
     });
 
-    const body = { person: { phone: '+447911123456' }, topic: 'delivery', template: { name: 'order_shipped', language: 'en', bodyParams: ['1001'] } };
+    const body = {
+      person: { phone: '+447911123456' },
+      topic: 'delivery',
+      template: { name: 'order_shipped', language: 'en', bodyParams: ['1001'] },
+    };
     const q1 = await call('POST', '/v1/messages', body, { 'idempotency-key': 'order-1001-shipped' });
     assert.equal(q1.status, 202);
     const q2 = await call('POST', '/v1/messages', body, { 'idempotency-key': 'order-1001-shipped' });
     assert.equal(q2.json.message.id, q1.json.message.id);
 
-    const sim = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'simulate', 'text', '--from', '+447911123456', '--text', 'STOP'], {
-      env: { ...env(), OPTLINE_PUBLIC_URL: api }, encoding: 'utf8', timeout: 30_000,
-    });
+    const sim = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'simulate', 'text', '--from', '+447911123456', '--text', 'STOP'],
+      {
+        env: { ...env(), OPTLINE_PUBLIC_URL: api },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     assert.equal(sim.status, 0, sim.stderr);
     const after = await until(async () => {
       const d = await call('POST', '/v1/decisions', { person: { phone: '+447911123456' }, topic: 'delivery' });
@@ -104,11 +127,17 @@ describe('README walkthrough against `optline start`', () => {
     const people = await call('GET', `/v1/people?phone=${encodeURIComponent('+447911123456')}`);
     const person = people.json.data[0].id;
     const events = await call('GET', `/v1/people/${person}/events`);
-    assert.ok(events.json.data.some((e: { type: string; channel: string }) => e.type === 'opt_out' && e.channel === 'whatsapp'));
+    assert.ok(
+      events.json.data.some((e: { type: string; channel: string }) => e.type === 'opt_out' && e.channel === 'whatsapp'),
+    );
     const proof = await call('GET', `/v1/people/${person}/proof`);
     assert.equal(proof.json.chain.ok, true);
 
-    const verify = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'verify'], { env: env(), encoding: 'utf8', timeout: 30_000 });
+    const verify = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'verify'], {
+      env: env(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   });
 });

@@ -24,8 +24,14 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PG_URL = process.env.OPTLINE_TEST_DATABASE_URL || '';
 
 /** Starts `optline serve --no-worker`; the child goes into `children` at once, so a failed start is still stopped. */
-function startServe(env: Record<string, string>, children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--no-worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+function startServe(
+  env: Record<string, string>,
+  children: ChildProcess[],
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--no-worker'], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     // Generous: two processes compile from source at once on a shared machine.
@@ -62,92 +68,134 @@ async function eventually(cond: () => Promise<boolean>, tries = 200, everyMs = 1
 type Ready = { inbox: { lagMs: number; processorLease: boolean }; housekeepingLease: boolean };
 const readyz = async (url: string) => (await (await fetch(`${url}/readyz`)).json()) as Ready;
 
-it('two processes on one PostgreSQL database: page limits counted once, a revoked key refused by the other within the bound, one inbox processor (needs a real PostgreSQL server)', { skip: !PG_URL, timeout: 360_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'optline-shared-'));
-  const schema = `e2e_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.end();
-  const masterKey = randomBytes(32);
-  const children: ChildProcess[] = [];
-  try {
-    const database = openPostgres(PG_URL, { schema, poolSize: 2 });
-    assert.equal((await migrateToLatest(database)).error, undefined);
-    const ctx = { database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
-    const { business, apiKey } = await seedBusiness(ctx);
-    await database.close();
+it(
+  'two processes on one PostgreSQL database: page limits counted once, a revoked key refused by the other within the bound, one inbox processor (needs a real PostgreSQL server)',
+  { skip: !PG_URL, timeout: 360_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'optline-shared-'));
+    const schema = `e2e_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const masterKey = randomBytes(32);
+    const children: ChildProcess[] = [];
+    try {
+      const database = openPostgres(PG_URL, { schema, poolSize: 2 });
+      assert.equal((await migrateToLatest(database)).error, undefined);
+      const ctx = { database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
+      const { business, apiKey } = await seedBusiness(ctx);
+      await database.close();
 
-    const dbUrl = new URL(PG_URL);
-    dbUrl.searchParams.set('options', `-c search_path=${schema}`);
-    const env = {
-      PATH: process.env.PATH ?? '', OPTLINE_DATA_DIR: dir, DATABASE_URL: dbUrl.toString(), OPTLINE_PORT: '0',
-      OPTLINE_MASTER_KEY: masterKey.toString('base64'), OPTLINE_SANDBOX: 'false', OPTLINE_LOG_LEVEL: 'error', OPTLINE_WORKER: 'false',
-    };
-    const a = await startServe(env, children);
-    const b = await startServe(env, children);
-    const servers = [a.url, b.url];
+      const dbUrl = new URL(PG_URL);
+      dbUrl.searchParams.set('options', `-c search_path=${schema}`);
+      const env = {
+        PATH: process.env.PATH ?? '',
+        OPTLINE_DATA_DIR: dir,
+        DATABASE_URL: dbUrl.toString(),
+        OPTLINE_PORT: '0',
+        OPTLINE_MASTER_KEY: masterKey.toString('base64'),
+        OPTLINE_SANDBOX: 'false',
+        OPTLINE_LOG_LEVEL: 'error',
+        OPTLINE_WORKER: 'false',
+      };
+      const a = await startServe(env, children);
+      const b = await startServe(env, children);
+      const servers = [a.url, b.url];
 
-    // The hosted page: 5 submissions per number per hour, 30 per IP per 10 minutes (the defaults), alternating
-    // between the processes. The IP limit is checked before the body is read, the number's once it is.
-    const postOptIn = async (i: number, phone: string) => {
-      const r = await fetch(`${servers[i % 2]}/p/${business.slug}/opt-in`, {
-        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ phone, country: 'GB' }).toString(),
+      // The hosted page: 5 submissions per number per hour, 30 per IP per 10 minutes (the defaults), alternating
+      // between the processes. The IP limit is checked before the body is read, the number's once it is.
+      const postOptIn = async (i: number, phone: string) => {
+        const r = await fetch(`${servers[i % 2]}/p/${business.slug}/opt-in`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ phone, country: 'GB' }).toString(),
+        });
+        await r.arrayBuffer();
+        return r.status;
+      };
+      const samePhone: number[] = [];
+      for (let i = 0; i < 12; i++) samePhone.push(await postOptIn(i, '+447911100001'));
+      assert.equal(
+        samePhone.filter((s) => s !== 429).length,
+        5,
+        `one number: 5 submissions in all, not 5 per process (${samePhone.join(',')})`,
+      );
+      const distinct: number[] = [];
+      for (let i = 0; i < 30; i++) distinct.push(await postOptIn(i, `+4479111002${String(i).padStart(2, '0')}`));
+      // 12 requests counted already against the IP's 30: 18 more pass, the rest are refused, on both processes.
+      assert.equal(
+        distinct.filter((s) => s !== 429).length,
+        18,
+        `one IP: 30 submissions in all, not 30 per process (${distinct.join(',')})`,
+      );
+      assert.deepEqual(distinct.slice(18), Array(12).fill(429));
+
+      // A key used on B (remembered there), then revoked through A.
+      const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+      const created = await fetch(`${a.url}/v1/keys`, {
+        method: 'POST',
+        headers: { ...auth(apiKey), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'short-lived' }),
       });
-      await r.arrayBuffer();
-      return r.status;
-    };
-    const samePhone: number[] = [];
-    for (let i = 0; i < 12; i++) samePhone.push(await postOptIn(i, '+447911100001'));
-    assert.equal(samePhone.filter((s) => s !== 429).length, 5, `one number: 5 submissions in all, not 5 per process (${samePhone.join(',')})`);
-    const distinct: number[] = [];
-    for (let i = 0; i < 30; i++) distinct.push(await postOptIn(i, `+4479111002${String(i).padStart(2, '0')}`));
-    // 12 requests counted already against the IP's 30: 18 more pass, the rest are refused, on both processes.
-    assert.equal(distinct.filter((s) => s !== 429).length, 18, `one IP: 30 submissions in all, not 30 per process (${distinct.join(',')})`);
-    assert.deepEqual(distinct.slice(18), Array(12).fill(429));
+      assert.equal(created.status, 201);
+      const k = (await created.json()) as { key: string; info: { id: string } };
+      assert.equal((await fetch(`${b.url}/v1/me`, { headers: auth(k.key) })).status, 200);
+      assert.equal((await fetch(`${a.url}/v1/me`, { headers: auth(k.key) })).status, 200);
+      const revoked = await fetch(`${a.url}/v1/keys/${k.info.id}`, { method: 'DELETE', headers: auth(apiKey) });
+      assert.equal(revoked.status, 200);
+      const revokedAt = Date.now();
+      assert.equal(
+        (await fetch(`${a.url}/v1/me`, { headers: auth(k.key) })).status,
+        401,
+        'refused at once by the process that revoked it',
+      );
+      // B: every request begun after the bound is refused (before it, B may still answer from memory).
+      const seen: { after: number; status: number }[] = [];
+      while (Date.now() - revokedAt < KEY_REVOCATION_BOUND_MS + 1500) {
+        const startedAt = Date.now();
+        const r = await fetch(`${b.url}/v1/me`, { headers: auth(k.key) });
+        await r.arrayBuffer();
+        seen.push({ after: startedAt - revokedAt, status: r.status });
+        await sleep(25);
+      }
+      const late = seen.filter((s) => s.after >= KEY_REVOCATION_BOUND_MS);
+      process.stdout.write(
+        `# revoked key on the other process: ${seen.filter((s) => s.status === 200).length} of ${seen.length} answers were still 200 (only before the bound is that allowed)\n`,
+      );
+      assert.ok(late.length > 0);
+      assert.ok(
+        late.every((s) => s.status === 401),
+        `refused by the other process once the bound passed: ${JSON.stringify(late.filter((s) => s.status !== 401))}`,
+      );
 
-    // A key used on B (remembered there), then revoked through A.
-    const auth = (key: string) => ({ authorization: `Bearer ${key}` });
-    const created = await fetch(`${a.url}/v1/keys`, { method: 'POST', headers: { ...auth(apiKey), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'short-lived' }) });
-    assert.equal(created.status, 201);
-    const k = (await created.json()) as { key: string; info: { id: string } };
-    assert.equal((await fetch(`${b.url}/v1/me`, { headers: auth(k.key) })).status, 200);
-    assert.equal((await fetch(`${a.url}/v1/me`, { headers: auth(k.key) })).status, 200);
-    const revoked = await fetch(`${a.url}/v1/keys/${k.info.id}`, { method: 'DELETE', headers: auth(apiKey) });
-    assert.equal(revoked.status, 200);
-    const revokedAt = Date.now();
-    assert.equal((await fetch(`${a.url}/v1/me`, { headers: auth(k.key) })).status, 401, 'refused at once by the process that revoked it');
-    // B: every request begun after the bound is refused (before it, B may still answer from memory).
-    const seen: { after: number; status: number }[] = [];
-    while (Date.now() - revokedAt < KEY_REVOCATION_BOUND_MS + 1500) {
-      const startedAt = Date.now();
-      const r = await fetch(`${b.url}/v1/me`, { headers: auth(k.key) });
-      await r.arrayBuffer();
-      seen.push({ after: startedAt - revokedAt, status: r.status });
-      await sleep(25);
+      // Exactly one process holds the inbox processor's lease; when it stops, the other takes it over.
+      assert.ok(
+        await eventually(async () => (await Promise.all(servers.map(readyz))).some((r) => r.inbox.processorLease)),
+        'one process takes the lease',
+      );
+      const states = await Promise.all(servers.map(readyz));
+      assert.equal(states.filter((r) => r.inbox.processorLease).length, 1, 'exactly one inbox processor');
+      assert.equal(states.filter((r) => r.housekeepingLease).length, 1, 'exactly one housekeeping');
+      assert.ok(
+        states.every((r) => r.inbox.lagMs === 0),
+        'nothing waiting in the inbox',
+      );
+      const holder = states[0]!.inbox.processorLease ? 0 : 1;
+      await stop(children[holder]!);
+      const other = servers[1 - holder]!;
+      assert.ok(
+        await eventually(async () => (await readyz(other)).inbox.processorLease),
+        'the other process took the inbox processor over',
+      );
+      assert.ok((await readyz(other)).housekeepingLease, 'and housekeeping');
+    } finally {
+      await Promise.all(children.map(stop));
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+      rmSync(dir, { recursive: true, force: true });
     }
-    const late = seen.filter((s) => s.after >= KEY_REVOCATION_BOUND_MS);
-    process.stdout.write(`# revoked key on the other process: ${seen.filter((s) => s.status === 200).length} of ${seen.length} answers were still 200 (only before the bound is that allowed)\n`);
-    assert.ok(late.length > 0);
-    assert.ok(late.every((s) => s.status === 401), `refused by the other process once the bound passed: ${JSON.stringify(late.filter((s) => s.status !== 401))}`);
-
-    // Exactly one process holds the inbox processor's lease; when it stops, the other takes it over.
-    assert.ok(await eventually(async () => (await Promise.all(servers.map(readyz))).some((r) => r.inbox.processorLease)), 'one process takes the lease');
-    const states = await Promise.all(servers.map(readyz));
-    assert.equal(states.filter((r) => r.inbox.processorLease).length, 1, 'exactly one inbox processor');
-    assert.equal(states.filter((r) => r.housekeepingLease).length, 1, 'exactly one housekeeping');
-    assert.ok(states.every((r) => r.inbox.lagMs === 0), 'nothing waiting in the inbox');
-    const holder = states[0]!.inbox.processorLease ? 0 : 1;
-    await stop(children[holder]!);
-    const other = servers[1 - holder]!;
-    assert.ok(await eventually(async () => (await readyz(other)).inbox.processorLease), 'the other process took the inbox processor over');
-    assert.ok((await readyz(other)).housekeepingLease, 'and housekeeping');
-  } finally {
-    await Promise.all(children.map(stop));
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

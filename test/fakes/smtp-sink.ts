@@ -69,8 +69,7 @@ export function decodeEncodedWords(value: string): string {
   return value
     .replace(/(\?=)\s+(=\?)/g, '$1$2')
     .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, charset: string, enc: string, text: string) => {
-      const bytes =
-        enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : qpToBytes(text.replace(/_/g, ' '));
+      const bytes = enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : qpToBytes(text.replace(/_/g, ' '));
       return decodeBytes(bytes, charset.replace(/\*.*$/, '')); // drop an RFC 2231 language suffix
     });
 }
@@ -110,7 +109,11 @@ export function parseMessage(raw: string): { headers: Record<string, string>; su
   const { head, body } = splitHeadBody(raw);
   const headers = parseHeaders(head);
   // SMTP ends every line with CRLF; report text with the final line break trimmed.
-  return { headers, subject: decodeEncodedWords(headers['subject'] ?? ''), text: plainText(headers, body).replace(/\r?\n$/, '') };
+  return {
+    headers,
+    subject: decodeEncodedWords(headers['subject'] ?? ''),
+    text: plainText(headers, body).replace(/\r?\n$/, ''),
+  };
 }
 
 export async function startSmtpSink(opts: { port?: number } = {}): Promise<SmtpSink> {

@@ -18,9 +18,17 @@ export interface CaptureApp {
 }
 
 /** The whole app with the capture plugins registered the way main.ts does, public URL behind a proxy. */
-export async function buildCaptureApp(database: Database, overrides: Partial<CaptureOptions> = {}): Promise<CaptureApp> {
+export async function buildCaptureApp(
+  database: Database,
+  overrides: Partial<CaptureOptions> = {},
+): Promise<CaptureApp> {
   const ctx = testContext(database);
-  const opts: CaptureOptions = { publicUrl: PUBLIC_URL, twilioApiUrl: 'http://127.0.0.1:9', smtp: { url: null, from: 'Optline <no-reply@optline.example>' }, ...overrides };
+  const opts: CaptureOptions = {
+    publicUrl: PUBLIC_URL,
+    twilioApiUrl: 'http://127.0.0.1:9',
+    smtp: { url: null, from: 'Optline <no-reply@optline.example>' },
+    ...overrides,
+  };
   const app = await buildApp({
     ctx,
     config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: opts.publicUrl },
@@ -31,14 +39,33 @@ export async function buildCaptureApp(database: Database, overrides: Partial<Cap
 }
 
 /** A seeded business whose WhatsApp number is known (the ownership check needs it). */
-export async function seedCaptureBusiness(ctx: ReturnType<typeof testContext>, opts: { ownershipCheck?: boolean; doubleOptIn?: boolean; name?: string } = {}) {
-  const seed = await seedBusiness(ctx, { ...(opts.name ? { name: opts.name } : {}), ...(opts.doubleOptIn ? { policy: { doubleOptIn: true } } : {}) });
-  await upsertChannelAccount(ctx.database.db, ctx.keyring, {
-    businessId: seed.business.id, provider: 'whatsapp_cloud', externalId: `pn-${seed.business.id}`,
-    settings: { phoneNumberId: `pn-${seed.business.id}`, displayPhoneNumber: WA_DISPLAY }, secrets: { accessToken: 'x' },
-  }, ctx.clock.now());
+export async function seedCaptureBusiness(
+  ctx: ReturnType<typeof testContext>,
+  opts: { ownershipCheck?: boolean; doubleOptIn?: boolean; name?: string } = {},
+) {
+  const seed = await seedBusiness(ctx, {
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.doubleOptIn ? { policy: { doubleOptIn: true } } : {}),
+  });
+  await upsertChannelAccount(
+    ctx.database.db,
+    ctx.keyring,
+    {
+      businessId: seed.business.id,
+      provider: 'whatsapp_cloud',
+      externalId: `pn-${seed.business.id}`,
+      settings: { phoneNumberId: `pn-${seed.business.id}`, displayPhoneNumber: WA_DISPLAY },
+      secrets: { accessToken: 'x' },
+    },
+    ctx.clock.now(),
+  );
   if (opts.ownershipCheck === false) {
-    await putCaptureSettings(ctx.database.db, seed.business.id, { ownershipCheck: false, defaultCountry: null, whatsappNumber: null }, ctx.clock.now());
+    await putCaptureSettings(
+      ctx.database.db,
+      seed.business.id,
+      { ownershipCheck: false, defaultCountry: null, whatsappNumber: null },
+      ctx.clock.now(),
+    );
   }
   return seed;
 }
@@ -50,7 +77,13 @@ export function formState(res: LightMyRequestResponse): { formToken: string; coo
   const set = res.headers['set-cookie'];
   const raw = Array.isArray(set) ? set.join('; ') : (set ?? '');
   const c = /optline_csrf=([^;]+)/.exec(raw);
-  return { formToken: m[1]!.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&'), cookie: c ? `optline_csrf=${c[1]}` : '' };
+  return {
+    formToken: m[1]!
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&'),
+    cookie: c ? `optline_csrf=${c[1]}` : '',
+  };
 }
 
 /** Form-encodes fields; arrays repeat the key (topics=a&topics=b), as a browser sends checkboxes. */
@@ -63,7 +96,15 @@ export function form(fields: Record<string, string | string[] | undefined>): str
   return p.toString();
 }
 
-export async function countRows(database: Database, table: 'consent_events' | 'ownership_requests' | 'messages', businessId: string): Promise<number> {
-  const r = await database.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('business_id', '=', businessId).executeTakeFirstOrThrow();
+export async function countRows(
+  database: Database,
+  table: 'consent_events' | 'ownership_requests' | 'messages',
+  businessId: string,
+): Promise<number> {
+  const r = await database.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('business_id', '=', businessId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }

@@ -7,6 +7,9 @@ import type { ServiceContext } from '../../src/services/context.js';
 
 export const TEST_MASTER_KEY = randomBytes(32);
 
-export function testContext(database: Database, clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0))): ServiceContext & { clock: ManualClock } {
+export function testContext(
+  database: Database,
+  clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0)),
+): ServiceContext & { clock: ManualClock } {
   return { database, clock, keyring: createKeyring(TEST_MASTER_KEY), logger: silentLogger() };
 }

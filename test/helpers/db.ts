@@ -24,7 +24,13 @@ export async function openTestDb(dialect: Dialect_, opts: { poolSize?: number } 
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'optline-test-'));
     const d = openSqlite(join(dir, 'test.db'));
-    database = { ...d, close: async () => { await d.close(); rmSync(dir, { recursive: true, force: true }); } };
+    database = {
+      ...d,
+      close: async () => {
+        await d.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   } else if (PG_URL) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: PG_URL });

@@ -10,14 +10,23 @@ export interface TestApp {
   adminKey: string;
   /** Creates a business over HTTP with two utility topics and a usable text; returns its key and ids. */
   newBusiness(name?: string): Promise<{ id: string; key: string; textHash: string }>;
-  call(method: string, url: string, key: string | null, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(
+    method: string,
+    url: string,
+    key: string | null,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
 }
 
 let seq = 0;
 
 export async function buildTestApp(database: Database): Promise<TestApp> {
   const ctx = testContext(database);
-  const app = await buildApp({ ctx, config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' } });
+  const app = await buildApp({
+    ctx,
+    config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 4 * 1024 * 1024, publicUrl: 'http://localhost:8080' },
+  });
   await app.ready();
   const adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   const call: TestApp['call'] = (method, url, key, body, headers = {}) =>
@@ -39,12 +48,17 @@ export async function buildTestApp(database: Database): Promise<TestApp> {
       const id = b.json().id as string;
       const k = await call('POST', `/v1/businesses/${id}/keys`, adminKey, { name: 'main' });
       const key = k.json().key as string;
-      for (const t of [{ key: 'delivery', name: 'delivery updates' }, { key: 'billing', name: 'billing alerts' }]) {
+      for (const t of [
+        { key: 'delivery', name: 'delivery updates' },
+        { key: 'billing', name: 'billing alerts' },
+      ]) {
         const r = await call('POST', '/v1/topics', key, { ...t, category: 'utility' });
         if (r.statusCode !== 201) throw new Error(`topic: ${r.body}`);
       }
       const text = await call('POST', '/v1/texts', key, {
-        name: 'default', language: 'en', topicKeys: ['delivery', 'billing'],
+        name: 'default',
+        language: 'en',
+        topicKeys: ['delivery', 'billing'],
         body: `Send me delivery updates and billing alerts from ${name} on WhatsApp. Reply STOP to opt out.`,
       });
       return { id, key, textHash: text.json().hash as string };

@@ -21,7 +21,12 @@ export async function startComposedServer(): Promise<ComposedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'optline-composed-'));
   const database = openSqlite(join(dir, 'o.db'));
   await migrateToLatest(database);
-  const config = loadConfig({ OPTLINE_PORT: '0', OPTLINE_HOST: '127.0.0.1', OPTLINE_DATA_DIR: dir, OPTLINE_PUBLIC_URL: 'http://localhost:8080' } as never);
+  const config = loadConfig({
+    OPTLINE_PORT: '0',
+    OPTLINE_HOST: '127.0.0.1',
+    OPTLINE_DATA_DIR: dir,
+    OPTLINE_PUBLIC_URL: 'http://localhost:8080',
+  } as never);
   const ctx = testContext(database);
   const server = await startServer({ config, ctx, demo: false, sandbox: false, worker: false });
   return {

@@ -8,11 +8,22 @@ import type { BusinessPolicy } from '../../src/domain/gate/policy.js';
 let n = 0;
 
 /** A business with two utility topics, a usable opt-in text covering both, and an API key. */
-export async function seedBusiness(ctx: ServiceContext, opts: { name?: string; policy?: Partial<BusinessPolicy> } = {}) {
+export async function seedBusiness(
+  ctx: ServiceContext,
+  opts: { name?: string; policy?: Partial<BusinessPolicy> } = {},
+) {
   n += 1;
   const name = opts.name ?? `Acme ${n}`;
-  const business = await createBusiness(ctx, { slug: `acme-${n}-${Math.random().toString(36).slice(2, 8)}`, displayName: name, policy: opts.policy });
-  const delivery = await createTopic(ctx, business.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
+  const business = await createBusiness(ctx, {
+    slug: `acme-${n}-${Math.random().toString(36).slice(2, 8)}`,
+    displayName: name,
+    policy: opts.policy,
+  });
+  const delivery = await createTopic(ctx, business.id, {
+    key: 'delivery',
+    name: 'delivery updates',
+    category: 'utility',
+  });
   const billing = await createTopic(ctx, business.id, { key: 'billing', name: 'billing alerts', category: 'utility' });
   const text = await registerText(ctx, business.id, {
     name: 'default',
@@ -24,4 +35,8 @@ export async function seedBusiness(ctx: ServiceContext, opts: { name?: string; p
   return { business, topics: { delivery, billing }, text, apiKey: key.key };
 }
 
-export const webEvidence = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (test)', pageUrl: 'https://acme.example/opt-in' };
+export const webEvidence = {
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0 (test)',
+  pageUrl: 'https://acme.example/opt-in',
+};

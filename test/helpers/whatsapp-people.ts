@@ -12,16 +12,42 @@ export function newNumber(): { e164: string; digits: string } {
 }
 
 export async function personBy(db: Kysely<DB>, businessId: string, col: 'phone_e164' | 'bsuid', v: string) {
-  return db.selectFrom('people').selectAll().where('business_id', '=', businessId).where(col, '=', v).executeTakeFirst();
+  return db
+    .selectFrom('people')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where(col, '=', v)
+    .executeTakeFirst();
 }
 
 export async function replies(db: Kysely<DB>, businessId: string, personId: string) {
-  const rows = await db.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('person_id', '=', personId).where('kind', '=', 'reply').orderBy('created_at').execute();
-  return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as { text: string; purpose: string; language?: string; interactive?: Record<string, unknown> } }));
+  const rows = await db
+    .selectFrom('messages')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .where('kind', '=', 'reply')
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    payload: JSON.parse(r.payload) as {
+      text: string;
+      purpose: string;
+      language?: string;
+      interactive?: Record<string, unknown>;
+    },
+  }));
 }
 
 export async function events(db: Kysely<DB>, businessId: string, personId: string) {
-  return db.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('person_id', '=', personId).orderBy('seq').execute();
+  return db
+    .selectFrom('consent_events')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .orderBy('seq')
+    .execute();
 }
 
 export async function inboxRows(db: Kysely<DB>, businessId?: string) {

@@ -29,7 +29,13 @@ export interface WaTestApp {
    * A business with a WhatsApp number and two utility topics. By default the number is on the business's own
    * Meta app (its own app secret and verify token); `sharedApp: true` puts it on the platform's shared app.
    */
-  business(o?: { policy?: Partial<BusinessPolicy>; name?: string; sharedApp?: boolean }): Promise<Awaited<ReturnType<typeof seedBusiness>> & { phoneNumberId: string; appSecret: string; verifyToken: string }>;
+  business(o?: {
+    policy?: Partial<BusinessPolicy>;
+    name?: string;
+    sharedApp?: boolean;
+  }): Promise<
+    Awaited<ReturnType<typeof seedBusiness>> & { phoneNumberId: string; appSecret: string; verifyToken: string }
+  >;
   close(): Promise<void>;
 }
 
@@ -54,12 +60,20 @@ export async function buildWaTestApp(database: Database): Promise<WaTestApp> {
     const secret = given === undefined ? ownerSecret(envelope) : given;
     const raw = metaJson(envelope);
     return app.inject({
-      method: 'POST', url: '/webhooks/whatsapp', payload: raw,
-      headers: { 'content-type': 'application/json', ...(secret === null ? {} : { 'x-hub-signature-256': signMetaBody(raw, secret) }) },
+      method: 'POST',
+      url: '/webhooks/whatsapp',
+      payload: raw,
+      headers: {
+        'content-type': 'application/json',
+        ...(secret === null ? {} : { 'x-hub-signature-256': signMetaBody(raw, secret) }),
+      },
     });
   };
   return {
-    app, ctx, processor, post,
+    app,
+    ctx,
+    processor,
+    post,
     async deliver(envelope, secret) {
       const r = await post(envelope, secret);
       await processor.drain();
@@ -75,7 +89,12 @@ export async function buildWaTestApp(database: Database): Promise<WaTestApp> {
         return { ...seeded, phoneNumberId, appSecret: SHARED_SECRET, verifyToken };
       }
       const appSecret = `own-secret-${n}`;
-      await putWhatsAppChannel(ctx, seeded.business.id, { phoneNumberId, accessToken: `token-${n}`, appSecret, verifyToken });
+      await putWhatsAppChannel(ctx, seeded.business.id, {
+        phoneNumberId,
+        accessToken: `token-${n}`,
+        appSecret,
+        verifyToken,
+      });
       ownSecrets.set(phoneNumberId, appSecret);
       return { ...seeded, phoneNumberId, appSecret, verifyToken };
     },

@@ -14,11 +14,20 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
     t = await buildTestApp(db());
     a = await t.newBusiness('Alpha');
     b = await t.newBusiness('Beta');
-    const r = await t.call('POST', '/v1/opt-ins', a.key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: a.textHash, evidence: WEB_EVIDENCE });
+    const r = await t.call('POST', '/v1/opt-ins', a.key, {
+      person: { phone: PHONE_A },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: a.textHash,
+      evidence: WEB_EVIDENCE,
+    });
     aPerson = r.json().personId;
     aMessage = r.json().confirmationMessageId;
   });
-  after(async () => { await t.app.close(); });
+  after(async () => {
+    await t.app.close();
+  });
 
   it('refuses missing, malformed, unknown and revoked keys', async () => {
     for (const key of [null, 'nope', 'olk_' + 'x'.repeat(32), 'Bearer']) {
@@ -45,9 +54,16 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
   });
 
   it('every /v1 operation in the OpenAPI document refuses a request without a key', async () => {
-    const spec = (await t.call('GET', '/openapi.json', null)).json() as { paths: Record<string, Record<string, unknown>> };
-    const ops = Object.entries(spec.paths).filter(([path]) => path.startsWith('/v1/'))
-      .flatMap(([path, methods]) => Object.keys(methods).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x_1')] as const));
+    const spec = (await t.call('GET', '/openapi.json', null)).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const ops = Object.entries(spec.paths)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, methods]) =>
+        Object.keys(methods)
+          .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+          .map((m) => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, 'x_1')] as const),
+      );
     assert.ok(ops.length > 20, `${ops.length} operations`);
     for (const [method, url] of ops) {
       const r = await t.call(method, url, null, method === 'GET' || method === 'DELETE' ? undefined : {});
@@ -66,13 +82,19 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
   });
 
   it('separates admin and business keys', async () => {
-    assert.equal((await t.call('POST', '/v1/businesses', a.key, { slug: 'evil', displayName: 'Evil' })).json().code, 'FORBIDDEN');
+    assert.equal(
+      (await t.call('POST', '/v1/businesses', a.key, { slug: 'evil', displayName: 'Evil' })).json().code,
+      'FORBIDDEN',
+    );
     assert.equal((await t.call('GET', '/v1/topics', t.adminKey)).json().code, 'FORBIDDEN');
   });
 
-  it("business B can neither read nor change anything of business A", async () => {
+  it('business B can neither read nor change anything of business A', async () => {
     const reads = [
-      `/v1/people/${aPerson}`, `/v1/people/${aPerson}/events`, `/v1/people/${aPerson}/proof`, `/v1/messages/${aMessage}`,
+      `/v1/people/${aPerson}`,
+      `/v1/people/${aPerson}/events`,
+      `/v1/people/${aPerson}/proof`,
+      `/v1/messages/${aMessage}`,
       `/v1/texts/${a.textHash}`,
     ];
     for (const url of reads) {
@@ -89,11 +111,25 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
 
     // Writes: erase A's person, use A's text, opt A's person out by id: all refused, A unchanged.
     assert.equal((await t.call('POST', `/v1/people/${aPerson}/erase`, b.key, {})).statusCode, 404);
-    const useText = await t.call('POST', '/v1/opt-ins', b.key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: a.textHash, evidence: WEB_EVIDENCE });
+    const useText = await t.call('POST', '/v1/opt-ins', b.key, {
+      person: { phone: PHONE_A },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: a.textHash,
+      evidence: WEB_EVIDENCE,
+    });
     assert.equal(useText.json().code, 'UNKNOWN_TEXT');
-    const outById = await t.call('POST', '/v1/opt-outs', b.key, { person: { personId: aPerson }, scope: 'all', channel: 'api', action: 'staff_request' });
+    const outById = await t.call('POST', '/v1/opt-outs', b.key, {
+      person: { personId: aPerson },
+      scope: 'all',
+      channel: 'api',
+      action: 'staff_request',
+    });
     assert.equal(outById.statusCode, 404, outById.body);
-    const decision = (await t.call('POST', '/v1/decisions', a.key, { person: { phone: PHONE_A }, topic: 'delivery' })).json();
+    const decision = (
+      await t.call('POST', '/v1/decisions', a.key, { person: { phone: PHONE_A }, topic: 'delivery' })
+    ).json();
     assert.equal(decision.outcome, 'allow', "A's consent is untouched");
     const aEvents = (await t.call('GET', `/v1/people/${aPerson}/events`, a.key)).json().data;
     assert.equal(aEvents.length, 1);
@@ -104,7 +140,11 @@ forEachDialect('HTTP API: authentication and tenant isolation', (db) => {
   });
 
   it('never returns a stack trace or driver message on a server error', async () => {
-    const r = await t.app.inject({ method: 'GET', url: '/v1/people/%E0%A4%A', headers: { authorization: `Bearer ${a.key}` } });
+    const r = await t.app.inject({
+      method: 'GET',
+      url: '/v1/people/%E0%A4%A',
+      headers: { authorization: `Bearer ${a.key}` },
+    });
     assert.ok(r.statusCode >= 400 && r.statusCode < 500, r.body);
   });
 });

@@ -7,27 +7,61 @@ forEachDialect('Evidence is typed and bounded at the API', (db) => {
   let t: TestApp;
   let b: { id: string; key: string; textHash: string };
   const optIn = (evidence: object, headers: Record<string, string> = {}) =>
-    t.call('POST', '/v1/opt-ins', b.key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence }, headers);
-  const events = async () => Number((await t.ctx.database.db.selectFrom('consent_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    t.call(
+      'POST',
+      '/v1/opt-ins',
+      b.key,
+      {
+        person: { phone: PHONE_A },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: b.textHash,
+        evidence,
+      },
+      headers,
+    );
+  const events = async () =>
+    Number(
+      (
+        await t.ctx.database.db
+          .selectFrom('consent_events')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   before(async () => {
     t = await buildTestApp(db());
     b = await t.newBusiness('Evidence Shop');
   });
-  after(async () => { await t.app.close(); });
+  after(async () => {
+    await t.app.close();
+  });
 
-  const bad: [string, unknown][] = [['true', true], ['0', 0], ['[]', []], ['{}', {}], ['a 200 KB string', 'x'.repeat(200_000)], ['a lone surrogate', '\uD800'], ['a host name', 'example.com']];
+  const bad: [string, unknown][] = [
+    ['true', true],
+    ['0', 0],
+    ['[]', []],
+    ['{}', {}],
+    ['a 200 KB string', 'x'.repeat(200_000)],
+    ['a lone surrogate', '\uD800'],
+    ['a host name', 'example.com'],
+  ];
   for (const [name, ip] of bad) {
     it(`a web opt-in whose ip is ${name} → 400 naming evidence.ip, nothing written`, async () => {
       const n = await events();
       const r = await optIn({ ...WEB_EVIDENCE, ip });
       assert.equal(r.statusCode, 400, r.body);
       assert.equal(r.json().code, 'VALIDATION_FAILED');
-      assert.ok(r.json().errors.some((e: { field: string }) => e.field === 'evidence.ip'), r.body);
+      assert.ok(
+        r.json().errors.some((e: { field: string }) => e.field === 'evidence.ip'),
+        r.body,
+      );
       assert.equal(await events(), n);
     });
   }
 
-  it('a 900 KB evidence value, 9 KB of small ones, a javascript: pageUrl → 400; an opt-out\'s evidence too', async () => {
+  it("a 900 KB evidence value, 9 KB of small ones, a javascript: pageUrl → 400; an opt-out's evidence too", async () => {
     const n = await events();
     for (const ev of [
       { ...WEB_EVIDENCE, blob: 'x'.repeat(900_000) },
@@ -37,7 +71,13 @@ forEachDialect('Evidence is typed and bounded at the API', (db) => {
       const r = await optIn(ev);
       assert.equal(r.statusCode, 400, r.body.slice(0, 300));
     }
-    const out = await t.call('POST', '/v1/opt-outs', b.key, { person: { phone: PHONE_A }, scope: 'all', channel: 'web', action: 'clicked_link', evidence: { ip: 'nope' } });
+    const out = await t.call('POST', '/v1/opt-outs', b.key, {
+      person: { phone: PHONE_A },
+      scope: 'all',
+      channel: 'web',
+      action: 'clicked_link',
+      evidence: { ip: 'nope' },
+    });
     assert.equal(out.statusCode, 400);
     assert.equal(out.json().errors[0].field, 'evidence.ip');
     assert.equal(await events(), n);

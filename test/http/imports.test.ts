@@ -15,15 +15,27 @@ forEachDialect('HTTP API: imports (POST /v1/imports, job progress, rejects)', (d
   let t: TestApp;
   let a: { id: string; key: string; textHash: string };
   const upload = (body: string, query = '', key = a.key, type = 'text/csv') =>
-    t.app.inject({ method: 'POST', url: `/v1/imports${query}`, headers: { authorization: `Bearer ${key}`, 'content-type': type }, payload: body });
+    t.app.inject({
+      method: 'POST',
+      url: `/v1/imports${query}`,
+      headers: { authorization: `Bearer ${key}`, 'content-type': type },
+      payload: body,
+    });
   before(async () => {
     t = await buildTestApp(db());
     a = await t.newBusiness('Imports');
   });
-  after(async () => { await t.app.close(); });
+  after(async () => {
+    await t.app.close();
+  });
 
   it('the CSV is stored as a queued job (202), run by the runner, and its result and rejects are there to read', async () => {
-    const body = csv(row('+447911123456'), row('+447911123457', 'billing'), row('not a number'), row('+447911123458', 'nope'));
+    const body = csv(
+      row('+447911123456'),
+      row('+447911123457', 'billing'),
+      row('not a number'),
+      row('+447911123458', 'nope'),
+    );
     const r = await upload(body, `?text=${a.textHash}&fileName=crm-export.csv`);
     assert.equal(r.statusCode, 202, r.body);
     const job = r.json();
@@ -56,7 +68,12 @@ forEachDialect('HTTP API: imports (POST /v1/imports, job progress, rejects)', (d
     assert.equal(people.data.length, 1);
     const again = (await upload(body, `?text=${a.textHash}`)).json();
     await startImportJobRunner(t.ctx, { poll: false }).drain();
-    assert.deepEqual((await t.call('GET', `/v1/imports/${again.id}`, a.key)).json().counts, { imported: 0, duplicates: 2, refused: 2, confirmations: 0 });
+    assert.deepEqual((await t.call('GET', `/v1/imports/${again.id}`, a.key)).json().counts, {
+      imported: 0,
+      duplicates: 2,
+      refused: 2,
+      confirmations: 0,
+    });
   });
 
   it('kind=opt-outs imports a STOP list through the same import, and the gate refuses the number afterwards', async () => {
@@ -105,10 +122,23 @@ forEachDialect('HTTP API: imports (POST /v1/imports, job progress, rejects)', (d
   });
 
   it('a body over OPTLINE_IMPORT_BODY_LIMIT_BYTES is refused with 413 and its job is failed, nothing kept', async () => {
-    const small = await buildApp({ ctx: t.ctx, config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 1024 * 1024, publicUrl: 'http://localhost:8080', importBodyLimitBytes: 2048 } });
+    const small = await buildApp({
+      ctx: t.ctx,
+      config: {
+        bodyLimitBytes: 1024 * 1024,
+        webhookBodyLimitBytes: 1024 * 1024,
+        publicUrl: 'http://localhost:8080',
+        importBodyLimitBytes: 2048,
+      },
+    });
     try {
       const big = csv(...Array.from({ length: 100 }, (_, i) => row(`+4479111${String(i).padStart(5, '0')}`)));
-      const r = await small.inject({ method: 'POST', url: '/v1/imports', headers: { authorization: `Bearer ${a.key}`, 'content-type': 'text/csv' }, payload: big });
+      const r = await small.inject({
+        method: 'POST',
+        url: '/v1/imports',
+        headers: { authorization: `Bearer ${a.key}`, 'content-type': 'text/csv' },
+        payload: big,
+      });
       assert.equal(r.statusCode, 413, r.body);
       assert.equal(r.json().code, 'BODY_TOO_LARGE');
       assert.equal(r.json().errors[0].field, 'body');

@@ -13,7 +13,8 @@ function capture() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });
@@ -27,7 +28,8 @@ forEachDialect('Logs of requests and of 5xx', (db) => {
   before(async () => {
     const ctx = { ...testContext(db()), logger: createLogger('info', log.stream) };
     app = await buildApp({
-      ctx, logger: ctx.logger,
+      ctx,
+      logger: ctx.logger,
       config: { bodyLimitBytes: 1024 * 1024, webhookBodyLimitBytes: 1024 * 1024, publicUrl: 'http://localhost' },
     });
     // A route of the test's own, added to the real app before it is ready: a failure the way a driver fails.
@@ -37,7 +39,9 @@ forEachDialect('Logs of requests and of 5xx', (db) => {
     await app.ready();
     key = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
-  after(async () => { await app.close(); });
+  after(async () => {
+    await app.close();
+  });
 
   it('a 5xx is logged with its type, message, stack and request id; the client gets none of it', async () => {
     const res = await app.inject({ method: 'GET', url: '/boom' });
@@ -55,7 +59,11 @@ forEachDialect('Logs of requests and of 5xx', (db) => {
   });
 
   it('request logs carry method, url with numbers masked, status and response time; never the key', async () => {
-    const res = await app.inject({ method: 'GET', url: '/v1/businesses?limit=5&x=%2B447911123456', headers: { authorization: `Bearer ${key}` } });
+    const res = await app.inject({
+      method: 'GET',
+      url: '/v1/businesses?limit=5&x=%2B447911123456',
+      headers: { authorization: `Bearer ${key}` },
+    });
     assert.equal(res.statusCode, 400);
     const id = res.headers['x-request-id'];
     const incoming = log.lines.find((l) => l.reqId === id && l.msg === 'incoming request');

@@ -14,24 +14,55 @@ forEachDialect('people search and preference links', (db) => {
   let adminKey: string;
   let ctx: ReturnType<typeof testContext>;
   const call = (method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse> =>
-    app.inject({ method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(body !== undefined ? { payload: body as object } : {}) });
+    app.inject({
+      method: method as 'GET',
+      url,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
 
   before(async () => {
     ctx = testContext(db());
     const publicUrl = 'http://localhost:8080';
-    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl }, capture: { smtp: { url: null, from: 'shop@example.test' } } });
+    app = await buildApp({
+      ctx,
+      config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl },
+      capture: { smtp: { url: null, from: 'shop@example.test' } },
+    });
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
-  after(async () => { await app.close(); });
+  after(async () => {
+    await app.close();
+  });
 
   async function business() {
-    const b = await call('POST', '/v1/businesses', adminKey, { slug: `search-${Math.random().toString(36).slice(2, 8)}`, displayName: 'Search Shop' });
+    const b = await call('POST', '/v1/businesses', adminKey, {
+      slug: `search-${Math.random().toString(36).slice(2, 8)}`,
+      displayName: 'Search Shop',
+    });
     assert.equal(b.statusCode, 201, b.body);
-    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json().key as string;
-    assert.equal((await call('POST', '/v1/topics', key, { key: 'delivery', name: 'delivery updates', category: 'utility' })).statusCode, 201);
-    const text = await call('POST', '/v1/texts', key, { name: 'default', language: 'en', topicKeys: ['delivery'], body: 'Send me delivery updates from Search Shop on WhatsApp. Reply STOP to opt out.' });
-    const optIn = await call('POST', '/v1/opt-ins', key, { person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.json().hash, evidence: WEB_EVIDENCE });
+    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json()
+      .key as string;
+    assert.equal(
+      (await call('POST', '/v1/topics', key, { key: 'delivery', name: 'delivery updates', category: 'utility' }))
+        .statusCode,
+      201,
+    );
+    const text = await call('POST', '/v1/texts', key, {
+      name: 'default',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: 'Send me delivery updates from Search Shop on WhatsApp. Reply STOP to opt out.',
+    });
+    const optIn = await call('POST', '/v1/opt-ins', key, {
+      person: { phone: PHONE_A },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.json().hash,
+      evidence: WEB_EVIDENCE,
+    });
     assert.equal(optIn.statusCode, 201, optIn.body);
     return { key, personId: optIn.json().personId as string };
   }
@@ -98,35 +129,77 @@ forEachDialect('ledger filters', (db) => {
   let app: FastifyInstance;
   let adminKey: string;
   const call = (method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse> =>
-    app.inject({ method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(body !== undefined ? { payload: body as object } : {}) });
+    app.inject({
+      method: method as 'GET',
+      url,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      ...(body !== undefined ? { payload: body as object } : {}),
+    });
   before(async () => {
     const ctx = testContext(db());
-    app = await buildApp({ ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://localhost:8080' } });
+    app = await buildApp({
+      ctx,
+      config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 4 << 20, publicUrl: 'http://localhost:8080' },
+    });
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
-  after(async () => { await app.close(); });
+  after(async () => {
+    await app.close();
+  });
 
   it('filters /v1/events by type, channel, topic (and all-topic events) and occurred time', async () => {
-    const b = await call('POST', '/v1/businesses', adminKey, { slug: `ledger-${Math.random().toString(36).slice(2, 8)}`, displayName: 'Ledger Shop' });
-    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json().key as string;
-    for (const [t, name] of [['delivery', 'delivery updates'], ['bill_ing', 'billing alerts']]) assert.equal((await call('POST', '/v1/topics', key, { key: t, name, category: 'utility' })).statusCode, 201);
-    const text = await call('POST', '/v1/texts', key, { name: 'd', language: 'en', topicKeys: ['delivery', 'bill_ing'], body: 'Send me delivery updates and billing alerts from Ledger Shop on WhatsApp. Reply STOP to opt out.' });
+    const b = await call('POST', '/v1/businesses', adminKey, {
+      slug: `ledger-${Math.random().toString(36).slice(2, 8)}`,
+      displayName: 'Ledger Shop',
+    });
+    const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'k' })).json()
+      .key as string;
+    for (const [t, name] of [
+      ['delivery', 'delivery updates'],
+      ['bill_ing', 'billing alerts'],
+    ])
+      assert.equal((await call('POST', '/v1/topics', key, { key: t, name, category: 'utility' })).statusCode, 201);
+    const text = await call('POST', '/v1/texts', key, {
+      name: 'd',
+      language: 'en',
+      topicKeys: ['delivery', 'bill_ing'],
+      body: 'Send me delivery updates and billing alerts from Ledger Shop on WhatsApp. Reply STOP to opt out.',
+    });
     const t0 = Date.UTC(2026, 4, 1);
     const ins = [
       { phone: '+447911123401', topics: ['delivery'], at: t0 },
       { phone: '+447911123402', topics: ['bill_ing'], at: t0 + 86_400_000 },
     ];
     for (const i of ins) {
-      const r = await call('POST', '/v1/opt-ins', key, { person: { phone: i.phone }, topics: i.topics, channel: 'web', action: 'checked_box', textHash: text.json().hash, evidence: WEB_EVIDENCE, occurredAt: i.at });
+      const r = await call('POST', '/v1/opt-ins', key, {
+        person: { phone: i.phone },
+        topics: i.topics,
+        channel: 'web',
+        action: 'checked_box',
+        textHash: text.json().hash,
+        evidence: WEB_EVIDENCE,
+        occurredAt: i.at,
+      });
       assert.equal(r.statusCode, 201, r.body);
     }
-    const out = await call('POST', '/v1/opt-outs', key, { person: { phone: '+447911123401' }, scope: 'all', channel: 'api', action: 'staff_request', evidence: { ticket: 'T' } });
+    const out = await call('POST', '/v1/opt-outs', key, {
+      person: { phone: '+447911123401' },
+      scope: 'all',
+      channel: 'api',
+      action: 'staff_request',
+      evidence: { ticket: 'T' },
+    });
     assert.equal(out.statusCode, 201, out.body);
     const ids = async (qs: string) => {
       const r = await call('GET', `/v1/events?${qs}`, key);
       assert.equal(r.statusCode, 200, r.body);
-      return r.json().data.map((e: { type: string; channel: string; scope: string; topics: string[] }) => `${e.type}/${e.channel}/${e.scope === 'all' ? 'all' : e.topics.join('+')}`);
+      return r
+        .json()
+        .data.map(
+          (e: { type: string; channel: string; scope: string; topics: string[] }) =>
+            `${e.type}/${e.channel}/${e.scope === 'all' ? 'all' : e.topics.join('+')}`,
+        );
     };
     assert.deepEqual(await ids('type=opt_out'), ['opt_out/api/all']);
     assert.deepEqual((await ids('channel=web')).sort(), ['opt_in/web/bill_ing', 'opt_in/web/delivery']);

@@ -19,7 +19,9 @@ forEachDialect('recipient time zones and holidays', (db) => {
   let ctx: ReturnType<typeof testContext>;
   const call = (method: string, url: string, key: string | null, body?: unknown): Promise<LightMyRequestResponse> =>
     app.inject({
-      method: method as 'GET', url, headers: key ? { authorization: `Bearer ${key}` } : {},
+      method: method as 'GET',
+      url,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
       ...(body !== undefined ? { payload: body as object } : {}),
     });
 
@@ -30,7 +32,9 @@ forEachDialect('recipient time zones and holidays', (db) => {
     await app.ready();
     adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
   });
-  after(async () => { await app.close(); });
+  after(async () => {
+    await app.close();
+  });
 
   async function business(quietHours: Record<string, unknown>) {
     const slug = `tz-${Math.random().toString(36).slice(2, 8)}`;
@@ -46,7 +50,11 @@ forEachDialect('recipient time zones and holidays', (db) => {
     const people: Record<string, string> = {};
     for (const phone of [NEW_YORK, LOS_ANGELES]) {
       const r = await call('POST', '/v1/opt-ins', key, {
-        person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.json().hash,
+        person: { phone },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: text.json().hash,
         evidence: WEB_EVIDENCE,
       });
       assert.equal(r.statusCode, 201, r.body);

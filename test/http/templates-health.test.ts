@@ -22,7 +22,10 @@ forEachDialect('templates health and resume', (db) => {
     await t.app.close();
   });
 
-  /** A business whose 'spring_sale' the guard paused (1 opt-out in 12), 'order_update' sent 4 times, 'promo' paused by Meta. */
+  /**
+   * A business whose 'spring_sale' the guard paused (1 opt-out in 12), 'order_update' sent 4 times, 'promo' paused by
+   * Meta.
+   */
   async function pausedBusiness() {
     const b = await t.newBusiness();
     assert.equal((await t.call('PATCH', '/v1/business', b.key, { policy: { templateGuard: GUARD } })).statusCode, 200);

@@ -12,65 +12,150 @@ import { optInReplyId } from '../../src/domain/chat/actions.js';
 
 forEachDialect('WhatsApp chat API', (db) => {
   let t: WaTestApp;
-  before(async () => { t = await buildWaTestApp(db()); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await buildWaTestApp(db());
+  });
+  after(async () => {
+    await t.close();
+  });
 
   const call = (method: 'GET' | 'POST' | 'PUT', url: string, key: string | null, body?: object) =>
-    t.app.inject({ method, url, headers: key ? { authorization: `Bearer ${key}` } : {}, ...(body ? { payload: body } : {}) });
+    t.app.inject({
+      method,
+      url,
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+      ...(body ? { payload: body } : {}),
+    });
   const writes = (phoneNumberId: string, digits: string, text = 'hi') =>
     t.deliver(inboundText({ phoneNumberId, from: digits, text, timestampMs: t.ctx.clock.now() }));
 
   it('the chat endpoints and the inbound webhook (documented for integrators, signed, no key) are in the OpenAPI document', async () => {
-    const spec = (await call('GET', '/openapi.json', null)).json() as { paths: Record<string, Record<string, { security?: unknown[] }>> };
-    for (const p of ['/v1/whatsapp/opt-in-prompts', '/v1/replies', '/v1/channels/whatsapp', '/v1/review-items', '/v1/review-items/{id}/resolve', '/webhooks/whatsapp']) assert.ok(spec.paths[p], p);
+    const spec = (await call('GET', '/openapi.json', null)).json() as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    for (const p of [
+      '/v1/whatsapp/opt-in-prompts',
+      '/v1/replies',
+      '/v1/channels/whatsapp',
+      '/v1/review-items',
+      '/v1/review-items/{id}/resolve',
+      '/webhooks/whatsapp',
+    ])
+      assert.ok(spec.paths[p], p);
   });
 
   it('an opt-in prompt goes only inside the window, as buttons or a list under the opt-in text; Yes opts in', async () => {
     const b = await t.business();
     const n = newNumber();
-    const closed = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, { person: { phone: n.e164 }, textHash: b.text.hash, style: 'buttons' });
+    const closed = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
+      person: { phone: n.e164 },
+      textHash: b.text.hash,
+      style: 'buttons',
+    });
     assert.equal(closed.statusCode, 409);
     assert.equal(closed.json().code, 'WINDOW_CLOSED');
 
     await writes(b.phoneNumberId, n.digits);
-    const r = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, { person: { phone: n.e164 }, textHash: b.text.hash, style: 'buttons', buttonLabels: { yes: 'Yes please' } });
+    const r = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
+      person: { phone: n.e164 },
+      textHash: b.text.hash,
+      style: 'buttons',
+      buttonLabels: { yes: 'Yes please' },
+    });
     assert.equal(r.statusCode, 202, r.body);
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
     const [prompt] = await replies(t.ctx.database.db, b.business.id, person.id);
     assert.equal(prompt!.id, r.json().messageId);
     assert.equal(prompt!.payload.purpose, 'optin_prompt');
     assert.equal(prompt!.payload.text, b.text.body);
-    const interactive = prompt!.payload.interactive as { type: string; body: { text: string }; action: { buttons: { reply: { id: string; title: string } }[] } };
+    const interactive = prompt!.payload.interactive as {
+      type: string;
+      body: { text: string };
+      action: { buttons: { reply: { id: string; title: string } }[] };
+    };
     assert.equal(interactive.type, 'button');
     assert.equal(interactive.body.text, b.text.body);
-    assert.deepEqual(interactive.action.buttons.map((x) => x.reply), [{ id: optInReplyId(b.text.hash), title: 'Yes please' }, { id: 'optline:dismiss', title: 'No thanks' }]);
+    assert.deepEqual(
+      interactive.action.buttons.map((x) => x.reply),
+      [
+        { id: optInReplyId(b.text.hash), title: 'Yes please' },
+        { id: 'optline:dismiss', title: 'No thanks' },
+      ],
+    );
 
-    const list = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, { person: { phone: n.e164 }, textHash: b.text.hash, style: 'list' });
+    const list = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
+      person: { phone: n.e164 },
+      textHash: b.text.hash,
+      style: 'list',
+    });
     assert.equal(list.statusCode, 202, list.body);
-    const rows = (await replies(t.ctx.database.db, b.business.id, person.id))[1]!.payload.interactive as { type: string; action: { sections: { rows: { id: string }[] }[] } };
+    const rows = (await replies(t.ctx.database.db, b.business.id, person.id))[1]!.payload.interactive as {
+      type: string;
+      action: { sections: { rows: { id: string }[] }[] };
+    };
     assert.equal(rows.type, 'list');
-    assert.deepEqual(rows.action.sections[0]!.rows.map((x) => x.id), [optInReplyId(b.text.hash), 'optline:dismiss']);
+    assert.deepEqual(
+      rows.action.sections[0]!.rows.map((x) => x.id),
+      [optInReplyId(b.text.hash), 'optline:dismiss'],
+    );
 
     // The person taps Yes: the prompt's text is the consent text, the tap the action.
-    await t.deliver(inboundInteractive({ phoneNumberId: b.phoneNumberId, from: n.digits, replyType: 'button_reply', id: optInReplyId(b.text.hash), title: 'Yes please', timestampMs: t.ctx.clock.now() }));
-    assert.equal((await decideSend(t.ctx, b.business.id, { person: { phone: n.e164 }, topic: 'delivery' })).outcome, 'allow');
-    assert.deepEqual((await events(t.ctx.database.db, b.business.id, person.id)).map((e) => [e.type, e.action, e.text_hash]), [['opt_in', 'tapped_button', b.text.hash]]);
+    await t.deliver(
+      inboundInteractive({
+        phoneNumberId: b.phoneNumberId,
+        from: n.digits,
+        replyType: 'button_reply',
+        id: optInReplyId(b.text.hash),
+        title: 'Yes please',
+        timestampMs: t.ctx.clock.now(),
+      }),
+    );
+    assert.equal(
+      (await decideSend(t.ctx, b.business.id, { person: { phone: n.e164 }, topic: 'delivery' })).outcome,
+      'allow',
+    );
+    assert.deepEqual(
+      (await events(t.ctx.database.db, b.business.id, person.id)).map((e) => [e.type, e.action, e.text_hash]),
+      [['opt_in', 'tapped_button', b.text.hash]],
+    );
   });
 
   it('refuses a prompt with an unusable, unknown or too long text, and closes the window after 24 h', async () => {
     const b = await t.business();
     const n = newNumber();
     await writes(b.phoneNumberId, n.digits);
-    const bad = await registerText(t.ctx, b.business.id, { name: 'bad', language: 'en', topicKeys: ['delivery'], body: 'Get updates.' });
-    const long = await registerText(t.ctx, b.business.id, { name: 'long', language: 'en', topicKeys: ['delivery'], body: `Yes, send me delivery updates from ${b.business.displayName} on WhatsApp. Reply STOP to opt out. ${'More words. '.repeat(100)}` });
+    const bad = await registerText(t.ctx, b.business.id, {
+      name: 'bad',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: 'Get updates.',
+    });
+    const long = await registerText(t.ctx, b.business.id, {
+      name: 'long',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: `Yes, send me delivery updates from ${b.business.displayName} on WhatsApp. Reply STOP to opt out. ${'More words. '.repeat(100)}`,
+    });
     assert.ok(long.usable);
-    const cases: [string, number, string][] = [[bad.hash, 422, 'TEXT_CHECK_FAILED'], ['0'.repeat(64), 422, 'UNKNOWN_TEXT'], [long.hash, 400, 'VALIDATION_FAILED']];
+    const cases: [string, number, string][] = [
+      [bad.hash, 422, 'TEXT_CHECK_FAILED'],
+      ['0'.repeat(64), 422, 'UNKNOWN_TEXT'],
+      [long.hash, 400, 'VALIDATION_FAILED'],
+    ];
     for (const [hash, status, code] of cases) {
-      const r = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, { person: { phone: n.e164 }, textHash: hash, style: 'buttons' });
+      const r = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
+        person: { phone: n.e164 },
+        textHash: hash,
+        style: 'buttons',
+      });
       assert.equal(r.statusCode, status, r.body);
       assert.equal(r.json().code, code);
     }
-    const listOk = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, { person: { phone: n.e164 }, textHash: long.hash, style: 'list' });
+    const listOk = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
+      person: { phone: n.e164 },
+      textHash: long.hash,
+      style: 'list',
+    });
     assert.equal(listOk.statusCode, 202, 'a list body may be longer (4096)');
     t.ctx.clock.advance(24 * 3_600_000 + 1000);
     const late = await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: 'Still there?' });
@@ -80,27 +165,64 @@ forEachDialect('WhatsApp chat API', (db) => {
   it('a support reply goes inside the window only, needs no consent, and is a reply, not a notification', async () => {
     const b = await t.business();
     const n = newNumber();
-    assert.equal((await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: 'Hello' })).statusCode, 409);
+    assert.equal(
+      (await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: 'Hello' })).statusCode,
+      409,
+    );
     await writes(b.phoneNumberId, n.digits, 'STOP');
-    const r = await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: 'Sorry to see you go. Your order still arrives Friday.' });
+    const r = await call('POST', '/v1/replies', b.apiKey, {
+      person: { phone: n.e164 },
+      text: 'Sorry to see you go. Your order still arrives Friday.',
+    });
     assert.equal(r.statusCode, 202, r.body);
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
-    assert.deepEqual((await replies(t.ctx.database.db, b.business.id, person.id)).map((x) => x.payload.purpose), ['optout_ack', 'support']);
-    assert.equal((await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: '' })).statusCode, 400);
+    assert.deepEqual(
+      (await replies(t.ctx.database.db, b.business.id, person.id)).map((x) => x.payload.purpose),
+      ['optout_ack', 'support'],
+    );
+    assert.equal(
+      (await call('POST', '/v1/replies', b.apiKey, { person: { phone: n.e164 }, text: '' })).statusCode,
+      400,
+    );
     assert.equal((await call('POST', '/v1/replies', null, { person: { phone: n.e164 }, text: 'x' })).statusCode, 401);
   });
 
   it('stores the WhatsApp channel with its secrets sealed and never returns them; a number belongs to one business', async () => {
     const a = await t.business();
     const b = await t.business();
-    const body = { phoneNumberId: '555000111', wabaId: 'W1', displayPhoneNumber: '+44 20 7946 0000', ratePerSecond: 80, accessToken: 'EAAG-secret-token', appSecret: 'app-secret-xyz', verifyToken: 'verify-xyz' };
+    const body = {
+      phoneNumberId: '555000111',
+      wabaId: 'W1',
+      displayPhoneNumber: '+44 20 7946 0000',
+      ratePerSecond: 80,
+      accessToken: 'EAAG-secret-token',
+      appSecret: 'app-secret-xyz',
+      verifyToken: 'verify-xyz',
+    };
     const put = await call('PUT', '/v1/channels/whatsapp', a.apiKey, body);
     assert.equal(put.statusCode, 200, put.body);
     const get = await call('GET', '/v1/channels/whatsapp', a.apiKey);
-    assert.deepEqual({ ...(get.json() as Record<string, unknown>), createdAt: 0, updatedAt: 0 }, { phoneNumberId: '555000111', wabaId: 'W1', displayPhoneNumber: '+44 20 7946 0000', ratePerSecond: 80, hasAccessToken: true, hasAppSecret: true, hasVerifyToken: true, createdAt: 0, updatedAt: 0 });
+    assert.deepEqual(
+      { ...(get.json() as Record<string, unknown>), createdAt: 0, updatedAt: 0 },
+      {
+        phoneNumberId: '555000111',
+        wabaId: 'W1',
+        displayPhoneNumber: '+44 20 7946 0000',
+        ratePerSecond: 80,
+        hasAccessToken: true,
+        hasAppSecret: true,
+        hasVerifyToken: true,
+        createdAt: 0,
+        updatedAt: 0,
+      },
+    );
     for (const secret of ['EAAG-secret-token', 'app-secret-xyz', 'verify-xyz']) {
       assert.ok(!put.body.includes(secret) && !get.body.includes(secret));
-      const raw = await t.ctx.database.db.selectFrom('channel_accounts').select(['settings', 'secret_sealed']).where('business_id', '=', a.business.id).executeTakeFirstOrThrow();
+      const raw = await t.ctx.database.db
+        .selectFrom('channel_accounts')
+        .select(['settings', 'secret_sealed'])
+        .where('business_id', '=', a.business.id)
+        .executeTakeFirstOrThrow();
       assert.ok(!JSON.stringify(raw).includes(secret), 'sealed at rest');
     }
     const taken = await call('PUT', '/v1/channels/whatsapp', b.apiKey, { ...body, accessToken: 'other' });
@@ -110,7 +232,10 @@ forEachDialect('WhatsApp chat API', (db) => {
     await t.ctx.database.db.deleteFrom('channel_accounts').where('business_id', '=', fresh.business.id).execute();
     assert.equal((await call('GET', '/v1/channels/whatsapp', fresh.apiKey)).statusCode, 404);
     // The new verify token passes the handshake at once.
-    const hs = await t.app.inject({ method: 'GET', url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-xyz&hub.challenge=42' });
+    const hs = await t.app.inject({
+      method: 'GET',
+      url: '/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=verify-xyz&hub.challenge=42',
+    });
     assert.equal(hs.body, '42');
   });
 
@@ -118,7 +243,15 @@ forEachDialect('WhatsApp chat API', (db) => {
     const b = await t.business();
     const other = await t.business();
     const n = newNumber();
-    await recordOptIn(t.ctx, b.business.id, { person: { phone: n.e164 }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.text.hash, evidence: webEvidence, actor: 't' });
+    await recordOptIn(t.ctx, b.business.id, {
+      person: { phone: n.e164 },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: b.text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
     t.ctx.clock.advance(1000);
     await writes(b.phoneNumberId, n.digits, 'please stop sending these');
     await writes(b.phoneNumberId, n.digits, 'can I cancel my order?');
@@ -130,32 +263,70 @@ forEachDialect('WhatsApp chat API', (db) => {
     const stopItem = items.find((i) => i.detail.text.startsWith('please'))!;
     const cancelItem = items.find((i) => i.detail.text.startsWith('can'))!;
 
-    assert.equal((await call('POST', `/v1/review-items/${stopItem.id}/resolve`, other.apiKey, { resolution: 'opted_out' })).statusCode, 404);
-    const res = await call('POST', `/v1/review-items/${stopItem.id}/resolve`, b.apiKey, { resolution: 'opted_out', note: 'clearly wants out' });
+    assert.equal(
+      (await call('POST', `/v1/review-items/${stopItem.id}/resolve`, other.apiKey, { resolution: 'opted_out' }))
+        .statusCode,
+      404,
+    );
+    const res = await call('POST', `/v1/review-items/${stopItem.id}/resolve`, b.apiKey, {
+      resolution: 'opted_out',
+      note: 'clearly wants out',
+    });
     assert.equal(res.statusCode, 200, res.body);
     assert.ok(res.json().optOutEventId);
-    assert.equal((await decideSend(t.ctx, b.business.id, { person: { phone: n.e164 }, topic: 'delivery' })).reasons[0]?.code, 'OPTED_OUT');
+    assert.equal(
+      (await decideSend(t.ctx, b.business.id, { person: { phone: n.e164 }, topic: 'delivery' })).reasons[0]?.code,
+      'OPTED_OUT',
+    );
     const ev = (await events(t.ctx.database.db, b.business.id, stopItem.personId)).at(-1)!;
-    assert.deepEqual([ev.type, ev.scope, ev.action, ev.source_ref], ['opt_out', 'all', 'staff_request', `review:${stopItem.id}`]);
-    const evidence = JSON.parse((await t.ctx.database.db.selectFrom('consent_evidence').select('evidence').where('event_id', '=', ev.id).executeTakeFirstOrThrow()).evidence);
+    assert.deepEqual(
+      [ev.type, ev.scope, ev.action, ev.source_ref],
+      ['opt_out', 'all', 'staff_request', `review:${stopItem.id}`],
+    );
+    const evidence = JSON.parse(
+      (
+        await t.ctx.database.db
+          .selectFrom('consent_evidence')
+          .select('evidence')
+          .where('event_id', '=', ev.id)
+          .executeTakeFirstOrThrow()
+      ).evidence,
+    );
     assert.equal(evidence.reviewItemId, stopItem.id);
 
     const again = await call('POST', `/v1/review-items/${stopItem.id}/resolve`, b.apiKey, { resolution: 'no_action' });
     assert.equal(again.statusCode, 409);
-    assert.equal((await call('POST', `/v1/review-items/${cancelItem.id}/resolve`, b.apiKey, { resolution: 'no_action' })).json().item.resolution, 'no_action');
+    assert.equal(
+      (await call('POST', `/v1/review-items/${cancelItem.id}/resolve`, b.apiKey, { resolution: 'no_action' })).json()
+        .item.resolution,
+      'no_action',
+    );
     assert.equal((await call('GET', '/v1/review-items', b.apiKey)).json().data.length, 0, 'open items only by default');
     assert.equal((await call('GET', '/v1/review-items?status=resolved', b.apiKey)).json().data.length, 2);
-    assert.equal((await call('POST', `/v1/review-items/${cancelItem.id}/resolve`, b.apiKey, { resolution: 'maybe' })).statusCode, 400);
+    assert.equal(
+      (await call('POST', `/v1/review-items/${cancelItem.id}/resolve`, b.apiKey, { resolution: 'maybe' })).statusCode,
+      400,
+    );
   });
   it('erasure blanks the processed webhook items that carried the number; a late retry is still a duplicate', async () => {
     const b = await t.business();
     const other = newNumber();
     const n = newNumber();
-    const envelope = inboundText({ phoneNumberId: b.phoneNumberId, from: n.digits, text: 'STOP', timestampMs: t.ctx.clock.now() });
+    const envelope = inboundText({
+      phoneNumberId: b.phoneNumberId,
+      from: n.digits,
+      text: 'STOP',
+      timestampMs: t.ctx.clock.now(),
+    });
     await t.deliver(envelope);
     await writes(b.phoneNumberId, n.digits, 'where is my parcel?');
     await writes(b.phoneNumberId, other.digits, 'hello');
-    const inbox = () => t.ctx.database.db.selectFrom('inbox').select(['dedupe_key', 'payload', 'processed_at']).where('business_id', '=', b.business.id).execute();
+    const inbox = () =>
+      t.ctx.database.db
+        .selectFrom('inbox')
+        .select(['dedupe_key', 'payload', 'processed_at'])
+        .where('business_id', '=', b.business.id)
+        .execute();
     assert.equal((await inbox()).filter((r) => r.payload.includes(n.digits)).length, 2);
     const person = (await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164))!;
     const r = await call('POST', `/v1/people/${person.id}/erase`, b.apiKey, { reason: 'request' });

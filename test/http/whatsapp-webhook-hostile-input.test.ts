@@ -10,13 +10,23 @@ import { signMetaBody } from '../../src/channels/whatsapp-cloud/signature.js';
 
 forEachDialect('WhatsApp webhook: hostile strings and shapes', (db) => {
   let t: WaTestApp;
-  before(async () => { t = await buildWaTestApp(db()); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await buildWaTestApp(db());
+  });
+  after(async () => {
+    await t.close();
+  });
 
   it('NUL characters and lone surrogates in ids, names and text are stored cleaned and flagged, with a 200', async () => {
     const b = await t.business();
     const n = newNumber();
-    const env = inboundText({ phoneNumberId: b.phoneNumberId, from: n.digits, text: 'hi\u0000 there \uD800', timestampMs: t.ctx.clock.now(), profileName: 'Ann\u0000\uDC00' });
+    const env = inboundText({
+      phoneNumberId: b.phoneNumberId,
+      from: n.digits,
+      text: 'hi\u0000 there \uD800',
+      timestampMs: t.ctx.clock.now(),
+      profileName: 'Ann\u0000\uDC00',
+    });
     const m = (env.entry[0]!.changes[0]!.value as { messages: { id: string }[] }).messages[0]!;
     m.id = `wamid.\u0000${m.id}`;
     const r = await t.deliver(env);
@@ -27,14 +37,22 @@ forEachDialect('WhatsApp webhook: hostile strings and shapes', (db) => {
     assert.ok(!row.payload.includes('\\u0000'), 'no NUL stored');
     assert.ok(!row.dedupe_key.includes('\u0000'));
     assert.ok((JSON.parse(row.payload) as { inputNotes?: string[] }).inputNotes?.length, 'flagged');
-    assert.ok(await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164), 'still processed: the person wrote to us');
+    assert.ok(
+      await personBy(t.ctx.database.db, b.business.id, 'phone_e164', n.e164),
+      'still processed: the person wrote to us',
+    );
     // A retry of the same body is recognised as the same item.
     const again = await t.deliver(env);
     assert.equal(again.json().stored, 0);
   });
 
   it('a NUL in a phone_number_id is a number nobody owns: refused unless the shared app signed it, and then unroutable', async () => {
-    const env = inboundText({ phoneNumberId: '1065\u00004035', from: newNumber().digits, text: 'STOP', timestampMs: t.ctx.clock.now() });
+    const env = inboundText({
+      phoneNumberId: '1065\u00004035',
+      from: newNumber().digits,
+      text: 'STOP',
+      timestampMs: t.ctx.clock.now(),
+    });
     const r = await t.deliver(env);
     assert.equal(r.statusCode, 200, r.body);
     const rows = (await inboxRows(t.ctx.database.db, '')).filter((x) => x.payload.includes('10654035'));
@@ -45,9 +63,19 @@ forEachDialect('WhatsApp webhook: hostile strings and shapes', (db) => {
   it('a 1 MB message id and a 1 MB status id are stored bounded (recognisable, distinct), with a 200', async () => {
     const b = await t.business();
     const huge = (c: string) => `wamid.${c.repeat(1024 * 1024)}`;
-    const env = inboundText({ phoneNumberId: b.phoneNumberId, from: newNumber().digits, text: 'hello', timestampMs: t.ctx.clock.now() });
+    const env = inboundText({
+      phoneNumberId: b.phoneNumberId,
+      from: newNumber().digits,
+      text: 'hello',
+      timestampMs: t.ctx.clock.now(),
+    });
     (env.entry[0]!.changes[0]!.value as { messages: { id: string }[] }).messages[0]!.id = huge('A');
-    const st = statusUpdate({ phoneNumberId: b.phoneNumberId, messageId: huge('B'), status: 'delivered', timestampMs: t.ctx.clock.now() });
+    const st = statusUpdate({
+      phoneNumberId: b.phoneNumberId,
+      messageId: huge('B'),
+      status: 'delivered',
+      timestampMs: t.ctx.clock.now(),
+    });
     for (const e of [env, st]) {
       const r = await t.deliver(e);
       assert.equal(r.statusCode, 200, r.body.slice(0, 300));
@@ -61,14 +89,24 @@ forEachDialect('WhatsApp webhook: hostile strings and shapes', (db) => {
   it('nesting no webhook has (20,000 arrays deep, inside entry), even validly signed, is a 400 and nothing is stored; no 5xx', async () => {
     const before = (await inboxRows(t.ctx.database.db)).length;
     const raw = `{"object":"whatsapp_business_account","entry":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
-    const r = await t.app.inject({ method: 'POST', url: '/webhooks/whatsapp', payload: raw, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, SHARED_SECRET) } });
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/webhooks/whatsapp',
+      payload: raw,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw, SHARED_SECRET) },
+    });
     assert.equal(r.statusCode, 400, r.body);
     assert.equal(r.json().code, 'VALIDATION_FAILED');
     assert.equal((await inboxRows(t.ctx.database.db)).length, before);
     // Deep evidence-like objects in a message are refused the same way.
     const env = metaJson(inboundText({ phoneNumberId: '1', from: '1', text: 'x', timestampMs: 1 }));
     const raw2 = `${env.slice(0, -1)},"extra":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
-    const r2 = await t.app.inject({ method: 'POST', url: '/webhooks/whatsapp', payload: raw2, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw2, SHARED_SECRET) } });
+    const r2 = await t.app.inject({
+      method: 'POST',
+      url: '/webhooks/whatsapp',
+      payload: raw2,
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(raw2, SHARED_SECRET) },
+    });
     assert.equal(r2.statusCode, 400);
   });
 });

@@ -8,8 +8,14 @@ it('a byte budget lets requests in while they fit, queues the rest in order, and
   const b = createByteBudget(100);
   const order: number[] = [];
   const r1 = await b.take(60);
-  const p2 = b.take(60).then((rel) => { order.push(2); return rel; });
-  const p3 = b.take(10).then((rel) => { order.push(3); return rel; });
+  const p2 = b.take(60).then((rel) => {
+    order.push(2);
+    return rel;
+  });
+  const p3 = b.take(10).then((rel) => {
+    order.push(3);
+    return rel;
+  });
   await tick();
   // 3 would fit, but it waits behind 2: first come, first served, so a large request is never starved.
   assert.deepEqual(order, []);
@@ -29,7 +35,10 @@ it('a request larger than the whole budget still runs, alone', async () => {
   const b = createByteBudget(100);
   const big = await b.take(500);
   let small = false;
-  const p = b.take(1).then((rel) => { small = true; return rel; });
+  const p = b.take(1).then((rel) => {
+    small = true;
+    return rel;
+  });
   await tick();
   assert.equal(small, false);
   big();

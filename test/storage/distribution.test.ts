@@ -15,7 +15,11 @@ const DISTRIBUTED = new Map(
   [...ddl.matchAll(/create_distributed_table\('(\w+)', '(\w+)'/g)].map((m) => [m[1]!, m[2]!]),
 );
 
-interface Table { name: string; columns: string[]; unique: { index: string; columns: string[] }[] }
+interface Table {
+  name: string;
+  columns: string[];
+  unique: { index: string; columns: string[] }[];
+}
 
 /** The migrated schema as the database itself reports it: tables, columns, primary keys and unique indexes. */
 async function introspect(database: Database): Promise<Table[]> {
@@ -74,7 +78,10 @@ forEachDialect('storage: distributable by business (docs/scale-out.md)', (db) =>
     const unique = (name: string) => tables.find((t) => t.name === name)!.unique.map((u) => u.columns.join(','));
     assert.ok(!unique('api_keys').includes('key_hash') && !unique('channel_accounts').includes('provider,external_id'));
     assert.ok(unique('key_lookup').includes('key_hash'));
-    assert.deepEqual(unique('channel_routes').map((c) => c.split(',').sort().join(',')), ['external_id,provider']);
+    assert.deepEqual(
+      unique('channel_routes').map((c) => c.split(',').sort().join(',')),
+      ['external_id,provider'],
+    );
   });
 
   it('the Citus DDL places every table: reference, or distributed by a business_id column it has', async () => {
@@ -97,7 +104,8 @@ forEachDialect('storage: distributable by business (docs/scale-out.md)', (db) =>
     await sql`INSERT INTO api_keys (business_id, id, name, prefix, key_hash, created_at, role)
       VALUES ('biz_m1', 'key_m1', ${key.name}, ${key.prefix}, 'hash-m1', ${now}, 'write')`.execute(q);
     const accounts = [
-      ['biz_m1', 'cha_1', 'whatsapp_cloud', 'pn-1'], ['biz_m2', 'cha_2', 'twilio', '+15550001'],
+      ['biz_m1', 'cha_1', 'whatsapp_cloud', 'pn-1'],
+      ['biz_m2', 'cha_2', 'twilio', '+15550001'],
       ['biz_m2', 'cha_3', 'smtp', null],
     ] as const;
     for (const [b, id, provider, ext] of accounts) {
@@ -107,8 +115,12 @@ forEachDialect('storage: distributable by business (docs/scale-out.md)', (db) =>
     await m0010.up(q);
     const keys = await q.selectFrom('key_lookup').selectAll().where('key_hash', '=', 'hash-m1').execute();
     assert.deepEqual(keys, [{ key_hash: 'hash-m1', business_id: 'biz_m1', key_id: 'key_m1' }]);
-    const routes = await q.selectFrom('channel_routes').selectAll()
-      .where('business_id', 'in', ['biz_m1', 'biz_m2']).orderBy('account_id').execute();
+    const routes = await q
+      .selectFrom('channel_routes')
+      .selectAll()
+      .where('business_id', 'in', ['biz_m1', 'biz_m2'])
+      .orderBy('account_id')
+      .execute();
     assert.deepEqual(routes, [
       { provider: 'whatsapp_cloud', external_id: 'pn-1', business_id: 'biz_m1', account_id: 'cha_1' },
       { provider: 'twilio', external_id: '+15550001', business_id: 'biz_m2', account_id: 'cha_2' },

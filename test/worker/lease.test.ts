@@ -16,7 +16,7 @@ forEachDialect('process leases', (db) => {
     assert.deepEqual([a.held(), b.held()], [true, false]);
     ctx.clock.advance(LEASE_TTL_MS - LEASE_MARGIN_MS);
     assert.equal(a.held(), false, 'not renewed: a no longer counts on it, before anyone else may take it');
-    assert.equal(await b.tick(), false, 'still a\'s in the database');
+    assert.equal(await b.tick(), false, "still a's in the database");
     ctx.clock.advance(LEASE_MARGIN_MS);
     assert.equal(await b.tick(), true, 'ran out: taken over');
     assert.equal(await a.tick(), false);

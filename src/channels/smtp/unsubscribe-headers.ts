@@ -31,9 +31,7 @@ export function oneClickUnsubscribeHeaders(url: string, mailto?: string): OneCli
   const https = parsed.protocol === 'https:';
   const localHttp = parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname);
   if (!https && !localHttp) {
-    throw new Error(
-      `List-Unsubscribe URL must use https (RFC 8058); http is allowed only for loopback hosts: ${url}`,
-    );
+    throw new Error(`List-Unsubscribe URL must use https (RFC 8058); http is allowed only for loopback hosts: ${url}`);
   }
   // href is the normalised form: spaces and brackets in path or query are percent-encoded by now.
   let value = bracketed(parsed.href);

@@ -138,7 +138,14 @@ export async function startFakeTwilioApi(opts: FakeTwilioOptions): Promise<FakeT
 
     const sid = newSid('SM');
     const at = new Date();
-    messages.push({ to, ...(from ? { from } : {}), ...(messagingServiceSid ? { messagingServiceSid } : {}), body: text, sid, at });
+    messages.push({
+      to,
+      ...(from ? { from } : {}),
+      ...(messagingServiceSid ? { messagingServiceSid } : {}),
+      body: text,
+      sid,
+      at,
+    });
     const date = at.toUTCString().replace('GMT', '+0000'); // Twilio uses RFC 2822 dates
     reply(
       res,
@@ -236,7 +243,8 @@ export async function sendSignedTwilioWebhook(
   }
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
-    'x-twilio-signature': opts.signatureOverride ?? computeTwilioSignature(authToken, url, params, opts.algorithm ?? 'sha1'),
+    'x-twilio-signature':
+      opts.signatureOverride ?? computeTwilioSignature(authToken, url, params, opts.algorithm ?? 'sha1'),
     'user-agent': 'TwilioProxy/1.1',
   };
   if (opts.settingsHeader !== undefined) headers['x-twilio-webhooks-signature-settings'] = opts.settingsHeader;

@@ -135,7 +135,8 @@ export function parseVoiceCallback(params: TwilioParams): ParseResult<VoiceCallb
   if (!to) return fail('To', 'To is required');
 
   const digits = first(params, 'Digits');
-  if (digits !== undefined && !/^[0-9*#]{1,32}$/.test(digits)) return fail('Digits', 'Digits holds non-DTMF characters');
+  if (digits !== undefined && !/^[0-9*#]{1,32}$/.test(digits))
+    return fail('Digits', 'Digits holds non-DTMF characters');
 
   return {
     ok: true,

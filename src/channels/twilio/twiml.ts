@@ -9,7 +9,8 @@ const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
 // Characters not allowed anywhere in an XML 1.0 document: C0 controls except tab/LF/CR, lone surrogates,
 // U+FFFE and U+FFFF.
-const INVALID_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const INVALID_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function escapeText(s: string): string {
   return s

@@ -43,9 +43,18 @@ export function signedHeaders(secret: string, msgId: string, at: number, body: s
 export function postSigned(p: SignedPost): Promise<PostResult> {
   return new Promise((resolve) => {
     let settled = false;
-    const done = (r: PostResult) => { if (!settled) { settled = true; resolve(r); } };
+    const done = (r: PostResult) => {
+      if (!settled) {
+        settled = true;
+        resolve(r);
+      }
+    };
     let u: URL;
-    try { u = new URL(p.url); } catch { return done({ ok: false, status: null, error: 'invalid URL' }); }
+    try {
+      u = new URL(p.url);
+    } catch {
+      return done({ ok: false, status: null, error: 'invalid URL' });
+    }
     const checkedLookup: LookupFunction = (host, opts, cb) => {
       lookup(host, { ...opts, all: true }, (err, addrs) => {
         if (err) return cb(err, '', 4);
@@ -61,32 +70,50 @@ export function postSigned(p: SignedPost): Promise<PostResult> {
     const literal = u.hostname.replace(/^\[|\]$/g, '');
     const why = /^[\d.]+$|:/.test(literal) ? p.refuseAddress(literal) : null;
     if (why) return done({ ok: false, status: null, error: why });
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
-      method: 'POST',
-      // A fresh connection per delivery: every connect goes through the checked lookup.
-      agent: false,
-      lookup: checkedLookup,
-      timeout: p.timeoutMs,
-      headers: {
-        'content-type': 'application/json', 'user-agent': 'Optline-Webhooks/1', 'content-length': Buffer.byteLength(p.body),
-        ...signedHeaders(p.secret, p.msgId, p.at, p.body),
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
+      u,
+      {
+        method: 'POST',
+        // A fresh connection per delivery: every connect goes through the checked lookup.
+        agent: false,
+        lookup: checkedLookup,
+        timeout: p.timeoutMs,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Optline-Webhooks/1',
+          'content-length': Buffer.byteLength(p.body),
+          ...signedHeaders(p.secret, p.msgId, p.at, p.body),
+        },
       },
-    }, (res: IncomingMessage) => {
-      let read = 0;
-      res.on('data', (c: Buffer) => { read += c.length; if (read > MAX_RESPONSE_BYTES) res.destroy(); });
-      const finish = () => {
-        const status = res.statusCode ?? 0;
-        const ok = status >= 200 && status < 300;
-        done({ ok, status, error: ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}` });
-      };
-      res.on('end', finish);
-      res.on('close', finish);
-      res.on('error', finish);
-    });
-    const timer = setTimeout(() => { req.destroy(new Error('timed out')); }, p.timeoutMs);
+      (res: IncomingMessage) => {
+        let read = 0;
+        res.on('data', (c: Buffer) => {
+          read += c.length;
+          if (read > MAX_RESPONSE_BYTES) res.destroy();
+        });
+        const finish = () => {
+          const status = res.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          done({
+            ok,
+            status,
+            error: ok ? null : status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`,
+          });
+        };
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error('timed out'));
+    }, p.timeoutMs);
     timer.unref();
     req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (e: Error) => { clearTimeout(timer); done({ ok: false, status: null, error: e.message.slice(0, 200) }); });
+    req.on('error', (e: Error) => {
+      clearTimeout(timer);
+      done({ ok: false, status: null, error: e.message.slice(0, 200) });
+    });
     req.on('close', () => clearTimeout(timer));
     req.end(p.body);
   });

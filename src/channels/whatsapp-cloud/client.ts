@@ -69,10 +69,15 @@ function fromErrorBody(httpStatus: number, text: string): SendResult {
   }
   const rawCode = typeof err.code === 'string' ? Number(err.code) : err.code;
   const code = typeof rawCode === 'number' && Number.isFinite(rawCode) ? rawCode : -1;
-  return failure(httpStatus, code, str(err.error_user_title) ?? str(err.title) ?? str(err.message) ?? `HTTP ${httpStatus}`, {
-    details: str(rec(err.error_data)?.details) ?? str(err.error_user_msg),
-    fbtraceId: str(err.fbtrace_id),
-  });
+  return failure(
+    httpStatus,
+    code,
+    str(err.error_user_title) ?? str(err.title) ?? str(err.message) ?? `HTTP ${httpStatus}`,
+    {
+      details: str(rec(err.error_data)?.details) ?? str(err.error_user_msg),
+      fbtraceId: str(err.fbtrace_id),
+    },
+  );
 }
 
 function fromSuccessBody(httpStatus: number, text: string): SendResult {
@@ -122,26 +127,41 @@ export function createCloudClient(opts: CloudClientOptions = {}): CloudClient {
           clearTimeout(timer);
           resolve(r);
         };
-        const req = request({
-          agent, protocol: base.protocol, hostname: base.hostname, port: base.port || undefined, method: 'POST',
-          path: `${prefix}/${version}/${encodeURIComponent(phoneNumberId)}/messages`,
-          headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json', 'content-length': payload.length },
-        }, (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (e: Error & { code?: string }) => done(failure(0, -1, 'Network error', { details: e.code ?? e.message })));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const text = Buffer.concat(chunks).toString('utf8');
-            done(status >= 200 && status < 300 ? fromSuccessBody(status, text) : fromErrorBody(status, text));
-          });
-        });
+        const req = request(
+          {
+            agent,
+            protocol: base.protocol,
+            hostname: base.hostname,
+            port: base.port || undefined,
+            method: 'POST',
+            path: `${prefix}/${version}/${encodeURIComponent(phoneNumberId)}/messages`,
+            headers: {
+              authorization: `Bearer ${accessToken}`,
+              'content-type': 'application/json',
+              'content-length': payload.length,
+            },
+          },
+          (res: IncomingMessage) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', (e: Error & { code?: string }) =>
+              done(failure(0, -1, 'Network error', { details: e.code ?? e.message })),
+            );
+            res.on('end', () => {
+              const status = res.statusCode ?? 0;
+              const text = Buffer.concat(chunks).toString('utf8');
+              done(status >= 200 && status < 300 ? fromSuccessBody(status, text) : fromErrorBody(status, text));
+            });
+          },
+        );
         // The timeout covers the whole exchange, reading the body included.
         const timer = setTimeout(() => {
           done(failure(0, -1, `Timeout after ${timeoutMs} ms`, { details: 'timeout' }));
           req.destroy();
         }, timeoutMs);
-        req.on('error', (e: Error & { code?: string }) => done(failure(0, -1, 'Network error', { details: e.code ?? e.message })));
+        req.on('error', (e: Error & { code?: string }) =>
+          done(failure(0, -1, 'Network error', { details: e.code ?? e.message })),
+        );
         req.end(payload);
       });
     },

@@ -121,7 +121,8 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
   const sentCap = Math.max(1, opts.sentCap ?? 100_000);
   const wabaId = opts.wabaId ?? DEFAULT_WABA_ID;
   const accepted = opts.acceptedTokens ? new Set(opts.acceptedTokens) : undefined;
-  const throughput = opts.throughputPerSecond !== undefined ? new SlidingWindow(opts.throughputPerSecond, 1000) : undefined;
+  const throughput =
+    opts.throughputPerSecond !== undefined ? new SlidingWindow(opts.throughputPerSecond, 1000) : undefined;
   const pair = opts.pairLimit ? new SlidingWindow(opts.pairLimit.max, opts.pairLimit.windowMs) : undefined;
   const emitter = opts.webhook
     ? new WebhookEmitter(opts.webhook.url, opts.webhook.appSecret, { concurrency: opts.webhook.concurrency })
@@ -141,7 +142,10 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
   const write = (res: ServerResponse, status: number, body: string, then?: () => void): void => {
     const send = (): void => {
       if (res.destroyed || res.writableEnded) return; // the client gave up (e.g. its timeout)
-      res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=UTF-8',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(body);
       then?.();
     };
@@ -154,7 +158,13 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
     latencyTimers.add(t);
   };
 
-  const reject = (res: ServerResponse, code: number, message: string, details: string, status = httpStatusFor(code)): void => {
+  const reject = (
+    res: ServerResponse,
+    code: number,
+    message: string,
+    details: string,
+    status = httpStatusFor(code),
+  ): void => {
     counters.rejected++;
     countCode(code);
     write(res, status, metaErrorBody(code, message, details));
@@ -176,10 +186,20 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
     if (sent.length > sentCap) sent.splice(0, sent.length - sentCap + Math.floor(sentCap / 10));
   };
 
-  const handleSend = (res: ServerResponse, phoneNumberId: string, authorization: string | undefined, raw: string): void => {
+  const handleSend = (
+    res: ServerResponse,
+    phoneNumberId: string,
+    authorization: string | undefined,
+    raw: string,
+  ): void => {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (token === undefined || (accepted !== undefined && !accepted.has(token))) {
-      return reject(res, 190, 'Invalid OAuth access token - Cannot parse access token', 'The access token is missing, invalid or expired.');
+      return reject(
+        res,
+        190,
+        'Invalid OAuth access token - Cannot parse access token',
+        'The access token is missing, invalid or expired.',
+      );
     }
     let body: unknown;
     try {
@@ -197,17 +217,28 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
     const at = now();
     if (throughput && !throughput.tryHit(phoneNumberId, at)) {
       opts.onThroughputRejected?.(phoneNumberId, at);
-      return reject(res, 130429, TITLES[130429] as string, 'Message failed to send because there were too many messages sent from this phone number in a short period of time.');
+      return reject(
+        res,
+        130429,
+        TITLES[130429] as string,
+        'Message failed to send because there were too many messages sent from this phone number in a short period of time.',
+      );
     }
     if (pair && !pair.tryHit(`${phoneNumberId}\u0000${v.recipientKey}`, at)) {
-      return reject(res, 131056, TITLES[131056] as string, 'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.');
+      return reject(
+        res,
+        131056,
+        TITLES[131056] as string,
+        'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
+      );
     }
 
     const messageId = randomWamid();
     counters.accepted++;
     recordSent({ phoneNumberId, body, messageId, at });
     // Meta returns what we sent as `input`; `to` wins over `recipient`, and a BSUID send answers with user_id.
-    const contact = v.to !== undefined ? { input: v.to, wa_id: recipientKeyOf(v.to) } : { input: v.recipient, user_id: v.recipient };
+    const contact =
+      v.to !== undefined ? { input: v.to, wa_id: recipientKeyOf(v.to) } : { input: v.recipient, user_id: v.recipient };
     const message: Record<string, string> = { id: messageId };
     if (v.type === 'template') message.message_status = 'accepted';
     const reply = JSON.stringify({ messaging_product: 'whatsapp', contacts: [contact], messages: [message] });
@@ -221,12 +252,27 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
         messageId,
         recipientId: v.to !== undefined ? recipientKeyOf(v.to) : undefined,
         recipientUserId: v.to === undefined ? v.recipient : undefined,
-        bizOpaque: typeof (body as Record<string, unknown>).biz_opaque_callback_data === 'string'
-          ? ((body as Record<string, unknown>).biz_opaque_callback_data as string)
-          : undefined,
+        bizOpaque:
+          typeof (body as Record<string, unknown>).biz_opaque_callback_data === 'string'
+            ? ((body as Record<string, unknown>).biz_opaque_callback_data as string)
+            : undefined,
       };
       const job: WebhookJob = failure
-        ? [() => statusUpdate({ ...common, status: 'failed', timestampMs: now(), errors: [{ code: failure.code, title: TITLES[failure.code], details: classifyMetaError(failure.code).description }] })]
+        ? [
+            () =>
+              statusUpdate({
+                ...common,
+                status: 'failed',
+                timestampMs: now(),
+                errors: [
+                  {
+                    code: failure.code,
+                    title: TITLES[failure.code],
+                    details: classifyMetaError(failure.code).description,
+                  },
+                ],
+              }),
+          ]
         : statuses.map((status) => () => statusUpdate({ ...common, status, timestampMs: now() }));
       emitter.enqueue(job, opts.webhook?.delayMs ?? 0);
     });
@@ -266,7 +312,8 @@ export async function startFakeCloudApi(opts: FakeCloudApiOptions = {}): Promise
   const addFailure = (to: string, code: number, asStatus: boolean, always: boolean): void => {
     const key = recipientKeyOf(to);
     if (always) {
-      if (!alwaysFailures.has(key) && alwaysFailures.size >= MAX_FAILURE_KEYS) throw new Error('fake Cloud API: too many failAlways recipients');
+      if (!alwaysFailures.has(key) && alwaysFailures.size >= MAX_FAILURE_KEYS)
+        throw new Error('fake Cloud API: too many failAlways recipients');
       alwaysFailures.set(key, { code, asStatus });
       return;
     }

@@ -50,7 +50,10 @@ function requireUnique(what: string, values: string[]): void {
 }
 
 export function textMessage(o: Addressee & { body: string; previewUrl?: boolean }): CloudMessageBody {
-  return { ...base(o, 'text'), text: { body: requireText('text body', o.body, 4096), preview_url: o.previewUrl ?? false } };
+  return {
+    ...base(o, 'text'),
+    text: { body: requireText('text body', o.body, 4096), preview_url: o.previewUrl ?? false },
+  };
 }
 
 export function templateMessage(
@@ -60,7 +63,9 @@ export function templateMessage(
     language: string;
     /** Positional body parameters; count and order must match the approved template (else 132000). */
     bodyParams?: string[];
-    /** Developer payloads for the template's quick-reply buttons, by button index; they come back in `button.payload`. */
+    /**
+     * Developer payloads for the template's quick-reply buttons, by button index; they come back in `button.payload`.
+     */
     quickReplyPayloads?: string[];
     /** Echoed back in status webhooks as biz_opaque_callback_data. */
     bizOpaque?: string;
@@ -91,7 +96,9 @@ export function templateMessage(
   return body;
 }
 
-export function buttonsMessage(o: Addressee & { body: string; buttons: { id: string; title: string }[] }): CloudMessageBody {
+export function buttonsMessage(
+  o: Addressee & { body: string; buttons: { id: string; title: string }[] },
+): CloudMessageBody {
   if (!Array.isArray(o.buttons) || o.buttons.length < 1 || o.buttons.length > 3) {
     throw new Error(`buttons must have 1 to 3 items (got ${Array.isArray(o.buttons) ? o.buttons.length : 'none'})`);
   }
@@ -99,8 +106,14 @@ export function buttonsMessage(o: Addressee & { body: string; buttons: { id: str
     type: 'reply',
     reply: { id: requireText(`buttons[${i}].id`, b.id, 256), title: requireText(`buttons[${i}].title`, b.title, 20) },
   }));
-  requireUnique('button ids', o.buttons.map((b) => b.id));
-  requireUnique('button titles', o.buttons.map((b) => b.title));
+  requireUnique(
+    'button ids',
+    o.buttons.map((b) => b.id),
+  );
+  requireUnique(
+    'button titles',
+    o.buttons.map((b) => b.title),
+  );
   return {
     ...base(o, 'interactive'),
     interactive: { type: 'button', body: { text: requireText('body', o.body, 1024) }, action: { buttons } },
@@ -118,7 +131,8 @@ export function listMessage(
     throw new Error('sections must have 1 to 10 items');
   }
   const allRows = o.sections.flatMap((s) => (Array.isArray(s.rows) ? s.rows : []));
-  if (allRows.length < 1 || allRows.length > 10) throw new Error(`a list must have 1 to 10 rows in total (got ${allRows.length})`);
+  if (allRows.length < 1 || allRows.length > 10)
+    throw new Error(`a list must have 1 to 10 rows in total (got ${allRows.length})`);
   const sections = o.sections.map((s, si) => {
     if (!Array.isArray(s.rows) || s.rows.length === 0) throw new Error(`sections[${si}] must have at least one row`);
     return {
@@ -133,7 +147,10 @@ export function listMessage(
       })),
     };
   });
-  requireUnique('row ids', allRows.map((r) => r.id));
+  requireUnique(
+    'row ids',
+    allRows.map((r) => r.id),
+  );
   return {
     ...base(o, 'interactive'),
     interactive: {

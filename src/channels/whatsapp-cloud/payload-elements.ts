@@ -13,14 +13,7 @@ import {
   toEpochMs,
 } from './payload-fields.js';
 import type { Rec } from './payload-fields.js';
-import type {
-  ErrorItem,
-  MessageItem,
-  OtherItem,
-  PreferenceItem,
-  StatusItem,
-  WebhookItem,
-} from './payload-types.js';
+import type { ErrorItem, MessageItem, OtherItem, PreferenceItem, StatusItem, WebhookItem } from './payload-types.js';
 
 export interface ChangeCtx {
   wabaId: string;
@@ -33,7 +26,14 @@ export interface ChangeCtx {
 
 export function malformed(ctx: ChangeCtx, element: unknown): OtherItem {
   const key = sha256Json({ wabaId: ctx.wabaId, phoneNumberId: ctx.phoneNumberId, field: ctx.field, element });
-  return compact({ kind: 'other' as const, dedupeKey: `wa:other:${key}`, wabaId: ctx.wabaId, phoneNumberId: ctx.phoneNumberId, field: ctx.field, raw: element });
+  return compact({
+    kind: 'other' as const,
+    dedupeKey: `wa:other:${key}`,
+    wabaId: ctx.wabaId,
+    phoneNumberId: ctx.phoneNumberId,
+    field: ctx.field,
+    raw: element,
+  });
 }
 
 /** Contact for a message: same wa_id as `from`, else same BSUID, else the only contact present. */
@@ -57,7 +57,14 @@ function preferenceValue(v: unknown): 'stop' | 'resume' | undefined {
 function preferenceItem(
   ctx: ChangeCtx,
   phoneNumberId: string,
-  f: { waId?: string; userId?: string; category: string; value: 'stop' | 'resume'; timestampMs: number; detail?: string },
+  f: {
+    waId?: string;
+    userId?: string;
+    category: string;
+    value: 'stop' | 'resume';
+    timestampMs: number;
+    detail?: string;
+  },
   raw: unknown,
 ): PreferenceItem {
   return compact({

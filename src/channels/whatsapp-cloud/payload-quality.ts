@@ -21,18 +21,38 @@ const upper = (v: unknown) => (typeof v === 'string' && v.length > 0 && v.length
 const short = (v: unknown, n = 500) => (typeof v === 'string' && v.length > 0 ? v.slice(0, n) : undefined);
 
 /** One quality change as an item, or an `other` item when it names no subject or event (kept, never acted on). */
-export function parseQualityChange(wabaId: string, field: string, value: Rec, change: unknown): QualityItem | OtherItem {
+export function parseQualityChange(
+  wabaId: string,
+  field: string,
+  value: Rec,
+  change: unknown,
+): QualityItem | OtherItem {
   const qualityKind = QUALITY_FIELDS[field]!;
   const dedupeKey = `wa:quality:${sha256Json(change)}`;
   const template = short(value.message_template_name, 512);
   const subject = qualityKind === 'number_quality' ? short(value.display_phone_number, 32) : template;
-  const event = qualityKind === 'template_category' ? upper(value.new_category)
-    : qualityKind === 'template_quality' ? upper(value.new_quality_score) : upper(value.event);
-  if (!subject || !event) return compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change });
+  const event =
+    qualityKind === 'template_category'
+      ? upper(value.new_category)
+      : qualityKind === 'template_quality'
+        ? upper(value.new_quality_score)
+        : upper(value.event);
+  if (!subject || !event)
+    return compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, field, raw: change });
   return compact({
-    kind: 'quality' as const, dedupeKey, wabaId, field, qualityKind, subject, event,
-    templateId: idString(value.message_template_id), language: short(value.message_template_language, 15),
-    reason: short(value.reason), previous: upper(value.previous_category) ?? upper(value.previous_quality_score) ?? upper(value.old_limit),
-    currentLimit: upper(value.current_limit), detail: short(str(rec(value.other_info)?.description)), raw: change,
+    kind: 'quality' as const,
+    dedupeKey,
+    wabaId,
+    field,
+    qualityKind,
+    subject,
+    event,
+    templateId: idString(value.message_template_id),
+    language: short(value.message_template_language, 15),
+    reason: short(value.reason),
+    previous: upper(value.previous_category) ?? upper(value.previous_quality_score) ?? upper(value.old_limit),
+    currentLimit: upper(value.current_limit),
+    detail: short(str(rec(value.other_info)?.description)),
+    raw: change,
   });
 }

@@ -124,9 +124,7 @@ export interface QualityItem {
 
 export type WebhookItem = MessageItem | StatusItem | PreferenceItem | ErrorItem | OtherItem | QualityItem;
 
-export type ParseWebhookResult =
-  | { ok: true; items: WebhookItem[] }
-  | { ok: false; field: string; message: string };
+export type ParseWebhookResult = { ok: true; items: WebhookItem[] } | { ok: false; field: string; message: string };
 
 export interface ParseWebhookOptions {
   /** Used as the timestamp of an element that lacks a usable one (default: Date.now()). */

@@ -3,13 +3,7 @@
 // item so it is still stored and the rest of the batch is still processed.
 import { compact, idString, isRecord, rec, sha256Json, str } from './payload-fields.js';
 import { cleanWebhookString } from './payload-clean.js';
-import {
-  malformed,
-  parseChangeErrors,
-  parseMessage,
-  parsePreference,
-  parseStatus,
-} from './payload-elements.js';
+import { malformed, parseChangeErrors, parseMessage, parsePreference, parseStatus } from './payload-elements.js';
 import type { ChangeCtx } from './payload-elements.js';
 import type { ParseWebhookOptions, ParseWebhookResult, WebhookItem } from './payload-types.js';
 import { parseQualityChange, QUALITY_FIELDS } from './payload-quality.js';
@@ -115,10 +109,29 @@ function parseChange(wabaId: string, change: unknown, receivedAtMs: number): Web
   } else {
     // account_update, message_template_status_update, smb_message_echoes, history…: not consent events.
     // (Echoes and history also carry messages[], but those are not inbound user messages.)
-    return [compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, phoneNumberId: ctx.phoneNumberId, field, raw: change })];
+    return [
+      compact({
+        kind: 'other' as const,
+        dedupeKey: `wa:other:${sha256Json(change)}`,
+        wabaId,
+        phoneNumberId: ctx.phoneNumberId,
+        field,
+        raw: change,
+      }),
+    ];
   }
   if (Array.isArray(value.errors) && value.errors.length > 0) out.push(parseChangeErrors(ctx, value.errors));
   // A known field with nothing we understand is still worth keeping.
-  if (out.length === 0) out.push(compact({ kind: 'other' as const, dedupeKey: `wa:other:${sha256Json(change)}`, wabaId, phoneNumberId: ctx.phoneNumberId, field, raw: change }));
+  if (out.length === 0)
+    out.push(
+      compact({
+        kind: 'other' as const,
+        dedupeKey: `wa:other:${sha256Json(change)}`,
+        wabaId,
+        phoneNumberId: ctx.phoneNumberId,
+        field,
+        raw: change,
+      }),
+    );
   return out;
 }

@@ -74,7 +74,12 @@ function contact(o: { from?: string; userId?: string; profileName?: string }): R
   return c;
 }
 
-function inbound(o: InboundBase, type: string, body: Record<string, unknown>, context?: Record<string, unknown>): MetaEnvelope {
+function inbound(
+  o: InboundBase,
+  type: string,
+  body: Record<string, unknown>,
+  context?: Record<string, unknown>,
+): MetaEnvelope {
   if (o.from === undefined && o.userId === undefined) throw new Error('an inbound message needs `from` or `userId`');
   const m: Record<string, unknown> = {};
   if (o.from !== undefined) m.from = o.from;
@@ -85,7 +90,8 @@ function inbound(o: InboundBase, type: string, body: Record<string, unknown>, co
   m.type = type;
   Object.assign(m, body);
   const ctx: Record<string, unknown> = { ...context };
-  if (o.contextMessageId !== undefined) Object.assign(ctx, { from: o.displayPhoneNumber ?? DEFAULT_DISPLAY_PHONE_NUMBER, id: o.contextMessageId });
+  if (o.contextMessageId !== undefined)
+    Object.assign(ctx, { from: o.displayPhoneNumber ?? DEFAULT_DISPLAY_PHONE_NUMBER, id: o.contextMessageId });
   if (o.forwarded) ctx.forwarded = true;
   if (Object.keys(ctx).length > 0) m.context = ctx;
   return envelope(o, 'messages', { contacts: [contact(o)], messages: [m] });
@@ -122,7 +128,15 @@ const PREFERENCE_DETAIL = {
 
 /** `field: user_preferences` change: marketing stop/resume done in WhatsApp's settings. Integer timestamp. */
 export function userPreference(
-  o: EnvelopeBase & { waId: string; value: 'stop' | 'resume'; timestampMs?: number; category?: string; detail?: string; userId?: string; profileName?: string },
+  o: EnvelopeBase & {
+    waId: string;
+    value: 'stop' | 'resume';
+    timestampMs?: number;
+    category?: string;
+    detail?: string;
+    userId?: string;
+    profileName?: string;
+  },
 ): MetaEnvelope {
   const pref: Record<string, unknown> = {
     wa_id: o.waId,
@@ -140,7 +154,14 @@ export function userPreference(
 
 /** The older form of the same change: a `system` message with system.type user_preference_changed. */
 export function legacyPreferenceSystem(
-  o: EnvelopeBase & { waId: string; value: 'stop' | 'resume'; messageId?: string; id?: string; timestampMs?: number; profileName?: string },
+  o: EnvelopeBase & {
+    waId: string;
+    value: 'stop' | 'resume';
+    messageId?: string;
+    id?: string;
+    timestampMs?: number;
+    profileName?: string;
+  },
 ): MetaEnvelope {
   return envelope(o, 'messages', {
     contacts: [contact({ from: o.waId, profileName: o.profileName })],
@@ -211,7 +232,10 @@ export function batch(...envelopes: MetaEnvelope[]): MetaEnvelope {
 
 /** JSON as Meta writes it: non-ASCII characters escaped as \uXXXX (so raw bytes ≠ naive re-serialisation). */
 export function metaJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -231,7 +255,10 @@ export async function sendSignedWebhook(
   // so a long-lived caller signal does not collect one listener per delivery.
   const ctl = new AbortController();
   const onAbort = (): void => ctl.abort(opts.signal?.reason);
-  const timer = setTimeout(() => ctl.abort(new DOMException('webhook delivery timed out', 'TimeoutError')), opts.timeoutMs ?? 10_000);
+  const timer = setTimeout(
+    () => ctl.abort(new DOMException('webhook delivery timed out', 'TimeoutError')),
+    opts.timeoutMs ?? 10_000,
+  );
   if (opts.signal?.aborted) ctl.abort(opts.signal.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {

@@ -34,7 +34,11 @@ export function runConfig(env: Env, io: CliIO): number {
     if (raw !== undefined && raw !== '') rows.push([v.name, shownValue(v.name, raw), 'environment']);
     else if (v.name === 'OPTLINE_PORT' && env.PORT) rows.push([v.name, env.PORT, 'PORT']);
     else if (v.name === 'OPTLINE_MASTER_KEY' && existsSync(join(env.OPTLINE_DATA_DIR || './data', 'master.key'))) {
-      rows.push([v.name, '(set, from the key file)', `${join(env.OPTLINE_DATA_DIR || './data', 'master.key')} (made by optline start)`]);
+      rows.push([
+        v.name,
+        '(set, from the key file)',
+        `${join(env.OPTLINE_DATA_DIR || './data', 'master.key')} (made by optline start)`,
+      ]);
     } else rows.push([v.name, v.default, 'default']);
   }
   const width = Math.max(...rows.map((r) => r[1].length), 5);

@@ -29,13 +29,20 @@ export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions,
     let since: number | undefined;
     if (opts.since) {
       since = Date.parse(opts.since);
-      if (Number.isNaN(since)) throw new UserError(`--since "${opts.since}" is not an ISO 8601 date-time (for example 2026-01-01T00:00:00Z)`);
+      if (Number.isNaN(since))
+        throw new UserError(`--since "${opts.since}" is not an ISO 8601 date-time (for example 2026-01-01T00:00:00Z)`);
     }
     if (opts.person) {
-      const p = await ctx.database.db.selectFrom('people').select('id').where('business_id', '=', business.id).where('id', '=', opts.person).executeTakeFirst();
+      const p = await ctx.database.db
+        .selectFrom('people')
+        .select('id')
+        .where('business_id', '=', business.id)
+        .where('id', '=', opts.person)
+        .executeTakeFirst();
       if (!p) throw new UserError(`no person "${opts.person}" in business ${business.slug}`);
     }
-    if (opts.proof && !opts.person) throw new UserError('--proof needs --person <id>: a proof bundle is about one person');
+    if (opts.proof && !opts.person)
+      throw new UserError('--proof needs --person <id>: a proof bundle is about one person');
     const file = opts.out ? createWriteStream(opts.out) : null;
     if (file) await once(file, 'open');
     const target = file ?? io.out;
@@ -46,7 +53,9 @@ export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions,
       if (!target.write(`${JSON.stringify(bundle)}\n`)) await once(target as NodeJS.EventEmitter, 'drain');
     } else {
       ({ events } = await exportHistory(ctx, business.id, target, {
-        format: opts.format ?? 'csv', ...(since !== undefined ? { since } : {}), ...(opts.person ? { personId: opts.person } : {}),
+        format: opts.format ?? 'csv',
+        ...(since !== undefined ? { since } : {}),
+        ...(opts.person ? { personId: opts.person } : {}),
       }));
     }
     if (file) {
@@ -57,7 +66,14 @@ export async function runExport(ctx: ServiceContext, opts: ExportCommandOptions,
     return 0;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const msg = e instanceof UserError ? e.message : err?.code && opts.out ? `cannot write ${opts.out}: ${err.code}` : err instanceof Error ? err.message : String(e);
+    const msg =
+      e instanceof UserError
+        ? e.message
+        : err?.code && opts.out
+          ? `cannot write ${opts.out}: ${err.code}`
+          : err instanceof Error
+            ? err.message
+            : String(e);
     io.err.write(`optline export: ${msg}\n`);
     return 1;
   }

@@ -32,7 +32,10 @@ export async function runRemoteImport(file: string, input: RemoteImportInput, io
   const headers = { authorization: `Bearer ${input.key}` };
   const call = async (path: string, init: RequestInit = {}) => {
     try {
-      return await fetch(`${base}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } });
+      return await fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...headers, ...(init.headers as Record<string, string>) },
+      });
     } catch (e) {
       const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
       throw new Error(`cannot reach Optline at ${base} (${code}): is Optline running there?`);
@@ -41,7 +44,10 @@ export async function runRemoteImport(file: string, input: RemoteImportInput, io
   try {
     const body = Readable.toWeb(createReadStream(file)) as unknown as ReadableStream;
     const res = await call(`/v1/imports?${q}`, {
-      method: 'POST', body, headers: { 'content-type': 'text/csv', 'content-length': String(size) }, duplex: 'half',
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/csv', 'content-length': String(size) },
+      duplex: 'half',
     } as RequestInit);
     if (res.status !== 202) return fatal(io, await problemText(res));
     let job = (await res.json()) as ImportJobView;
@@ -66,7 +72,13 @@ export async function runRemoteImport(file: string, input: RemoteImportInput, io
     }
     const c = job.counts;
     if (input.json) io.out.write(`${JSON.stringify({ file: fileName, job })}\n`);
-    else printReport(io, fileName, { total: job.rowsRead, ...c, refusedByCode: job.refusedByCode, dryRun: job.dryRun }, input.rejects);
+    else
+      printReport(
+        io,
+        fileName,
+        { total: job.rowsRead, ...c, refusedByCode: job.refusedByCode, dryRun: job.dryRun },
+        input.rejects,
+      );
     return c.refused > 0 ? 2 : 0;
   } catch (e) {
     return fatal(io, e instanceof Error ? e.message : String(e));

@@ -19,8 +19,14 @@ export interface ReportedResult {
 }
 
 export const reported = (r: ImportResult): ReportedResult => ({
-  total: r.total, imported: r.imported, duplicates: r.duplicates, refused: r.refused.length, refusedByCode: r.refusedByCode,
-  confirmations: r.confirmations, dryRun: r.dryRun, rows: r.refused,
+  total: r.total,
+  imported: r.imported,
+  duplicates: r.duplicates,
+  refused: r.refused.length,
+  refusedByCode: r.refusedByCode,
+  confirmations: r.confirmations,
+  dryRun: r.dryRun,
+  rows: r.refused,
 });
 
 export function summaryLine(fileName: string, r: ReportedResult): string {
@@ -39,6 +45,9 @@ export function printReport(io: CliIO, fileName: string, r: ReportedResult, reje
   const rows = r.rows ?? [];
   for (const x of rows.slice(0, PRINTED_REFUSALS)) io.out.write(`row ${x.row}: ${x.code} (${x.field}): ${x.reason}\n`);
   const more = r.refused - Math.min(rows.length, PRINTED_REFUSALS);
-  if (more > 0) io.out.write(`... and ${count(more, 'more refused row')}${rejectsFile ? `, all in ${rejectsFile}` : '; --rejects file.csv writes every one'}\n`);
+  if (more > 0)
+    io.out.write(
+      `... and ${count(more, 'more refused row')}${rejectsFile ? `, all in ${rejectsFile}` : '; --rejects file.csv writes every one'}\n`,
+    );
   else if (rejectsFile && r.refused) io.out.write(`refused rows written to ${rejectsFile}\n`);
 }

@@ -19,7 +19,8 @@ export { rejectsCsv };
 
 /**
  * `optline import <file.csv> --business <slug|id>`: bulk import of opt-ins collected elsewhere. The columns are
- * documented in services/import/import-row.ts; what an import records, in services/import/import-consents.ts. Exit codes:
+ * documented in services/import/import-row.ts; what an import records, in services/import/import-consents.ts. Exit
+ * codes:
  *   0  every row was imported or was already there (a re-run of the same file is a no-op),
  *   2  some rows were refused (counted by code, the first few printed; `--rejects file.csv` writes every one
  *      with its row number, code, column and reason); the others were imported, so fix those rows and run
@@ -70,7 +71,8 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
   try {
     const size = (await stat(file).catch(() => null))?.size;
     if (size === undefined) throw new UserError(`cannot read ${file}: no such file`);
-    if (!opts.business) throw new UserError('--business <slug|id> is needed (or --server and --key to import through a running Optline)');
+    if (!opts.business)
+      throw new UserError('--business <slug|id> is needed (or --server and --key to import through a running Optline)');
     const business = await resolveBusiness(ctx, opts.business);
     const fileHash = await hashFile(file);
     const progress = startProgress(io, opts, size);
@@ -79,13 +81,18 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
     let told = false;
     const database = withBusyRetry(ctx.database, {
       onWait: () => {
-        if (!told && !opts.json) io.err.write('import: the database is busy (another Optline process is writing); waiting for it\n');
+        if (!told && !opts.json)
+          io.err.write('import: the database is busy (another Optline process is writing); waiting for it\n');
         told = true;
       },
     });
     try {
       result = await importFile({ ...ctx, database }, business.id, {
-        file, fileName, fileHash, actor: `cli:import:${fileName}`, options: serviceOptions(opts),
+        file,
+        fileName,
+        fileHash,
+        actor: `cli:import:${fileName}`,
+        options: serviceOptions(opts),
         onProgress: (rows, bytes) => {
           committed = rows;
           progress.update(bytes, rows);
@@ -98,7 +105,9 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
     io.err.write(`optline import: ${fatalMessage(e, fileName)}\n`);
     // Batches commit one by one: say so rather than leave a half-imported file unmentioned.
     if (committed > 0 && !(e instanceof CsvError)) {
-      io.err.write(`optline import: the first ${committed} rows were recorded before it stopped; running the file again skips them\n`);
+      io.err.write(
+        `optline import: the first ${committed} rows were recorded before it stopped; running the file again skips them\n`,
+      );
     }
     return 1;
   }
@@ -106,7 +115,9 @@ export async function runImport(ctx: ServiceContext, file: string, opts: ImportO
     try {
       await writeFile(opts.rejects, rejectsCsv(result.refused));
     } catch (e) {
-      io.err.write(`optline import: cannot write the rejects file ${opts.rejects}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      io.err.write(
+        `optline import: cannot write the rejects file ${opts.rejects}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`,
+      );
       return 1;
     }
   }
@@ -120,10 +131,12 @@ function fatalMessage(e: unknown, fileName: string): string {
   if (e instanceof CsvError) {
     return `${fileName} is not a CSV file this command can read: ${e.message}. Rows before that point were imported; fix the file and run it again (they will be skipped).`;
   }
-  if (e instanceof AppError && e.problems[0]?.field === 'columns') return `${fileName}: ${e.message} The first line must name the columns, e.g. ${REQUIRED_COLUMNS.join(',')},text_hash.`;
+  if (e instanceof AppError && e.problems[0]?.field === 'columns')
+    return `${fileName}: ${e.message} The first line must name the columns, e.g. ${REQUIRED_COLUMNS.join(',')},text_hash.`;
   if (e instanceof AppError) return e.message;
   const err = e as NodeJS.ErrnoException;
-  if (err?.code === 'EISDIR' || err?.code === 'EACCES') return `cannot read ${fileName}: ${err.code === 'EISDIR' ? 'it is a directory' : 'permission denied'}`;
+  if (err?.code === 'EISDIR' || err?.code === 'EACCES')
+    return `cannot read ${fileName}: ${err.code === 'EISDIR' ? 'it is a directory' : 'permission denied'}`;
   return err instanceof Error ? err.message : String(e);
 }
 
@@ -132,11 +145,18 @@ function startProgress(io: CliIO, opts: ImportOptions, bytes: number) {
   if (opts.json) return { update: () => {}, stop: () => {} };
   if (io.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: 'importing {bar} {percentage}% | {rows} rows | eta {eta_formatted}', stream: io.err as NodeJS.WriteStream, hideCursor: true },
+      {
+        format: 'importing {bar} {percentage}% | {rows} rows | eta {eta_formatted}',
+        stream: io.err as NodeJS.WriteStream,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(bytes, 0, { rows: 0 });
-    return { update: (read: number, rows: number) => bar.update(Math.min(read, bytes), { rows }), stop: () => bar.stop() };
+    return {
+      update: (read: number, rows: number) => bar.update(Math.min(read, bytes), { rows }),
+      stop: () => bar.stop(),
+    };
   }
   let next = 100_000;
   return {
@@ -158,19 +178,33 @@ const batchSize = (v: string) => {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('Import opt-ins from a CSV file (columns: phone, topics, action, occurred_at, channel, text_hash, evidence_*)')
+    .description(
+      'Import opt-ins from a CSV file (columns: phone, topics, action, occurred_at, channel, text_hash, evidence_*)',
+    )
     .argument('<file>', 'the CSV file')
     .option('--business <slug|id>', 'the business the consents belong to (not with --server: the key names it)')
     .option('--text <hash>', 'opt-in text hash for rows without a text_hash column')
     .option('--default-country <code>', 'country of numbers written without +country code, e.g. GB')
     .option('--batch <rows>', 'rows per transaction', batchSize, 2000)
     .option('--confirm', 'queue a WhatsApp confirmation for each person whose consent changed (off unless given)')
-    .option('--dry-run', 'check every row and print what would happen (counts by outcome, confirmations); write nothing')
+    .option(
+      '--dry-run',
+      'check every row and print what would happen (counts by outcome, confirmations); write nothing',
+    )
     .option('--rejects <file.csv>', 'write the refused rows (row, code, field, reason) to this CSV file')
-    .option('--opt-outs [format]', 'the file is a STOP / suppression list (list, twilio, braze, mapped; found from the header when not given)')
-    .option('--map <pairs>', 'with --opt-outs: columns of a generic file, e.g. phone=Phone,occurredAt=Date,status=State')
+    .option(
+      '--opt-outs [format]',
+      'the file is a STOP / suppression list (list, twilio, braze, mapped; found from the header when not given)',
+    )
+    .option(
+      '--map <pairs>',
+      'with --opt-outs: columns of a generic file, e.g. phone=Phone,occurredAt=Date,status=State',
+    )
     .option('--json', 'print the result as JSON')
-    .option('--server <url>', 'send the file to this running Optline (default OPTLINE_SERVER_URL) and follow its progress')
+    .option(
+      '--server <url>',
+      'send the file to this running Optline (default OPTLINE_SERVER_URL) and follow its progress',
+    )
     .option('--key <key>', 'with --server: a business key with the write role (default OPTLINE_API_KEY)')
     .action(async (file: string, opts: ImportOptions) => {
       const io = processIO();
@@ -179,11 +213,19 @@ export function registerImport(program: Command): void {
       if (server) {
         const key = opts.key ?? config.client.apiKey;
         if (!key) {
-          io.err.write('optline import: --server needs --key <olk_…> (or OPTLINE_API_KEY): the business key to import with\n');
+          io.err.write(
+            'optline import: --server needs --key <olk_…> (or OPTLINE_API_KEY): the business key to import with\n',
+          );
           process.exitCode = 1;
           return;
         }
-        const remote = { server, key, options: serviceOptions(opts), ...(opts.rejects ? { rejects: opts.rejects } : {}), ...(opts.json ? { json: true } : {}) };
+        const remote = {
+          server,
+          key,
+          options: serviceOptions(opts),
+          ...(opts.rejects ? { rejects: opts.rejects } : {}),
+          ...(opts.json ? { json: true } : {}),
+        };
         process.exitCode = await runRemoteImport(file, remote, io);
         return;
       }

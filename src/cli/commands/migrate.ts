@@ -26,11 +26,14 @@ export function registerMigrate(program: Command): void {
       try {
         if (o.status) {
           for (const m of await migrationStatus(database)) {
-            process.stdout.write(`${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  (${m.executedAt.toISOString()})` : ''}\n`);
+            process.stdout.write(
+              `${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  (${m.executedAt.toISOString()})` : ''}\n`,
+            );
           }
         } else {
           const r = await migrateToLatest(database);
-          for (const s of r.steps) process.stdout.write(`${s.status === 'Success' ? 'applied' : s.status.toLowerCase()}  ${s.name}\n`);
+          for (const s of r.steps)
+            process.stdout.write(`${s.status === 'Success' ? 'applied' : s.status.toLowerCase()}  ${s.name}\n`);
           if (r.steps.length === 0 && !r.error) process.stdout.write(`schema is up to date (${database.dialect})\n`);
           if (r.error) {
             process.stderr.write(`optline: migration failed: ${r.error}\n`);

@@ -25,10 +25,16 @@ export async function runSeal(ctx: ServiceContext, opts: SealOptions, io: CliIO)
     if (opts.json) io.out.write(`${JSON.stringify({ results })}\n`);
     else {
       for (const r of results) {
-        if (r.latest) io.out.write(`business ${r.businessId}: seal #${r.latest.seq} ${r.latest.hash} (${r.covered} chain head(s) covered)\n`);
-        for (const x of r.refused) io.out.write(`business ${r.businessId}: person ${x.personId} left unsealed: ${x.problem}\n`);
+        if (r.latest)
+          io.out.write(
+            `business ${r.businessId}: seal #${r.latest.seq} ${r.latest.hash} (${r.covered} chain head(s) covered)\n`,
+          );
+        for (const x of r.refused)
+          io.out.write(`business ${r.businessId}: person ${x.personId} left unsealed: ${x.problem}\n`);
       }
-      io.out.write(`${results.filter((r) => r.latest).length} of ${results.length} business(es) sealed; ${refused} chain(s) refused\n`);
+      io.out.write(
+        `${results.filter((r) => r.latest).length} of ${results.length} business(es) sealed; ${refused} chain(s) refused\n`,
+      );
     }
     return refused > 0 ? 2 : 0;
   } catch (e) {
@@ -40,7 +46,9 @@ export async function runSeal(ctx: ServiceContext, opts: SealOptions, io: CliIO)
 export function registerSeal(program: Command): void {
   program
     .command('seal')
-    .description('Seal the ledger: commit each business to the head of every chain (keyed), chained to its previous seal')
+    .description(
+      'Seal the ledger: commit each business to the head of every chain (keyed), chained to its previous seal',
+    )
     .option('--business <slug|id>', 'only this business')
     .option('--full', 'look at every person, not only those with events since the last seal')
     .option('--json', 'print the result as JSON')

@@ -12,12 +12,20 @@ import { processIO, runCommand, type CliIO } from '../run.js';
  * it at GET /.well-known/optline-ledger-key.
  */
 
-export async function runVerifyProof(file: string, opts: { publicKey: string; json?: boolean }, io: CliIO): Promise<number> {
+export async function runVerifyProof(
+  file: string,
+  opts: { publicKey: string; json?: boolean },
+  io: CliIO,
+): Promise<number> {
   let check: BundleCheck;
   try {
     const [text, pem] = await Promise.all([
-      readFile(file, 'utf8').catch(() => { throw new Error(`cannot read ${file}`); }),
-      readFile(opts.publicKey, 'utf8').catch(() => { throw new Error(`cannot read ${opts.publicKey}`); }),
+      readFile(file, 'utf8').catch(() => {
+        throw new Error(`cannot read ${file}`);
+      }),
+      readFile(opts.publicKey, 'utf8').catch(() => {
+        throw new Error(`cannot read ${opts.publicKey}`);
+      }),
     ]);
     check = verifyBundle(text, pem);
   } catch (e) {
@@ -25,7 +33,10 @@ export async function runVerifyProof(file: string, opts: { publicKey: string; js
     return 1;
   }
   if (opts.json) io.out.write(`${JSON.stringify(check)}\n`);
-  else if (check.ok) io.out.write(`proof holds: signed by key ${check.keyId}, business ${check.businessId}, person ${check.personId}, ${check.events} event(s), generated ${check.generatedAt}\n`);
+  else if (check.ok)
+    io.out.write(
+      `proof holds: signed by key ${check.keyId}, business ${check.businessId}, person ${check.personId}, ${check.events} event(s), generated ${check.generatedAt}\n`,
+    );
   else io.out.write(`proof does NOT hold: ${check.reason}\n`);
   return check.ok ? 0 : 1;
 }
@@ -34,7 +45,10 @@ export function registerVerifyProof(program: Command): void {
   program
     .command('verify-proof <bundle>')
     .description("Check a proof bundle offline against the server's public key (no database, no master key)")
-    .requiredOption('--public-key <file>', 'the PEM public key (GET /.well-known/optline-ledger-key, or optline ledger-key)')
+    .requiredOption(
+      '--public-key <file>',
+      'the PEM public key (GET /.well-known/optline-ledger-key, or optline ledger-key)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (file: string, opts: { publicKey: string; json?: boolean }) => {
       process.exitCode = await runVerifyProof(file, opts, processIO());
@@ -43,9 +57,13 @@ export function registerVerifyProof(program: Command): void {
     .command('ledger-key')
     .description('Print the Ed25519 public key (PEM) this installation signs proof bundles with')
     .action(async () => {
-      process.exitCode = await runCommand('ledger-key', async ({ ctx }) => {
-        process.stdout.write(ctx.keyring.ledger.publicKeyPem);
-        return 0;
-      }, { schema: 'none' });
+      process.exitCode = await runCommand(
+        'ledger-key',
+        async ({ ctx }) => {
+          process.stdout.write(ctx.keyring.ledger.publicKeyPem);
+          return 0;
+        },
+        { schema: 'none' },
+      );
     });
 }

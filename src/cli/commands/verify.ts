@@ -39,11 +39,17 @@ export async function runVerify(ctx: ServiceContext, opts: VerifyOptions, io: Cl
     const progress = startProgress(io, opts, total);
     let result: LedgerReport;
     try {
-      result = await verifyChains(q, ctx.keyring.ledger, { ...(businessId ? { businessId } : {}), now: ctx.clock.now(), onProgress: progress.update });
+      result = await verifyChains(q, ctx.keyring.ledger, {
+        ...(businessId ? { businessId } : {}),
+        now: ctx.clock.now(),
+        onProgress: progress.update,
+      });
     } finally {
       progress.stop();
     }
-    const slugs = new Map((await q.selectFrom('businesses').select(['id', 'slug']).execute()).map((b) => [b.id, b.slug]));
+    const slugs = new Map(
+      (await q.selectFrom('businesses').select(['id', 'slug']).execute()).map((b) => [b.id, b.slug]),
+    );
     const name = (id: string) => `business ${slugs.get(id) ?? '(deleted)'} (${id})`;
     let sealed = 0;
     if (opts.seal && result.ok) {
@@ -51,12 +57,16 @@ export async function runVerify(ctx: ServiceContext, opts: VerifyOptions, io: Cl
     }
     const exitCode = result.ok ? 0 : 1;
     if (opts.json) {
-      io.out.write(`${JSON.stringify({ ok: result.ok, people: result.people, events: result.events, problems: result.problems, warnings: result.warnings, seals: result.seals })}\n`);
+      io.out.write(
+        `${JSON.stringify({ ok: result.ok, people: result.people, events: result.events, problems: result.problems, warnings: result.warnings, seals: result.seals })}\n`,
+      );
     } else {
       for (const p of result.problems) {
-        io.out.write(p.personId === null || p.eventId === null
-          ? `${name(p.businessId)}${p.personId ? `, person ${p.personId}` : ''}: ${p.problem}\n`
-          : `${name(p.businessId)}: event ${p.eventId} (person ${p.personId}${p.seq !== null ? `, seq ${p.seq}` : ''}): ${p.problem}\n`);
+        io.out.write(
+          p.personId === null || p.eventId === null
+            ? `${name(p.businessId)}${p.personId ? `, person ${p.personId}` : ''}: ${p.problem}\n`
+            : `${name(p.businessId)}: event ${p.eventId} (person ${p.personId}${p.seq !== null ? `, seq ${p.seq}` : ''}): ${p.problem}\n`,
+        );
       }
       for (const w of result.warnings) io.err.write(`warning: ${w}\n`);
       const sealedNote = result.seals.filter((s) => s.latest !== null).length;
@@ -78,7 +88,11 @@ function startProgress(io: CliIO, opts: VerifyOptions, total: number) {
   if (opts.json) return { update: () => {}, stop: () => {} };
   if (io.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: 'verifying {bar} {percentage}% | {value}/{total} people', stream: io.err as NodeJS.WriteStream, hideCursor: true },
+      {
+        format: 'verifying {bar} {percentage}% | {value}/{total} people',
+        stream: io.err as NodeJS.WriteStream,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0);
@@ -98,12 +112,16 @@ function startProgress(io: CliIO, opts: VerifyOptions, total: number) {
 export function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description("Check every person's keyed hash chain and each business's seals; exit 1 if anything was altered or deleted")
+    .description(
+      "Check every person's keyed hash chain and each business's seals; exit 1 if anything was altered or deleted",
+    )
     .option('--business <slug|id>', 'only this business')
     .option('--json', 'print the result as JSON')
     .option('--seal', 'when everything verifies, seal the ledger (see optline seal)')
     .action(async (opts: VerifyOptions) => {
       const io = processIO();
-      process.exitCode = await runCommand('verify', async ({ ctx }) => (await runVerify(ctx, opts, io)).exitCode, { io });
+      process.exitCode = await runCommand('verify', async ({ ctx }) => (await runVerify(ctx, opts, io)).exitCode, {
+        io,
+      });
     });
 }

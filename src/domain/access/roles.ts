@@ -10,7 +10,11 @@ export const ROLES = ['read', 'write', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 export type Permission = Role;
 
-const PERMISSIONS: Record<Role, readonly Permission[]> = { read: ['read'], write: ['read', 'write'], admin: ['read', 'write', 'admin'] };
+const PERMISSIONS: Record<Role, readonly Permission[]> = {
+  read: ['read'],
+  write: ['read', 'write'],
+  admin: ['read', 'write', 'admin'],
+};
 
 export const permissionsOf = (role: Role): readonly Permission[] => PERMISSIONS[role];
 export const isRole = (v: unknown): v is Role => typeof v === 'string' && (ROLES as readonly string[]).includes(v);

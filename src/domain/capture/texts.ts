@@ -8,15 +8,18 @@ export type CaptureLanguage = 'en' | 'es' | 'pt';
 const en = {
   smsKeywordInstruction: 'Reply YES WA to agree.',
   smsLinkInstruction: 'Choose here: {link}',
-  smsOptedIn: 'Thanks! {business} will send you {topics} on WhatsApp. A confirmation is on its way there. Reply STOP to opt out.',
+  smsOptedIn:
+    'Thanks! {business} will send you {topics} on WhatsApp. A confirmation is on its way there. Reply STOP to opt out.',
   smsOptedOut: 'You will no longer receive WhatsApp messages from {business}. Nothing more will be sent.',
   smsNoInvitation: 'There is no open invitation from {business} for this number, so nothing was changed.',
   smsHelp: '{business}: reply YES WA to an invitation to get WhatsApp messages, or STOP to stop them.',
   smsMentionStop: 'To stop WhatsApp messages from {business}, reply STOP.',
-  ivrPrompt: 'Hello, this is {business}. Would you like to receive {topics} from {business} on WhatsApp? Press 1 to opt in. Press 9 to opt out of all WhatsApp messages from {business}.',
+  ivrPrompt:
+    'Hello, this is {business}. Would you like to receive {topics} from {business} on WhatsApp? Press 1 to opt in. Press 9 to opt out of all WhatsApp messages from {business}.',
   ivrRetry: 'Sorry, that is not one of the choices.',
   ivrGoodbye: 'We did not receive a choice, so nothing was changed. Goodbye.',
-  ivrOptedIn: 'Thank you. You will receive {topics} from {business} on WhatsApp. A confirmation is on its way there. Goodbye.',
+  ivrOptedIn:
+    'Thank you. You will receive {topics} from {business} on WhatsApp. A confirmation is on its way there. Goodbye.',
   ivrPending: 'Thank you. Please confirm in the WhatsApp message we are sending you now. Goodbye.',
   ivrOptedOut: 'You will no longer receive WhatsApp messages from {business}. Goodbye.',
   ivrUnavailable: 'Sorry, sign-up by phone is not available right now. Goodbye.',
@@ -33,12 +36,15 @@ export type CaptureStrings = { readonly [K in keyof typeof en]: string };
 const es: CaptureStrings = {
   smsKeywordInstruction: 'Responde YES WA para aceptar.',
   smsLinkInstruction: 'Elige aquí: {link}',
-  smsOptedIn: '¡Gracias! {business} te enviará {topics} por WhatsApp. Te llegará allí una confirmación. Responde STOP para darte de baja.',
+  smsOptedIn:
+    '¡Gracias! {business} te enviará {topics} por WhatsApp. Te llegará allí una confirmación. Responde STOP para darte de baja.',
   smsOptedOut: 'Ya no recibirás mensajes de WhatsApp de {business}. No se te enviará nada más.',
   smsNoInvitation: 'No hay ninguna invitación abierta de {business} para este número, así que no se ha cambiado nada.',
-  smsHelp: '{business}: responde YES WA a una invitación para recibir mensajes de WhatsApp, o STOP para dejar de recibirlos.',
+  smsHelp:
+    '{business}: responde YES WA a una invitación para recibir mensajes de WhatsApp, o STOP para dejar de recibirlos.',
   smsMentionStop: 'Para dejar de recibir mensajes de WhatsApp de {business}, responde STOP.',
-  ivrPrompt: 'Hola, le llama {business}. ¿Quiere recibir {topics} de {business} por WhatsApp? Pulse 1 para aceptar. Pulse 9 para darse de baja de todos los mensajes de WhatsApp de {business}.',
+  ivrPrompt:
+    'Hola, le llama {business}. ¿Quiere recibir {topics} de {business} por WhatsApp? Pulse 1 para aceptar. Pulse 9 para darse de baja de todos los mensajes de WhatsApp de {business}.',
   ivrRetry: 'Lo sentimos, esa no es una de las opciones.',
   ivrGoodbye: 'No hemos recibido ninguna opción, así que no se ha cambiado nada. Adiós.',
   ivrOptedIn: 'Gracias. Recibirá {topics} de {business} por WhatsApp. Le llegará allí una confirmación. Adiós.',
@@ -56,15 +62,18 @@ const es: CaptureStrings = {
 const pt: CaptureStrings = {
   smsKeywordInstruction: 'Responda YES WA para aceitar.',
   smsLinkInstruction: 'Escolha aqui: {link}',
-  smsOptedIn: 'Obrigado! {business} vai enviar {topics} para você no WhatsApp. Uma confirmação está a caminho por lá. Responda STOP para sair.',
+  smsOptedIn:
+    'Obrigado! {business} vai enviar {topics} para você no WhatsApp. Uma confirmação está a caminho por lá. Responda STOP para sair.',
   smsOptedOut: 'Você não vai mais receber mensagens de WhatsApp de {business}. Nada mais será enviado.',
   smsNoInvitation: 'Não há convite aberto de {business} para este número, então nada foi alterado.',
   smsHelp: '{business}: responda YES WA a um convite para receber mensagens de WhatsApp, ou STOP para parar.',
   smsMentionStop: 'Para parar as mensagens de WhatsApp de {business}, responda STOP.',
-  ivrPrompt: 'Olá, aqui é {business}. Você quer receber {topics} de {business} pelo WhatsApp? Digite 1 para aceitar. Digite 9 para sair de todas as mensagens de WhatsApp de {business}.',
+  ivrPrompt:
+    'Olá, aqui é {business}. Você quer receber {topics} de {business} pelo WhatsApp? Digite 1 para aceitar. Digite 9 para sair de todas as mensagens de WhatsApp de {business}.',
   ivrRetry: 'Desculpe, essa não é uma das opções.',
   ivrGoodbye: 'Não recebemos nenhuma opção, então nada foi alterado. Até logo.',
-  ivrOptedIn: 'Obrigado. Você vai receber {topics} de {business} pelo WhatsApp. Uma confirmação está a caminho por lá. Até logo.',
+  ivrOptedIn:
+    'Obrigado. Você vai receber {topics} de {business} pelo WhatsApp. Uma confirmação está a caminho por lá. Até logo.',
   ivrPending: 'Obrigado. Confirme na mensagem de WhatsApp que estamos enviando agora. Até logo.',
   ivrOptedOut: 'Você não vai mais receber mensagens de WhatsApp de {business}. Até logo.',
   ivrUnavailable: 'Desculpe, a inscrição por telefone não está disponível agora. Até logo.',
@@ -86,7 +95,11 @@ export function captureLanguage(lang: string | null | undefined): CaptureLanguag
 /** Twilio <Say> language for each. */
 export const VOICE_LANGUAGE: Record<CaptureLanguage, string> = { en: 'en-US', es: 'es-ES', pt: 'pt-BR' };
 
-export function captureText(lang: CaptureLanguage, key: keyof CaptureStrings, vars: Record<string, string> = {}): string {
+export function captureText(
+  lang: CaptureLanguage,
+  key: keyof CaptureStrings,
+  vars: Record<string, string> = {},
+): string {
   return TABLE[lang][key].replace(/\{(\w+)\}/g, (m, name: string) => (Object.hasOwn(vars, name) ? vars[name]! : m));
 }
 

@@ -36,7 +36,8 @@ export function parseChatAction(id: string | undefined): ChatAction | null {
       return HASH.test(arg) ? { type: 'optin', textHash: arg } : null;
     case 'optout':
       if (arg === 'all') return { type: 'optout_all' };
-      if (rest[0] === 'topic' && rest.length === 2 && TOPIC.test(rest[1]!)) return { type: 'optout_topic', topic: rest[1]! };
+      if (rest[0] === 'topic' && rest.length === 2 && TOPIC.test(rest[1]!))
+        return { type: 'optout_topic', topic: rest[1]! };
       return null;
     case 'confirm':
       return EVENT.test(arg) ? { type: 'confirm', eventId: arg } : null;
@@ -55,6 +56,12 @@ export function parseChatAction(id: string | undefined): ChatAction | null {
  * normalisation (case, spacing, punctuation, emoji), so "STOP PROMOTIONS 🛑" counts.
  */
 export const MARKETING_STOP_REPLIES: readonly string[] = Object.freeze([
-  'OPTOUT_MARKETING', 'OPT_OUT_MARKETING', 'STOP_MARKETING', 'STOP MARKETING', 'Stop promotions', 'Stop promotion',
-  'Unsubscribe from marketing', 'Opt out of marketing messages',
+  'OPTOUT_MARKETING',
+  'OPT_OUT_MARKETING',
+  'STOP_MARKETING',
+  'STOP MARKETING',
+  'Stop promotions',
+  'Stop promotion',
+  'Unsubscribe from marketing',
+  'Opt out of marketing messages',
 ]);

@@ -17,28 +17,35 @@ export interface ConfirmationTexts {
 export const CONFIRMATION_TEXTS: Readonly<Record<string, ConfirmationTexts>> = Object.freeze({
   en: {
     subscribed: '{business}: you are subscribed to {topics} on WhatsApp. Reply STOP to unsubscribe at any time.',
-    askConfirm: '{business} would like to send you {topics} on WhatsApp. Tap Confirm to agree, or Not me if you did not ask for this. Reply STOP to unsubscribe at any time.',
+    askConfirm:
+      '{business} would like to send you {topics} on WhatsApp. Tap Confirm to agree, or Not me if you did not ask for this. Reply STOP to unsubscribe at any time.',
     confirmButton: 'Confirm',
     notMeButton: 'Not me',
     manage: 'Choose your messages or stop them here:',
   },
   es: {
-    subscribed: '{business}: te has suscrito a {topics} por WhatsApp. Responde STOP para darte de baja en cualquier momento.',
-    askConfirm: '{business} quiere enviarte {topics} por WhatsApp. Toca Confirmar para aceptar, o No fui yo si no lo pediste. Responde STOP para darte de baja en cualquier momento.',
+    subscribed:
+      '{business}: te has suscrito a {topics} por WhatsApp. Responde STOP para darte de baja en cualquier momento.',
+    askConfirm:
+      '{business} quiere enviarte {topics} por WhatsApp. Toca Confirmar para aceptar, o No fui yo si no lo pediste. Responde STOP para darte de baja en cualquier momento.',
     confirmButton: 'Confirmar',
     notMeButton: 'No fui yo',
     manage: 'Elige tus mensajes o detenlos aquí:',
   },
   pt: {
-    subscribed: '{business}: você se inscreveu para receber {topics} pelo WhatsApp. Responda STOP para cancelar a qualquer momento.',
-    askConfirm: '{business} quer enviar {topics} para você pelo WhatsApp. Toque em Confirmar para aceitar, ou Não fui eu se você não pediu isso. Responda STOP para cancelar a qualquer momento.',
+    subscribed:
+      '{business}: você se inscreveu para receber {topics} pelo WhatsApp. Responda STOP para cancelar a qualquer momento.',
+    askConfirm:
+      '{business} quer enviar {topics} para você pelo WhatsApp. Toque em Confirmar para aceitar, ou Não fui eu se você não pediu isso. Responda STOP para cancelar a qualquer momento.',
     confirmButton: 'Confirmar',
     notMeButton: 'Não fui eu',
     manage: 'Escolha suas mensagens ou cancele aqui:',
   },
   fr: {
-    subscribed: '{business} : vous êtes abonné(e) à {topics} sur WhatsApp. Répondez STOP pour vous désabonner à tout moment.',
-    askConfirm: "{business} souhaite vous envoyer {topics} sur WhatsApp. Appuyez sur Confirmer pour accepter, ou Pas moi si vous ne l'avez pas demandé. Répondez STOP pour vous désabonner à tout moment.",
+    subscribed:
+      '{business} : vous êtes abonné(e) à {topics} sur WhatsApp. Répondez STOP pour vous désabonner à tout moment.',
+    askConfirm:
+      "{business} souhaite vous envoyer {topics} sur WhatsApp. Appuyez sur Confirmer pour accepter, ou Pas moi si vous ne l'avez pas demandé. Répondez STOP pour vous désabonner à tout moment.",
     confirmButton: 'Confirmer',
     notMeButton: 'Pas moi',
     manage: 'Choisissez vos messages ou arrêtez-les ici :',

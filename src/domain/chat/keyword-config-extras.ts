@@ -8,7 +8,12 @@ import { KEYWORD_LANGUAGES } from './keyword-packs.js';
 import { compactOf, isPlainObject } from './keyword-text.js';
 import { buildMaps, type Entry } from './keyword-matcher.js';
 import {
-  checkKeyword, checkKeywordList, LANGUAGE_TAG, type KeywordConfig, type KeywordConfigError, type OptInKeyword,
+  checkKeyword,
+  checkKeywordList,
+  LANGUAGE_TAG,
+  type KeywordConfig,
+  type KeywordConfigError,
+  type OptInKeyword,
 } from './keyword-config-lists.js';
 
 const MAX_OPT_IN_KEYWORDS = 50;
@@ -24,7 +29,8 @@ function everyMeaning(value: KeywordConfig): (key: string) => Entry | undefined 
 }
 
 function collision(keyword: string, e: Entry): string {
-  if (e.kind === 'opt_out') return `${keyword} is an opt-out word (${e.keyword}, ${e.language}): it can never start an opt-in`;
+  if (e.kind === 'opt_out')
+    return `${keyword} is an opt-out word (${e.keyword}, ${e.language}): it can never start an opt-in`;
   if (e.core) return `${keyword} is ${e.keyword}, a core keyword with its own meaning`;
   return `${keyword} is already a ${e.kind} keyword (${e.keyword}, ${e.language})`;
 }
@@ -53,17 +59,24 @@ export function validateCountries(input: unknown, errors: KeywordConfigError[]):
   return out;
 }
 
-export function validateIntent(input: unknown, value: KeywordConfig, errors: KeywordConfigError[]): KeywordConfig['intent'] {
+export function validateIntent(
+  input: unknown,
+  value: KeywordConfig,
+  errors: KeywordConfigError[],
+): KeywordConfig['intent'] {
   if (!isPlainObject(input)) {
     errors.push({ field: 'intent', message: 'must be an object with phrases and disabled' });
     return undefined;
   }
   const out: NonNullable<KeywordConfig['intent']> = {};
   for (const k of Object.keys(input)) {
-    if (k !== 'phrases' && k !== 'disabled') errors.push({ field: `intent.${k}`, message: 'must be phrases or disabled' });
+    if (k !== 'phrases' && k !== 'disabled')
+      errors.push({ field: `intent.${k}`, message: 'must be phrases or disabled' });
   }
   if (input.disabled !== undefined) {
-    out.disabled = checkKeywordList(input.disabled, 'intent.disabled', errors, { maxLength: MAX_PHRASE_LENGTH }).map((d) => d.keyword);
+    out.disabled = checkKeywordList(input.disabled, 'intent.disabled', errors, { maxLength: MAX_PHRASE_LENGTH }).map(
+      (d) => d.keyword,
+    );
   }
   if (input.phrases === undefined) return out;
   if (!isPlainObject(input.phrases)) {
@@ -74,11 +87,16 @@ export function validateIntent(input: unknown, value: KeywordConfig, errors: Key
   const phrases: Record<string, string[]> = {};
   for (const [lang, list] of Object.entries(input.phrases)) {
     const f = `intent.phrases.${lang}`;
-    if (!LANGUAGE_TAG.test(lang)) errors.push({ field: f, message: 'must be keyed by a language code such as pt or pt-BR' });
+    if (!LANGUAGE_TAG.test(lang))
+      errors.push({ field: f, message: 'must be keyed by a language code such as pt or pt-BR' });
     const valid = checkKeywordList(list, f, errors, { maxLength: MAX_PHRASE_LENGTH });
     for (const p of valid) {
       const e = meaning(p.key);
-      if (e && e.kind !== 'opt_out') errors.push({ field: `${f}[${p.index}]`, message: `${p.keyword} is a ${e.kind} keyword (${e.keyword}), not an opt-out` });
+      if (e && e.kind !== 'opt_out')
+        errors.push({
+          field: `${f}[${p.index}]`,
+          message: `${p.keyword} is a ${e.kind} keyword (${e.keyword}), not an opt-out`,
+        });
     }
     phrases[lang] = valid.map((p) => p.keyword);
   }
@@ -87,15 +105,26 @@ export function validateIntent(input: unknown, value: KeywordConfig, errors: Key
 }
 
 function checkTopics(v: unknown, f: string, errors: KeywordConfigError[]): string[] {
-  const ok = Array.isArray(v) && v.length > 0 && v.length <= MAX_TOPICS
-    && v.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 64) && new Set(v).size === v.length;
+  const ok =
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.length <= MAX_TOPICS &&
+    v.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 64) &&
+    new Set(v).size === v.length;
   if (!ok) errors.push({ field: f, message: `must list 1 to ${MAX_TOPICS} different topic keys` });
   return ok ? [...(v as string[])] : [];
 }
 
-export function validateOptInKeywords(input: unknown, value: KeywordConfig, errors: KeywordConfigError[]): OptInKeyword[] {
+export function validateOptInKeywords(
+  input: unknown,
+  value: KeywordConfig,
+  errors: KeywordConfigError[],
+): OptInKeyword[] {
   if (!Array.isArray(input) || input.length > MAX_OPT_IN_KEYWORDS) {
-    errors.push({ field: 'optInKeywords', message: `must be a list of at most ${MAX_OPT_IN_KEYWORDS} opt-in keywords` });
+    errors.push({
+      field: 'optInKeywords',
+      message: `must be a list of at most ${MAX_OPT_IN_KEYWORDS} opt-in keywords`,
+    });
     return [];
   }
   const meaning = everyMeaning(value);
@@ -107,12 +136,16 @@ export function validateOptInKeywords(input: unknown, value: KeywordConfig, erro
       errors.push({ field: f, message: 'must be { keyword, language, textHash, topics }' });
       return;
     }
-    for (const k of Object.keys(entry)) if (!OPT_IN_FIELDS.includes(k)) errors.push({ field: `${f}.${k}`, message: 'is not an opt-in keyword setting' });
+    for (const k of Object.keys(entry))
+      if (!OPT_IN_FIELDS.includes(k)) errors.push({ field: `${f}.${k}`, message: 'is not an opt-in keyword setting' });
     const key = checkKeyword(entry.keyword, `${f}.keyword`, errors);
     const kw = key === undefined ? undefined : { keyword: entry.keyword as string, key };
     const language = typeof entry.language === 'string' && LANGUAGE_TAG.test(entry.language) ? entry.language : null;
     if (!language) errors.push({ field: `${f}.language`, message: 'must be a language code such as en or pt-BR' });
-    const textHash = typeof entry.textHash === 'string' && entry.textHash.length > 0 && entry.textHash.length <= 128 ? entry.textHash : null;
+    const textHash =
+      typeof entry.textHash === 'string' && entry.textHash.length > 0 && entry.textHash.length <= 128
+        ? entry.textHash
+        : null;
     if (!textHash) errors.push({ field: `${f}.textHash`, message: 'must be the hash of a registered opt-in text' });
     const topics = checkTopics(entry.topics, `${f}.topics`, errors);
     if (!kw) return;

@@ -90,7 +90,12 @@ export function checkKeywordList(
 }
 
 /** One keyword or phrase: its lookup key, or undefined after reporting why it cannot be one. */
-export function checkKeyword(keyword: unknown, f: string, errors: KeywordConfigError[], maxLength = MAX_KEYWORD_LENGTH): string | undefined {
+export function checkKeyword(
+  keyword: unknown,
+  f: string,
+  errors: KeywordConfigError[],
+  maxLength = MAX_KEYWORD_LENGTH,
+): string | undefined {
   const key = typeof keyword === 'string' ? keyOf(keyword) : undefined;
   if (typeof keyword !== 'string') errors.push({ field: f, message: 'must be a string' });
   else if (keyword.length > maxLength) errors.push({ field: f, message: `must be at most ${maxLength} characters` });
@@ -100,4 +105,3 @@ export function checkKeyword(keyword: unknown, f: string, errors: KeywordConfigE
   } else return key;
   return undefined;
 }
-

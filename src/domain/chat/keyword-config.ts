@@ -96,6 +96,7 @@ export function validateKeywordConfig(
   checkExtra(config, value, errors);
   if (config.countries !== undefined) value.countries = validateCountries(config.countries, errors);
   if (config.intent !== undefined) value.intent = validateIntent(config.intent, value, errors);
-  if (config.optInKeywords !== undefined) value.optInKeywords = validateOptInKeywords(config.optInKeywords, value, errors);
+  if (config.optInKeywords !== undefined)
+    value.optInKeywords = validateOptInKeywords(config.optInKeywords, value, errors);
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
 }

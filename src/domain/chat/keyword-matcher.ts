@@ -67,8 +67,10 @@ const isLanguage = (l: unknown): l is string => typeof l === 'string' && /^[a-z]
 function languagesFor(config: KeywordConfig, country: string | undefined): string[] {
   const base = config.languages === undefined ? KEYWORD_LANGUAGES : stringsOf(config.languages);
   const countries = isPlainObject(config.countries) ? config.countries : {};
-  const own = country && Object.hasOwn(countries, country) && isPlainObject(countries[country])
-    ? stringsOf(countries[country].languages) : [];
+  const own =
+    country && Object.hasOwn(countries, country) && isPlainObject(countries[country])
+      ? stringsOf(countries[country].languages)
+      : [];
   return [...new Set([...own, ...base])].filter((l) => Object.hasOwn(DEFAULT_KEYWORD_PACKS, l));
 }
 
@@ -91,7 +93,14 @@ function ownEntries(config: KeywordConfig, mainLanguage: string): Entry[] {
     const topics = stringsOf(o.topics);
     if (topics.length === 0) continue;
     const language = isLanguage(o.language) ? o.language : mainLanguage;
-    entries.push({ keyword: o.keyword, kind: 'opt_in', language, core: false, rule: 'opt_in_keyword', optIn: { textHash: o.textHash, topics } });
+    entries.push({
+      keyword: o.keyword,
+      kind: 'opt_in',
+      language,
+      core: false,
+      rule: 'opt_in_keyword',
+      optIn: { textHash: o.textHash, topics },
+    });
   }
   return entries;
 }
@@ -99,7 +108,8 @@ function ownEntries(config: KeywordConfig, mainLanguage: string): Entry[] {
 function intentEntries(config: KeywordConfig, languages: string[]): Entry[] {
   const entries: Entry[] = [];
   const add = (language: string, phrases: readonly string[]) => {
-    for (const keyword of phrases) entries.push({ keyword, kind: 'opt_out', language, core: false, rule: intentRule(language), intent: true });
+    for (const keyword of phrases)
+      entries.push({ keyword, kind: 'opt_out', language, core: false, rule: intentRule(language), intent: true });
   };
   for (const language of languages) add(language, DEFAULT_INTENT_PHRASES[language] ?? []);
   const own = isPlainObject(config.intent) && isPlainObject(config.intent.phrases) ? config.intent.phrases : {};
@@ -113,7 +123,8 @@ function entriesFor(config: KeywordConfig, country: string | undefined): Entry[]
   for (const language of languages) {
     const p = DEFAULT_KEYWORD_PACKS[language]!;
     for (const kind of KINDS) {
-      for (const keyword of p[LIST_OF_KIND[kind]]) entries.push({ keyword, kind, language, core: false, rule: 'keyword' });
+      for (const keyword of p[LIST_OF_KIND[kind]])
+        entries.push({ keyword, kind, language, core: false, rule: 'keyword' });
     }
   }
   entries.push(...ownEntries(config, languages[0] ?? 'en'));
@@ -121,15 +132,26 @@ function entriesFor(config: KeywordConfig, country: string | undefined): Entry[]
   entries.push(...intentEntries(config, languages));
   // Core last, so a configured pack that also has the word gives its language; resolve() still keeps its kind.
   for (const kind of KINDS) {
-    for (const keyword of CORE_KEYWORDS[kind]) entries.push({ keyword, kind, language: 'en', core: true, rule: 'keyword' });
+    for (const keyword of CORE_KEYWORDS[kind])
+      entries.push({ keyword, kind, language: 'en', core: true, rule: 'keyword' });
   }
   return entries;
 }
 
-const CORE_KEY_SET: ReadonlySet<string> = new Set(KINDS.flatMap((k) => CORE_KEYWORDS[k].map((w) => keyOf(w) as string)));
+const CORE_KEY_SET: ReadonlySet<string> = new Set(
+  KINDS.flatMap((k) => CORE_KEYWORDS[k].map((w) => keyOf(w) as string)),
+);
 
-export function buildMaps(config: KeywordConfig, country?: string): { exact: Map<string, Entry>; compact: Map<string, Entry>; maxWords: number } {
-  const disabledKeys = (list: unknown) => new Set(stringsOf(list).map(keyOf).filter((k): k is string => k !== undefined && !CORE_KEY_SET.has(k)));
+export function buildMaps(
+  config: KeywordConfig,
+  country?: string,
+): { exact: Map<string, Entry>; compact: Map<string, Entry>; maxWords: number } {
+  const disabledKeys = (list: unknown) =>
+    new Set(
+      stringsOf(list)
+        .map(keyOf)
+        .filter((k): k is string => k !== undefined && !CORE_KEY_SET.has(k)),
+    );
   const disabled = disabledKeys(config.disabled);
   const intentOff = disabledKeys(isPlainObject(config.intent) ? config.intent.disabled : undefined);
   const exactCandidates = new Map<string, Entry[]>();
@@ -151,7 +173,14 @@ export function buildMaps(config: KeywordConfig, country?: string): { exact: Map
 const NONE: KeywordResult = Object.freeze({ type: 'none' });
 
 function matchOf(e: Entry): KeywordResult {
-  return { type: 'match', kind: e.kind, keyword: e.keyword, language: e.language, rule: e.rule, ...(e.optIn ? { optIn: e.optIn } : {}) };
+  return {
+    type: 'match',
+    kind: e.kind,
+    keyword: e.keyword,
+    language: e.language,
+    rule: e.rule,
+    ...(e.optIn ? { optIn: e.optIn } : {}),
+  };
 }
 
 /**
@@ -178,7 +207,7 @@ export function createKeywordMatcher(config: KeywordConfig = {}, country?: strin
     // Left to right, longest keyword first at each word, so "stop all" is one keyword, not two.
     const found: Entry[] = [];
     let onlyKeywords = true;
-    for (let i = 0; i < w.length; ) {
+    for (let i = 0; i < w.length;) {
       let hit: Entry | undefined;
       let length = 1;
       for (let n = Math.min(maxWords, w.length - i); n > 0 && hit === undefined; n--) {
@@ -194,6 +223,12 @@ export function createKeywordMatcher(config: KeywordConfig = {}, country?: strin
     // Same meaning means same kind and, for opt-ins, the same binding: "JOIN START" is not one clear request.
     if (onlyKeywords && found.every((e) => e.kind === first.kind && e.optIn === first.optIn)) return matchOf(first);
     const best = found.reduce((a, b) => (MENTION_PRIORITY[b.kind] < MENTION_PRIORITY[a.kind] ? b : a));
-    return { type: 'mention', kind: best.kind, keyword: best.keyword, language: best.language, rule: 'keyword_in_sentence' };
+    return {
+      type: 'mention',
+      kind: best.kind,
+      keyword: best.keyword,
+      language: best.language,
+      rule: 'keyword_in_sentence',
+    };
   };
 }

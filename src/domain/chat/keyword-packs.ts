@@ -77,10 +77,7 @@ export const DEFAULT_KEYWORD_PACKS: Readonly<Record<string, KeywordPack>> = Obje
   fr: pack(
     'fr',
     // STOP is the French SMS standard ("STOP au 36xxx"), so it comes first here too.
-    [
-      'STOP', 'ARRÊT', 'ARRÊTER', 'DÉSABONNER', 'DÉSABONNEMENT', 'DÉSINSCRIRE', 'DÉSINSCRIPTION', 'ANNULER',
-      'FIN',
-    ],
+    ['STOP', 'ARRÊT', 'ARRÊTER', 'DÉSABONNER', 'DÉSABONNEMENT', 'DÉSINSCRIRE', 'DÉSINSCRIPTION', 'ANNULER', 'FIN'],
     // REPRENDRE ("resume") is kept: it only makes sense after a pause, exactly like UNSTOP.
     ['COMMENCER', 'REPRENDRE', 'ABONNER'],
     ['AIDE', 'INFO'],
@@ -114,8 +111,23 @@ export const DEFAULT_KEYWORD_PACKS: Readonly<Record<string, KeywordPack>> = Obje
     // Devanagari forms plus the romanised Hinglish people type on Latin keyboards. BAND is kept although it is
     // an English word: as a whole message nobody writes "band" to a business, and a false STOP is recoverable.
     [
-      'रोकें', 'रोको', 'बंद', 'बंद करें', 'बंद करो', 'बंद कर दो', 'रद्द', 'रद्द करें', 'STOP',
-      'BAND', 'BAND KARO', 'BAND KAREN', 'BAND KARDO', 'BAND KAR DO', 'RUKO', 'ROKO', 'ROKEN',
+      'रोकें',
+      'रोको',
+      'बंद',
+      'बंद करें',
+      'बंद करो',
+      'बंद कर दो',
+      'रद्द',
+      'रद्द करें',
+      'STOP',
+      'BAND',
+      'BAND KARO',
+      'BAND KAREN',
+      'BAND KARDO',
+      'BAND KAR DO',
+      'RUKO',
+      'ROKO',
+      'ROKEN',
     ],
     ['शुरू', 'शुरू करें', 'चालू करें', 'SHURU', 'SHURU KARO'],
     ['मदद', 'सहायता', 'MADAD', 'INFO'],

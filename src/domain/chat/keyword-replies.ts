@@ -18,32 +18,39 @@ export const DEFAULT_KEYWORD_REPLIES: Readonly<Record<string, KeywordReplyTexts>
   }),
   es: Object.freeze({
     opt_out: 'Ya no recibirás mensajes de WhatsApp de {business}. Responde START para volver a suscribirte.',
-    opt_in: 'Volverás a recibir mensajes de WhatsApp de {business}. Responde STOP en cualquier momento para darte de baja.',
+    opt_in:
+      'Volverás a recibir mensajes de WhatsApp de {business}. Responde STOP en cualquier momento para darte de baja.',
     help: 'Este es el WhatsApp de {business}. Responde STOP en cualquier momento para dejar de recibir mensajes, o START para volver a recibirlos.',
   }),
   pt: Object.freeze({
     opt_out: 'Você não receberá mais mensagens de WhatsApp de {business}. Responda START para se inscrever novamente.',
-    opt_in: 'Você voltará a receber mensagens de WhatsApp de {business}. Responda STOP a qualquer momento para cancelar.',
+    opt_in:
+      'Você voltará a receber mensagens de WhatsApp de {business}. Responda STOP a qualquer momento para cancelar.',
     help: 'Este é o WhatsApp de {business}. Responda STOP a qualquer momento para deixar de receber mensagens, ou START para voltar a recebê-las.',
   }),
   fr: Object.freeze({
     opt_out: 'Vous ne recevrez plus de messages WhatsApp de {business}. Répondez START pour vous réabonner.',
-    opt_in: 'Vous recevrez à nouveau les messages WhatsApp de {business}. Répondez STOP à tout moment pour vous désabonner.',
+    opt_in:
+      'Vous recevrez à nouveau les messages WhatsApp de {business}. Répondez STOP à tout moment pour vous désabonner.',
     help: 'Ceci est le WhatsApp de {business}. Répondez STOP à tout moment pour ne plus recevoir de messages, ou START pour les recevoir à nouveau.',
   }),
   de: Object.freeze({
-    opt_out: 'Sie erhalten keine WhatsApp-Nachrichten mehr von {business}. Antworten Sie mit START, um sie wieder zu erhalten.',
-    opt_in: 'Sie erhalten wieder WhatsApp-Nachrichten von {business}. Antworten Sie jederzeit mit STOP, um sich abzumelden.',
+    opt_out:
+      'Sie erhalten keine WhatsApp-Nachrichten mehr von {business}. Antworten Sie mit START, um sie wieder zu erhalten.',
+    opt_in:
+      'Sie erhalten wieder WhatsApp-Nachrichten von {business}. Antworten Sie jederzeit mit STOP, um sich abzumelden.',
     help: 'Hier schreibt {business} auf WhatsApp. Antworten Sie jederzeit mit STOP, um keine Nachrichten mehr zu erhalten, oder mit START, um sie wieder zu erhalten.',
   }),
   it: Object.freeze({
     opt_out: 'Non riceverai più messaggi WhatsApp da {business}. Rispondi START per iscriverti di nuovo.',
-    opt_in: "Riceverai di nuovo messaggi WhatsApp da {business}. Rispondi STOP in qualsiasi momento per annullare l'iscrizione.",
+    opt_in:
+      "Riceverai di nuovo messaggi WhatsApp da {business}. Rispondi STOP in qualsiasi momento per annullare l'iscrizione.",
     help: 'Questo è il WhatsApp di {business}. Rispondi STOP in qualsiasi momento per non ricevere più messaggi, o START per riceverli di nuovo.',
   }),
   id: Object.freeze({
     opt_out: 'Anda tidak akan menerima pesan WhatsApp dari {business} lagi. Balas START untuk berlangganan kembali.',
-    opt_in: 'Anda akan kembali menerima pesan WhatsApp dari {business}. Balas STOP kapan saja untuk berhenti berlangganan.',
+    opt_in:
+      'Anda akan kembali menerima pesan WhatsApp dari {business}. Balas STOP kapan saja untuk berhenti berlangganan.',
     help: 'Ini adalah WhatsApp {business}. Balas STOP kapan saja untuk berhenti menerima pesan, atau START untuk menerimanya kembali.',
   }),
   hi: Object.freeze({

@@ -19,7 +19,17 @@ export const EVIDENCE_LIMITS = {
 } as const;
 
 const URL_FIELDS = new Set(['url', 'pageUrl', 'referrer']);
-const ID_FIELDS = new Set(['messageId', 'callId', 'tokenId', 'formId', 'appUserId', 'deviceId', 'invitationId', 'digits', 'fileHash']);
+const ID_FIELDS = new Set([
+  'messageId',
+  'callId',
+  'tokenId',
+  'formId',
+  'appUserId',
+  'deviceId',
+  'invitationId',
+  'digits',
+  'fileHash',
+]);
 
 function isIPv4(s: string): boolean {
   const parts = s.split('.');
@@ -60,16 +70,26 @@ function isWebUrl(s: string): boolean {
 function knownField(key: string, v: unknown): string | null {
   if (v === undefined || v === null) return null;
   if (key === 'ip') return typeof v === 'string' && isIpAddress(v) ? null : 'must be an IPv4 or IPv6 address';
-  if (URL_FIELDS.has(key)) return typeof v === 'string' && isWebUrl(v) ? null : `must be an http(s) URL of at most ${EVIDENCE_LIMITS.maxUrl} characters`;
-  if (key === 'userAgent') return typeof v === 'string' && v.length <= EVIDENCE_LIMITS.maxText ? null : `must be a string of at most ${EVIDENCE_LIMITS.maxText} characters`;
+  if (URL_FIELDS.has(key))
+    return typeof v === 'string' && isWebUrl(v)
+      ? null
+      : `must be an http(s) URL of at most ${EVIDENCE_LIMITS.maxUrl} characters`;
+  if (key === 'userAgent')
+    return typeof v === 'string' && v.length <= EVIDENCE_LIMITS.maxText
+      ? null
+      : `must be a string of at most ${EVIDENCE_LIMITS.maxText} characters`;
   if (ID_FIELDS.has(key)) {
-    const ok = (typeof v === 'string' && v.length >= 1 && v.length <= EVIDENCE_LIMITS.maxId) || (typeof v === 'number' && Number.isSafeInteger(v));
+    const ok =
+      (typeof v === 'string' && v.length >= 1 && v.length <= EVIDENCE_LIMITS.maxId) ||
+      (typeof v === 'number' && Number.isSafeInteger(v));
     return ok ? null : `must be an id (a string of 1 to ${EVIDENCE_LIMITS.maxId} characters)`;
   }
   return null;
 }
 
-/** The first problem of an evidence object (field named from `root`, e.g. "evidence.ip"), or null when it may be kept. */
+/**
+ * The first problem of an evidence object (field named from `root`, e.g. "evidence.ip"), or null when it may be kept.
+ */
 export function evidenceProblem(evidence: Record<string, unknown>, root = 'evidence'): FieldProblem | null {
   for (const [k, v] of Object.entries(evidence)) {
     const p = knownField(k, v);
@@ -80,11 +100,13 @@ export function evidenceProblem(evidence: Record<string, unknown>, root = 'evide
   while (stack.length > 0) {
     const [v, path, depth] = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.length > EVIDENCE_LIMITS.maxText) return { field: path, message: `is longer than ${EVIDENCE_LIMITS.maxText} characters` };
+      if (v.length > EVIDENCE_LIMITS.maxText)
+        return { field: path, message: `is longer than ${EVIDENCE_LIMITS.maxText} characters` };
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return { field: path, message: 'must be a finite number' };
     } else if (v !== null && typeof v === 'object') {
-      if (depth > EVIDENCE_LIMITS.maxDepth) return { field: path, message: `nests more than ${EVIDENCE_LIMITS.maxDepth} levels deep` };
+      if (depth > EVIDENCE_LIMITS.maxDepth)
+        return { field: path, message: `nests more than ${EVIDENCE_LIMITS.maxDepth} levels deep` };
       if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${path}[${i}]`, depth + 1]));
       else for (const [k, x] of Object.entries(v)) stack.push([x, `${path}.${k}`, depth + 1]);
     } else if (v !== null && typeof v !== 'boolean') {
@@ -92,7 +114,8 @@ export function evidenceProblem(evidence: Record<string, unknown>, root = 'evide
     }
   }
   const bytes = new TextEncoder().encode(JSON.stringify(evidence)).length;
-  if (bytes > EVIDENCE_LIMITS.maxBytes) return { field: root, message: `is ${bytes} bytes as JSON; at most ${EVIDENCE_LIMITS.maxBytes} are kept` };
+  if (bytes > EVIDENCE_LIMITS.maxBytes)
+    return { field: root, message: `is ${bytes} bytes as JSON; at most ${EVIDENCE_LIMITS.maxBytes} are kept` };
   return null;
 }
 

@@ -3,7 +3,13 @@
  * form that the hash chain covers.
  */
 export const EVENT_TYPES = [
-  'opt_in', 'opt_out', 'confirmed', 'confirmation_sent', 'confirmation_failed', 'erased', 'expired',
+  'opt_in',
+  'opt_out',
+  'confirmed',
+  'confirmation_sent',
+  'confirmation_failed',
+  'erased',
+  'expired',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -14,8 +20,16 @@ export type Channel = (typeof CHANNELS)[number];
  * What the person did. Opt-ins need one of the active actions; inference ("they wrote to us") is never one.
  */
 export const ACTIVE_ACTIONS = [
-  'checked_box', 'submitted_form', 'sent_keyword', 'tapped_button', 'selected_list_item', 'pressed_digit',
-  'clicked_link', 'toggled_setting', 'signed_paper', 'spoke_consent',
+  'checked_box',
+  'submitted_form',
+  'sent_keyword',
+  'tapped_button',
+  'selected_list_item',
+  'pressed_digit',
+  'clicked_link',
+  'toggled_setting',
+  'signed_paper',
+  'spoke_consent',
 ] as const;
 export type ActiveAction = (typeof ACTIVE_ACTIONS)[number];
 export const SYSTEM_ACTIONS = ['provider_report', 'staff_request', 'erasure_request', 'message_outcome'] as const;
@@ -79,7 +93,9 @@ export function orderKey(ev: TimedEvent): number {
 const RANK: Record<string, number> = { opt_in: 0, confirmed: 1, expired: 1.5, opt_out: 2 };
 /** The canonical order of a person's events: a function of the events, never of when they arrived. */
 export function compareEvents(a: TimedEvent, b: TimedEvent): number {
-  return orderKey(a) - orderKey(b) || (RANK[a.type] ?? 3) - (RANK[b.type] ?? 3) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    orderKey(a) - orderKey(b) || (RANK[a.type] ?? 3) - (RANK[b.type] ?? 3) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /**
@@ -92,7 +108,8 @@ export const isConditional = (ev: TimedEvent) =>
 
 /** True when stepping the current state with `ev` could differ from replaying the whole set. */
 export const needsReplay = (condKey: number | null | undefined, ev: TimedEvent) =>
-  (ev.type === 'opt_in' && ev.scope === 'restore') || (condKey !== null && condKey !== undefined && Number(condKey) >= orderKey(ev));
+  (ev.type === 'opt_in' && ev.scope === 'restore') ||
+  (condKey !== null && condKey !== undefined && Number(condKey) >= orderKey(ev));
 
 /**
  * The state after one unconditional event or a Confirm, stepping from the current state, or null when there
@@ -115,7 +132,8 @@ export function nextState(current: TopicState | undefined, ev: TimedEvent, doubl
       if (!current || current.status !== 'pending' || key < current.decidedAt) return null;
       return { status: 'opted_in', decidedAt: key, eventId: ev.id };
     case 'opt_out':
-      if (current && (key < current.decidedAt || (key === current.decidedAt && current.status === 'opted_out'))) return null;
+      if (current && (key < current.decidedAt || (key === current.decidedAt && current.status === 'opted_out')))
+        return null;
       return { status: 'opted_out', decidedAt: key, eventId: ev.id };
     case 'expired':
       return expires(current, ev, key) ? { status: 'expired', decidedAt: key, eventId: ev.id } : null;
@@ -146,7 +164,11 @@ const agreed = (s: TopicState | undefined) => s?.status === 'opted_in' || s?.sta
  * person's own STOP is what holds it and it was agreed to just before that STOP (a second STOP in a row keeps
  * what the first one took); Confirm completes a pending opt-in.
  */
-export function replayStates(events: HistoryEvent[], topicKeys: string[], doubleOptIn: boolean): Map<string, TopicState | undefined> {
+export function replayStates(
+  events: HistoryEvent[],
+  topicKeys: string[],
+  doubleOptIn: boolean,
+): Map<string, TopicState | undefined> {
   const out = new Map<string, TopicState | undefined>();
   const sorted = [...events].sort(compareEvents);
   for (const topic of topicKeys) {
@@ -161,14 +183,28 @@ export function replayStates(events: HistoryEvent[], topicKeys: string[], double
       const key = orderKey(ev);
       if (ev.type === 'opt_out') {
         const own = ev.scope === 'all' && (ACTIVE_ACTIONS as readonly string[]).includes(ev.action);
-        s = { status: 'opted_out', decidedAt: key, eventId: ev.id, ownStop: own, agreedBefore: s?.status === 'opted_out' ? s.agreedBefore : agreed(s) };
+        s = {
+          status: 'opted_out',
+          decidedAt: key,
+          eventId: ev.id,
+          ownStop: own,
+          agreedBefore: s?.status === 'opted_out' ? s.agreedBefore : agreed(s),
+        };
       } else if (ev.type === 'opt_in') {
         if (ev.scope === 'restore' && !(s?.status === 'opted_out' && s.ownStop && s.agreedBefore)) continue;
-        s = { status: doubleOptIn ? 'pending' : 'opted_in', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
+        s = {
+          status: doubleOptIn ? 'pending' : 'opted_in',
+          decidedAt: key,
+          eventId: ev.id,
+          ownStop: false,
+          agreedBefore: false,
+        };
       } else if (ev.type === 'confirmed') {
-        if (s?.status === 'pending') s = { status: 'opted_in', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
+        if (s?.status === 'pending')
+          s = { status: 'opted_in', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
       } else if (ev.type === 'expired') {
-        if (expires(s, ev, key)) s = { status: 'expired', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
+        if (expires(s, ev, key))
+          s = { status: 'expired', decidedAt: key, eventId: ev.id, ownStop: false, agreedBefore: false };
       }
     }
     out.set(topic, s ? { status: s.status, decidedAt: s.decidedAt, eventId: s.eventId } : undefined);
@@ -200,11 +236,26 @@ export interface ChainedEventFields {
 /** The exact string the event hash is computed over: fixed key order, so any edit changes it. */
 export function canonicalEvent(e: ChainedEventFields): string {
   const fields: unknown[] = [
-    e.business_id, e.id, e.person_id, e.seq, e.type, e.scope, e.topic_keys, e.channel, e.action, e.text_hash,
-    e.occurred_at, e.recorded_at, e.source_ref, e.actor, e.evidence_hash, e.prev_hash,
+    e.business_id,
+    e.id,
+    e.person_id,
+    e.seq,
+    e.type,
+    e.scope,
+    e.topic_keys,
+    e.channel,
+    e.action,
+    e.text_hash,
+    e.occurred_at,
+    e.recorded_at,
+    e.source_ref,
+    e.actor,
+    e.evidence_hash,
+    e.prev_hash,
   ];
   // Appended only when set, so every hash computed before the column existed still verifies.
-  if (e.occurred_precision_ms !== null && e.occurred_precision_ms !== undefined) fields.push(Number(e.occurred_precision_ms));
+  if (e.occurred_precision_ms !== null && e.occurred_precision_ms !== undefined)
+    fields.push(Number(e.occurred_precision_ms));
   return JSON.stringify(fields);
 }
 

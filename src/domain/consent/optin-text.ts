@@ -16,10 +16,30 @@ export interface TextCheckInput {
 
 // Words that tell a reader how to leave, in the languages Optline ships keyword packs for.
 const OPT_OUT_HINTS = [
-  'stop', 'unsubscribe', 'opt out', 'opt-out', 'optout', 'cancel',
-  'baja', 'parar', 'cancelar', 'detener', 'sair', 'descadastrar',
-  'arret', 'desabonner', 'desinscrire', 'stopp', 'abmelden', 'kundigen',
-  'annulla', 'disiscrivi', 'berhenti', 'batal', 'रोकें', 'बंद',
+  'stop',
+  'unsubscribe',
+  'opt out',
+  'opt-out',
+  'optout',
+  'cancel',
+  'baja',
+  'parar',
+  'cancelar',
+  'detener',
+  'sair',
+  'descadastrar',
+  'arret',
+  'desabonner',
+  'desinscrire',
+  'stopp',
+  'abmelden',
+  'kundigen',
+  'annulla',
+  'disiscrivi',
+  'berhenti',
+  'batal',
+  'रोकें',
+  'बंद',
 ];
 
 /** Lower case, accents removed, whitespace collapsed: what "mentions X" compares. */
@@ -39,7 +59,10 @@ export function checkOptInText(input: TextCheckInput): TextCheck[] {
   checks.push({
     rule: 'not_empty',
     passed: trimmed.length >= 20,
-    message: trimmed.length >= 20 ? 'The text has content.' : 'The text is empty or too short to explain anything (at least 20 characters).',
+    message:
+      trimmed.length >= 20
+        ? 'The text has content.'
+        : 'The text is empty or too short to explain anything (at least 20 characters).',
   });
   const name = foldText(input.businessName.trim());
   const namesBusiness = name.length > 0 && body.includes(name);

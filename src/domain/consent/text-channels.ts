@@ -9,7 +9,8 @@ export type TextChannel = (typeof TEXT_CHANNELS)[number];
 /** A text registered without channels is for the written channels: everything but the phone. */
 export const WRITTEN_CHANNELS: readonly TextChannel[] = ['web', 'app', 'whatsapp', 'sms', 'email'];
 
-export const isTextChannel = (c: unknown): c is TextChannel => typeof c === 'string' && (TEXT_CHANNELS as readonly string[]).includes(c);
+export const isTextChannel = (c: unknown): c is TextChannel =>
+  typeof c === 'string' && (TEXT_CHANNELS as readonly string[]).includes(c);
 
 /** Unique, in the canonical order (so equal sets compare and hash equal); none given: the written channels. */
 export function normaliseChannels(list: readonly string[] | undefined): TextChannel[] {
@@ -20,4 +21,5 @@ export function normaliseChannels(list: readonly string[] | undefined): TextChan
 export const isWrittenSet = (channels: readonly TextChannel[]) =>
   channels.length === WRITTEN_CHANNELS.length && WRITTEN_CHANNELS.every((c) => channels.includes(c));
 
-export const textShownOn = (text: { channels: readonly string[] }, channel: TextChannel): boolean => text.channels.includes(channel);
+export const textShownOn = (text: { channels: readonly string[] }, channel: TextChannel): boolean =>
+  text.channels.includes(channel);

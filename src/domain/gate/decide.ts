@@ -18,7 +18,8 @@ export const GATE_REASONS = {
   FREQUENCY_CAPPED: 'The frequency cap for this person is reached.',
   QUIET_HOURS: "It is within quiet hours in the person's time zone: the message is deferred, not dropped.",
   SPACING: 'The last notification to this person was too recent: the message is deferred, not dropped.',
-  CONSENT_EXPIRED: 'The consent expired (a double opt-in never confirmed in time, or past its validity): the person must opt in again.',
+  CONSENT_EXPIRED:
+    'The consent expired (a double opt-in never confirmed in time, or past its validity): the person must opt in again.',
   TEMPLATE_PAUSED: 'The template is paused for this business (by Meta, or by the opt-out guard) until staff resume it.',
 } as const;
 export type GateReasonCode = keyof typeof GATE_REASONS;
@@ -41,7 +42,13 @@ export interface GateFacts {
   policy: BusinessPolicy;
   topic: { id: string; key: string; category: Category; archived: boolean } | null;
   /** `timezone`: chosen or from the number (null: the business's default); `country`: of the number (holidays). */
-  person: { id: string; erased: boolean; unreachable: boolean; timezone: string | null; country?: string | null } | null;
+  person: {
+    id: string;
+    erased: boolean;
+    unreachable: boolean;
+    timezone: string | null;
+    country?: string | null;
+  } | null;
   suppressed: boolean;
   state: { status: ConsentStatus; eventId: string } | null;
   /**
@@ -69,8 +76,11 @@ export interface CapRow {
 export type CapSelf = { id: string; createdAt: number } | null;
 
 const ahead = (r: CapRow, self: CapSelf) =>
-  self === null || r.createdAt === undefined || r.id === undefined ||
-  r.createdAt < self.createdAt || (r.createdAt === self.createdAt && r.id < self.id);
+  self === null ||
+  r.createdAt === undefined ||
+  r.id === undefined ||
+  r.createdAt < self.createdAt ||
+  (r.createdAt === self.createdAt && r.id < self.id);
 
 /**
  * THE rule of what counts against the caps, the same at enqueue and at claim: sent messages at their send time,
@@ -78,7 +88,12 @@ const ahead = (r: CapRow, self: CapSelf) =>
  * never the message itself. So with a 3/day cap the 4th notification is refused when it is queued, and the
  * three accepted are never refused later for the cap (none of them sees more than two others ahead).
  */
-export function countedSends(rows: readonly CapRow[], topicKeyOf: (topicId: string) => string | null, self: CapSelf, now: number): GateFacts['recentSends'] {
+export function countedSends(
+  rows: readonly CapRow[],
+  topicKeyOf: (topicId: string) => string | null,
+  self: CapSelf,
+  now: number,
+): GateFacts['recentSends'] {
   const out: GateFacts['recentSends'] = [];
   for (const r of rows) {
     if (self && r.id === self.id) continue;
@@ -142,7 +157,13 @@ export function decide(f: GateFacts): GateDecision {
     const since = f.now - capWindowMs(cap);
     const n = f.recentSends.filter((s) => s.sentAt > since && (cap.topic === '*' || s.topicKey === cap.topic)).length;
     if (n >= cap.max) {
-      reasons.push(reason('FREQUENCY_CAPPED', [], `(${n} of ${cap.max} in ${cap.windowHours} h${cap.topic === '*' ? '' : ` for ${cap.topic}`})`));
+      reasons.push(
+        reason(
+          'FREQUENCY_CAPPED',
+          [],
+          `(${n} of ${cap.max} in ${cap.windowHours} h${cap.topic === '*' ? '' : ` for ${cap.topic}`})`,
+        ),
+      );
     }
   }
 
@@ -176,6 +197,8 @@ function quietReason(r: QuietResult, q: QuietHours): GateReason {
   const day = r.holiday ? `public holiday in ${r.holiday.country}: ${r.holiday.name}, ${r.holiday.date}; ` : '';
   return {
     ...reason('QUIET_HOURS', [], `(${day}${q.start}–${q.end} ${r.timezone}, ${whose})`),
-    until: r.until, timezone: r.timezone, ...(r.holiday ? { holiday: r.holiday } : {}),
+    until: r.until,
+    timezone: r.timezone,
+    ...(r.holiday ? { holiday: r.holiday } : {}),
   };
 }

@@ -7,7 +7,9 @@ import type { FieldProblem } from '../errors.js';
 export interface ConsentExpiryPolicy {
   /** A double opt-in not confirmed within this many days expires (an `expired` event). 0: never. Default 30. */
   pendingDays?: number;
-  /** Consent validity in days per topic key ('*': every topic without its own). Absent or empty: consent never lapses. */
+  /**
+   * Consent validity in days per topic key ('*': every topic without its own). Absent or empty: consent never lapses.
+   */
   validityDays?: Record<string, number>;
   /** Days before a consent lapses when the person is asked to renew it (0: no prompt). */
   repermissionLeadDays?: number;
@@ -25,13 +27,18 @@ export interface TemplateGuardPolicy {
 }
 
 export const DEFAULT_PENDING_DAYS = 30;
-export const DEFAULT_TEMPLATE_GUARD: Readonly<TemplateGuardPolicy> = Object.freeze({ optOutRate: 0.02, minRecipients: 100, windowHours: 24 });
+export const DEFAULT_TEMPLATE_GUARD: Readonly<TemplateGuardPolicy> = Object.freeze({
+  optOutRate: 0.02,
+  minRecipients: 100,
+  windowHours: 24,
+});
 
 const DAYS_MAX = 3650;
 const wholeDays = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= DAYS_MAX;
 const TEMPLATE_NAME = /^[a-z0-9_]{1,512}$/;
 
-export const pendingDaysOf = (p: { consentExpiry?: ConsentExpiryPolicy }): number => p.consentExpiry?.pendingDays ?? DEFAULT_PENDING_DAYS;
+export const pendingDaysOf = (p: { consentExpiry?: ConsentExpiryPolicy }): number =>
+  p.consentExpiry?.pendingDays ?? DEFAULT_PENDING_DAYS;
 
 /** The validity of a topic's consent in days, or null when it never lapses. */
 export function validityDaysOf(p: { consentExpiry?: ConsentExpiryPolicy }, topicKey: string): number | null {
@@ -50,26 +57,47 @@ export function checkExpiryPolicy(
   const e = p.consentExpiry;
   if (e !== undefined) {
     const f = 'policy.consentExpiry';
-    if (e.pendingDays !== undefined && !wholeDays(e.pendingDays, 0)) problems.push({ field: `${f}.pendingDays`, message: `must be a whole number of days from 0 (never) to ${DAYS_MAX}` });
+    if (e.pendingDays !== undefined && !wholeDays(e.pendingDays, 0))
+      problems.push({
+        field: `${f}.pendingDays`,
+        message: `must be a whole number of days from 0 (never) to ${DAYS_MAX}`,
+      });
     for (const [topic, days] of Object.entries(e.validityDays ?? {})) {
-      if (!wholeDays(days, 1)) problems.push({ field: `${f}.validityDays.${topic}`, message: `must be a whole number of days from 1 to ${DAYS_MAX}` });
+      if (!wholeDays(days, 1))
+        problems.push({
+          field: `${f}.validityDays.${topic}`,
+          message: `must be a whole number of days from 1 to ${DAYS_MAX}`,
+        });
     }
     const lead = e.repermissionLeadDays;
-    if (lead !== undefined && !wholeDays(lead, 0)) problems.push({ field: `${f}.repermissionLeadDays`, message: `must be a whole number of days from 0 to ${DAYS_MAX}` });
+    if (lead !== undefined && !wholeDays(lead, 0))
+      problems.push({
+        field: `${f}.repermissionLeadDays`,
+        message: `must be a whole number of days from 0 to ${DAYS_MAX}`,
+      });
     const shortest = Math.min(...Object.values(e.validityDays ?? {}).filter((d) => Number.isInteger(d)));
     if (Number.isInteger(lead) && lead! > 0 && lead! >= shortest) {
-      problems.push({ field: `${f}.repermissionLeadDays`, message: `must be less than the shortest validity (${shortest} days)` });
+      problems.push({
+        field: `${f}.repermissionLeadDays`,
+        message: `must be less than the shortest validity (${shortest} days)`,
+      });
     }
     const t = e.repermissionTemplate;
     if (t && (!TEMPLATE_NAME.test(String(t.name)) || typeof t.language !== 'string' || !t.language)) {
-      problems.push({ field: `${f}.repermissionTemplate`, message: 'must name an approved template (lower-case letters, digits, _) and its language' });
+      problems.push({
+        field: `${f}.repermissionTemplate`,
+        message: 'must name an approved template (lower-case letters, digits, _) and its language',
+      });
     }
   }
   const g = p.templateGuard;
   if (g) {
     const f = 'policy.templateGuard';
-    if (g.optOutRate !== undefined && !(g.optOutRate > 0 && g.optOutRate <= 1)) problems.push({ field: `${f}.optOutRate`, message: 'must be more than 0 and at most 1 (0.02 is 2 %)' });
-    if (g.minRecipients !== undefined && !(Number.isInteger(g.minRecipients) && g.minRecipients >= 1)) problems.push({ field: `${f}.minRecipients`, message: 'must be a whole number of at least 1' });
-    if (g.windowHours !== undefined && !(g.windowHours > 0 && g.windowHours <= 24 * 31)) problems.push({ field: `${f}.windowHours`, message: 'must be more than 0 and at most 744 (31 days)' });
+    if (g.optOutRate !== undefined && !(g.optOutRate > 0 && g.optOutRate <= 1))
+      problems.push({ field: `${f}.optOutRate`, message: 'must be more than 0 and at most 1 (0.02 is 2 %)' });
+    if (g.minRecipients !== undefined && !(Number.isInteger(g.minRecipients) && g.minRecipients >= 1))
+      problems.push({ field: `${f}.minRecipients`, message: 'must be a whole number of at least 1' });
+    if (g.windowHours !== undefined && !(g.windowHours > 0 && g.windowHours <= 24 * 31))
+      problems.push({ field: `${f}.windowHours`, message: 'must be more than 0 and at most 744 (31 days)' });
   }
 }

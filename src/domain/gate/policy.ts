@@ -91,15 +91,24 @@ export function mergePolicy(
     });
   }
   p.frequencyCaps.forEach((c, i) => {
-    if (!Number.isInteger(c.max) || c.max < 1) problems.push({ field: `policy.frequencyCaps[${i}].max`, message: 'must be a whole number of at least 1' });
-    if (!(c.windowHours > 0 && c.windowHours <= 24 * 31)) problems.push({ field: `policy.frequencyCaps[${i}].windowHours`, message: 'must be more than 0 and at most 744 (31 days)' });
+    if (!Number.isInteger(c.max) || c.max < 1)
+      problems.push({ field: `policy.frequencyCaps[${i}].max`, message: 'must be a whole number of at least 1' });
+    if (!(c.windowHours > 0 && c.windowHours <= 24 * 31))
+      problems.push({
+        field: `policy.frequencyCaps[${i}].windowHours`,
+        message: 'must be more than 0 and at most 744 (31 days)',
+      });
   });
   if (p.quietHours) {
     const q = p.quietHours;
     if (!HHMM.test(q.start)) problems.push({ field: 'policy.quietHours.start', message: 'must be a time like 21:00' });
     if (!HHMM.test(q.end)) problems.push({ field: 'policy.quietHours.end', message: 'must be a time like 08:00' });
     if (q.start === q.end) problems.push({ field: 'policy.quietHours.end', message: 'must differ from start' });
-    if (!isValidTimezone(q.defaultTimezone)) problems.push({ field: 'policy.quietHours.defaultTimezone', message: 'must be an IANA time zone such as Europe/London' });
+    if (!isValidTimezone(q.defaultTimezone))
+      problems.push({
+        field: 'policy.quietHours.defaultTimezone',
+        message: 'must be an IANA time zone such as Europe/London',
+      });
     if (q.holidays) problems.push(...holidayProblems(q.holidays));
   }
   checkExpiryPolicy(p, problems);

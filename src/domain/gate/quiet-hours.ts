@@ -22,8 +22,14 @@ function partsAt(now: number, tz: string): Record<string, number> {
   let f = formats.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat('en-GB', {
-      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-      second: '2-digit', hourCycle: 'h23',
+      timeZone: tz,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
     });
     formats.set(tz, f);
   }
@@ -88,7 +94,7 @@ export function quietHoursAt(
   person: { timezone: string | null; country?: string | null } | null,
 ): QuietResult | null {
   const timezone = person?.timezone ?? q.defaultTimezone;
-  const zoneOf = person?.timezone ? 'person' as const : 'business' as const;
+  const zoneOf = person?.timezone ? ('person' as const) : ('business' as const);
   const countries = holidayCountries(q, person?.country);
   let t = now;
   let holiday: QuietResult['holiday'];

@@ -22,7 +22,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function parts(ms: number, tz: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
   let f = formatters.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
     formatters.set(tz, f);
   }
   const o: Record<string, number> = {};
@@ -50,18 +59,29 @@ export function parseInstant(v: string, tz: string, field: string): number {
   if (date) {
     const [y, mo, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
     const probe = new Date(Date.UTC(y, mo - 1, d));
-    if (probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d) fail('VALIDATION_FAILED', `${field} is not a calendar date.`, field);
+    if (probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d)
+      fail('VALIDATION_FAILED', `${field} is not a calendar date.`, field);
     return localToInstant(y, mo, d, 0, tz);
   }
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/.test(v)) {
-    fail('VALIDATION_FAILED', `${field} must be an ISO 8601 instant with Z or an offset (2026-03-01T00:00:00Z) or a date (2026-03-01).`, field);
+    fail(
+      'VALIDATION_FAILED',
+      `${field} must be an ISO 8601 instant with Z or an offset (2026-03-01T00:00:00Z) or a date (2026-03-01).`,
+      field,
+    );
   }
   const t = Date.parse(v);
   if (!Number.isFinite(t)) fail('VALIDATION_FAILED', `${field} is not a valid time.`, field);
   return t;
 }
 
-export interface ReportRange { from: number; to: number; tz: string; bucket: BucketWidth; starts: number[] }
+export interface ReportRange {
+  from: number;
+  to: number;
+  tz: string;
+  bucket: BucketWidth;
+  starts: number[];
+}
 
 /** Checks a report's range and lists the bucket starts covering [from, to). */
 export function reportRange(q: { from: string; to: string; tz?: string; bucket?: BucketWidth }): ReportRange {
@@ -74,7 +94,12 @@ export function reportRange(q: { from: string; to: string; tz?: string; bucket?:
   let t = floorToBucket(from, tz, bucket);
   while (t < to) {
     starts.push(t);
-    if (starts.length > MAX_BUCKETS) fail('VALIDATION_FAILED', `The range holds more than ${MAX_BUCKETS} ${bucket} buckets: choose a wider bucket or a shorter range.`, 'to');
+    if (starts.length > MAX_BUCKETS)
+      fail(
+        'VALIDATION_FAILED',
+        `The range holds more than ${MAX_BUCKETS} ${bucket} buckets: choose a wider bucket or a shorter range.`,
+        'to',
+      );
     t = nextBucket(t, tz, bucket);
   }
   return { from, to, tz, bucket, starts };
@@ -111,7 +136,10 @@ export function bucketIndex(starts: number[], ms: number): number {
   let ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (starts[mid]! <= ms) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    if (starts[mid]! <= ms) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
   return ans;
 }

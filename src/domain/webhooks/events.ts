@@ -2,7 +2,14 @@
  * Outbound consent webhooks: the event types an endpoint can subscribe to, which ledger events map to them,
  * and the payload each delivery carries (documented in docs/webhooks-out.md). Pure: no I/O.
  */
-export const WEBHOOK_EVENT_TYPES = ['opt_in', 'opt_out', 'confirmation', 'erasure', 'identity_change', 'review_item'] as const;
+export const WEBHOOK_EVENT_TYPES = [
+  'opt_in',
+  'opt_out',
+  'confirmation',
+  'erasure',
+  'identity_change',
+  'review_item',
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** The webhook type a ledger event is reported as. */
@@ -11,10 +18,16 @@ export function webhookTypeOfLedgerEvent(type: string, action: string): WebhookE
     case 'opt_in':
       // change-number records the moved consent as an opt-in reported by the provider.
       return action === 'provider_report' ? 'identity_change' : 'opt_in';
-    case 'opt_out': return 'opt_out';
-    case 'confirmed': case 'confirmation_sent': case 'confirmation_failed': return 'confirmation';
-    case 'erased': return 'erasure';
-    default: return null;
+    case 'opt_out':
+      return 'opt_out';
+    case 'confirmed':
+    case 'confirmation_sent':
+    case 'confirmation_failed':
+      return 'confirmation';
+    case 'erased':
+      return 'erasure';
+    default:
+      return null;
   }
 }
 
@@ -39,22 +52,46 @@ const iso = (ms: number) => new Date(Number(ms)).toISOString();
  */
 export function ledgerEventPayload(e: LedgerEventForWebhook, type: WebhookEventType): string {
   let topics: string[] = [];
-  try { topics = JSON.parse(e.topic_keys) as string[]; } catch { /* stored by us as JSON */ }
+  try {
+    topics = JSON.parse(e.topic_keys) as string[];
+  } catch {
+    /* stored by us as JSON */
+  }
   return JSON.stringify({
     type: `consent.${type}`,
     timestamp: iso(e.recorded_at),
     data: {
-      eventId: e.id, businessId: e.business_id, personId: e.person_id, ledgerType: e.type, scope: e.scope,
-      topics, channel: e.channel, action: e.action, occurredAt: iso(e.occurred_at), recordedAt: iso(e.recorded_at),
+      eventId: e.id,
+      businessId: e.business_id,
+      personId: e.person_id,
+      ledgerType: e.type,
+      scope: e.scope,
+      topics,
+      channel: e.channel,
+      action: e.action,
+      occurredAt: iso(e.occurred_at),
+      recordedAt: iso(e.recorded_at),
     },
   });
 }
 
-export function reviewItemPayload(r: { businessId: string; id: string; personId: string | null; reason: string; createdAt: number }): string {
+export function reviewItemPayload(r: {
+  businessId: string;
+  id: string;
+  personId: string | null;
+  reason: string;
+  createdAt: number;
+}): string {
   return JSON.stringify({
     type: 'consent.review_item',
     timestamp: iso(r.createdAt),
-    data: { reviewItemId: r.id, businessId: r.businessId, personId: r.personId, reason: r.reason, createdAt: iso(r.createdAt) },
+    data: {
+      reviewItemId: r.id,
+      businessId: r.businessId,
+      personId: r.personId,
+      reason: r.reason,
+      createdAt: iso(r.createdAt),
+    },
   });
 }
 

@@ -8,19 +8,27 @@ import type { Metrics } from '../../lib/metrics.js';
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, opts: { public?: boolean } = {}): void {
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.httpRequests.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    metrics.httpRequests.inc({
+      method: req.method,
+      route: req.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
     done();
   });
-  app.get('/metrics', {
-    config: { auth: opts.public ? 'none' : 'admin' },
-    schema: {
-      summary: 'Prometheus metrics (text exposition format); a platform admin key unless OPTLINE_METRICS_PUBLIC=true',
-      tags: ['operations'],
-      produces: ['text/plain'],
-      response: { 200: { description: 'Prometheus text format', type: 'string' } },
+  app.get(
+    '/metrics',
+    {
+      config: { auth: opts.public ? 'none' : 'admin' },
+      schema: {
+        summary: 'Prometheus metrics (text exposition format); a platform admin key unless OPTLINE_METRICS_PUBLIC=true',
+        tags: ['operations'],
+        produces: ['text/plain'],
+        response: { 200: { description: 'Prometheus text format', type: 'string' } },
+      },
     },
-  }, async (_req, reply) => {
-    const body = await metrics.text();
-    return reply.type(metrics.contentType).send(body);
-  });
+    async (_req, reply) => {
+      const body = await metrics.text();
+      return reply.type(metrics.contentType).send(body);
+    },
+  );
 }

@@ -15,25 +15,42 @@ const PersonTimezoneSchema = Type.Object({
 });
 
 /** A person's time zone for quiet hours: read it, or set their own choice (which wins over their number). */
-export const personTimezoneRoutes = (ctx: ServiceContext): FastifyPluginAsync => async (app) => {
-  const tags = ['people'];
-  app.get<{ Params: { id: string } }>('/v1/people/:id/timezone', {
-    schema: {
-      tags, summary: "The person's time zone for quiet hours, and where it comes from", params: IdParams,
-      response: { 200: PersonTimezoneSchema, ...errorResponses(404) },
-    },
-  }, async (req) => getPersonTimezone(ctx, businessOf(req), req.params.id));
+export const personTimezoneRoutes =
+  (ctx: ServiceContext): FastifyPluginAsync =>
+  async (app) => {
+    const tags = ['people'];
+    app.get<{ Params: { id: string } }>(
+      '/v1/people/:id/timezone',
+      {
+        schema: {
+          tags,
+          summary: "The person's time zone for quiet hours, and where it comes from",
+          params: IdParams,
+          response: { 200: PersonTimezoneSchema, ...errorResponses(404) },
+        },
+      },
+      async (req) => getPersonTimezone(ctx, businessOf(req), req.params.id),
+    );
 
-  app.put<{ Params: { id: string }; Body: { timezone: string | null } }>('/v1/people/:id/timezone', {
-    schema: {
-      tags, summary: "Set the person's own time zone (it wins over their number's); null gives it back to the number",
-      description: 'An IANA zone such as America/Chicago; anything else is 400 VALIDATION_FAILED naming `timezone`. '
-        + '409 PERSON_ERASED for an erased person.',
-      params: IdParams,
-      body: Type.Object({ timezone: Nullable(Type.String({ minLength: 1, maxLength: 64 })) }, {
-        additionalProperties: false,
-      }),
-      response: { 200: PersonTimezoneSchema, ...errorResponses(404, 409) },
-    },
-  }, async (req) => setPersonTimezone(ctx, businessOf(req), req.params.id, req.body.timezone));
-};
+    app.put<{ Params: { id: string }; Body: { timezone: string | null } }>(
+      '/v1/people/:id/timezone',
+      {
+        schema: {
+          tags,
+          summary: "Set the person's own time zone (it wins over their number's); null gives it back to the number",
+          description:
+            'An IANA zone such as America/Chicago; anything else is 400 VALIDATION_FAILED naming `timezone`. ' +
+            '409 PERSON_ERASED for an erased person.',
+          params: IdParams,
+          body: Type.Object(
+            { timezone: Nullable(Type.String({ minLength: 1, maxLength: 64 })) },
+            {
+              additionalProperties: false,
+            },
+          ),
+          response: { 200: PersonTimezoneSchema, ...errorResponses(404, 409) },
+        },
+      },
+      async (req) => setPersonTimezone(ctx, businessOf(req), req.params.id, req.body.timezone),
+    );
+  };

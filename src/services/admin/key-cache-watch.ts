@@ -13,7 +13,10 @@ import { forgetPrincipals, guardPrincipalCache } from './manage-keys.js';
 export const KEY_REVOCATION_BOUND_MS = 1000;
 export const KEY_WATCH_POLL_MS = 200;
 
-export function startKeyCacheWatch(ctx: ServiceContext, o: { pollMs?: number; boundMs?: number } = {}): { stop(): Promise<void> } {
+export function startKeyCacheWatch(
+  ctx: ServiceContext,
+  o: { pollMs?: number; boundMs?: number } = {},
+): { stop(): Promise<void> } {
   const boundMs = o.boundMs ?? KEY_REVOCATION_BOUND_MS;
   let version: number | null = null;
   let verifiedAt = -Infinity;
@@ -34,7 +37,8 @@ export function startKeyCacheWatch(ctx: ServiceContext, o: { pollMs?: number; bo
         failures = 0;
       })
       .catch((err: unknown) => {
-        if (failures++ % 50 === 0) ctx.logger.warn({ err }, 'key cache watch failed; keys are looked up on every request until it reads again');
+        if (failures++ % 50 === 0)
+          ctx.logger.warn({ err }, 'key cache watch failed; keys are looked up on every request until it reads again');
       })
       .finally(() => {
         if (!stopped) (timer = setTimeout(tick, o.pollMs ?? KEY_WATCH_POLL_MS)).unref();

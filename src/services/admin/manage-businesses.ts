@@ -15,7 +15,11 @@ function checkedPolicy(base: BusinessPolicy, patch: Partial<BusinessPolicy> | un
   if (patch?.keywords !== undefined) {
     const kw = validateKeywordConfig(patch.keywords);
     if (!kw.ok) {
-      throw new AppError('INVALID_POLICY', 'The keyword settings are not valid.', kw.errors.map((e) => ({ field: `policy.keywords.${e.field}`, message: e.message })));
+      throw new AppError(
+        'INVALID_POLICY',
+        'The keyword settings are not valid.',
+        kw.errors.map((e) => ({ field: `policy.keywords.${e.field}`, message: e.message })),
+      );
     }
   }
   return merged.policy;
@@ -56,11 +60,16 @@ export async function updateBusiness(
     const current = await getBusiness(trx, businessId);
     if (!current) return fail('NOT_FOUND', 'No such business.', 'businessId');
     const policy = checkedPolicy(current.policy, input.policy);
-    if (input.policy?.keywords !== undefined) await checkOptInKeywordTexts(trx, businessId, policy.keywords as KeywordConfig);
+    if (input.policy?.keywords !== undefined)
+      await checkOptInKeywordTexts(trx, businessId, policy.keywords as KeywordConfig);
     const now = ctx.clock.now();
     await trx
       .updateTable('businesses')
-      .set({ display_name: input.displayName?.trim() ?? current.displayName, policy: JSON.stringify(policy), updated_at: now })
+      .set({
+        display_name: input.displayName?.trim() ?? current.displayName,
+        policy: JSON.stringify(policy),
+        updated_at: now,
+      })
       .where('id', '=', businessId)
       .execute();
     if (actor) {
@@ -73,7 +82,10 @@ export async function updateBusiness(
   });
 }
 
-export async function listBusinesses(ctx: ServiceContext, opts: { after?: string; limit: number }): Promise<Business[]> {
+export async function listBusinesses(
+  ctx: ServiceContext,
+  opts: { after?: string; limit: number },
+): Promise<Business[]> {
   let q = ctx.database.db.selectFrom('businesses').selectAll().orderBy('id').limit(opts.limit);
   if (opts.after) q = q.where('id', '>', opts.after);
   return (await q.execute()).map(toBusiness);

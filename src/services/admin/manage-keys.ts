@@ -4,7 +4,13 @@ import { randomToken, sha256Hex } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
 import { isRole, type Role } from '../../domain/access/roles.js';
 import {
-  findAdminKeyByHash, findBusinessKeyByHash, insertAdminKey, insertBusinessKey, listAdminKeys, listBusinessKeys, revokeKey,
+  findAdminKeyByHash,
+  findBusinessKeyByHash,
+  insertAdminKey,
+  insertBusinessKey,
+  listAdminKeys,
+  listBusinessKeys,
+  revokeKey,
   touchKey,
 } from '../../storage/business/key-store.js';
 import { writeAudit } from '../../storage/audit/audit-store.js';
@@ -14,8 +20,7 @@ import { writeAudit } from '../../storage/audit/audit-store.js';
  * enough: there is nothing to brute-force). Business keys start `olk_`, platform admin keys `ola_`.
  */
 export type Principal =
-  | { kind: 'admin'; keyId: string }
-  | { kind: 'business'; keyId: string; businessId: string; role: Role };
+  { kind: 'admin'; keyId: string } | { kind: 'business'; keyId: string; businessId: string; role: Role };
 
 export interface KeyInfo {
   id: string;
@@ -36,22 +41,52 @@ export async function createApiKey(
   const now = ctx.clock.now();
   // Without a role the caller is the operator (CLI, platform admin key, demo seed) making a business's key: admin.
   // A business key making another one passes the role it asked for (POST /v1/keys defaults to write).
-  const role: Role | null = input.businessId ? input.role ?? 'admin' : null;
+  const role: Role | null = input.businessId ? (input.role ?? 'admin') : null;
   const key = `${input.businessId ? 'olk' : 'ola'}_${randomToken(24)}`;
-  const row = { id: newId('key', now), name: input.name, prefix: key.slice(0, 10), key_hash: sha256Hex(key), created_at: now, last_used_at: null, revoked_at: null };
+  const row = {
+    id: newId('key', now),
+    name: input.name,
+    prefix: key.slice(0, 10),
+    key_hash: sha256Hex(key),
+    created_at: now,
+    last_used_at: null,
+    revoked_at: null,
+  };
   if (input.businessId) {
-    const b = await ctx.database.db.selectFrom('businesses').select('id').where('id', '=', input.businessId).executeTakeFirst();
+    const b = await ctx.database.db
+      .selectFrom('businesses')
+      .select('id')
+      .where('id', '=', input.businessId)
+      .executeTakeFirst();
     if (!b) fail('NOT_FOUND', 'No such business.', 'businessId');
     const businessId = input.businessId;
     // The audit row (when a key or the console asked) commits with the key.
     await ctx.database.transaction(async (trx) => {
       await insertBusinessKey(trx, { ...row, business_id: businessId, role: role! });
-      if (input.actor) await writeAudit(trx, businessId, now, { actor: input.actor, action: 'key.create', target: row.id, detail: { name: input.name, role } });
+      if (input.actor)
+        await writeAudit(trx, businessId, now, {
+          actor: input.actor,
+          action: 'key.create',
+          target: row.id,
+          detail: { name: input.name, role },
+        });
     });
   } else {
     await insertAdminKey(ctx.database.db, row);
   }
-  return { key, info: { id: row.id, name: row.name, prefix: row.prefix, businessId: input.businessId, role, createdAt: now, lastUsedAt: null, revokedAt: null } };
+  return {
+    key,
+    info: {
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      businessId: input.businessId,
+      role,
+      createdAt: now,
+      lastUsedAt: null,
+      revokedAt: null,
+    },
+  };
 }
 
 // last_used_at is written at most once a minute per key so authentication stays a read on the hot path.
@@ -129,18 +164,34 @@ export async function listApiKeys(ctx: ServiceContext, businessId: string | null
   const db = ctx.database.db;
   const rows = businessId ? await listBusinessKeys(db, businessId) : await listAdminKeys(db);
   return rows.map((r) => ({
-    id: r.id, name: r.name, prefix: r.prefix, businessId, role: 'role' in r && isRole(r.role) ? r.role : null, createdAt: Number(r.created_at),
-    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at), revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    id: r.id,
+    name: r.name,
+    prefix: r.prefix,
+    businessId,
+    role: 'role' in r && isRole(r.role) ? r.role : null,
+    createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
   }));
 }
 
-export async function revokeApiKey(ctx: ServiceContext, businessId: string | null, keyId: string, actor?: string): Promise<KeyInfo> {
+export async function revokeApiKey(
+  ctx: ServiceContext,
+  businessId: string | null,
+  keyId: string,
+  actor?: string,
+): Promise<KeyInfo> {
   for (const [h, v] of principals) if (v.p.keyId === keyId) principals.delete(h);
   const now = ctx.clock.now();
   await ctx.database.transaction(async (trx) => {
     await revokeKey(trx, businessId, keyId, now);
     if (!businessId || !actor) return;
-    const known = await trx.selectFrom('api_keys').select('id').where('business_id', '=', businessId).where('id', '=', keyId).executeTakeFirst();
+    const known = await trx
+      .selectFrom('api_keys')
+      .select('id')
+      .where('business_id', '=', businessId)
+      .where('id', '=', keyId)
+      .executeTakeFirst();
     if (known) await writeAudit(trx, businessId, now, { actor, action: 'key.revoke', target: keyId });
   });
   const keys = await listApiKeys(ctx, businessId);

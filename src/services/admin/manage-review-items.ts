@@ -1,5 +1,10 @@
 import { fail } from '../../domain/errors.js';
-import { getReviewItemForUpdate, listReviewItems, markReviewItemResolved, type ReviewItem } from '../../storage/whatsapp/review-store.js';
+import {
+  getReviewItemForUpdate,
+  listReviewItems,
+  markReviewItemResolved,
+  type ReviewItem,
+} from '../../storage/whatsapp/review-store.js';
 import type { ServiceContext } from '../context.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
 import { awaitCallsInFlight, type CallHold } from '../consent/await-calls-in-flight.js';
@@ -7,7 +12,11 @@ import { writeAudit } from '../../storage/audit/audit-store.js';
 
 export type ReviewResolution = 'opted_out' | 'no_action';
 
-export function listReview(ctx: ServiceContext, businessId: string, opts: { status: 'open' | 'resolved' | 'all'; after?: string; limit: number }): Promise<ReviewItem[]> {
+export function listReview(
+  ctx: ServiceContext,
+  businessId: string,
+  opts: { status: 'open' | 'resolved' | 'all'; after?: string; limit: number },
+): Promise<ReviewItem[]> {
   return listReviewItems(ctx.database.db, businessId, opts);
 }
 
@@ -32,17 +41,41 @@ export async function resolveReviewItem(
     let optOutEventId: string | null = null;
     if (input.resolution === 'opted_out') {
       if (!item.personId) fail('VALIDATION_FAILED', 'This item names no person to opt out.', 'resolution');
-      const r = await recordOptOutTx({ ...ctx, callHolds: holds }, trx, businessId, {
-        person: { personId: item.personId! }, scope: 'all', channel: 'whatsapp', action: 'staff_request',
-        evidence: { reviewItemId: item.id, reviewReason: item.reason, source: item.sourceRef, detail: item.detail, ...(input.note ? { note: input.note } : {}) },
-        sourceRef: `review:${item.id}`, actor: input.actor,
-      }, { key: { personId: item.personId! }, country: null, timezone: null }, now);
+      const r = await recordOptOutTx(
+        { ...ctx, callHolds: holds },
+        trx,
+        businessId,
+        {
+          person: { personId: item.personId! },
+          scope: 'all',
+          channel: 'whatsapp',
+          action: 'staff_request',
+          evidence: {
+            reviewItemId: item.id,
+            reviewReason: item.reason,
+            source: item.sourceRef,
+            detail: item.detail,
+            ...(input.note ? { note: input.note } : {}),
+          },
+          sourceRef: `review:${item.id}`,
+          actor: input.actor,
+        },
+        { key: { personId: item.personId! }, country: null, timezone: null },
+        now,
+      );
       optOutEventId = r.event.id;
     }
     await markReviewItemResolved(trx, businessId, item.id, input.resolution, now);
     await writeAudit(trx, businessId, now, {
-      actor: input.actor, action: 'review.resolve', target: item.id,
-      detail: { resolution: input.resolution, personId: item.personId, optOutEventId, ...(input.note ? { note: input.note } : {}) },
+      actor: input.actor,
+      action: 'review.resolve',
+      target: item.id,
+      detail: {
+        resolution: input.resolution,
+        personId: item.personId,
+        optOutEventId,
+        ...(input.note ? { note: input.note } : {}),
+      },
     });
     return { item: { ...item, resolvedAt: now, resolution: input.resolution }, optOutEventId };
   });

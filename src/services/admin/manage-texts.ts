@@ -25,9 +25,16 @@ export interface ConsentText {
 }
 
 export const toText = (r: DB['consent_texts']): ConsentText => ({
-  hash: r.hash, name: r.name, version: Number(r.version), language: r.language, body: r.body,
-  topicKeys: parseJson<string[]>(r.topic_keys, []), checks: parseJson<TextCheck[]>(r.checks, []),
-  usable: Number(r.usable) === 1, createdAt: Number(r.created_at), channels: normaliseChannels(parseJson<string[]>(r.channels, [])),
+  hash: r.hash,
+  name: r.name,
+  version: Number(r.version),
+  language: r.language,
+  body: r.body,
+  topicKeys: parseJson<string[]>(r.topic_keys, []),
+  checks: parseJson<TextCheck[]>(r.checks, []),
+  usable: Number(r.usable) === 1,
+  createdAt: Number(r.created_at),
+  channels: normaliseChannels(parseJson<string[]>(r.channels, [])),
 });
 
 /**
@@ -35,9 +42,13 @@ export const toText = (r: DB['consent_texts']): ConsentText => ({
  * so that texts registered before channels existed keep their hash) the channels they are shown on.
  */
 export const textHash = (body: string, topicKeys: string[], language: string, channels?: readonly TextChannel[]) =>
-  sha256Hex(JSON.stringify(
-    !channels || isWrittenSet(channels) ? [body, [...topicKeys].sort(), language] : [body, [...topicKeys].sort(), language, channels],
-  ));
+  sha256Hex(
+    JSON.stringify(
+      !channels || isWrittenSet(channels)
+        ? [body, [...topicKeys].sort(), language]
+        : [body, [...topicKeys].sort(), language, channels],
+    ),
+  );
 
 /** Attempts of a registration that raced another one with the same words or name (each retry reads the winner). */
 const REGISTER_ATTEMPTS = 5;
@@ -49,7 +60,14 @@ const REGISTER_ATTEMPTS = 5;
 export async function registerText(
   ctx: ServiceContext,
   businessId: string,
-  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[]; actor?: string },
+  input: {
+    name: string;
+    language: string;
+    body: string;
+    topicKeys: string[];
+    channels?: TextChannel[];
+    actor?: string;
+  },
 ): Promise<ConsentText> {
   // Concurrent registrations of the same words (or of one name's next version) collide on the primary key or
   // on (name, version): the loser runs again and answers as a sequential call would (the same text, or the
@@ -66,7 +84,14 @@ export async function registerText(
 function registerOnce(
   ctx: ServiceContext,
   businessId: string,
-  input: { name: string; language: string; body: string; topicKeys: string[]; channels?: TextChannel[]; actor?: string },
+  input: {
+    name: string;
+    language: string;
+    body: string;
+    topicKeys: string[];
+    channels?: TextChannel[];
+    actor?: string;
+  },
 ): Promise<ConsentText> {
   return ctx.database.transaction(async (trx) => {
     // One registration per business at a time where there are row locks: the version read below then sees
@@ -80,10 +105,19 @@ function registerOnce(
     if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topicKeys');
     const channels = normaliseChannels(input.channels);
     const hash = textHash(input.body, keys, input.language, channels);
-    const existing = await trx.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
+    const existing = await trx
+      .selectFrom('consent_texts')
+      .selectAll()
+      .where('business_id', '=', businessId)
+      .where('hash', '=', hash)
+      .executeTakeFirst();
     if (existing) return toText(existing);
     // A translated text is checked in its own language: it must name each topic as that language names it.
-    const checks = checkOptInText({ body: input.body, businessName: business.displayName, topics: namedIn(topics, input.language) });
+    const checks = checkOptInText({
+      body: input.body,
+      businessName: business.displayName,
+      topics: namedIn(topics, input.language),
+    });
     const last = await trx
       .selectFrom('consent_texts')
       .select((eb) => eb.fn.max('version').as('v'))
@@ -91,26 +125,48 @@ function registerOnce(
       .where('name', '=', input.name)
       .executeTakeFirst();
     const row = {
-      business_id: businessId, hash, name: input.name, version: Number(last?.v ?? 0) + 1, language: input.language,
-      body: input.body, topic_keys: JSON.stringify(keys.sort()), checks: JSON.stringify(checks),
-      usable: textIsUsable(checks) ? 1 : 0, created_at: ctx.clock.now(), channels: JSON.stringify(channels),
+      business_id: businessId,
+      hash,
+      name: input.name,
+      version: Number(last?.v ?? 0) + 1,
+      language: input.language,
+      body: input.body,
+      topic_keys: JSON.stringify(keys.sort()),
+      checks: JSON.stringify(checks),
+      usable: textIsUsable(checks) ? 1 : 0,
+      created_at: ctx.clock.now(),
+      channels: JSON.stringify(channels),
     };
     await trx.insertInto('consent_texts').values(row).execute();
     await writeAudit(trx, businessId, row.created_at, {
-      actor: input.actor ?? 'system', action: 'text.register', target: hash, detail: { name: input.name, version: row.version, language: input.language, usable: row.usable === 1 },
+      actor: input.actor ?? 'system',
+      action: 'text.register',
+      target: hash,
+      detail: { name: input.name, version: row.version, language: input.language, usable: row.usable === 1 },
     });
     return toText(row);
   });
 }
 
 export async function getText(ctx: ServiceContext, businessId: string, hash: string): Promise<ConsentText> {
-  const r = await ctx.database.db.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', hash).executeTakeFirst();
+  const r = await ctx.database.db
+    .selectFrom('consent_texts')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('hash', '=', hash)
+    .executeTakeFirst();
   if (!r) return fail('NOT_FOUND', 'No such opt-in text.', 'hash');
   return toText(r);
 }
 
 export async function listTexts(ctx: ServiceContext, businessId: string): Promise<ConsentText[]> {
-  const rows = await ctx.database.db.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).orderBy('name').orderBy('version').execute();
+  const rows = await ctx.database.db
+    .selectFrom('consent_texts')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .orderBy('name')
+    .orderBy('version')
+    .execute();
   return rows.map(toText);
 }
 

@@ -21,9 +21,23 @@ export async function seedDemoIfEmpty(ctx: ServiceContext): Promise<DemoSeed | n
   const any = await ctx.database.db.selectFrom('businesses').select('id').limit(1).executeTakeFirst();
   if (any) return null;
   // The sandbox accepts any template; with a real number, set the name of your approved confirmation template.
-  const business = await createBusiness(ctx, { slug: 'demo', displayName: 'Demo Shop', policy: { confirmationTemplate: { name: 'optin_confirmation', language: 'en' } } });
-  await createTopic(ctx, business.id, { key: 'delivery', name: 'delivery updates', category: 'utility', description: 'Order shipped, out for delivery, delivered' });
-  await createTopic(ctx, business.id, { key: 'appointments', name: 'appointment reminders', category: 'utility', description: 'Reminders the day before a booked appointment' });
+  const business = await createBusiness(ctx, {
+    slug: 'demo',
+    displayName: 'Demo Shop',
+    policy: { confirmationTemplate: { name: 'optin_confirmation', language: 'en' } },
+  });
+  await createTopic(ctx, business.id, {
+    key: 'delivery',
+    name: 'delivery updates',
+    category: 'utility',
+    description: 'Order shipped, out for delivery, delivered',
+  });
+  await createTopic(ctx, business.id, {
+    key: 'appointments',
+    name: 'appointment reminders',
+    category: 'utility',
+    description: 'Reminders the day before a booked appointment',
+  });
   const text = await registerText(ctx, business.id, {
     name: 'default',
     language: 'en',
@@ -32,5 +46,11 @@ export async function seedDemoIfEmpty(ctx: ServiceContext): Promise<DemoSeed | n
   });
   const admin = await createApiKey(ctx, { businessId: null, name: 'demo admin' });
   const key = await createApiKey(ctx, { businessId: business.id, name: 'demo' });
-  return { businessId: business.id, slug: business.slug, adminKey: admin.key, businessKey: key.key, textHash: text.hash };
+  return {
+    businessId: business.id,
+    slug: business.slug,
+    adminKey: admin.key,
+    businessKey: key.key,
+    textHash: text.hash,
+  };
 }

@@ -3,7 +3,13 @@ import { voiceGather, voiceSay } from '../../channels/twilio/twiml.js';
 import { getBusiness, listTopics } from '../../storage/business/business-store.js';
 import { isUniqueViolation } from '../../storage/db.js';
 import type { ServiceContext } from '../context.js';
-import { captureLanguage, captureText, listNames, VOICE_LANGUAGE, type CaptureLanguage } from '../../domain/capture/texts.js';
+import {
+  captureLanguage,
+  captureText,
+  listNames,
+  VOICE_LANGUAGE,
+  type CaptureLanguage,
+} from '../../domain/capture/texts.js';
 import { getText, registerText } from '../admin/manage-texts.js';
 import { textShownOn } from '../../domain/consent/text-channels.js';
 import { recordOptIn } from '../consent/record-opt-in.js';
@@ -13,7 +19,13 @@ const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
 /** Several TwiML documents (each built, and escaped, by channels/twilio/twiml.ts) played one after another. */
 function sequence(...docs: string[]): string {
-  const inner = docs.map((d) => d.slice(DECLARATION.length).replace(/^<Response>/, '').replace(/<\/Response>$/, '').replace(/^<Response\/>$/, ''));
+  const inner = docs.map((d) =>
+    d
+      .slice(DECLARATION.length)
+      .replace(/^<Response>/, '')
+      .replace(/<\/Response>$/, '')
+      .replace(/^<Response\/>$/, ''),
+  );
   return `${DECLARATION}<Response>${inner.join('')}</Response>`;
 }
 
@@ -30,12 +42,26 @@ interface Menu {
 async function menuFor(ctx: ServiceContext, businessId: string): Promise<Menu | null> {
   const business = await getBusiness(ctx.database.db, businessId);
   if (!business) return null;
-  const topics = (await listTopics(ctx.database.db, businessId)).filter((t) => t.archivedAt === null && business.policy.allowedCategories.includes(t.category));
+  const topics = (await listTopics(ctx.database.db, businessId)).filter(
+    (t) => t.archivedAt === null && business.policy.allowedCategories.includes(t.category),
+  );
   if (topics.length === 0) return null;
   const lang = captureLanguage(business.policy.defaultLanguage);
-  const prompt = captureText(lang, 'ivrPrompt', { business: business.displayName, topics: listNames(lang, topics.map((t) => t.name)) });
+  const prompt = captureText(lang, 'ivrPrompt', {
+    business: business.displayName,
+    topics: listNames(
+      lang,
+      topics.map((t) => t.name),
+    ),
+  });
   // A phone script: registered for the phone only, so no page or message ever shows it as a written text.
-  const text = await registerText(ctx, businessId, { name: `ivr-prompt-${lang}`, language: lang, body: prompt, topicKeys: topics.map((t) => t.key), channels: ['ivr'] });
+  const text = await registerText(ctx, businessId, {
+    name: `ivr-prompt-${lang}`,
+    language: lang,
+    body: prompt,
+    topicKeys: topics.map((t) => t.key),
+    channels: ['ivr'],
+  });
   return text.usable ? { lang, prompt, textHash: text.hash } : null;
 }
 
@@ -43,10 +69,17 @@ const choiceUrl = (publicUrl: string, attempt: number, textHash: string, lang: C
   `${publicUrl}/webhooks/twilio/voice/choice?attempt=${attempt}&text=${textHash}&lang=${lang}`;
 
 function gather(publicUrl: string, menu: Menu, attempt: number): string {
-  return voiceGather({ action: choiceUrl(publicUrl, attempt, menu.textHash, menu.lang), prompt: menu.prompt, numDigits: 1, timeoutSec: 6, language: VOICE_LANGUAGE[menu.lang] });
+  return voiceGather({
+    action: choiceUrl(publicUrl, attempt, menu.textHash, menu.lang),
+    prompt: menu.prompt,
+    numDigits: 1,
+    timeoutSec: 6,
+    language: VOICE_LANGUAGE[menu.lang],
+  });
 }
 
-const say = (lang: CaptureLanguage, text: string, hangup = true) => voiceSay(text, { language: VOICE_LANGUAGE[lang], hangup });
+const say = (lang: CaptureLanguage, text: string, hangup = true) =>
+  voiceSay(text, { language: VOICE_LANGUAGE[lang], hangup });
 
 /**
  * A call to the business's Twilio number: the menu, asked twice if the caller presses nothing (Twilio falls
@@ -63,7 +96,11 @@ export async function startIvrCall(ctx: ServiceContext, businessId: string, publ
     const lang = captureLanguage(business?.policy.defaultLanguage);
     return say(lang, captureText(lang, 'ivrUnavailable'));
   }
-  return sequence(gather(publicUrl, menu, 1), gather(publicUrl, menu, 2), say(menu.lang, captureText(menu.lang, 'ivrGoodbye')));
+  return sequence(
+    gather(publicUrl, menu, 1),
+    gather(publicUrl, menu, 2),
+    say(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
+  );
 }
 
 export interface IvrChoiceOutcome {
@@ -87,12 +124,23 @@ export async function handleIvrChoice(
   const business = await getBusiness(ctx.database.db, businessId);
   const lang = captureLanguage(q.lang);
   const vars = { business: business?.displayName ?? '' };
-  const evidence = { callId: call.callSid, digits: call.digits ?? '', from: call.from, to: call.to, attempt: q.attempt };
+  const evidence = {
+    callId: call.callSid,
+    digits: call.digits ?? '',
+    from: call.from,
+    to: call.to,
+    attempt: q.attempt,
+  };
 
   if (call.digits === '9') {
     const r = await recordOptOut(ctx, businessId, {
-      person: { phone: call.from }, scope: 'all', channel: 'ivr', action: 'pressed_digit', evidence,
-      sourceRef: `twilio-call:${call.callSid}:9`, actor: 'twilio:voice',
+      person: { phone: call.from },
+      scope: 'all',
+      channel: 'ivr',
+      action: 'pressed_digit',
+      evidence,
+      sourceRef: `twilio-call:${call.callSid}:9`,
+      actor: 'twilio:voice',
     });
     return { action: 'opted_out', twiml: say(lang, captureText(lang, 'ivrOptedOut', vars)), eventId: r.event.id };
   }
@@ -103,20 +151,42 @@ export async function handleIvrChoice(
     } catch {
       text = null;
     }
-    if (!text?.usable || !textShownOn(text, 'ivr')) return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrUnavailable')) };
+    if (!text?.usable || !textShownOn(text, 'ivr'))
+      return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrUnavailable')) };
     const r = await recordOptIn(ctx, businessId, {
-      person: { phone: call.from }, topics: text.topicKeys, channel: 'ivr', action: 'pressed_digit', textHash: text.hash,
-      evidence: { ...evidence, spokenText: text.body }, sourceRef: `twilio-call:${call.callSid}:1`, actor: 'twilio:voice', language: lang,
+      person: { phone: call.from },
+      topics: text.topicKeys,
+      channel: 'ivr',
+      action: 'pressed_digit',
+      textHash: text.hash,
+      evidence: { ...evidence, spokenText: text.body },
+      sourceRef: `twilio-call:${call.callSid}:1`,
+      actor: 'twilio:voice',
+      language: lang,
     });
     const topics = await listTopics(ctx.database.db, businessId);
-    const names = listNames(lang, text.topicKeys.map((k) => topics.find((t) => t.key === k)?.name ?? k));
+    const names = listNames(
+      lang,
+      text.topicKeys.map((k) => topics.find((t) => t.key === k)?.name ?? k),
+    );
     const pending = r.changed.some((c) => c.status === 'pending');
-    return { action: 'opted_in', twiml: say(lang, captureText(lang, pending ? 'ivrPending' : 'ivrOptedIn', { ...vars, topics: names })), eventId: r.event.id };
+    return {
+      action: 'opted_in',
+      twiml: say(lang, captureText(lang, pending ? 'ivrPending' : 'ivrOptedIn', { ...vars, topics: names })),
+      eventId: r.event.id,
+    };
   }
   if (q.attempt < 2) {
     const menu = await menuFor(ctx, businessId);
     if (menu) {
-      return { action: 'retry', twiml: sequence(say(lang, captureText(lang, 'ivrRetry'), false), gather(publicUrl, menu, 2), say(menu.lang, captureText(menu.lang, 'ivrGoodbye'))) };
+      return {
+        action: 'retry',
+        twiml: sequence(
+          say(lang, captureText(lang, 'ivrRetry'), false),
+          gather(publicUrl, menu, 2),
+          say(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
+        ),
+      };
     }
   }
   return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrGoodbye')) };

@@ -29,7 +29,11 @@ const isAccept = (body: string) => {
  * business's WhatsApp messages; Twilio's own OptOutType=STOP does too. "YES WA" opts in to the topics of the
  * latest SMS invitation to that number. Twilio's MessageSid makes a redelivered webhook a no-op.
  */
-export async function handleSmsReply(ctx: ServiceContext, businessId: string, msg: InboundMessage): Promise<SmsReplyOutcome> {
+export async function handleSmsReply(
+  ctx: ServiceContext,
+  businessId: string,
+  msg: InboundMessage,
+): Promise<SmsReplyOutcome> {
   const business = await getBusiness(ctx.database.db, businessId);
   if (!business) return { action: 'none', reply: null };
   const now = ctx.clock.now();
@@ -40,9 +44,18 @@ export async function handleSmsReply(ctx: ServiceContext, businessId: string, ms
 
   if (msg.optOutType === 'STOP' || (match.type === 'match' && match.kind === 'opt_out')) {
     const r = await recordOptOut(ctx, businessId, {
-      person: { phone: msg.from }, scope: 'all', channel: 'sms', action: 'sent_keyword',
-      evidence: { messageId: msg.messageSid, text: msg.body.slice(0, 160), to: msg.to, ...(msg.optOutType ? { optOutType: msg.optOutType } : {}) },
-      sourceRef: `twilio-sms:${msg.messageSid}`, actor: 'twilio:sms',
+      person: { phone: msg.from },
+      scope: 'all',
+      channel: 'sms',
+      action: 'sent_keyword',
+      evidence: {
+        messageId: msg.messageSid,
+        text: msg.body.slice(0, 160),
+        to: msg.to,
+        ...(msg.optOutType ? { optOutType: msg.optOutType } : {}),
+      },
+      sourceRef: `twilio-sms:${msg.messageSid}`,
+      actor: 'twilio:sms',
     });
     return { action: 'opted_out', reply: captureText(lang, 'smsOptedOut', vars), eventId: r.event.id };
   }
@@ -50,18 +63,36 @@ export async function handleSmsReply(ctx: ServiceContext, businessId: string, ms
   if (isAccept(msg.body)) {
     if (!invitation) return { action: 'no_invitation', reply: captureText(lang, 'smsNoInvitation', vars) };
     const r = await recordOptIn(ctx, businessId, {
-      person: { phone: msg.from }, topics: invitation.topicKeys, channel: 'sms', action: 'sent_keyword', textHash: invitation.textHash,
-      evidence: { messageId: msg.messageSid, text: msg.body.slice(0, 160), invitationId: invitation.id, invitationSid: invitation.providerMessageId, to: msg.to },
-      sourceRef: `twilio-sms:${msg.messageSid}`, actor: 'twilio:sms', language: invitation.language,
+      person: { phone: msg.from },
+      topics: invitation.topicKeys,
+      channel: 'sms',
+      action: 'sent_keyword',
+      textHash: invitation.textHash,
+      evidence: {
+        messageId: msg.messageSid,
+        text: msg.body.slice(0, 160),
+        invitationId: invitation.id,
+        invitationSid: invitation.providerMessageId,
+        to: msg.to,
+      },
+      sourceRef: `twilio-sms:${msg.messageSid}`,
+      actor: 'twilio:sms',
+      language: invitation.language,
     });
     const topics = await listTopics(ctx.database.db, businessId);
     const names = invitation.topicKeys.map((k) => topics.find((t) => t.key === k)?.name ?? k);
-    return { action: 'opted_in', reply: captureText(lang, 'smsOptedIn', { ...vars, topics: listNames(lang, names) }), eventId: r.event.id };
+    return {
+      action: 'opted_in',
+      reply: captureText(lang, 'smsOptedIn', { ...vars, topics: listNames(lang, names) }),
+      eventId: r.event.id,
+    };
   }
 
-  if (match.type === 'match' && match.kind === 'help') return { action: 'help', reply: captureText(lang, 'smsHelp', vars) };
+  if (match.type === 'match' && match.kind === 'help')
+    return { action: 'help', reply: captureText(lang, 'smsHelp', vars) };
   // "please stop texting me": not acted on (the sentence may mean the opposite), but the way out is named.
-  if (match.type === 'mention' && match.kind === 'opt_out') return { action: 'none', reply: captureText(lang, 'smsMentionStop', vars) };
+  if (match.type === 'mention' && match.kind === 'opt_out')
+    return { action: 'none', reply: captureText(lang, 'smsMentionStop', vars) };
   // START and anything else: no WhatsApp consent is inferred from an SMS that is not an answer to an invitation.
   return { action: 'none', reply: null };
 }

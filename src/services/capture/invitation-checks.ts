@@ -10,7 +10,12 @@ import type { Keyring } from '../../lib/crypto.js';
  * What every invitation checks before anything is sent: the business, live topics of allowed categories, and a
  * usable registered text covering them (the invitation shows that text word for word).
  */
-export async function checkInvitation(q: Kysely<DB>, businessId: string, topics: string[], textHash: string): Promise<{ business: Business; text: ConsentText }> {
+export async function checkInvitation(
+  q: Kysely<DB>,
+  businessId: string,
+  topics: string[],
+  textHash: string,
+): Promise<{ business: Business; text: ConsentText }> {
   const business = await getBusiness(q, businessId);
   if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
   const keys = [...new Set(topics)];
@@ -20,11 +25,22 @@ export async function checkInvitation(q: Kysely<DB>, businessId: string, topics:
   const archived = found.filter((t) => t.archivedAt !== null);
   if (archived.length) fail('TOPIC_ARCHIVED', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`, 'topics');
   const refused = found.filter((t) => !business.policy.allowedCategories.includes(t.category));
-  if (refused.length) fail('CATEGORY_NOT_ALLOWED', `${refused.map((t) => t.key).join(', ')}: the business's policy does not allow this category.`, 'topics');
-  const row = await q.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', '=', textHash).executeTakeFirst();
+  if (refused.length)
+    fail(
+      'CATEGORY_NOT_ALLOWED',
+      `${refused.map((t) => t.key).join(', ')}: the business's policy does not allow this category.`,
+      'topics',
+    );
+  const row = await q
+    .selectFrom('consent_texts')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('hash', '=', textHash)
+    .executeTakeFirst();
   if (!row) return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
   const text = toText(row);
-  if (!text.usable) fail('TEXT_CHECK_FAILED', 'This opt-in text failed its policy checks and cannot be used.', 'textHash');
+  if (!text.usable)
+    fail('TEXT_CHECK_FAILED', 'This opt-in text failed its policy checks and cannot be used.', 'textHash');
   const missing = keys.filter((k) => !text.topicKeys.includes(k));
   if (missing.length) fail('TEXT_TOPICS_MISMATCH', `The opt-in text does not cover: ${missing.join(', ')}.`, 'topics');
   return { business, text };
@@ -34,18 +50,40 @@ export async function checkInvitation(q: Kysely<DB>, businessId: string, topics:
  * A person who said no is not asked again by SMS or email: an opt-out of any invited topic (or an erasure)
  * refuses the invitation. Only the person can come back, on their own initiative.
  */
-export async function refuseIfOptedOut(q: Kysely<DB>, keyring: Keyring, businessId: string, phone: string | null, topics: string[]): Promise<void> {
+export async function refuseIfOptedOut(
+  q: Kysely<DB>,
+  keyring: Keyring,
+  businessId: string,
+  phone: string | null,
+  topics: string[],
+): Promise<void> {
   if (!phone) return;
-  if (await isSuppressed(q, businessId, keyring.phoneHash(phone))) fail('CONTACT_ERASED', 'This number was erased at the person\'s request; no invitation is sent to it.', 'person.phone');
+  if (await isSuppressed(q, businessId, keyring.phoneHash(phone)))
+    fail(
+      'CONTACT_ERASED',
+      "This number was erased at the person's request; no invitation is sent to it.",
+      'person.phone',
+    );
   const rows = await q
     .selectFrom('consent_state')
-    .innerJoin('people', (j) => j.onRef('people.business_id', '=', 'consent_state.business_id').onRef('people.id', '=', 'consent_state.person_id'))
-    .innerJoin('topics', (j) => j.onRef('topics.business_id', '=', 'consent_state.business_id').onRef('topics.id', '=', 'consent_state.topic_id'))
+    .innerJoin('people', (j) =>
+      j
+        .onRef('people.business_id', '=', 'consent_state.business_id')
+        .onRef('people.id', '=', 'consent_state.person_id'),
+    )
+    .innerJoin('topics', (j) =>
+      j.onRef('topics.business_id', '=', 'consent_state.business_id').onRef('topics.id', '=', 'consent_state.topic_id'),
+    )
     .select(['topics.key as key'])
     .where('consent_state.business_id', '=', businessId)
     .where('people.phone_e164', '=', phone)
     .where('consent_state.status', '=', 'opted_out')
     .where('topics.key', 'in', topics)
     .execute();
-  if (rows.length) fail('RECIPIENT_OPTED_OUT', `The person opted out of ${rows.map((r) => r.key).join(', ')}; no invitation is sent.`, 'person');
+  if (rows.length)
+    fail(
+      'RECIPIENT_OPTED_OUT',
+      `The person opted out of ${rows.map((r) => r.key).join(', ')}; no invitation is sent.`,
+      'person',
+    );
 }

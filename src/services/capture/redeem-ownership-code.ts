@@ -21,8 +21,18 @@ export interface OwnershipInbound {
 export type RedeemRefusal = 'unknown_code' | 'expired' | 'phone_mismatch' | 'sender_unknown' | 'not_allowed';
 
 export type RedeemResult =
-  /** The opt-in is recorded (or was already, for a redelivered message). The WhatsApp confirmation is queued by the opt-in itself. */
-  | { outcome: 'recorded'; requestId: string; duplicate: boolean; optIn: OptInResult | null; eventId: string; language: string }
+  /**
+   * The opt-in is recorded (or was already, for a redelivered message). The WhatsApp confirmation is queued by the
+   * opt-in itself.
+   */
+  | {
+      outcome: 'recorded';
+      requestId: string;
+      duplicate: boolean;
+      optIn: OptInResult | null;
+      eventId: string;
+      language: string;
+    }
   /** Nothing recorded. `reply` is a short chat answer in the language of the form, for the open service window. */
   | { outcome: 'refused'; reason: RedeemRefusal; reply: string; requestId: string | null };
 
@@ -30,7 +40,8 @@ const REPLIES: Record<string, Record<RedeemRefusal, string>> = {
   en: {
     unknown_code: 'We could not find this code. Please fill in the sign-up form again.',
     expired: 'This code has expired. Please fill in the sign-up form again.',
-    phone_mismatch: 'This code was made for another phone number. Please send it from the number you typed in the form.',
+    phone_mismatch:
+      'This code was made for another phone number. Please send it from the number you typed in the form.',
     sender_unknown: 'We cannot see your phone number, so we cannot check this code. Please fill in the form again.',
     not_allowed: 'This sign-up can no longer be completed. Please fill in the sign-up form again.',
   },
@@ -38,20 +49,25 @@ const REPLIES: Record<string, Record<RedeemRefusal, string>> = {
     unknown_code: 'No encontramos este código. Vuelve a rellenar el formulario de alta.',
     expired: 'Este código ha caducado. Vuelve a rellenar el formulario de alta.',
     phone_mismatch: 'Este código es para otro número. Envíalo desde el número que escribiste en el formulario.',
-    sender_unknown: 'No vemos tu número de teléfono, así que no podemos comprobar este código. Vuelve a rellenar el formulario.',
+    sender_unknown:
+      'No vemos tu número de teléfono, así que no podemos comprobar este código. Vuelve a rellenar el formulario.',
     not_allowed: 'Este alta ya no se puede completar. Vuelve a rellenar el formulario de alta.',
   },
   pt: {
     unknown_code: 'Não encontramos este código. Preencha o formulário de inscrição de novo.',
     expired: 'Este código expirou. Preencha o formulário de inscrição de novo.',
     phone_mismatch: 'Este código foi feito para outro número. Envie-o do número que você digitou no formulário.',
-    sender_unknown: 'Não conseguimos ver seu número de telefone, então não podemos conferir este código. Preencha o formulário de novo.',
+    sender_unknown:
+      'Não conseguimos ver seu número de telefone, então não podemos conferir este código. Preencha o formulário de novo.',
     not_allowed: 'Esta inscrição não pode mais ser concluída. Preencha o formulário de inscrição de novo.',
   },
 };
 
 const refuse = (reason: RedeemRefusal, language: string, requestId: string | null): RedeemResult => ({
-  outcome: 'refused', reason, requestId, reply: (REPLIES[language] ?? REPLIES.en!)[reason],
+  outcome: 'refused',
+  reason,
+  requestId,
+  reply: (REPLIES[language] ?? REPLIES.en!)[reason],
 });
 
 /** The sender's number as E.164 (a wa_id is international digits); null when only a BSUID is known. */
@@ -103,15 +119,25 @@ export async function redeemOwnershipCode(
   if (inbound.bsuid) person.bsuid = inbound.bsuid;
   const ref = resolvePersonRef(person, 'phone');
   const input: OptInInput = {
-    person, topics: request.topicKeys, channel: request.channel, action: 'checked_box', textHash: request.textHash,
+    person,
+    topics: request.topicKeys,
+    channel: request.channel,
+    action: 'checked_box',
+    textHash: request.textHash,
     // The opt-in takes effect when the person completed it, on WhatsApp; the form's time stays in the evidence.
     occurredAt: Math.min(inbound.occurredAt, now),
     evidence: {
-      ...request.evidence, ownershipCheck: 'whatsapp_code', ownershipRequestId: request.id,
-      messageId: inbound.messageId, whatsappSender: sender, whatsappAt: inbound.occurredAt,
+      ...request.evidence,
+      ownershipCheck: 'whatsapp_code',
+      ownershipRequestId: request.id,
+      messageId: inbound.messageId,
+      whatsappSender: sender,
+      whatsappAt: inbound.occurredAt,
       ...(inbound.bsuid ? { bsuid: inbound.bsuid } : {}),
     },
-    sourceRef, actor: 'page:opt-in', language: lang,
+    sourceRef,
+    actor: 'page:opt-in',
+    language: lang,
   };
   let result: OptInResult;
   try {
@@ -124,5 +150,12 @@ export async function redeemOwnershipCode(
     throw e;
   }
   await markOwnershipRedeemed(trx, businessId, request.id, result.event.id, now);
-  return { outcome: 'recorded', requestId: request.id, duplicate: result.duplicate, optIn: result, eventId: result.event.id, language: lang };
+  return {
+    outcome: 'recorded',
+    requestId: request.id,
+    duplicate: result.duplicate,
+    optIn: result,
+    eventId: result.event.id,
+    language: lang,
+  };
 }

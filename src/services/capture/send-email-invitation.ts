@@ -45,7 +45,8 @@ export async function sendEmailInvitation(
   const db = ctx.database.db;
   const { business, text } = await checkInvitation(db, businessId, input.topics, input.textHash);
   const hash = emailHash(ctx.keyring, input.email);
-  if (await isEmailSuppressed(db, businessId, hash)) fail('RECIPIENT_OPTED_OUT', 'This address used the unsubscribe link; no invitation is sent to it.', 'email');
+  if (await isEmailSuppressed(db, businessId, hash))
+    fail('RECIPIENT_OPTED_OUT', 'This address used the unsubscribe link; no invitation is sent to it.', 'email');
   let person: PersonRow | null = null;
   let phone: string | null = null;
   if (input.person) {
@@ -57,8 +58,17 @@ export async function sendEmailInvitation(
   await refuseIfOptedOut(db, ctx.keyring, businessId, phone, input.topics);
 
   const account = await getChannelAccount<SmtpSettings, SmtpSecrets>(db, ctx.keyring, businessId, 'smtp');
-  const smtp = account?.secrets ? { url: account.secrets.url, from: account.settings.from } : opts.platformSmtp.url ? { url: opts.platformSmtp.url, from: opts.platformSmtp.from } : null;
-  if (!smtp) return fail('CHANNEL_NOT_CONFIGURED', 'No SMTP server: set OPTLINE_SMTP_URL or the business\'s own (PUT /v1/channels/smtp).', 'channel');
+  const smtp = account?.secrets
+    ? { url: account.secrets.url, from: account.settings.from }
+    : opts.platformSmtp.url
+      ? { url: opts.platformSmtp.url, from: opts.platformSmtp.from }
+      : null;
+  if (!smtp)
+    return fail(
+      'CHANNEL_NOT_CONFIGURED',
+      "No SMTP server: set OPTLINE_SMTP_URL or the business's own (PUT /v1/channels/smtp).",
+      'channel',
+    );
 
   const lang = captureLanguage(text.language);
   const id = newId('inv', now);
@@ -68,13 +78,34 @@ export async function sendEmailInvitation(
   const link = `${opts.publicUrl}/p/${business.slug}/opt-in?inv=${invite.token}`;
   const unsubscribeUrl = `${opts.publicUrl}/p/unsubscribe/${unsub.token}`;
   const topics = await listTopics(db, businessId);
-  const vars = { business: business.displayName, topics: listNames(lang, input.topics.map((k) => topics.find((t) => t.key === k)?.name ?? k)) };
+  const vars = {
+    business: business.displayName,
+    topics: listNames(
+      lang,
+      input.topics.map((k) => topics.find((t) => t.key === k)?.name ?? k),
+    ),
+  };
   const date = new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeZone: 'UTC' }).format(expiresAt);
   const words = {
-    subject: captureText(lang, 'emailSubject', vars), intro: captureText(lang, 'emailIntro', vars), cta: captureText(lang, 'emailCta', { date }),
-    button: captureText(lang, 'emailButton'), nothingUnless: captureText(lang, 'emailNothingUnless'), unsubscribeLabel: captureText(lang, 'emailUnsubscribe'),
+    subject: captureText(lang, 'emailSubject', vars),
+    intro: captureText(lang, 'emailIntro', vars),
+    cta: captureText(lang, 'emailCta', { date }),
+    button: captureText(lang, 'emailButton'),
+    nothingUnless: captureText(lang, 'emailNothingUnless'),
+    unsubscribeLabel: captureText(lang, 'emailUnsubscribe'),
   };
-  const plain = [words.intro, '', text.body, '', words.cta, link, '', words.nothingUnless, '', `${words.unsubscribeLabel} ${unsubscribeUrl}`].join('\n');
+  const plain = [
+    words.intro,
+    '',
+    text.body,
+    '',
+    words.cta,
+    link,
+    '',
+    words.nothingUnless,
+    '',
+    `${words.unsubscribeLabel} ${unsubscribeUrl}`,
+  ].join('\n');
   let headers: Record<string, string> = {};
   try {
     headers = oneClickUnsubscribeHeaders(unsubscribeUrl);
@@ -84,17 +115,47 @@ export async function sendEmailInvitation(
   }
 
   await insertInvitation(db, {
-    id, businessId, channel: 'email', mode: 'link', phone, emailHash: hash, personId: person?.id ?? null, topicKeys: [...new Set(input.topics)].sort(),
-    textHash: text.hash, language: lang, messageBody: null, tokenId: invite.id, providerMessageId: null, createdAt: now, expiresAt,
+    id,
+    businessId,
+    channel: 'email',
+    mode: 'link',
+    phone,
+    emailHash: hash,
+    personId: person?.id ?? null,
+    topicKeys: [...new Set(input.topics)].sort(),
+    textHash: text.hash,
+    language: lang,
+    messageBody: null,
+    tokenId: invite.id,
+    providerMessageId: null,
+    createdAt: now,
+    expiresAt,
   });
   const sent = await opts.mailer(smtp).send({
-    to: input.email, subject: words.subject, text: plain, headers,
-    html: renderTemplate('email-invitation', { ...words, lang, link, unsubscribeUrl, textBody: text.body, textLanguage: text.language }),
+    to: input.email,
+    subject: words.subject,
+    text: plain,
+    headers,
+    html: renderTemplate('email-invitation', {
+      ...words,
+      lang,
+      link,
+      unsubscribeUrl,
+      textBody: text.body,
+      textLanguage: text.language,
+    }),
   });
   if (!sent.ok) {
     await db.deleteFrom('invitations').where('business_id', '=', businessId).where('id', '=', id).execute();
-    return fail('CHANNEL_SEND_FAILED', `The SMTP server refused the email: ${sent.message}`, 'channel', { retryable: sent.retryable });
+    return fail('CHANNEL_SEND_FAILED', `The SMTP server refused the email: ${sent.message}`, 'channel', {
+      retryable: sent.retryable,
+    });
   }
-  await db.updateTable('invitations').set({ provider_message_id: sent.messageId }).where('business_id', '=', businessId).where('id', '=', id).execute();
+  await db
+    .updateTable('invitations')
+    .set({ provider_message_id: sent.messageId })
+    .where('business_id', '=', businessId)
+    .where('id', '=', id)
+    .execute();
   return { invitationId: id, messageId: sent.messageId, expiresAt };
 }

@@ -48,7 +48,10 @@ export async function sendSmsInvitation(
   const now = ctx.clock.now();
   const db = ctx.database.db;
   const { business, text } = await checkInvitation(db, businessId, input.topics, input.textHash);
-  let phone = input.person.phone !== undefined || input.person.waId !== undefined ? resolvePersonRef(input.person, 'person.phone').key.phone ?? null : null;
+  let phone =
+    input.person.phone !== undefined || input.person.waId !== undefined
+      ? (resolvePersonRef(input.person, 'person.phone').key.phone ?? null)
+      : null;
   let personId: string | null = null;
   if (!phone && input.person.personId) {
     const p = await findPerson(db, businessId, { personId: input.person.personId });
@@ -56,10 +59,15 @@ export async function sendSmsInvitation(
     phone = p.phone_e164;
     personId = p.id;
   }
-  if (!phone) return fail('VALIDATION_FAILED', 'An SMS invitation needs the person\'s phone number.', 'person.phone');
+  if (!phone) return fail('VALIDATION_FAILED', "An SMS invitation needs the person's phone number.", 'person.phone');
   await refuseIfOptedOut(db, ctx.keyring, businessId, phone, input.topics);
   const account = await getChannelAccount<TwilioSettings, TwilioSecrets>(db, ctx.keyring, businessId, 'twilio');
-  if (!account?.secrets) return fail('CHANNEL_NOT_CONFIGURED', 'Set the business\'s Twilio account first (PUT /v1/channels/twilio).', 'channel');
+  if (!account?.secrets)
+    return fail(
+      'CHANNEL_NOT_CONFIGURED',
+      "Set the business's Twilio account first (PUT /v1/channels/twilio).",
+      'channel',
+    );
 
   const lang = captureLanguage(text.language);
   const id = newId('inv', now);
@@ -69,17 +77,38 @@ export async function sendSmsInvitation(
   if (input.mode === 'link') {
     const signed = signToken(ctx.keyring, 'invite', { b: businessId, i: id, exp: expiresAt, j: tokenId });
     tokenId = signed.id;
-    instruction = captureText(lang, 'smsLinkInstruction', { link: `${opts.publicUrl}/p/${business.slug}/opt-in?inv=${signed.token}` });
+    instruction = captureText(lang, 'smsLinkInstruction', {
+      link: `${opts.publicUrl}/p/${business.slug}/opt-in?inv=${signed.token}`,
+    });
   }
   const body = `${text.body}\n${instruction}`;
   // Stored before it is sent, so a reply that beats our own bookkeeping still finds its invitation.
   await insertInvitation(db, {
-    id, businessId, channel: 'sms', mode: input.mode, phone, emailHash: null, personId, topicKeys: [...new Set(input.topics)].sort(),
-    textHash: text.hash, language: lang, messageBody: body, tokenId, providerMessageId: null, createdAt: now, expiresAt,
+    id,
+    businessId,
+    channel: 'sms',
+    mode: input.mode,
+    phone,
+    emailHash: null,
+    personId,
+    topicKeys: [...new Set(input.topics)].sort(),
+    textHash: text.hash,
+    language: lang,
+    messageBody: body,
+    tokenId,
+    providerMessageId: null,
+    createdAt: now,
+    expiresAt,
   });
-  const client = createTwilioClient({ baseUrl: opts.twilioApiUrl, accountSid: account.settings.accountSid, authToken: account.secrets.authToken });
+  const client = createTwilioClient({
+    baseUrl: opts.twilioApiUrl,
+    accountSid: account.settings.accountSid,
+    authToken: account.secrets.authToken,
+  });
   const sent = await client.sendMessage({
-    to: phone, body, ...(account.settings.from ? { from: account.settings.from } : {}),
+    to: phone,
+    body,
+    ...(account.settings.from ? { from: account.settings.from } : {}),
     ...(account.settings.messagingServiceSid ? { messagingServiceSid: account.settings.messagingServiceSid } : {}),
   });
   if (!sent.ok) {
@@ -90,12 +119,30 @@ export async function sendSmsInvitation(
       // it becomes a ledger opt-out with Twilio's word as evidence, so the gate refuses the number from now on.
       const sender = account.settings.from ?? account.settings.messagingServiceSid ?? null;
       await recordOptOut(ctx, businessId, {
-        person: { phone }, scope: 'all', channel: 'sms', action: 'provider_report', actor: 'twilio:sms',
-        evidence: { provider: 'twilio', errorCode: sent.code, providerMessage: sent.message.slice(0, 200), sender, messageSid: null, invitationId: id },
+        person: { phone },
+        scope: 'all',
+        channel: 'sms',
+        action: 'provider_report',
+        actor: 'twilio:sms',
+        evidence: {
+          provider: 'twilio',
+          errorCode: sent.code,
+          providerMessage: sent.message.slice(0, 200),
+          sender,
+          messageSid: null,
+          invitationId: id,
+        },
       });
-      fail('RECIPIENT_OPTED_OUT', 'The number replied STOP to this Twilio sender (error 21610); no invitation is sent, and the opt-out is now in the ledger.', 'person.phone');
+      fail(
+        'RECIPIENT_OPTED_OUT',
+        'The number replied STOP to this Twilio sender (error 21610); no invitation is sent, and the opt-out is now in the ledger.',
+        'person.phone',
+      );
     }
-    return fail('CHANNEL_SEND_FAILED', `Twilio refused the SMS: ${sent.message}`, 'channel', { retryable: sent.retryable, providerCode: sent.code });
+    return fail('CHANNEL_SEND_FAILED', `Twilio refused the SMS: ${sent.message}`, 'channel', {
+      retryable: sent.retryable,
+      providerCode: sent.code,
+    });
   }
   await setInvitationSent(db, businessId, id, sent.sid);
   return { invitationId: id, messageSid: sent.sid, mode: input.mode, body, expiresAt };

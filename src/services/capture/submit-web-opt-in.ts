@@ -33,13 +33,28 @@ export interface WebOptInSubmission {
 export type WebOptInOutcome =
   | { kind: 'invalid'; errors: { topics?: 'none_checked'; phone?: 'missing' | 'invalid' } }
   | { kind: 'recorded'; result: OptInResult; topics: string[] }
-  | { kind: 'ownership_check'; code: string; phone: string; whatsappNumber: string; expiresAt: number; topics: string[] }
+  | {
+      kind: 'ownership_check';
+      code: string;
+      phone: string;
+      whatsappNumber: string;
+      expiresAt: number;
+      topics: string[];
+    }
   | { kind: 'unavailable' }
   | { kind: 'link_used' };
 
 /** The number people send the ownership code to, as digits (what wa.me wants), or null when none is set up. */
-export async function businessWhatsAppNumber(ctx: ServiceContext, businessId: string, override: string | null): Promise<string | null> {
-  const raw = override ?? (await getChannelAccount<WhatsAppSettings>(ctx.database.db, ctx.keyring, businessId, 'whatsapp_cloud'))?.settings.displayPhoneNumber ?? null;
+export async function businessWhatsAppNumber(
+  ctx: ServiceContext,
+  businessId: string,
+  override: string | null,
+): Promise<string | null> {
+  const raw =
+    override ??
+    (await getChannelAccount<WhatsAppSettings>(ctx.database.db, ctx.keyring, businessId, 'whatsapp_cloud'))?.settings
+      .displayPhoneNumber ??
+    null;
   const digits = raw?.replace(/\D/g, '') ?? '';
   return digits.length >= 8 ? digits : null;
 }
@@ -50,7 +65,11 @@ export async function businessWhatsAppNumber(ctx: ServiceContext, businessId: st
  * WhatsApp: redeem-ownership-code.ts); a business that turns the check off gets the opt-in recorded at once.
  * An SMS invitation link opened and submitted with the same number it was sent to is that proof already.
  */
-export async function submitWebOptIn(ctx: ServiceContext, businessId: string, s: WebOptInSubmission): Promise<WebOptInOutcome> {
+export async function submitWebOptIn(
+  ctx: ServiceContext,
+  businessId: string,
+  s: WebOptInSubmission,
+): Promise<WebOptInOutcome> {
   const now = ctx.clock.now();
   const topics = s.offeredTopics.filter((k) => s.checkedTopics.includes(k));
   const errors: { topics?: 'none_checked'; phone?: 'missing' | 'invalid' } = {};
@@ -63,13 +82,28 @@ export async function submitWebOptIn(ctx: ServiceContext, businessId: string, s:
 
   const channel = s.invitation?.channel === 'email' ? 'email' : 'web';
   const evidence: Record<string, unknown> = {
-    ...s.evidence, topicsOffered: s.offeredTopics, topicsChecked: topics, submittedAt: now, phoneTyped: s.phone.trim(),
-    pageLanguage: s.language, textHash: s.textHash, ...(s.textLanguage ? { textLanguage: s.textLanguage } : {}),
+    ...s.evidence,
+    topicsOffered: s.offeredTopics,
+    topicsChecked: topics,
+    submittedAt: now,
+    phoneTyped: s.phone.trim(),
+    pageLanguage: s.language,
+    textHash: s.textHash,
+    ...(s.textLanguage ? { textLanguage: s.textLanguage } : {}),
     ...(s.country ? { countrySelected: s.country } : {}),
-    ...(s.invitation ? { invitationId: s.invitation.id, tokenId: s.invitation.tokenId, invitationChannel: s.invitation.channel } : {}),
+    ...(s.invitation
+      ? { invitationId: s.invitation.id, tokenId: s.invitation.tokenId, invitationChannel: s.invitation.channel }
+      : {}),
   };
   const optIn: OptInInput = {
-    person: { phone }, topics, channel, action: 'checked_box', textHash: s.textHash, evidence, actor: 'page:opt-in', language: s.language,
+    person: { phone },
+    topics,
+    channel,
+    action: 'checked_box',
+    textHash: s.textHash,
+    evidence,
+    actor: 'page:opt-in',
+    language: s.language,
   };
   checkOptInShape(optIn, now);
   checkEvidence(evidence);
@@ -100,8 +134,17 @@ export async function submitWebOptIn(ctx: ServiceContext, businessId: string, s:
   const ok = await ctx.database.transaction(async (trx) => {
     if (!(await spend(trx))) return false;
     await insertOwnershipRequest(trx, {
-      id: newId('own', now), businessId, codeHash: ownershipCodeHash(ctx.keyring, businessId, code), phone, topicKeys: topics,
-      textHash: s.textHash, language: s.language, channel, evidence, createdAt: now, expiresAt,
+      id: newId('own', now),
+      businessId,
+      codeHash: ownershipCodeHash(ctx.keyring, businessId, code),
+      phone,
+      topicKeys: topics,
+      textHash: s.textHash,
+      language: s.language,
+      channel,
+      evidence,
+      createdAt: now,
+      expiresAt,
     });
     return true;
   });

@@ -31,11 +31,24 @@ export async function unsubscribeEmail(
   const invitation = await getInvitation(ctx.database.db, businessId, link.invitationId);
   if (!invitation) return { optedOut: false, cancelledMessages: 0 };
   if (invitation.emailHash) await suppressEmail(ctx.database.db, businessId, invitation.emailHash, now);
-  const person = invitation.personId ? { personId: invitation.personId } : invitation.phone ? { phone: invitation.phone } : null;
+  const person = invitation.personId
+    ? { personId: invitation.personId }
+    : invitation.phone
+      ? { phone: invitation.phone }
+      : null;
   if (!person) return { optedOut: false, cancelledMessages: 0 };
   const r = await recordOptOut(ctx, businessId, {
-    person, scope: 'all', channel: 'email', action: 'clicked_link',
-    evidence: { tokenId: link.tokenId, invitationId: invitation.id, ip: evidence.ip, userAgent: evidence.userAgent, oneClick: evidence.oneClick },
+    person,
+    scope: 'all',
+    channel: 'email',
+    action: 'clicked_link',
+    evidence: {
+      tokenId: link.tokenId,
+      invitationId: invitation.id,
+      ip: evidence.ip,
+      userAgent: evidence.userAgent,
+      oneClick: evidence.oneClick,
+    },
     // No sourceRef on purpose: a click on an old email after a later re-opt-in must opt out again, not be
     // taken for a duplicate. A repeated click only appends an event that changes no state.
     actor: 'page:unsubscribe',

@@ -41,7 +41,10 @@ export async function awaitCallsInFlight(ctx: ServiceContext, holds: readonly Ca
     open = next;
     if (open.length === 0) return;
     if (Date.now() >= deadline) {
-      ctx.logger.warn({ messages: open.flatMap((h) => h.messageIds) }, 'opt-out acknowledged while calls started before it had not ended');
+      ctx.logger.warn(
+        { messages: open.flatMap((h) => h.messageIds) },
+        'opt-out acknowledged while calls started before it had not ended',
+      );
       return;
     }
     await new Promise((r) => setTimeout(r, DELAYS[Math.min(i, DELAYS.length - 1)]));

@@ -2,7 +2,13 @@ import { expiryScope, type ExpiryAction } from '../../domain/consent/model.js';
 import { pendingDaysOf, validityDaysOf } from '../../domain/gate/expiry-policy.js';
 import type { BusinessPolicy } from '../../domain/gate/policy.js';
 import { listTopics, parsePolicy, type Topic } from '../../storage/business/business-store.js';
-import { appendEvent, findEventBySource, getStates, projectEvent, timedOf } from '../../storage/consent/consent-store.js';
+import {
+  appendEvent,
+  findEventBySource,
+  getStates,
+  projectEvent,
+  timedOf,
+} from '../../storage/consent/consent-store.js';
 import { dueStates, type DueState } from '../../storage/consent/expiry-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
 import type { ServiceContext } from '../context.js';
@@ -27,7 +33,10 @@ export interface ExpiryResult {
  * holds), never an opt-out. Idempotent: an expired state is not selected again, and each event's source
  * reference (the decision it ends and the moment) is unique. Consents close to lapsing get one re-permission prompt.
  */
-export async function expireConsents(ctx: ServiceContext, opts: { batchSize?: number; businessId?: string } = {}): Promise<ExpiryResult> {
+export async function expireConsents(
+  ctx: ServiceContext,
+  opts: { batchSize?: number; businessId?: string } = {},
+): Promise<ExpiryResult> {
   const limit = opts.batchSize ?? 500;
   const out: ExpiryResult = { pendingExpired: 0, lapsed: 0, prompted: 0 };
   let sel = ctx.database.db.selectFrom('businesses').select(['id', 'policy']).orderBy('id');
@@ -37,12 +46,30 @@ export async function expireConsents(ctx: ServiceContext, opts: { batchSize?: nu
     const topics = (await listTopics(ctx.database.db, b.id)).filter((t) => t.archivedAt === null);
     const pendingDays = pendingDaysOf(policy);
     if (pendingDays > 0) {
-      out.pendingExpired += await sweep(ctx, b.id, policy, topics, 'pending_expired', pendingDays, { status: 'pending' }, limit);
+      out.pendingExpired += await sweep(
+        ctx,
+        b.id,
+        policy,
+        topics,
+        'pending_expired',
+        pendingDays,
+        { status: 'pending' },
+        limit,
+      );
     }
     for (const t of topics) {
       const days = validityDaysOf(policy, t.key);
       if (days === null) continue;
-      out.lapsed += await sweep(ctx, b.id, policy, [t], 'validity_lapsed', days, { status: 'opted_in', topicId: t.id }, limit);
+      out.lapsed += await sweep(
+        ctx,
+        b.id,
+        policy,
+        [t],
+        'validity_lapsed',
+        days,
+        { status: 'opted_in', topicId: t.id },
+        limit,
+      );
     }
     out.prompted += await sendRepermissionPrompts(ctx, { id: b.id, policy }, topics, limit);
   }
@@ -51,13 +78,23 @@ export async function expireConsents(ctx: ServiceContext, opts: { batchSize?: nu
 
 /** Expires every state due under one rule, a batch at a time; one transaction per decision ended. */
 async function sweep(
-  ctx: ServiceContext, businessId: string, policy: BusinessPolicy, topics: Topic[], action: ExpiryAction, days: number,
-  sel: { status: string; topicId?: string }, limit: number,
+  ctx: ServiceContext,
+  businessId: string,
+  policy: BusinessPolicy,
+  topics: Topic[],
+  action: ExpiryAction,
+  days: number,
+  sel: { status: string; topicId?: string },
+  limit: number,
 ): Promise<number> {
   const byId = new Map(topics.map((t) => [t.id, t]));
   let n = 0;
   for (;;) {
-    const due = await dueStates(ctx.database.db, businessId, { ...sel, decidedBy: ctx.clock.now() - days * DAY, limit });
+    const due = await dueStates(ctx.database.db, businessId, {
+      ...sel,
+      decidedBy: ctx.clock.now() - days * DAY,
+      limit,
+    });
     const groups = new Map<string, DueState[]>();
     for (const d of due) {
       const k = `${d.personId}\n${d.eventId}\n${d.decidedAt}`;
@@ -72,8 +109,13 @@ async function sweep(
 }
 
 async function expireOne(
-  ctx: ServiceContext, businessId: string, policy: BusinessPolicy, group: DueState[], byId: Map<string, Topic>,
-  action: ExpiryAction, days: number,
+  ctx: ServiceContext,
+  businessId: string,
+  policy: BusinessPolicy,
+  group: DueState[],
+  byId: Map<string, Topic>,
+  action: ExpiryAction,
+  days: number,
 ): Promise<number> {
   const { personId, eventId, decidedAt } = group[0]!;
   const at = decidedAt + days * DAY;
@@ -89,12 +131,33 @@ async function expireOne(
       .filter((d) => states.get(d.topicId)?.eventId === eventId && byId.has(d.topicId))
       .map((d) => byId.get(d.topicId)!);
     if (!topics.length) return 0;
-    const event = await appendEvent(trx, person, {
-      type: 'expired', scope: expiryScope(eventId), topicKeys: topics.map((t) => t.key), channel: 'system', action,
-      textHash: null, occurredAt: at, sourceRef, actor: EXPIRY_ACTOR,
-      evidence: { rule: action === 'pending_expired' ? 'policy.consentExpiry.pendingDays' : 'policy.consentExpiry.validityDays', days, decidedAt, endsEvent: eventId },
-    }, now, ctx.keyring.ledger);
-    const written = await projectEvent(trx, businessId, personId, topics, timedOf(event), { doubleOptIn: policy.doubleOptIn, now });
+    const event = await appendEvent(
+      trx,
+      person,
+      {
+        type: 'expired',
+        scope: expiryScope(eventId),
+        topicKeys: topics.map((t) => t.key),
+        channel: 'system',
+        action,
+        textHash: null,
+        occurredAt: at,
+        sourceRef,
+        actor: EXPIRY_ACTOR,
+        evidence: {
+          rule: action === 'pending_expired' ? 'policy.consentExpiry.pendingDays' : 'policy.consentExpiry.validityDays',
+          days,
+          decidedAt,
+          endsEvent: eventId,
+        },
+      },
+      now,
+      ctx.keyring.ledger,
+    );
+    const written = await projectEvent(trx, businessId, personId, topics, timedOf(event), {
+      doubleOptIn: policy.doubleOptIn,
+      now,
+    });
     return written.filter((w) => w.changed).length;
   });
 }

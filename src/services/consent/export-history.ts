@@ -29,8 +29,24 @@ export interface ExportOptions {
 }
 
 export const EXPORT_COLUMNS = [
-  'event_id', 'person_id', 'phone', 'seq', 'type', 'scope', 'topics', 'channel', 'action', 'occurred_at', 'recorded_at',
-  'text_hash', 'source_ref', 'actor', 'evidence', 'evidence_hash', 'prev_hash', 'hash',
+  'event_id',
+  'person_id',
+  'phone',
+  'seq',
+  'type',
+  'scope',
+  'topics',
+  'channel',
+  'action',
+  'occurred_at',
+  'recorded_at',
+  'text_hash',
+  'source_ref',
+  'actor',
+  'evidence',
+  'evidence_hash',
+  'prev_hash',
+  'hash',
 ] as const;
 
 export interface HistoryEvent {
@@ -58,14 +74,20 @@ export interface HistoryEvent {
  * The ledger page by page, in (recorded_at, person_id, seq) order: unique within a business, and events of
  * one person recorded in the same millisecond still come out in chain order.
  */
-export async function* historyPages(ctx: ServiceContext, businessId: string, opts: Omit<ExportOptions, 'format'> = {}): AsyncGenerator<HistoryEvent[]> {
+export async function* historyPages(
+  ctx: ServiceContext,
+  businessId: string,
+  opts: Omit<ExportOptions, 'format'> = {},
+): AsyncGenerator<HistoryEvent[]> {
   const q = ctx.database.db;
   let after: { at: number; personId: string; seq: number } | null = null;
   for (;;) {
     let sel = q
       .selectFrom('consent_events as e')
       .leftJoin('people as p', (j) => j.onRef('p.business_id', '=', 'e.business_id').onRef('p.id', '=', 'e.person_id'))
-      .leftJoin('consent_evidence as v', (j) => j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'))
+      .leftJoin('consent_evidence as v', (j) =>
+        j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'),
+      )
       .selectAll('e')
       .select(['p.phone_e164', 'v.evidence'])
       .where('e.business_id', '=', businessId)
@@ -78,19 +100,38 @@ export async function* historyPages(ctx: ServiceContext, businessId: string, opt
     if (after) {
       const a = after;
       // The first condition alone bounds the index range; the second skips what the last page already gave.
-      sel = sel.where('e.recorded_at', '>=', a.at).where((eb) =>
-        eb.or([eb('e.recorded_at', '>', a.at), eb('e.person_id', '>', a.personId), eb.and([eb('e.person_id', '=', a.personId), eb('e.seq', '>', a.seq)])]),
-      );
+      sel = sel
+        .where('e.recorded_at', '>=', a.at)
+        .where((eb) =>
+          eb.or([
+            eb('e.recorded_at', '>', a.at),
+            eb('e.person_id', '>', a.personId),
+            eb.and([eb('e.person_id', '=', a.personId), eb('e.seq', '>', a.seq)]),
+          ]),
+        );
     }
     const rows = await sel.execute();
     if (rows.length === 0) return;
     yield rows.map((r) => ({
-      eventId: r.id, personId: r.person_id, phone: r.phone_e164 ?? null, seq: Number(r.seq), type: r.type, scope: r.scope,
-      topics: parseJson<string[]>(r.topic_keys, []), channel: r.channel, action: r.action,
-      occurredAt: new Date(Number(r.occurred_at)).toISOString(), recordedAt: new Date(Number(r.recorded_at)).toISOString(),
-      textHash: r.text_hash, sourceRef: r.source_ref, actor: r.actor,
-      evidence: r.evidence === null || r.evidence === undefined ? null : parseJson<Record<string, unknown>>(r.evidence, {}),
-      evidenceHash: r.evidence_hash, prevHash: r.prev_hash, hash: r.hash,
+      eventId: r.id,
+      personId: r.person_id,
+      phone: r.phone_e164 ?? null,
+      seq: Number(r.seq),
+      type: r.type,
+      scope: r.scope,
+      topics: parseJson<string[]>(r.topic_keys, []),
+      channel: r.channel,
+      action: r.action,
+      occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+      recordedAt: new Date(Number(r.recorded_at)).toISOString(),
+      textHash: r.text_hash,
+      sourceRef: r.source_ref,
+      actor: r.actor,
+      evidence:
+        r.evidence === null || r.evidence === undefined ? null : parseJson<Record<string, unknown>>(r.evidence, {}),
+      evidenceHash: r.evidence_hash,
+      prevHash: r.prev_hash,
+      hash: r.hash,
     }));
     const last = rows[rows.length - 1]!;
     after = { at: Number(last.recorded_at), personId: last.person_id, seq: Number(last.seq) };
@@ -99,21 +140,44 @@ export async function* historyPages(ctx: ServiceContext, businessId: string, opt
 }
 
 /** Writes the export to `out` (waiting for it to drain), and returns how many events it holds. */
-export async function exportHistory(ctx: ServiceContext, businessId: string, out: NodeJS.WritableStream, opts: ExportOptions): Promise<{ events: number }> {
+export async function exportHistory(
+  ctx: ServiceContext,
+  businessId: string,
+  out: NodeJS.WritableStream,
+  opts: ExportOptions,
+): Promise<{ events: number }> {
   let events = 0;
   if (opts.format === 'csv') await write(out, stringify([[...EXPORT_COLUMNS]]));
   for await (const page of historyPages(ctx, businessId, opts)) {
     events += page.length;
-    await write(out, opts.format === 'csv' ? stringify(page.map(csvRow)) : page.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await write(
+      out,
+      opts.format === 'csv' ? stringify(page.map(csvRow)) : page.map((e) => `${JSON.stringify(e)}\n`).join(''),
+    );
   }
   return { events };
 }
 
 function csvRow(e: HistoryEvent): string[] {
   return [
-    e.eventId, e.personId, e.phone ?? '', String(e.seq), e.type, e.scope, e.topics.join(';'), e.channel, e.action, e.occurredAt,
-    e.recordedAt, e.textHash ?? '', e.sourceRef ?? '', e.actor, e.evidence === null ? '' : JSON.stringify(e.evidence), e.evidenceHash,
-    e.prevHash ?? '', e.hash,
+    e.eventId,
+    e.personId,
+    e.phone ?? '',
+    String(e.seq),
+    e.type,
+    e.scope,
+    e.topics.join(';'),
+    e.channel,
+    e.action,
+    e.occurredAt,
+    e.recordedAt,
+    e.textHash ?? '',
+    e.sourceRef ?? '',
+    e.actor,
+    e.evidence === null ? '' : JSON.stringify(e.evidence),
+    e.evidenceHash,
+    e.prevHash ?? '',
+    e.hash,
   ].map(safeCell);
 }
 

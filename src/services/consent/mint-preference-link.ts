@@ -14,6 +14,7 @@ export async function mintPreferenceLink(
   opts: { publicUrl?: string; ttlMs?: number } = {},
 ): Promise<PreferenceLink> {
   const p = await getPersonOrFail(ctx.database.db, businessId, personId);
-  if (p.erased_at !== null) return fail('PERSON_ERASED', 'The person was erased; there are no preferences to manage.', 'personId');
+  if (p.erased_at !== null)
+    return fail('PERSON_ERASED', 'The person was erased; there are no preferences to manage.', 'personId');
   return preferenceLink(ctx, businessId, personId, opts);
 }

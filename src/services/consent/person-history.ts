@@ -29,10 +29,18 @@ export interface Person {
 }
 
 export const toPerson = (r: DB['people']): Person => ({
-  id: r.id, phone: r.phone_e164, waId: r.wa_id, bsuid: r.bsuid, country: r.country, language: r.language, timezone: r.timezone,
-  createdAt: Number(r.created_at), erasedAt: r.erased_at === null ? null : Number(r.erased_at),
+  id: r.id,
+  phone: r.phone_e164,
+  waId: r.wa_id,
+  bsuid: r.bsuid,
+  country: r.country,
+  language: r.language,
+  timezone: r.timezone,
+  createdAt: Number(r.created_at),
+  erasedAt: r.erased_at === null ? null : Number(r.erased_at),
   lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
-  unreachableAt: r.unreachable_at === null ? null : Number(r.unreachable_at), eventCount: Number(r.chain_seq),
+  unreachableAt: r.unreachable_at === null ? null : Number(r.unreachable_at),
+  eventCount: Number(r.chain_seq),
 });
 
 export interface ConsentEvent {
@@ -55,7 +63,12 @@ export interface ConsentEvent {
 }
 
 export async function getPersonOrFail(q: Q, businessId: string, personId: string): Promise<DB['people']> {
-  const r = await q.selectFrom('people').selectAll().where('business_id', '=', businessId).where('id', '=', personId).executeTakeFirst();
+  const r = await q
+    .selectFrom('people')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('id', '=', personId)
+    .executeTakeFirst();
   if (!r) return fail('NOT_FOUND', 'No such person.', 'personId');
   return r;
 }
@@ -63,7 +76,9 @@ export async function getPersonOrFail(q: Q, businessId: string, personId: string
 export async function personEvents(q: Q, businessId: string, personId: string): Promise<ConsentEvent[]> {
   const rows = await q
     .selectFrom('consent_events as e')
-    .leftJoin('consent_evidence as v', (j) => j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'))
+    .leftJoin('consent_evidence as v', (j) =>
+      j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'),
+    )
     .selectAll('e')
     .select('v.evidence')
     .where('e.business_id', '=', businessId)
@@ -71,10 +86,22 @@ export async function personEvents(q: Q, businessId: string, personId: string): 
     .orderBy('e.seq')
     .execute();
   return rows.map((r) => ({
-    id: r.id, seq: Number(r.seq), type: r.type, scope: r.scope, topics: parseJson<string[]>(r.topic_keys, []), channel: r.channel,
-    action: r.action, textHash: r.text_hash, occurredAt: Number(r.occurred_at), recordedAt: Number(r.recorded_at),
-    sourceRef: r.source_ref, actor: r.actor, evidence: r.evidence === null ? null : parseJson<Record<string, unknown>>(r.evidence, {}),
-    evidenceHash: r.evidence_hash, prevHash: r.prev_hash, hash: r.hash,
+    id: r.id,
+    seq: Number(r.seq),
+    type: r.type,
+    scope: r.scope,
+    topics: parseJson<string[]>(r.topic_keys, []),
+    channel: r.channel,
+    action: r.action,
+    textHash: r.text_hash,
+    occurredAt: Number(r.occurred_at),
+    recordedAt: Number(r.recorded_at),
+    sourceRef: r.source_ref,
+    actor: r.actor,
+    evidence: r.evidence === null ? null : parseJson<Record<string, unknown>>(r.evidence, {}),
+    evidenceHash: r.evidence_hash,
+    prevHash: r.prev_hash,
+    hash: r.hash,
   }));
 }
 
@@ -121,35 +148,61 @@ export function verifyPersonChain(
     const seq = Number(e.seq);
     const at = { businessId: person.business_id, personId: person.id, eventId: e.id, seq };
     if (seq !== expectSeq) {
-      problems.push({ ...at, problem: `sequence jumps from ${expectSeq - 1} to ${seq}: ${seq - expectSeq} event(s) before ${e.id} were deleted` });
+      problems.push({
+        ...at,
+        problem: `sequence jumps from ${expectSeq - 1} to ${seq}: ${seq - expectSeq} event(s) before ${e.id} were deleted`,
+      });
     }
-    if (e.prev_hash !== prev) problems.push({ ...at, problem: `event ${e.id} does not link to the event before it (prev_hash mismatch): an event was deleted or altered` });
-    if (recomputeEventHash(ledger, e) !== e.hash) problems.push({ ...at, problem: `event ${e.id} was altered: its content no longer matches its hash` });
+    if (e.prev_hash !== prev)
+      problems.push({
+        ...at,
+        problem: `event ${e.id} does not link to the event before it (prev_hash mismatch): an event was deleted or altered`,
+      });
+    if (recomputeEventHash(ledger, e) !== e.hash)
+      problems.push({ ...at, problem: `event ${e.id} was altered: its content no longer matches its hash` });
     if (hashScheme(e.hash) === 'keyed') keyedSeen = true;
     else {
-      const why = keyedSeen ? 'it follows a keyed event'
-        : !cx.legacy ? 'this business has no events from before keyed hashes'
-        : Number(e.recorded_at) > Number(cx.legacy.legacy_until) ? 'it was recorded after keyed hashes began'
-        : cx.businessSealed && (!sealed || seq > sealed.chain_seq) ? 'it is not covered by the seal that covered every unkeyed event'
-        : null;
-      if (why) problems.push({ ...at, problem: `event ${e.id} carries an unkeyed hash although ${why}: the chain was recomputed without the key` });
+      const why = keyedSeen
+        ? 'it follows a keyed event'
+        : !cx.legacy
+          ? 'this business has no events from before keyed hashes'
+          : Number(e.recorded_at) > Number(cx.legacy.legacy_until)
+            ? 'it was recorded after keyed hashes began'
+            : cx.businessSealed && (!sealed || seq > sealed.chain_seq)
+              ? 'it is not covered by the seal that covered every unkeyed event'
+              : null;
+      if (why)
+        problems.push({
+          ...at,
+          problem: `event ${e.id} carries an unkeyed hash although ${why}: the chain was recomputed without the key`,
+        });
     }
     if (evidence) {
       const ev = evidence.get(e.id);
-      if (ev !== undefined && sha256Hex(ev) !== e.evidence_hash) problems.push({ ...at, problem: `the evidence of event ${e.id} was altered` });
-      if (ev === undefined && person.erased_at === null) problems.push({ ...at, problem: `the evidence of event ${e.id} was deleted` });
+      if (ev !== undefined && sha256Hex(ev) !== e.evidence_hash)
+        problems.push({ ...at, problem: `the evidence of event ${e.id} was altered` });
+      if (ev === undefined && person.erased_at === null)
+        problems.push({ ...at, problem: `the evidence of event ${e.id} was deleted` });
     }
     if (sealed && seq === sealed.chain_seq) {
       sealedMatched = true;
       if (e.hash !== sealed.chain_head) {
-        problems.push({ ...at, problem: `seal #${sealed.seal_seq} covers this chain up to event ${seq} with hash ${sealed.chain_head.slice(0, 15)}…, but event ${e.id} now has hash ${e.hash.slice(0, 15)}…: the chain was rewritten` });
+        problems.push({
+          ...at,
+          problem: `seal #${sealed.seal_seq} covers this chain up to event ${seq} with hash ${sealed.chain_head.slice(0, 15)}…, but event ${e.id} now has hash ${e.hash.slice(0, 15)}…: the chain was rewritten`,
+        });
       }
     }
     prev = e.hash;
     expectSeq = seq + 1;
   }
   const last = events[events.length - 1];
-  const lastAt = { businessId: person.business_id, personId: person.id, eventId: last?.id ?? null, seq: last ? Number(last.seq) : null };
+  const lastAt = {
+    businessId: person.business_id,
+    personId: person.id,
+    eventId: last?.id ?? null,
+    seq: last ? Number(last.seq) : null,
+  };
   if (Number(person.chain_seq) !== expectSeq - 1 || person.chain_head !== prev) {
     problems.push({
       ...lastAt,
@@ -157,7 +210,10 @@ export function verifyPersonChain(
     });
   }
   if (sealed && !sealedMatched) {
-    problems.push({ ...lastAt, problem: `seal #${sealed.seal_seq} covers ${sealed.chain_seq} event(s) of this person, but only ${expectSeq - 1} remain: sealed events were deleted` });
+    problems.push({
+      ...lastAt,
+      problem: `seal #${sealed.seal_seq} covers ${sealed.chain_seq} event(s) of this person, but only ${expectSeq - 1} remain: sealed events were deleted`,
+    });
   }
   return problems;
 }
@@ -192,17 +248,25 @@ export async function verifyChains(
   const businesses = new Map<string, { legacy: SealRow | null; latest: SealRow | null; legacyEvents: number }>();
   const businessOf = async (id: string) => {
     let b = businesses.get(id);
-    if (!b) businesses.set(id, (b = { legacy: await legacySeal(q, id), latest: await latestSeal(q, id), legacyEvents: 0 }));
+    if (!b)
+      businesses.set(id, (b = { legacy: await legacySeal(q, id), latest: await latestSeal(q, id), legacyEvents: 0 }));
     return b;
   };
   let after: { b: string; id: string } | null = null;
   for (;;) {
-    let pq = q.selectFrom('people').select(['business_id', 'id', 'chain_seq', 'chain_head', 'erased_at']).orderBy('business_id').orderBy('id').limit(500);
+    let pq = q
+      .selectFrom('people')
+      .select(['business_id', 'id', 'chain_seq', 'chain_head', 'erased_at'])
+      .orderBy('business_id')
+      .orderBy('id')
+      .limit(500);
     if (opts.businessId) pq = pq.where('business_id', '=', opts.businessId);
     if (opts.personId) pq = pq.where('id', '=', opts.personId);
     if (after) {
       const a = after;
-      pq = pq.where((eb) => eb.or([eb('business_id', '>', a.b), eb.and([eb('business_id', '=', a.b), eb('id', '>', a.id)])]));
+      pq = pq.where((eb) =>
+        eb.or([eb('business_id', '>', a.b), eb.and([eb('business_id', '=', a.b), eb('id', '>', a.id)])]),
+      );
     }
     const batch = await pq.execute();
     if (batch.length === 0) break;
@@ -210,20 +274,41 @@ export async function verifyChains(
       const businessId = group[0]!.business_id;
       const b = await businessOf(businessId);
       const ids = group.map((p) => p.id);
-      const evs = await q.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('person_id', 'in', ids).orderBy('person_id').orderBy('seq').execute();
-      const evd = await q.selectFrom('consent_evidence').select(['event_id', 'evidence']).where('business_id', '=', businessId).where('event_id', 'in', evs.map((e) => e.id).length ? evs.map((e) => e.id) : ['-']).execute();
+      const evs = await q
+        .selectFrom('consent_events')
+        .selectAll()
+        .where('business_id', '=', businessId)
+        .where('person_id', 'in', ids)
+        .orderBy('person_id')
+        .orderBy('seq')
+        .execute();
+      const evd = await q
+        .selectFrom('consent_evidence')
+        .select(['event_id', 'evidence'])
+        .where('business_id', '=', businessId)
+        .where('event_id', 'in', evs.map((e) => e.id).length ? evs.map((e) => e.id) : ['-'])
+        .execute();
       const evidence = new Map(evd.map((r) => [r.event_id, r.evidence]));
       const heads = await headsOf(q, businessId, ids);
       const byPerson = new Map<string, DB['consent_events'][]>();
       for (const e of evs) (byPerson.get(e.person_id) ?? byPerson.set(e.person_id, []).get(e.person_id)!).push(e);
       for (const p of group) {
         const chain = byPerson.get(p.id) ?? [];
-        let found = verifyPersonChain(ledger, { ...p, chain_seq: Number(p.chain_seq), erased_at: p.erased_at === null ? null : Number(p.erased_at) }, chain, evidence, {
-          legacy: b.legacy, sealed: heads.get(p.id) ?? null, businessSealed: isGenesisDone(b.latest),
-        });
+        let found = verifyPersonChain(
+          ledger,
+          { ...p, chain_seq: Number(p.chain_seq), erased_at: p.erased_at === null ? null : Number(p.erased_at) },
+          chain,
+          evidence,
+          {
+            legacy: b.legacy,
+            sealed: heads.get(p.id) ?? null,
+            businessSealed: isGenesisDone(b.latest),
+          },
+        );
         // On a live server the person row, the events and the sealed head are read one after another, so a write
         // or a seal in between can look like a gap: look at that one person again before reporting it.
-        if (found.length > 0 && !opts.personId) found = (await verifyChains(q, ledger, { businessId, personId: p.id })).problems;
+        if (found.length > 0 && !opts.personId)
+          found = (await verifyChains(q, ledger, { businessId, personId: p.id })).problems;
         problems.push(...found);
         for (const e of chain) if (hashScheme(e.hash) === 'legacy') b.legacyEvents += 1;
       }
@@ -239,16 +324,29 @@ export async function verifyChains(
   const warnings: string[] = [];
   if (!opts.personId) {
     // Businesses with seals but no people left are checked too: everyone may have been deleted.
-    const ids = opts.businessId ? [opts.businessId] : [...new Set([...businesses.keys(), ...(await sealedBusinessIds(q))])].sort();
+    const ids = opts.businessId
+      ? [opts.businessId]
+      : [...new Set([...businesses.keys(), ...(await sealedBusinessIds(q))])].sort();
     for (const id of ids) {
       const b = await businessOf(id);
       if (b.legacy && b.legacyEvents > b.legacy.legacy_events) {
-        problems.push({ businessId: id, personId: null, eventId: null, seq: null, problem: `${b.legacyEvents} events carry unkeyed hashes but only ${b.legacy.legacy_events} were written before keyed hashes began: chains were recomputed without the key` });
+        problems.push({
+          businessId: id,
+          personId: null,
+          eventId: null,
+          seq: null,
+          problem: `${b.legacyEvents} events carry unkeyed hashes but only ${b.legacy.legacy_events} were written before keyed hashes began: chains were recomputed without the key`,
+        });
       }
       const r = await verifySeals(q, ledger, id, opts.now !== undefined ? { now: opts.now } : {});
       problems.push(...r.problems);
       warnings.push(...r.warnings);
-      seals.push({ businessId: id, seals: r.seals, latest: b.latest?.seq ?? null, latestAt: b.latest?.sealed_at ?? null });
+      seals.push({
+        businessId: id,
+        seals: r.seals,
+        latest: b.latest?.seq ?? null,
+        latestAt: b.latest?.sealed_at ?? null,
+      });
     }
   }
   return { ok: problems.length === 0, people, events, problems, seals, warnings };
@@ -264,11 +362,22 @@ function groupBy<T>(xs: T[], key: (x: T) => string): T[][] {
 export async function exportProof(ctx: ServiceContext, businessId: string, personId: string) {
   const q = ctx.database.db;
   const p = await getPersonOrFail(q, businessId, personId);
-  const business = await q.selectFrom('businesses').select(['id', 'slug', 'display_name']).where('id', '=', businessId).executeTakeFirstOrThrow();
+  const business = await q
+    .selectFrom('businesses')
+    .select(['id', 'slug', 'display_name'])
+    .where('id', '=', businessId)
+    .executeTakeFirstOrThrow();
   const events = await personEvents(q, businessId, personId);
   const hashes = [...new Set(events.map((e) => e.textHash).filter((h): h is string => !!h))];
   const texts: ConsentText[] = hashes.length
-    ? (await q.selectFrom('consent_texts').selectAll().where('business_id', '=', businessId).where('hash', 'in', hashes).execute()).map(toText)
+    ? (
+        await q
+          .selectFrom('consent_texts')
+          .selectAll()
+          .where('business_id', '=', businessId)
+          .where('hash', 'in', hashes)
+          .execute()
+      ).map(toText)
     : [];
   const chain = await verifyChains(q, ctx.keyring.ledger, { businessId, personId });
   const seal = await latestSeal(q, businessId);
@@ -290,16 +399,25 @@ export async function exportProof(ctx: ServiceContext, businessId: string, perso
     texts,
     chain: { ok: chain.ok, events: chain.events, problems: chain.problems },
     // The newest seal of the business, and the head of this person's chain it covers (null: not sealed yet).
-    seal: seal && seal.seq > 0
-      ? { seq: seal.seq, sealedAt: new Date(seal.sealed_at).toISOString(), people: seal.people, events: seal.events, hash: seal.hash,
-        coveredSeq: covered?.chain_seq ?? null, coveredHead: covered?.chain_head ?? null, coveredBySeal: covered?.seal_seq ?? null }
-      : null,
+    seal:
+      seal && seal.seq > 0
+        ? {
+            seq: seal.seq,
+            sealedAt: new Date(seal.sealed_at).toISOString(),
+            people: seal.people,
+            events: seal.events,
+            hash: seal.hash,
+            coveredSeq: covered?.chain_seq ?? null,
+            coveredHead: covered?.chain_head ?? null,
+            coveredBySeal: covered?.seal_seq ?? null,
+          }
+        : null,
     howToVerify:
       'Signed with Ed25519: the signature covers this object without its "signature" member, as JSON with keys sorted and no whitespace; ' +
       'the public key is served at /.well-known/optline-ledger-key. Check it with `optline verify-proof <file> --public-key key.pem` or the ' +
-      'steps in docs/proofs.md. Without the server\'s key a reader can also check that each prevHash is the hash of the event before and ' +
+      "steps in docs/proofs.md. Without the server's key a reader can also check that each prevHash is the hash of the event before and " +
       'that evidenceHash is SHA-256 over the evidence JSON with sorted keys. Event hashes starting "k1:" are HMAC-SHA256 under a key ' +
-      'derived from the server\'s master key; bare ones are SHA-256 over the JSON array [business_id, id, person_id, seq, type, scope, ' +
+      "derived from the server's master key; bare ones are SHA-256 over the JSON array [business_id, id, person_id, seq, type, scope, " +
       'topic_keys, channel, action, text_hash, occurred_at, recorded_at, source_ref, actor, evidence_hash, prev_hash] (events from before keyed hashes).',
   });
 }

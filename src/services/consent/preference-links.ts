@@ -1,7 +1,10 @@
 import type { ServiceContext } from '../context.js';
 import { readToken, signToken, type TokenCheck, type TokenClaims } from '../../lib/link-tokens.js';
 
-/** A preference link lives 30 days by default: long enough for a confirmation read late, short enough that a forwarded one dies. */
+/**
+ * A preference link lives 30 days by default: long enough for a confirmation read late, short enough that a forwarded
+ * one dies.
+ */
 export const PREFERENCE_LINK_TTL_MS = 30 * 24 * 3_600_000;
 
 export interface PreferenceClaims extends TokenClaims {
@@ -33,7 +36,13 @@ export function preferenceLink(
   const expiresAt = ctx.clock.now() + (opts.ttlMs ?? PREFERENCE_LINK_TTL_MS);
   const { token, id } = signToken(ctx.keyring, 'prefs', { b: businessId, p: personId, exp: expiresAt });
   const path = `/p/prefs/${token}`;
-  return { token, tokenId: id, path, url: opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}${path}` : path, expiresAt };
+  return {
+    token,
+    tokenId: id,
+    path,
+    url: opts.publicUrl ? `${opts.publicUrl.replace(/\/$/, '')}${path}` : path,
+    expiresAt,
+  };
 }
 
 export function readPreferenceLink(ctx: ServiceContext, token: string): TokenCheck<PreferenceClaims> {

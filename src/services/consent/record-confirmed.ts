@@ -1,5 +1,12 @@
 import { getTopicsByKeys, getBusiness } from '../../storage/business/business-store.js';
-import { appendEvent, findEventBySource, getStates, projectEvent, timedOf, type EventRow } from '../../storage/consent/consent-store.js';
+import {
+  appendEvent,
+  findEventBySource,
+  getStates,
+  projectEvent,
+  timedOf,
+  type EventRow,
+} from '../../storage/consent/consent-store.js';
 import type { Trx } from '../../storage/db.js';
 import { parseJson } from '../../storage/json.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
@@ -32,9 +39,20 @@ export type ConfirmResult =
  * an opt-out, but an opt-in that sorts before it and arrives later is completed by it, whatever the order of
  * arrival (domain/consent/model.ts replayStates).
  */
-export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessId: string, input: ConfirmInput, now: number): Promise<ConfirmResult> {
+export async function recordConfirmedTx(
+  ctx: ServiceContext,
+  trx: Trx,
+  businessId: string,
+  input: ConfirmInput,
+  now: number,
+): Promise<ConfirmResult> {
   if (await findEventBySource(trx, businessId, input.sourceRef)) return { outcome: 'duplicate' };
-  const optIn = await trx.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('id', '=', input.optInEventId).executeTakeFirst();
+  const optIn = await trx
+    .selectFrom('consent_events')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('id', '=', input.optInEventId)
+    .executeTakeFirst();
   if (!optIn || optIn.type !== 'opt_in' || optIn.person_id !== input.personId) return { outcome: 'not_found' };
   const business = await getBusiness(trx, businessId);
   if (!business) return { outcome: 'not_found' };
@@ -48,12 +66,33 @@ export async function recordConfirmedTx(ctx: ServiceContext, trx: Trx, businessI
   const covered = pending.length > 0 ? pending : topics;
   if (covered.length === 0) return { outcome: 'not_found' };
 
-  const event = await appendEvent(trx, person, {
-    type: 'confirmed', scope: 'topics', topicKeys: covered.map((t) => t.key), channel: input.channel, action: input.action,
-    textHash: optIn.text_hash, occurredAt: input.occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef, actor: input.actor,
-    evidence: { ...input.evidence, optInEventId: optIn.id, ...(pending.length === 0 ? { nothingPending: true } : {}) },
-  }, now, ctx.keyring.ledger);
-  const written = await projectEvent(trx, businessId, person.id, covered, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
+  const event = await appendEvent(
+    trx,
+    person,
+    {
+      type: 'confirmed',
+      scope: 'topics',
+      topicKeys: covered.map((t) => t.key),
+      channel: input.channel,
+      action: input.action,
+      textHash: optIn.text_hash,
+      occurredAt: input.occurredAt,
+      precisionMs: input.precisionMs ?? null,
+      sourceRef: input.sourceRef,
+      actor: input.actor,
+      evidence: {
+        ...input.evidence,
+        optInEventId: optIn.id,
+        ...(pending.length === 0 ? { nothingPending: true } : {}),
+      },
+    },
+    now,
+    ctx.keyring.ledger,
+  );
+  const written = await projectEvent(trx, businessId, person.id, covered, timedOf(event), {
+    doubleOptIn: business.policy.doubleOptIn,
+    now,
+  });
   const changed = written.filter((c) => c.changed).map((c) => c.topic.key);
   return { outcome: changed.length > 0 ? 'confirmed' : 'nothing_pending', event, changed };
 }

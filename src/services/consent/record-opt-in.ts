@@ -1,7 +1,13 @@
 import { fail } from '../../domain/errors.js';
 import { ACTIVE_ACTIONS, type Channel } from '../../domain/consent/model.js';
 import { toBusiness, toTopic, type Business, type Topic } from '../../storage/business/business-store.js';
-import { chainEvent, condKeyAfter, historyOf, projectionOf, type EventRow } from '../../storage/consent/consent-store.js';
+import {
+  chainEvent,
+  condKeyAfter,
+  historyOf,
+  projectionOf,
+  type EventRow,
+} from '../../storage/consent/consent-store.js';
 import type { Trx } from '../../storage/db.js';
 import type { ChecksArgs, OptInChecks, OptInPerson, OptInWrite } from '../../storage/consent/opt-in-store.js';
 import { optInWriter, type OptInSteps } from '../../storage/consent/opt-in-writer.js';
@@ -52,20 +58,33 @@ const REQUIRED_EVIDENCE: Partial<Record<Channel, string[][]>> = {
 };
 
 // A keyword reply (START) is its own proof; everywhere else the exact text shown must be kept.
-const needsText = (channel: Channel, action: string) => !((channel === 'whatsapp' || channel === 'sms') && action === 'sent_keyword');
+const needsText = (channel: Channel, action: string) =>
+  !((channel === 'whatsapp' || channel === 'sms') && action === 'sent_keyword');
 
 export function checkOptInShape(input: OptInInput, now: number): void {
   if (!(ACTIVE_ACTIONS as readonly string[]).includes(input.action)) {
-    fail('NO_USER_ACTION', `"${input.action}" is not an active user action. Consent needs one of: ${ACTIVE_ACTIONS.join(', ')}. A person writing to the business is not consent.`, 'action');
+    fail(
+      'NO_USER_ACTION',
+      `"${input.action}" is not an active user action. Consent needs one of: ${ACTIVE_ACTIONS.join(', ')}. A person writing to the business is not consent.`,
+      'action',
+    );
   }
   if (input.topics.length === 0) fail('VALIDATION_FAILED', 'Name at least one topic.', 'topics');
   for (const group of REQUIRED_EVIDENCE[input.channel] ?? []) {
     if (!group.some((k) => input.evidence[k] !== undefined && input.evidence[k] !== null && input.evidence[k] !== '')) {
-      fail('MISSING_EVIDENCE', `A ${input.channel} opt-in must keep ${group.join(' or ')} as evidence.`, `evidence.${group[0]}`);
+      fail(
+        'MISSING_EVIDENCE',
+        `A ${input.channel} opt-in must keep ${group.join(' or ')} as evidence.`,
+        `evidence.${group[0]}`,
+      );
     }
   }
   if (needsText(input.channel, input.action) && !input.textHash) {
-    fail('MISSING_EVIDENCE', 'Give textHash: the exact opt-in text the person saw must be kept with their consent.', 'textHash');
+    fail(
+      'MISSING_EVIDENCE',
+      'Give textHash: the exact opt-in text the person saw must be kept with their consent.',
+      'textHash',
+    );
   }
   if (input.occurredAt !== undefined && input.occurredAt > now + 5 * 60_000) {
     fail('VALIDATION_FAILED', 'occurredAt is in the future.', 'occurredAt');
@@ -92,10 +111,19 @@ export async function recordOptInTx(
 }
 
 /** The opt-in's rules as the writer's two pure steps: the checks on what was read, the plan on the person found. */
-function optInSteps(ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef, now: number): OptInSteps<Checked, OptInResult> {
+function optInSteps(
+  ctx: ServiceContext,
+  businessId: string,
+  input: OptInInput,
+  ref: ResolvedRef,
+  now: number,
+): OptInSteps<Checked, OptInResult> {
   const args = checksArgs(ctx, businessId, input, ref);
   return {
-    args, key: ref.key, wantHistory: input.scope === 'restore', now,
+    args,
+    key: ref.key,
+    wantHistory: input.scope === 'restore',
+    now,
     newPerson: { country: ref.country, timezone: ref.timezone, language: input.language ?? null },
     check: (facts) => {
       const c = applyChecks(input, args, facts);
@@ -106,8 +134,11 @@ function optInSteps(ctx: ServiceContext, businessId: string, input: OptInInput, 
 }
 
 const checksArgs = (ctx: ServiceContext, businessId: string, input: OptInInput, ref: ResolvedRef): ChecksArgs => ({
-  businessId, topicKeys: [...new Set(input.topics)], textHash: input.textHash ?? null,
-  phoneHash: ref.key.phone ? ctx.keyring.phoneHash(ref.key.phone) : null, sourceRef: input.sourceRef ?? null,
+  businessId,
+  topicKeys: [...new Set(input.topics)],
+  textHash: input.textHash ?? null,
+  phoneHash: ref.key.phone ? ctx.keyring.phoneHash(ref.key.phone) : null,
+  sourceRef: input.sourceRef ?? null,
 });
 
 interface Checked {
@@ -131,18 +162,29 @@ function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): C
   if (archived.length) fail('TOPIC_ARCHIVED', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`, 'topics');
   const refused = topics.filter((t) => !business.policy.allowedCategories.includes(t.category));
   if (refused.length) {
-    fail('CATEGORY_NOT_ALLOWED', `${refused.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`, 'topics');
+    fail(
+      'CATEGORY_NOT_ALLOWED',
+      `${refused.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`,
+      'topics',
+    );
   }
   if (input.textHash) checkText(facts.text, keys);
 
   const dup = facts.duplicate;
-  if (input.sourceRef && dup) return { duplicate: { duplicate: true, event: dup, personId: dup.person_id, changed: [], confirmationMessageId: null } };
+  if (input.sourceRef && dup)
+    return {
+      duplicate: { duplicate: true, event: dup, personId: dup.person_id, changed: [], confirmationMessageId: null },
+    };
 
   const evidence = { ...input.evidence };
   let liftSuppression: string | null = null;
   if (args.phoneHash && facts.suppressed) {
     if (input.channel === 'import') {
-      fail('CONTACT_ERASED', 'This number was erased at the person\'s request; an import cannot add it back.', 'person.phone');
+      fail(
+        'CONTACT_ERASED',
+        "This number was erased at the person's request; an import cannot add it back.",
+        'person.phone',
+      );
     }
     // The person acted again themselves (a new form, a keyword): the suppression is lifted, on the record.
     liftSuppression = args.phoneHash;
@@ -155,55 +197,108 @@ function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): C
  * What the opt-in writes, planned on the person as read: their row (created when new, learning WhatsApp ids),
  * the next event of their hash chain, the projection, and the confirmation queued in the outbox.
  */
-function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now: number, c: Checked, found: OptInPerson, ledger: LedgerKey, ctx: ServiceContext): { result: OptInResult; write: OptInWrite } {
+function planWrite(
+  businessId: string,
+  input: OptInInput,
+  ref: ResolvedRef,
+  now: number,
+  c: Checked,
+  found: OptInPerson,
+  ledger: LedgerKey,
+  ctx: ServiceContext,
+): { result: OptInResult; write: OptInWrite } {
   let person = found.person;
   const isNew = !person;
   if (!person) {
     if (ref.key.personId) return fail('NOT_FOUND', 'No such person.', 'person.personId');
-    person = newPersonRow(businessId, ref.key, now, { country: ref.country, timezone: ref.timezone, language: input.language ?? null });
+    person = newPersonRow(businessId, ref.key, now, {
+      country: ref.country,
+      timezone: ref.timezone,
+      language: input.language ?? null,
+    });
   }
-  if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased; record a new opt-in by phone number instead.', 'person');
+  if (person.erased_at !== null)
+    fail('PERSON_ERASED', 'This person was erased; record a new opt-in by phone number instead.', 'person');
 
   const occurredAt = input.occurredAt ?? now;
-  const { row: event, evidence } = chainEvent(person, {
-    type: 'opt_in', scope: input.scope ?? 'topics', topicKeys: c.keys, channel: input.channel, action: input.action,
-    textHash: input.textHash ?? null, occurredAt, precisionMs: input.precisionMs ?? null, sourceRef: input.sourceRef ?? null, actor: input.actor, evidence: c.evidence,
-  }, now, ledger);
+  const { row: event, evidence } = chainEvent(
+    person,
+    {
+      type: 'opt_in',
+      scope: input.scope ?? 'topics',
+      topicKeys: c.keys,
+      channel: input.channel,
+      action: input.action,
+      textHash: input.textHash ?? null,
+      occurredAt,
+      precisionMs: input.precisionMs ?? null,
+      sourceRef: input.sourceRef ?? null,
+      actor: input.actor,
+      evidence: c.evidence,
+    },
+    now,
+    ledger,
+  );
   const ev = historyOf(event);
   const condKey = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
   const written = projectionOf(found.states, found.lastStop, c.topics, ev, c.business.policy.doubleOptIn, {
-    condKey, history: found.history || input.scope === 'restore' ? [...(found.history ?? []), ev] : null,
+    condKey,
+    history: found.history || input.scope === 'restore' ? [...(found.history ?? []), ev] : null,
   });
   const changed = written.filter((x) => x.changed);
 
   // People hear of what is recorded for them: every opt-in that took effect is confirmed on WhatsApp,
   // queued in this same transaction.
-  const message = changed.length > 0
-    ? messageRow({
-        businessId, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: event.id, notBefore: now,
-        payload: {
-          topicKeys: changed.map((x) => x.topic.key), doubleOptIn: c.business.policy.doubleOptIn,
-          language: input.language ?? person.language ?? c.business.policy.defaultLanguage,
-          ...confirmationLink(ctx, businessId, person.id, c.business.policy.preferenceLink),
-        },
-      }, now)
-    : null;
+  const message =
+    changed.length > 0
+      ? messageRow(
+          {
+            businessId,
+            personId: person.id,
+            topicId: null,
+            kind: 'confirmation',
+            relatedEventId: event.id,
+            notBefore: now,
+            payload: {
+              topicKeys: changed.map((x) => x.topic.key),
+              doubleOptIn: c.business.policy.doubleOptIn,
+              language: input.language ?? person.language ?? c.business.policy.defaultLanguage,
+              ...confirmationLink(ctx, businessId, person.id, c.business.policy.preferenceLink),
+            },
+          },
+          now,
+        )
+      : null;
   const row: PersonRow = {
     ...person,
     // Learns WhatsApp ids for a person known by phone (and the reverse) as they arrive.
     wa_id: ref.key.waId && !person.wa_id ? ref.key.waId : person.wa_id,
     bsuid: ref.key.bsuid && !person.bsuid ? ref.key.bsuid : person.bsuid,
-    chain_seq: event.seq, chain_head: event.hash, updated_at: now, cond_key: condKeyAfter(person, event),
+    chain_seq: event.seq,
+    chain_head: event.hash,
+    updated_at: now,
+    cond_key: condKeyAfter(person, event),
   };
   return {
     result: {
-      duplicate: false, event, personId: person.id,
-      changed: changed.map((x) => ({ topic: x.topic.key, status: x.state.status })), confirmationMessageId: message?.id ?? null,
+      duplicate: false,
+      event,
+      personId: person.id,
+      changed: changed.map((x) => ({ topic: x.topic.key, status: x.state.status })),
+      confirmationMessageId: message?.id ?? null,
     },
     write: {
       person: { row, isNew, expect: { chainSeq: Number(person.chain_seq), updatedAt: Number(person.updated_at) } },
-      event, evidence, message, now,
-      states: written.map((x) => ({ topicId: x.topic.id, status: x.state.status, decidedAt: x.state.decidedAt, eventId: x.state.eventId })),
+      event,
+      evidence,
+      message,
+      now,
+      states: written.map((x) => ({
+        topicId: x.topic.id,
+        status: x.state.status,
+        decidedAt: x.state.decidedAt,
+        eventId: x.state.eventId,
+      })),
       liftSuppression: c.liftSuppression,
     },
   };
@@ -211,7 +306,12 @@ function planWrite(businessId: string, input: OptInInput, ref: ResolvedRef, now:
 
 function checkText(t: OptInChecks['text'], keys: string[]) {
   if (!t) return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
-  if (Number(t.usable) !== 1) fail('TEXT_CHECK_FAILED', 'This opt-in text failed its policy checks and cannot be used; see its check results.', 'textHash');
+  if (Number(t.usable) !== 1)
+    fail(
+      'TEXT_CHECK_FAILED',
+      'This opt-in text failed its policy checks and cannot be used; see its check results.',
+      'textHash',
+    );
   const covered = new Set(JSON.parse(t.topic_keys) as string[]);
   const missing = keys.filter((k) => !covered.has(k));
   if (missing.length) fail('TEXT_TOPICS_MISMATCH', `The opt-in text does not cover: ${missing.join(', ')}.`, 'topics');

@@ -1,7 +1,20 @@
 import { fail } from '../../domain/errors.js';
-import { ACTIVE_ACTIONS, EXACT_MS, SECONDS_MS, SYSTEM_ACTIONS, type Channel, type Scope } from '../../domain/consent/model.js';
+import {
+  ACTIVE_ACTIONS,
+  EXACT_MS,
+  SECONDS_MS,
+  SYSTEM_ACTIONS,
+  type Channel,
+  type Scope,
+} from '../../domain/consent/model.js';
 import { getBusiness, getTopicsByKeys, listTopics } from '../../storage/business/business-store.js';
-import { appendEvent, findEventBySource, projectEvent, timedOf, type EventRow } from '../../storage/consent/consent-store.js';
+import {
+  appendEvent,
+  findEventBySource,
+  projectEvent,
+  timedOf,
+  type EventRow,
+} from '../../storage/consent/consent-store.js';
 import { callsInFlight, cancelOpenMessages } from '../../storage/dispatch/outbox-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
@@ -17,7 +30,9 @@ export interface OptOutInput {
   channel: Channel;
   action: string;
   occurredAt?: number;
-  /** Precision of occurredAt in ms as its source gave it; absent: Meta's seconds for the WhatsApp webhook, else exact. */
+  /**
+   * Precision of occurredAt in ms as its source gave it; absent: Meta's seconds for the WhatsApp webhook, else exact.
+   */
   precisionMs?: number;
   evidence: Record<string, unknown>;
   sourceRef?: string | null;
@@ -30,7 +45,9 @@ export interface OptOutResult {
   personId: string;
   changed: { topic: string; status: string }[];
   cancelledMessages: number;
-  /** Messages whose provider call had started, not ended, when this opt-out committed (see await-calls-in-flight.ts). */
+  /**
+   * Messages whose provider call had started, not ended, when this opt-out committed (see await-calls-in-flight.ts).
+   */
   callsInFlight: string[];
 }
 
@@ -44,7 +61,8 @@ export async function recordOptOut(ctx: ServiceContext, businessId: string, inpu
   if (input.scope === 'topics' && (!input.topics || input.topics.length === 0)) {
     fail('VALIDATION_FAILED', 'Name the topics to opt out of, or use scope "all".', 'topics');
   }
-  if (input.occurredAt !== undefined && input.occurredAt > now + 5 * 60_000) fail('VALIDATION_FAILED', 'occurredAt is in the future.', 'occurredAt');
+  if (input.occurredAt !== undefined && input.occurredAt > now + 5 * 60_000)
+    fail('VALIDATION_FAILED', 'occurredAt is in the future.', 'occurredAt');
   const ref = resolvePersonRef(input.person, 'person.phone');
   const run = () => ctx.database.transaction((trx) => recordOptOutTx(ctx, trx, businessId, input, ref, now));
   let r: OptOutResult;
@@ -75,7 +93,10 @@ export async function recordOptOutTx(
 ): Promise<OptOutResult> {
   const business = await getBusiness(trx, businessId);
   if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
-  let topics = input.scope === 'topics' ? await getTopicsByKeys(trx, businessId, [...new Set(input.topics)]) : await listTopics(trx, businessId);
+  let topics =
+    input.scope === 'topics'
+      ? await getTopicsByKeys(trx, businessId, [...new Set(input.topics)])
+      : await listTopics(trx, businessId);
   if (input.scope === 'topics') {
     const unknown = (input.topics ?? []).filter((k) => !topics.some((t) => t.key === k));
     if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topics');
@@ -84,27 +105,66 @@ export async function recordOptOutTx(
 
   if (input.sourceRef) {
     const dup = await findEventBySource(trx, businessId, input.sourceRef);
-    if (dup) return { duplicate: true, event: dup, personId: dup.person_id, changed: [], cancelledMessages: 0, callsInFlight: [] };
+    if (dup)
+      return {
+        duplicate: true,
+        event: dup,
+        personId: dup.person_id,
+        changed: [],
+        cancelledMessages: 0,
+        callsInFlight: [],
+      };
   }
-  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, { country: ref.country, timezone: ref.timezone });
+  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, {
+    country: ref.country,
+    timezone: ref.timezone,
+  });
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased and is already suppressed.', 'person');
   const occurredAt = input.occurredAt ?? now;
-  const event = await appendEvent(trx, person, {
-    type: 'opt_out', scope: input.scope, topicKeys: topics.map((t) => t.key), channel: input.channel, action: input.action,
-    textHash: null, occurredAt, precisionMs: input.precisionMs ?? precisionOfActor(input.actor), sourceRef: input.sourceRef ?? null,
-    actor: input.actor, evidence: input.evidence,
-  }, now, ctx.keyring.ledger);
-  const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), { doubleOptIn: business.policy.doubleOptIn, now });
+  const event = await appendEvent(
+    trx,
+    person,
+    {
+      type: 'opt_out',
+      scope: input.scope,
+      topicKeys: topics.map((t) => t.key),
+      channel: input.channel,
+      action: input.action,
+      textHash: null,
+      occurredAt,
+      precisionMs: input.precisionMs ?? precisionOfActor(input.actor),
+      sourceRef: input.sourceRef ?? null,
+      actor: input.actor,
+      evidence: input.evidence,
+    },
+    now,
+    ctx.keyring.ledger,
+  );
+  const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), {
+    doubleOptIn: business.policy.doubleOptIn,
+    now,
+  });
   const changed = written.filter((c) => c.changed);
   // An acknowledged opt-out stops every later send: nothing already queued may leave after this commits.
   // STOP cancels everything, confirmations included.
-  const cancelled = await cancelOpenMessages(trx, businessId, person.id, input.scope === 'all' ? null : topics.map((t) => t.id), 'OPTED_OUT', now);
+  const cancelled = await cancelOpenMessages(
+    trx,
+    businessId,
+    person.id,
+    input.scope === 'all' ? null : topics.map((t) => t.id),
+    'OPTED_OUT',
+    now,
+  );
   // The calls that did start before this commit: whoever acknowledges this opt-out waits for them to end first.
   const inFlight = await callsInFlight(trx, businessId, person.id);
   if (inFlight.length) ctx.callHolds?.push({ businessId, personId: person.id, messageIds: inFlight });
   return {
-    duplicate: false, event, personId: person.id,
-    changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })), cancelledMessages: cancelled, callsInFlight: inFlight,
+    duplicate: false,
+    event,
+    personId: person.id,
+    changed: changed.map((c) => ({ topic: c.topic.key, status: c.state.status })),
+    cancelledMessages: cancelled,
+    callsInFlight: inFlight,
   };
 }
 

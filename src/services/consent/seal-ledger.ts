@@ -3,8 +3,20 @@ import { sha256Hex as sha256, type LedgerKey } from '../../lib/crypto.js';
 import { isUniqueViolation } from '../../storage/db.js';
 import type { DB } from '../../storage/schema.js';
 import {
-  eventsAfter, eventsSincePage, headPages, headsOf, headsWithoutPerson, latestSeal, legacySeal, listBusinessIds, peopleByIds, peoplePage,
-  sealPages, writeSeal, type HeadRow, type SealRow,
+  eventsAfter,
+  eventsSincePage,
+  headPages,
+  headsOf,
+  headsWithoutPerson,
+  latestSeal,
+  legacySeal,
+  listBusinessIds,
+  peopleByIds,
+  peoplePage,
+  sealPages,
+  writeSeal,
+  type HeadRow,
+  type SealRow,
 } from '../../storage/consent/seal-store.js';
 import type { ServiceContext } from '../context.js';
 import { verifyPersonChain, type ChainProblem } from './person-history.js';
@@ -38,14 +50,28 @@ const MOD = 1n << 256n;
 export function sealCanonical(s: Omit<SealRow, 'hash'>): string {
   // Must match migrations/0003-ledger-seals.ts, which wrote the seal 0 rows.
   return JSON.stringify([
-    'optline-seal', s.business_id, s.seq, s.scheme, s.sealed_at, s.people, s.events, s.legacy_events, s.legacy_until, s.digest, s.changed,
-    s.scan_mark, s.prev_hash,
+    'optline-seal',
+    s.business_id,
+    s.seq,
+    s.scheme,
+    s.sealed_at,
+    s.people,
+    s.events,
+    s.legacy_events,
+    s.legacy_until,
+    s.digest,
+    s.changed,
+    s.scan_mark,
+    s.prev_hash,
   ]);
 }
 
-const leafCanonical = (businessId: string, personId: string, seq: number, head: string) => JSON.stringify([businessId, personId, seq, head]);
+const leafCanonical = (businessId: string, personId: string, seq: number, head: string) =>
+  JSON.stringify([businessId, personId, seq, head]);
 const leafValue = (ledger: LedgerKey, h: Pick<HeadRow, 'business_id' | 'person_id' | 'chain_seq' | 'chain_head'>) =>
-  BigInt(`0x${ledger.leafMac(leafCanonical(h.business_id, h.person_id, Number(h.chain_seq), h.chain_head)).toString('hex')}`);
+  BigInt(
+    `0x${ledger.leafMac(leafCanonical(h.business_id, h.person_id, Number(h.chain_seq), h.chain_head)).toString('hex')}`,
+  );
 const digestOf = (v: bigint) => v.toString(16).padStart(64, '0');
 const digestValue = (d: string) => (d ? BigInt(`0x${d}`) : 0n);
 
@@ -68,7 +94,11 @@ export interface SealResult {
  * Seals one business: covers the new heads of every person whose chain grew since the newest seal (all people,
  * for the first seal or with `full`). Two sealers at once: the second's seal number is taken, it stops.
  */
-export async function sealBusiness(ctx: ServiceContext, businessId: string, opts: { full?: boolean } = {}): Promise<SealResult> {
+export async function sealBusiness(
+  ctx: ServiceContext,
+  businessId: string,
+  opts: { full?: boolean } = {},
+): Promise<SealResult> {
   const q = ctx.database.db;
   const ledger = ctx.keyring.ledger;
   const t0 = ctx.clock.now();
@@ -97,8 +127,15 @@ export async function sealBusiness(ctx: ServiceContext, businessId: string, opts
     }
     const seq = (base?.seq ?? 0) + 1;
     const seal: Omit<SealRow, 'hash'> = {
-      business_id: businessId, seq, scheme: 'k1', sealed_at: ctx.clock.now(), people, events,
-      legacy_events: legacy?.legacy_events ?? 0, legacy_until: legacy?.legacy_until ?? null, digest: digestOf(((value % MOD) + MOD) % MOD),
+      business_id: businessId,
+      seq,
+      scheme: 'k1',
+      sealed_at: ctx.clock.now(),
+      people,
+      events,
+      legacy_events: legacy?.legacy_events ?? 0,
+      legacy_until: legacy?.legacy_until ?? null,
+      digest: digestOf(((value % MOD) + MOD) % MOD),
       changed: pending.length,
       // Only the run's last seal moves the scan mark: a run cut short is scanned again from the old one.
       scan_mark: final ? t0 : base && base.seq > 0 ? base.scan_mark : null,
@@ -129,27 +166,47 @@ export async function sealBusiness(ctx: ServiceContext, businessId: string, opts
     if (ids.length === 0) return true;
     const heads = await headsOf(q, businessId, ids);
     const rows = await peopleByIds(q, businessId, ids);
-    const changed = [...rows.values()].filter((p) => p.chain_head !== null && p.chain_seq !== (heads.get(p.id)?.chain_seq ?? 0));
+    const changed = [...rows.values()].filter(
+      (p) => p.chain_head !== null && p.chain_seq !== (heads.get(p.id)?.chain_seq ?? 0),
+    );
     if (changed.length === 0) return true;
     const from = Math.min(...changed.map((p) => heads.get(p.id)?.chain_seq ?? 0));
-    const evs = await eventsAfter(q, businessId, changed.map((p) => p.id), from);
+    const evs = await eventsAfter(
+      q,
+      businessId,
+      changed.map((p) => p.id),
+      from,
+    );
     const byPerson = new Map<string, DB['consent_events'][]>();
     for (const e of evs) (byPerson.get(e.person_id) ?? byPerson.set(e.person_id, []).get(e.person_id)!).push(e);
     for (const p of changed) {
       const h = heads.get(p.id) ?? null;
-      // Read the person first and the events after: events beyond what the person row said are newer; the next seal takes them.
-      const chain = (byPerson.get(p.id) ?? []).filter((e) => Number(e.seq) > (h?.chain_seq ?? 0) && Number(e.seq) <= p.chain_seq);
-      const problems = h && p.chain_seq < h.chain_seq
-        ? [{ problem: `the chain is shorter (${p.chain_seq}) than seal #${h.seal_seq} covers (${h.chain_seq})` }]
-        : verifyPersonChain(ledger, { ...p, business_id: businessId, erased_at: null }, chain, null, {
-          legacy, sealed: null, businessSealed: startMark !== null, from: h ? { seq: h.chain_seq, hash: h.chain_head } : null,
-        });
+      // Read the person first and the events after: events beyond what the person row said are newer; the next seal
+      // takes them.
+      const chain = (byPerson.get(p.id) ?? []).filter(
+        (e) => Number(e.seq) > (h?.chain_seq ?? 0) && Number(e.seq) <= p.chain_seq,
+      );
+      const problems =
+        h && p.chain_seq < h.chain_seq
+          ? [{ problem: `the chain is shorter (${p.chain_seq}) than seal #${h.seal_seq} covers (${h.chain_seq})` }]
+          : verifyPersonChain(ledger, { ...p, business_id: businessId, erased_at: null }, chain, null, {
+              legacy,
+              sealed: null,
+              businessSealed: startMark !== null,
+              from: h ? { seq: h.chain_seq, hash: h.chain_head } : null,
+            });
       if (problems.length > 0) {
         out.refused.push({ personId: p.id, problem: problems[0]!.problem });
         continue;
       }
       if (h) pendingOld.set(p.id, h);
-      pending.push({ business_id: businessId, person_id: p.id, chain_seq: p.chain_seq, chain_head: p.chain_head!, seal_seq: 0 });
+      pending.push({
+        business_id: businessId,
+        person_id: p.id,
+        chain_seq: p.chain_seq,
+        chain_head: p.chain_head!,
+        seal_seq: 0,
+      });
       if (pending.length >= SEAL_BATCH && !(await flush(false))) return false;
     }
     return true;
@@ -180,16 +237,23 @@ export async function sealBusiness(ctx: ServiceContext, businessId: string, opts
   }
   await flush(true);
   if (out.refused.length > 0) {
-    ctx.logger.warn({ businessId, refused: out.refused.slice(0, 20), count: out.refused.length }, 'ledger seal: chains that fail their check were left uncovered; run optline verify');
+    ctx.logger.warn(
+      { businessId, refused: out.refused.slice(0, 20), count: out.refused.length },
+      'ledger seal: chains that fail their check were left uncovered; run optline verify',
+    );
   }
-  if (out.latest) ctx.logger.info({ businessId, seal: out.latest.seq, hash: out.latest.hash, covered: out.covered }, 'ledger sealed');
+  if (out.latest)
+    ctx.logger.info({ businessId, seal: out.latest.seq, hash: out.latest.hash, covered: out.covered }, 'ledger sealed');
   return out;
 }
 
 class SealRace extends Error {}
 
 /** Seals every business (or one). */
-export async function sealLedger(ctx: ServiceContext, opts: { businessId?: string; full?: boolean } = {}): Promise<SealResult[]> {
+export async function sealLedger(
+  ctx: ServiceContext,
+  opts: { businessId?: string; full?: boolean } = {},
+): Promise<SealResult[]> {
   const ids = opts.businessId ? [opts.businessId] : await listBusinessIds(ctx.database.db);
   const out: SealResult[] = [];
   for (const id of ids) out.push(await sealBusiness(ctx, id, { full: opts.full ?? false }));
@@ -204,21 +268,39 @@ export async function sealedBusinessIds(q: Q): Promise<string[]> {
  * Checks one business's seal chain (numbers, links, keyed hashes) and that the heads its newest seal covers
  * are all there (digest, people, events), and names each covered person whose row is gone.
  */
-export async function verifySeals(q: Q, ledger: LedgerKey, businessId: string, opts: { now?: number } = {}): Promise<{ problems: ChainProblem[]; warnings: string[]; seals: number }> {
+export async function verifySeals(
+  q: Q,
+  ledger: LedgerKey,
+  businessId: string,
+  opts: { now?: number } = {},
+): Promise<{ problems: ChainProblem[]; warnings: string[]; seals: number }> {
   const problems: ChainProblem[] = [];
   const warnings: string[] = [];
-  const at = (problem: string, personId: string | null = null): ChainProblem => ({ businessId, personId, eventId: null, seq: null, problem });
+  const at = (problem: string, personId: string | null = null): ChainProblem => ({
+    businessId,
+    personId,
+    eventId: null,
+    seq: null,
+    problem,
+  });
   let prev: SealRow | null = null;
   let count = 0;
   for await (const page of sealPages(q, businessId)) {
     for (const s of page) {
       count += 1;
       const expectSeq = prev ? prev.seq + 1 : s.seq === 0 ? 0 : 1;
-      if (s.seq !== expectSeq) problems.push(at(`seal numbers jump from ${expectSeq - 1} to ${s.seq}: ${s.seq - expectSeq} seal(s) were deleted`));
-      if (s.scheme !== 'legacy' && s.scheme !== 'k1') problems.push(at(`seal #${s.seq} has an unknown scheme "${s.scheme}"`));
-      if (s.scheme === 'legacy' && s.seq !== 0) problems.push(at(`seal #${s.seq} claims to be the legacy seal, which only seal #0 can be`));
-      if (expectedSealHash(ledger, s) !== s.hash) problems.push(at(`seal #${s.seq} was altered or made without the key: its content no longer matches its hash`));
-      if (s.prev_hash !== (prev?.hash ?? null)) problems.push(at(`seal #${s.seq} does not link to the seal before it: a seal was deleted or altered`));
+      if (s.seq !== expectSeq)
+        problems.push(
+          at(`seal numbers jump from ${expectSeq - 1} to ${s.seq}: ${s.seq - expectSeq} seal(s) were deleted`),
+        );
+      if (s.scheme !== 'legacy' && s.scheme !== 'k1')
+        problems.push(at(`seal #${s.seq} has an unknown scheme "${s.scheme}"`));
+      if (s.scheme === 'legacy' && s.seq !== 0)
+        problems.push(at(`seal #${s.seq} claims to be the legacy seal, which only seal #0 can be`));
+      if (expectedSealHash(ledger, s) !== s.hash)
+        problems.push(at(`seal #${s.seq} was altered or made without the key: its content no longer matches its hash`));
+      if (s.prev_hash !== (prev?.hash ?? null))
+        problems.push(at(`seal #${s.seq} does not link to the seal before it: a seal was deleted or altered`));
       prev = s;
     }
   }
@@ -232,7 +314,13 @@ export async function verifySeals(q: Q, ledger: LedgerKey, businessId: string, o
         people += 1;
         events += h.chain_seq;
         value += leafValue(ledger, h);
-        if (h.seal_seq > latest.seq) problems.push(at(`person ${h.person_id}'s covered head names seal #${h.seal_seq}, newer than the newest seal #${latest.seq}: seals were deleted`, h.person_id));
+        if (h.seal_seq > latest.seq)
+          problems.push(
+            at(
+              `person ${h.person_id}'s covered head names seal #${h.seal_seq}, newer than the newest seal #${latest.seq}: seals were deleted`,
+              h.person_id,
+            ),
+          );
       }
     }
     const digest = digestOf(value % MOD);
@@ -240,24 +328,48 @@ export async function verifySeals(q: Q, ledger: LedgerKey, businessId: string, o
       const lost = [
         people < latest.people ? `${latest.people - people} person(s)` : null,
         events < latest.events ? `${latest.events - events} event(s)` : null,
-      ].filter(Boolean).join(' and ');
-      problems.push(at(
-        `seal #${latest.seq} covers ${latest.people} people and ${latest.events} events, but the covered heads now hold ${people} people and ${events} events${digest !== latest.digest ? ' and no longer match its digest' : ''}: ${lost ? `${lost} were deleted` : 'covered heads were deleted, added or altered'}`,
-      ));
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      problems.push(
+        at(
+          `seal #${latest.seq} covers ${latest.people} people and ${latest.events} events, but the covered heads now hold ${people} people and ${events} events${digest !== latest.digest ? ' and no longer match its digest' : ''}: ${lost ? `${lost} were deleted` : 'covered heads were deleted, added or altered'}`,
+        ),
+      );
     }
     for (const h of await headsWithoutPerson(q, businessId)) {
-      problems.push({ businessId, personId: h.person_id, eventId: null, seq: h.chain_seq, problem: `person ${h.person_id}, covered by seal #${h.seal_seq} with ${h.chain_seq} event(s), was deleted with their whole chain` });
+      problems.push({
+        businessId,
+        personId: h.person_id,
+        eventId: null,
+        seq: h.chain_seq,
+        problem: `person ${h.person_id}, covered by seal #${h.seal_seq} with ${h.chain_seq} event(s), was deleted with their whole chain`,
+      });
     }
     if (opts.now !== undefined && latest.scan_mark !== null) {
-      const newest = await q.selectFrom('consent_events').select((eb) => eb.fn.max('recorded_at').as('at')).where('business_id', '=', businessId).executeTakeFirst();
+      const newest = await q
+        .selectFrom('consent_events')
+        .select((eb) => eb.fn.max('recorded_at').as('at'))
+        .where('business_id', '=', businessId)
+        .executeTakeFirst();
       const newestAt = newest?.at === null || newest?.at === undefined ? null : Number(newest.at);
       if (newestAt !== null && newestAt > latest.scan_mark && opts.now - latest.sealed_at > 2 * SEAL_GRACE_MS) {
-        warnings.push(`business ${businessId}: events recorded after seal #${latest.seq} (${new Date(latest.sealed_at).toISOString()}) are not sealed yet; until they are, deleting them whole (or a person created since) cannot be detected. Run optline seal, or check that the server's housekeeping runs.`);
+        warnings.push(
+          `business ${businessId}: events recorded after seal #${latest.seq} (${new Date(latest.sealed_at).toISOString()}) are not sealed yet; until they are, deleting them whole (or a person created since) cannot be detected. Run optline seal, or check that the server's housekeeping runs.`,
+        );
       }
     }
   } else {
-    const any = await q.selectFrom('consent_events').select('id').where('business_id', '=', businessId).limit(1).executeTakeFirst();
-    if (any) warnings.push(`business ${businessId} has no keyed seal yet: until it has, deleting a whole person or the newest events of a chain cannot be detected. Run optline seal.`);
+    const any = await q
+      .selectFrom('consent_events')
+      .select('id')
+      .where('business_id', '=', businessId)
+      .limit(1)
+      .executeTakeFirst();
+    if (any)
+      warnings.push(
+        `business ${businessId} has no keyed seal yet: until it has, deleting a whole person or the newest events of a chain cannot be detected. Run optline seal.`,
+      );
   }
   return { problems, warnings, seals: count };
 }

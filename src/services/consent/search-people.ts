@@ -16,7 +16,12 @@ export interface PeopleSearch {
   bsuid: string;
 }
 
-export async function readPeopleSearch(q: Kysely<DB>, businessId: string, text: string, country?: string): Promise<PeopleSearch> {
+export async function readPeopleSearch(
+  q: Kysely<DB>,
+  businessId: string,
+  text: string,
+  country?: string,
+): Promise<PeopleSearch> {
   const s = text.trim();
   const defaultCountry = country ?? (await getCaptureSettings(q, businessId)).defaultCountry ?? undefined;
   const phones = new Set<string>();

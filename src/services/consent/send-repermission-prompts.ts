@@ -21,18 +21,33 @@ export const repermissionText = (business: string, topics: string[], endsAt: num
  * sends twice). With neither, the row records `no_channel` and the consent lapses unasked. Returns prompts handled.
  */
 export async function sendRepermissionPrompts(
-  ctx: ServiceContext, business: { id: string; policy: BusinessPolicy }, topics: Topic[], limit: number,
+  ctx: ServiceContext,
+  business: { id: string; policy: BusinessPolicy },
+  topics: Topic[],
+  limit: number,
 ): Promise<number> {
   const lead = business.policy.consentExpiry?.repermissionLeadDays ?? 0;
   if (lead <= 0) return 0;
-  const name = (await ctx.database.db.selectFrom('businesses').select('display_name').where('id', '=', business.id).executeTakeFirst())?.display_name ?? '';
+  const name =
+    (
+      await ctx.database.db
+        .selectFrom('businesses')
+        .select('display_name')
+        .where('id', '=', business.id)
+        .executeTakeFirst()
+    )?.display_name ?? '';
   let n = 0;
   for (const t of topics) {
     const days = validityDaysOf(business.policy, t.key);
     if (days === null || lead >= days) continue;
     const now = ctx.clock.now();
     const due = await dueStates(ctx.database.db, business.id, {
-      status: 'opted_in', topicId: t.id, decidedBy: now - (days - lead) * DAY, decidedAfter: now - days * DAY, unprompted: true, limit,
+      status: 'opted_in',
+      topicId: t.id,
+      decidedBy: now - (days - lead) * DAY,
+      decidedAfter: now - days * DAY,
+      unprompted: true,
+      limit,
     });
     for (const d of due) n += await promptOne(ctx, business, name, t, d, d.decidedAt + days * DAY);
   }
@@ -40,36 +55,66 @@ export async function sendRepermissionPrompts(
 }
 
 async function promptOne(
-  ctx: ServiceContext, business: { id: string; policy: BusinessPolicy }, name: string, topic: Topic, d: DueState, endsAt: number,
+  ctx: ServiceContext,
+  business: { id: string; policy: BusinessPolicy },
+  name: string,
+  topic: Topic,
+  d: DueState,
+  endsAt: number,
 ): Promise<number> {
   const tpl = business.policy.consentExpiry?.repermissionTemplate ?? null;
-  const inWindow = await ctx.database.transaction(async (trx) => {
-    const now = ctx.clock.now();
-    const person = await findPerson(trx, business.id, { personId: d.personId });
-    if (!person || person.erased_at !== null || !windowOpen(person, now)) return false;
-    const claim = { businessId: business.id, personId: d.personId, eventId: d.eventId, topicKeys: [topic.key] };
-    const row = await queueReplyTx(trx, {
-      businessId: business.id, personId: d.personId, purpose: 'repermission', text: repermissionText(name, [topic.name], endsAt),
-      extra: { topicKeys: [topic.key], renews: d.eventId },
-    }, now);
-    // The claim comes first in intent, but one transaction makes the order moot: both commit or neither.
-    if (!(await claimReprompt(trx, { ...claim, outcome: 'queued', messageId: row.id }, now))) throw new AlreadyPrompted();
-    return true;
-  }).catch((e: unknown) => (e instanceof AlreadyPrompted ? null : Promise.reject(e)));
+  const inWindow = await ctx.database
+    .transaction(async (trx) => {
+      const now = ctx.clock.now();
+      const person = await findPerson(trx, business.id, { personId: d.personId });
+      if (!person || person.erased_at !== null || !windowOpen(person, now)) return false;
+      const claim = { businessId: business.id, personId: d.personId, eventId: d.eventId, topicKeys: [topic.key] };
+      const row = await queueReplyTx(
+        trx,
+        {
+          businessId: business.id,
+          personId: d.personId,
+          purpose: 'repermission',
+          text: repermissionText(name, [topic.name], endsAt),
+          extra: { topicKeys: [topic.key], renews: d.eventId },
+        },
+        now,
+      );
+      // The claim comes first in intent, but one transaction makes the order moot: both commit or neither.
+      if (!(await claimReprompt(trx, { ...claim, outcome: 'queued', messageId: row.id }, now)))
+        throw new AlreadyPrompted();
+      return true;
+    })
+    .catch((e: unknown) => (e instanceof AlreadyPrompted ? null : Promise.reject(e)));
   if (inWindow !== false) return inWindow ? 1 : 0;
   let messageId: string | null = null;
   let outcome = 'no_channel';
   if (tpl) {
     const r = await queueMessage(ctx, business.id, {
-      person: { personId: d.personId }, topic: topic.key, idempotencyKey: `reprompt:${d.eventId}:${topic.id}`,
-      template: { name: tpl.name, language: tpl.language, bodyParams: [name, topic.name, new Date(endsAt).toISOString().slice(0, 10)] },
+      person: { personId: d.personId },
+      topic: topic.key,
+      idempotencyKey: `reprompt:${d.eventId}:${topic.id}`,
+      template: {
+        name: tpl.name,
+        language: tpl.language,
+        bodyParams: [name, topic.name, new Date(endsAt).toISOString().slice(0, 10)],
+      },
     });
     outcome = r.outcome;
     messageId = r.outcome === 'refused' ? null : r.message.id;
   }
-  const made = await claimReprompt(ctx.database.db, {
-    businessId: business.id, personId: d.personId, eventId: d.eventId, topicKeys: [topic.key], outcome, messageId,
-  }, ctx.clock.now());
+  const made = await claimReprompt(
+    ctx.database.db,
+    {
+      businessId: business.id,
+      personId: d.personId,
+      eventId: d.eventId,
+      topicKeys: [topic.key],
+      outcome,
+      messageId,
+    },
+    ctx.clock.now(),
+  );
   return made ? 1 : 0;
 }
 

@@ -18,7 +18,9 @@ type ZoneRow = { id: string; timezone: string | null; timezone_chosen_at?: numbe
 export const toPersonTimezone = (p: ZoneRow): PersonTimezone => {
   const chosenAt = p.timezone_chosen_at == null ? null : Number(p.timezone_chosen_at);
   return {
-    personId: p.id, timezone: p.timezone, chosenAt,
+    personId: p.id,
+    timezone: p.timezone,
+    chosenAt,
     source: chosenAt !== null ? 'person' : p.timezone ? 'number' : 'business_default',
   };
 };
@@ -45,10 +47,14 @@ export async function setPersonTimezone(
   return ctx.database.db.transaction().execute(async (trx) => {
     const p = await getPersonOrFail(trx, businessId, personId);
     if (p.erased_at !== null) return fail('PERSON_ERASED', 'The person was erased; there is no zone to set.', 'id');
-    const set = timezone !== null
-      ? { timezone, timezone_chosen_at: now, updated_at: now }
-      : { timezone: p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null, timezone_chosen_at: null,
-        updated_at: now };
+    const set =
+      timezone !== null
+        ? { timezone, timezone_chosen_at: now, updated_at: now }
+        : {
+            timezone: p.phone_e164 ? timezoneForPhone(p.phone_e164, p.country) : null,
+            timezone_chosen_at: null,
+            updated_at: now,
+          };
     await trx.updateTable('people').set(set).where('business_id', '=', businessId).where('id', '=', personId).execute();
     return toPersonTimezone({ id: p.id, ...set });
   });

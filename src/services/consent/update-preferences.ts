@@ -18,7 +18,14 @@ export interface PreferenceTopic {
 }
 
 export type PreferenceView =
-  | { kind: 'ok'; business: Business; language: string | null; pageLanguage: string; topics: PreferenceTopic[]; text: ConsentText | null }
+  | {
+      kind: 'ok';
+      business: Business;
+      language: string | null;
+      pageLanguage: string;
+      topics: PreferenceTopic[];
+      text: ConsentText | null;
+    }
   | { kind: 'erased'; business: Business }
   | { kind: 'missing' };
 
@@ -38,7 +45,9 @@ export async function loadPreferences(
   const person = business ? await findPerson(db, businessId, { personId }) : null;
   if (!business || !person) return { kind: 'missing' };
   if (person.erased_at !== null) return { kind: 'erased', business };
-  const live = (await listTopics(db, businessId)).filter((t) => t.archivedAt === null && business.policy.allowedCategories.includes(t.category));
+  const live = (await listTopics(db, businessId)).filter(
+    (t) => t.archivedAt === null && business.policy.allowedCategories.includes(t.category),
+  );
   const states = await getStates(db, businessId, personId);
   const language = typeof lang === 'function' ? lang(person.language ?? business.policy.defaultLanguage) : lang;
   const choice = { language, fallback: business.policy.defaultLanguage };
@@ -48,7 +57,12 @@ export async function loadPreferences(
   const topics = live.map((t) => {
     const status = states.get(t.id)?.status ?? null;
     const on = status === 'opted_in' || status === 'pending';
-    return { key: t.key, name: topicNameIn(t, language), status, locked: !on && !(text?.topicKeys.includes(t.key) ?? false) };
+    return {
+      key: t.key,
+      name: topicNameIn(t, language),
+      status,
+      locked: !on && !(text?.topicKeys.includes(t.key) ?? false),
+    };
   });
   return { kind: 'ok', business, language: person.language, pageLanguage: language, topics, text };
 }
@@ -67,10 +81,22 @@ export interface PreferenceChange {
  * are an opt-in (the text shown is its text) and newly unticked ones an opt-out of those topics. Each change is
  * its own consent event carrying the IP, user agent and link id.
  */
-export async function applyPreferences(ctx: ServiceContext, businessId: string, personId: string, change: PreferenceChange): Promise<{ result: 'stopped' | 'saved' | 'unchanged' }> {
+export async function applyPreferences(
+  ctx: ServiceContext,
+  businessId: string,
+  personId: string,
+  change: PreferenceChange,
+): Promise<{ result: 'stopped' | 'saved' | 'unchanged' }> {
   const actor = 'page:preferences';
   if (change.action === 'stop_all') {
-    await recordOptOut(ctx, businessId, { person: { personId }, scope: 'all', channel: 'web', action: 'clicked_link', evidence: change.evidence, actor });
+    await recordOptOut(ctx, businessId, {
+      person: { personId },
+      scope: 'all',
+      channel: 'web',
+      action: 'clicked_link',
+      evidence: change.evidence,
+      actor,
+    });
     return { result: 'stopped' };
   }
   const view = await loadPreferences(ctx, businessId, personId, 'en');
@@ -81,12 +107,26 @@ export async function applyPreferences(ctx: ServiceContext, businessId: string, 
   const turnOff = offered.filter((t) => !change.checked.includes(t.key) && isOn(t)).map((t) => t.key);
   if (turnOn.length && change.textHash) {
     await recordOptIn(ctx, businessId, {
-      person: { personId }, topics: turnOn, channel: 'web', action: 'checked_box', textHash: change.textHash,
-      evidence: { ...change.evidence, topicsChecked: turnOn }, actor, ...(view.language ? { language: view.language } : {}),
+      person: { personId },
+      topics: turnOn,
+      channel: 'web',
+      action: 'checked_box',
+      textHash: change.textHash,
+      evidence: { ...change.evidence, topicsChecked: turnOn },
+      actor,
+      ...(view.language ? { language: view.language } : {}),
     });
   }
   if (turnOff.length) {
-    await recordOptOut(ctx, businessId, { person: { personId }, scope: 'topics', topics: turnOff, channel: 'web', action: 'toggled_setting', evidence: { ...change.evidence, topicsUnchecked: turnOff }, actor });
+    await recordOptOut(ctx, businessId, {
+      person: { personId },
+      scope: 'topics',
+      topics: turnOff,
+      channel: 'web',
+      action: 'toggled_setting',
+      evidence: { ...change.evidence, topicsUnchecked: turnOff },
+      actor,
+    });
   }
   return { result: (turnOn.length && change.textHash) || turnOff.length ? 'saved' : 'unchanged' };
 }

@@ -41,7 +41,12 @@ export async function decideBatch(
     } catch (e) {
       const err = e as { code?: string; problems?: { field: string }[]; message: string };
       if (!err.code || err.code === 'NOT_FOUND') throw e;
-      out.push({ ok: false as const, code: err.code, field: `items[${i}].${err.problems?.[0]?.field ?? 'person'}`, message: err.message });
+      out.push({
+        ok: false as const,
+        code: err.code,
+        field: `items[${i}].${err.problems?.[0]?.field ?? 'person'}`,
+        message: err.message,
+      });
     }
   }
   return out;

@@ -33,27 +33,67 @@ export async function queueMessage(ctx: ServiceContext, businessId: string, inpu
     ctx.database.transaction(async (trx): Promise<QueueResult> => {
       const now = ctx.clock.now();
       if (input.idempotencyKey) {
-        const prior = await trx.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+        const prior = await trx
+          .selectFrom('messages')
+          .selectAll()
+          .where('business_id', '=', businessId)
+          .where('idempotency_key', '=', input.idempotencyKey)
+          .executeTakeFirst();
         if (prior) {
           const m = toMessage(prior);
           if (m.payload.requestHash !== requestHash) {
-            fail('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.', 'Idempotency-Key');
+            fail(
+              'IDEMPOTENCY_KEY_REUSED',
+              'This Idempotency-Key was used with a different request.',
+              'Idempotency-Key',
+            );
           }
-          const decision = { outcome: 'allow' as const, allowed: true, reasons: [], notBefore: null, personId: m.personId, topicId: m.topicId, topic: input.topic };
+          const decision = {
+            outcome: 'allow' as const,
+            allowed: true,
+            reasons: [],
+            notBefore: null,
+            personId: m.personId,
+            topicId: m.topicId,
+            topic: input.topic,
+          };
           return { outcome: m.notBefore > m.createdAt ? 'deferred' : 'queued', message: m, decision, replay: true };
         }
       }
       await shareLockPerson(trx, businessId, ref.key);
-      const facts = await loadGateFacts(ctx.database, trx, businessId, ref.key, input.topic, now, ctx.keyring.phoneHash, input.template.name);
+      const facts = await loadGateFacts(
+        ctx.database,
+        trx,
+        businessId,
+        ref.key,
+        input.topic,
+        now,
+        ctx.keyring.phoneHash,
+        input.template.name,
+      );
       if (!facts) return fail('NOT_FOUND', 'No such business.', 'businessId');
       const d = decide(facts);
       const decision: DecisionResult = { ...d, personId: facts.personId, topicId: facts.topicId, topic: input.topic };
       if (d.outcome === 'refuse' || !facts.personId) return { outcome: 'refused', decision };
-      const row = await insertMessage(trx, {
-        businessId, personId: facts.personId, topicId: facts.topicId, kind: 'notification',
-        payload: { template: input.template, requestHash }, notBefore: d.notBefore ?? now, idempotencyKey: input.idempotencyKey ?? null,
-      }, now);
-      return { outcome: d.outcome === 'defer' ? 'deferred' : 'queued', message: toMessage(row), decision, replay: false };
+      const row = await insertMessage(
+        trx,
+        {
+          businessId,
+          personId: facts.personId,
+          topicId: facts.topicId,
+          kind: 'notification',
+          payload: { template: input.template, requestHash },
+          notBefore: d.notBefore ?? now,
+          idempotencyKey: input.idempotencyKey ?? null,
+        },
+        now,
+      );
+      return {
+        outcome: d.outcome === 'defer' ? 'deferred' : 'queued',
+        message: toMessage(row),
+        decision,
+        replay: false,
+      };
     });
   try {
     return await attempt();
@@ -65,7 +105,12 @@ export async function queueMessage(ctx: ServiceContext, businessId: string, inpu
 }
 
 export async function getMessage(ctx: ServiceContext, businessId: string, id: string): Promise<Message> {
-  const r = await ctx.database.db.selectFrom('messages').selectAll().where('business_id', '=', businessId).where('id', '=', id).executeTakeFirst();
+  const r = await ctx.database.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!r) return fail('NOT_FOUND', 'No such message.', 'id');
   return toMessage(r);
 }
@@ -75,7 +120,12 @@ export async function listMessages(
   businessId: string,
   opts: { after?: string; limit: number; status?: string; personId?: string },
 ): Promise<Message[]> {
-  let q = ctx.database.db.selectFrom('messages').selectAll().where('business_id', '=', businessId).orderBy('id', 'desc').limit(opts.limit);
+  let q = ctx.database.db
+    .selectFrom('messages')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .orderBy('id', 'desc')
+    .limit(opts.limit);
   if (opts.after) q = q.where('id', '<', opts.after);
   if (opts.status) q = q.where('status', '=', opts.status);
   if (opts.personId) q = q.where('person_id', '=', opts.personId);

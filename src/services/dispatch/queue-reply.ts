@@ -30,10 +30,18 @@ export async function queueReplyTx(
   r: { businessId: string; personId: string; purpose: ReplyPurpose; text: string; extra?: Record<string, unknown> },
   now: number,
 ): Promise<MessageRow> {
-  return insertMessage(trx, {
-    businessId: r.businessId, personId: r.personId, topicId: null, kind: 'reply', notBefore: now,
-    payload: { ...r.extra, text: r.text, purpose: r.purpose },
-  }, now);
+  return insertMessage(
+    trx,
+    {
+      businessId: r.businessId,
+      personId: r.personId,
+      topicId: null,
+      kind: 'reply',
+      notBefore: now,
+      payload: { ...r.extra, text: r.text, purpose: r.purpose },
+    },
+    now,
+  );
 }
 
 /**
@@ -49,32 +57,55 @@ export function replyOverrides(policy: BusinessPolicy): KeywordReplyOverrides | 
  * The language of an automatic reply: the keyword's when it belongs to one language's pack (BAJA → es), else the
  * person's, else the business's default. English-pack words (STOP) say nothing about the person.
  */
-export function replyLanguage(keywordLanguage: string | null, person: Pick<PersonRow, 'language'>, policy: BusinessPolicy): string {
+export function replyLanguage(
+  keywordLanguage: string | null,
+  person: Pick<PersonRow, 'language'>,
+  policy: BusinessPolicy,
+): string {
   if (keywordLanguage && keywordLanguage !== 'en') return keywordLanguage;
   return person.language ?? policy.defaultLanguage ?? 'en';
 }
 
-export function keywordReplyText(kind: KeywordKind, language: string, business: { displayName: string; policy: BusinessPolicy }): string {
+export function keywordReplyText(
+  kind: KeywordKind,
+  language: string,
+  business: { displayName: string; policy: BusinessPolicy },
+): string {
   return renderKeywordReply(kind, language, { business: business.displayName }, replyOverrides(business.policy));
 }
 
 /** The person a reply or prompt goes to, who must have written within 24 hours. */
-export async function personInWindow(trx: Trx, businessId: string, ref: PersonRefInput, now: number): Promise<PersonRow> {
+export async function personInWindow(
+  trx: Trx,
+  businessId: string,
+  ref: PersonRefInput,
+  now: number,
+): Promise<PersonRow> {
   const key = resolvePersonRef(ref, 'person.phone').key;
   const person = await findPerson(trx, businessId, key);
   if (person?.erased_at != null) fail('PERSON_ERASED', 'This person was erased.', 'person');
   if (!person || !windowOpen(person, now)) {
-    fail('WINDOW_CLOSED', 'This person has not written to you in the last 24 hours, so WhatsApp allows only approved templates: use POST /v1/messages.', 'person');
+    fail(
+      'WINDOW_CLOSED',
+      'This person has not written to you in the last 24 hours, so WhatsApp allows only approved templates: use POST /v1/messages.',
+      'person',
+    );
   }
   return person!;
 }
 
 /** `POST /v1/replies`: a support reply, free-form text, inside the window only. */
-export async function sendSupportReply(ctx: ServiceContext, businessId: string, input: { person: PersonRefInput; text: string }): Promise<Message> {
+export async function sendSupportReply(
+  ctx: ServiceContext,
+  businessId: string,
+  input: { person: PersonRefInput; text: string },
+): Promise<Message> {
   if (input.text.trim() === '') fail('VALIDATION_FAILED', 'The reply text is empty.', 'text');
   return ctx.database.transaction(async (trx) => {
     const now = ctx.clock.now();
     const person = await personInWindow(trx, businessId, input.person, now);
-    return toMessage(await queueReplyTx(trx, { businessId, personId: person.id, purpose: 'support', text: input.text }, now));
+    return toMessage(
+      await queueReplyTx(trx, { businessId, personId: person.id, purpose: 'support', text: input.text }, now),
+    );
   });
 }

@@ -6,15 +6,30 @@ import { getBusiness, toTopic } from '../../storage/business/business-store.js';
 import { chainEvent, projectionOf } from '../../storage/consent/consent-store.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
 import {
-  existingSourceRefs, importWriteLanes, lastStopsAll, lockPeopleByPhone, refreshStatistics, stateKey, tuneForImport, statesOf,
-  suppressedPhoneHashes, writeImport,
+  existingSourceRefs,
+  importWriteLanes,
+  lastStopsAll,
+  lockPeopleByPhone,
+  refreshStatistics,
+  stateKey,
+  tuneForImport,
+  statesOf,
+  suppressedPhoneHashes,
+  writeImport,
   type ImportWrites,
 } from '../../storage/consent/import-store.js';
 import { newPersonRow, type PersonRow } from '../../storage/consent/people-store.js';
 import { messageRow } from '../../storage/dispatch/outbox-store.js';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../context.js';
-import { checkBatches, type CheckedBatch, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
+import {
+  checkBatches,
+  type CheckedBatch,
+  type ImportSetup,
+  type ReadyRow,
+  type RefusedRow,
+  type RowContext,
+} from './import-row.js';
 import { reviveError, type CheckWorkerInput, type CheckWorkerMessage } from '../../worker/import/check-thread.js';
 
 export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row.js';
@@ -25,7 +40,8 @@ export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row
  *
  * The semantics are recordOptIn's with channel `import`: the same refusals (an erased number is never added
  * back: CONTACT_ERASED), the same hash chain, the same state projection, and, only when asked (`confirm`), a
- * WhatsApp confirmation queued when the state changed. But the per-row path (about ten queries a row) cannot import a million rows in a minute,
+ * WhatsApp confirmation queued when the state changed. But the per-row path (about ten queries a row) cannot import a
+ * million rows in a minute,
  * so rows go in batches, each in one transaction with a handful of set-based queries and multi-row writes.
  * A batch is all or nothing; batches before a failure stay committed, and re-running the file skips them:
  * each row's source_ref is derived from the consent itself (import-row.ts), and rows already recorded are
@@ -38,7 +54,10 @@ export interface ImportInput {
    * what the CLI uses). Give either `file` or `rows`.
    */
   file?: string;
-  /** Parsed CSV records in file order (csv-parse with `columns`), checked on this thread; a record's row number is its 1-based position. */
+  /**
+   * Parsed CSV records in file order (csv-parse with `columns`), checked on this thread; a record's row number is its
+   * 1-based position.
+   */
   rows?: AsyncIterable<Record<string, string | undefined>>;
   fileName: string;
   fileHash: string;
@@ -98,17 +117,34 @@ interface DryRunMemory {
   recorded: Set<string>;
 }
 
-export async function importConsents(ctx: ServiceContext, businessId: string, input: ImportInput): Promise<ImportResult> {
+export async function importConsents(
+  ctx: ServiceContext,
+  businessId: string,
+  input: ImportInput,
+): Promise<ImportResult> {
   const setup = await loadSetup(ctx.database.db, businessId);
   const batchSize = Math.max(1, Math.min(input.batchSize ?? 2000, 20_000));
   const rc: RowContext = {
-    setup, fileName: input.fileName, fileHash: input.fileHash, now: ctx.clock.now(), phoneHash: (e164) => ctx.keyring.phoneHash(e164),
+    setup,
+    fileName: input.fileName,
+    fileHash: input.fileHash,
+    now: ctx.clock.now(),
+    phoneHash: (e164) => ctx.keyring.phoneHash(e164),
     ...(input.defaultCountry ? { defaultCountry: input.defaultCountry } : {}),
     ...(input.defaultTextHash ? { defaultTextHash: input.defaultTextHash } : {}),
   };
-  const result: ImportResult = { total: 0, imported: 0, duplicates: 0, refused: [], refusedByCode: {}, confirmations: 0, dryRun: Boolean(input.dryRun) };
+  const result: ImportResult = {
+    total: 0,
+    imported: 0,
+    duplicates: 0,
+    refused: [],
+    refusedByCode: {},
+    confirmations: 0,
+    dryRun: Boolean(input.dryRun),
+  };
   const opts: BatchOptions = {
-    actor: input.actor, confirm: Boolean(input.confirm),
+    actor: input.actor,
+    confirm: Boolean(input.confirm),
     ...(input.dryRun ? { dryRun: { recorded: new Set<string>() } } : {}),
   };
   // Batches commit in file order on SQLite (one writer). On PostgreSQL two batches may be in flight on two
@@ -123,7 +159,8 @@ export async function importConsents(ctx: ServiceContext, businessId: string, in
   let progressed = 0;
   const flush = async (rows: ReadyRow[], through: number, bytes: number) => {
     const phones = new Set(rows.map((r) => r.phone));
-    while (inFlight.length >= lanes || inFlight.some((f) => rows.some((r) => f.phones.has(r.phone)))) await inFlight.shift()!.done;
+    while (inFlight.length >= lanes || inFlight.some((f) => rows.some((r) => f.phones.has(r.phone))))
+      await inFlight.shift()!.done;
     // Planner statistics after the first rows, then as the import quadruples what it had (see refreshStatistics).
     if (result.imported > 0 && result.imported >= statsAt * 4) {
       statsAt = result.imported;
@@ -176,7 +213,10 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER = new URL(`../../worker/import/check-thread${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
 const startWorker = (workerData: CheckWorkerInput) =>
   FROM_SOURCE
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); });`, { eval: true, workerData })
+    ? new Worker(
+        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); });`,
+        { eval: true, workerData },
+      )
     : new Worker(WORKER, { workerData });
 
 /** checkBatches on a worker thread reading the file itself; at most a few batches ahead of the writer. */
@@ -214,12 +254,23 @@ async function* checkInWorker(file: string, rc: RowContext, batchSize: number): 
 async function loadSetup(q: Kysely<DB>, businessId: string): Promise<ImportSetup> {
   const business = await getBusiness(q, businessId);
   if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
-  const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(toTopic);
-  const texts = await q.selectFrom('consent_texts').select(['hash', 'usable', 'topic_keys']).where('business_id', '=', businessId).execute();
+  const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(
+    toTopic,
+  );
+  const texts = await q
+    .selectFrom('consent_texts')
+    .select(['hash', 'usable', 'topic_keys'])
+    .where('business_id', '=', businessId)
+    .execute();
   return {
     business,
     topics: new Map(topics.map((t) => [t.key, t])),
-    texts: new Map(texts.map((t) => [t.hash, { usable: Number(t.usable) === 1, topicKeys: new Set(JSON.parse(t.topic_keys) as string[]) }])),
+    texts: new Map(
+      texts.map((t) => [
+        t.hash,
+        { usable: Number(t.usable) === 1, topicKeys: new Set(JSON.parse(t.topic_keys) as string[]) },
+      ]),
+    ),
   };
 }
 
@@ -230,7 +281,12 @@ interface BatchOptions {
 }
 
 /** A batch that raced with the API (or another import) creating the same person is simply run again. */
-async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyRow[], opts: BatchOptions): Promise<BatchOutcome> {
+async function commitBatch(
+  ctx: ServiceContext,
+  setup: ImportSetup,
+  rows: ReadyRow[],
+  opts: BatchOptions,
+): Promise<BatchOutcome> {
   if (rows.length === 0) return { imported: 0, duplicates: 0, refused: [], confirmations: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
@@ -247,7 +303,13 @@ async function commitBatch(ctx: ServiceContext, setup: ImportSetup, rows: ReadyR
 }
 
 /** recordOptInTx for a whole batch: reads in a few queries, events chained and projected in memory, then written. */
-async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, rows: ReadyRow[], opts: BatchOptions): Promise<BatchOutcome> {
+async function recordBatch(
+  ctx: ServiceContext,
+  trx: Trx,
+  setup: ImportSetup,
+  rows: ReadyRow[],
+  opts: BatchOptions,
+): Promise<BatchOutcome> {
   const { actor, dryRun } = opts;
   const bid = setup.business.id;
   const now = ctx.clock.now();
@@ -255,7 +317,11 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
   const people = await lockPeopleByPhone(ctx.database, trx, bid, [...new Set(rows.map((r) => r.phone))]);
   // A source_ref names the number, so only a row whose number belongs to a person (or was erased) can have
   // been recorded before: a first import of new people skips the lookup (a random probe into a large index).
-  const known = await existingSourceRefs(trx, bid, rows.filter((r) => people.has(r.phone) || suppressed.has(r.phoneHash)).map((r) => r.sourceRef));
+  const known = await existingSourceRefs(
+    trx,
+    bid,
+    rows.filter((r) => people.has(r.phone) || suppressed.has(r.phoneHash)).map((r) => r.sourceRef),
+  );
   if (dryRun) for (const r of rows) if (dryRun.recorded.has(r.sourceRef)) known.add(r.sourceRef);
   const existing = [...people.values()].map((p) => p.id);
   const states = await statesOf(trx, bid, existing);
@@ -275,21 +341,51 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
       continue;
     }
     if (suppressed.has(r.phoneHash)) {
-      out.refused.push({ row: r.row, code: 'CONTACT_ERASED', field: 'phone', reason: "This number was erased at the person's request; an import cannot add it back." });
+      out.refused.push({
+        row: r.row,
+        code: 'CONTACT_ERASED',
+        field: 'phone',
+        reason: "This number was erased at the person's request; an import cannot add it back.",
+      });
       continue;
     }
     let person = people.get(r.phone);
-    if (!person) people.set(r.phone, (person = newPersonRow(bid, { phone: r.phone }, now, { country: r.country, timezone: timezoneForPhone(r.phone, r.country) })));
+    if (!person)
+      people.set(
+        r.phone,
+        (person = newPersonRow(bid, { phone: r.phone }, now, {
+          country: r.country,
+          timezone: timezoneForPhone(r.phone, r.country),
+        })),
+      );
     if (person.erased_at !== null) {
-      out.refused.push({ row: r.row, code: 'PERSON_ERASED', field: 'phone', reason: 'This person was erased; nothing more can be recorded for them.' });
+      out.refused.push({
+        row: r.row,
+        code: 'PERSON_ERASED',
+        field: 'phone',
+        reason: 'This person was erased; nothing more can be recorded for them.',
+      });
       continue;
     }
     known.add(r.sourceRef);
     dryRun?.recorded.add(r.sourceRef);
-    const { row: ev, evidence } = chainEvent(person, {
-      type: 'opt_in', scope: 'topics', topicKeys: r.topicKeys, channel: 'import', action: r.action, textHash: r.textHash,
-      occurredAt: r.occurredAt, sourceRef: r.sourceRef, actor, evidence: r.evidence,
-    }, now, ctx.keyring.ledger);
+    const { row: ev, evidence } = chainEvent(
+      person,
+      {
+        type: 'opt_in',
+        scope: 'topics',
+        topicKeys: r.topicKeys,
+        channel: 'import',
+        action: r.action,
+        textHash: r.textHash,
+        occurredAt: r.occurredAt,
+        sourceRef: r.sourceRef,
+        actor,
+        evidence: r.evidence,
+      },
+      now,
+      ctx.keyring.ledger,
+    );
     person.chain_seq = ev.seq;
     person.chain_head = ev.hash;
     person.updated_at = now;
@@ -301,7 +397,13 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
     // projectEvent in memory, on the batch's view of this person's states.
     const changed: string[] = [];
     const mine = { get: (topicId: string) => states.get(stateKey(person.id, topicId)) };
-    for (const { topic, state } of projectionOf(mine, stops.get(person.id), r.topics, { id: ev.id, type: 'opt_in', occurredAt: r.occurredAt }, doubleOptIn)) {
+    for (const { topic, state } of projectionOf(
+      mine,
+      stops.get(person.id),
+      r.topics,
+      { id: ev.id, type: 'opt_in', occurredAt: r.occurredAt },
+      doubleOptIn,
+    )) {
       const key = stateKey(person.id, topic.id);
       states.set(key, state);
       changedStates.add(key);
@@ -324,14 +426,32 @@ async function recordBatch(ctx: ServiceContext, trx: Trx, setup: ImportSetup, ro
   for (const key of changedStates) {
     const [personId, topicId] = key.split(' ') as [string, string];
     const s = states.get(key)!;
-    w.states.push({ business_id: bid, person_id: personId, topic_id: topicId, status: s.status, decided_at: s.decidedAt, event_id: s.eventId, updated_at: now });
+    w.states.push({
+      business_id: bid,
+      person_id: personId,
+      topic_id: topicId,
+      status: s.status,
+      decided_at: s.decidedAt,
+      event_id: s.eventId,
+      updated_at: now,
+    });
   }
   out.confirmations = confirmations.size;
   for (const [person, c] of confirmations) {
-    w.messages.push(messageRow({
-      businessId: bid, personId: person.id, topicId: null, kind: 'confirmation', relatedEventId: c.eventId, notBefore: now,
-      payload: { topicKeys: c.topicKeys, doubleOptIn, language: person.language ?? defaultLanguage },
-    }, now));
+    w.messages.push(
+      messageRow(
+        {
+          businessId: bid,
+          personId: person.id,
+          topicId: null,
+          kind: 'confirmation',
+          relatedEventId: c.eventId,
+          notBefore: now,
+          payload: { topicKeys: c.topicKeys, doubleOptIn, language: person.language ?? defaultLanguage },
+        },
+        now,
+      ),
+    );
   }
   await writeImport(ctx.database, trx, w);
   return out;

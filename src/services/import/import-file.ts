@@ -18,7 +18,12 @@ export function readCsv(file: string): { records: AsyncIterable<Record<string, s
   async function* records(): AsyncGenerator<Record<string, string>> {
     stream = createReadStream(file, { highWaterMark: 256 * 1024 });
     const parser = stream.pipe(
-      parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true, skip_empty_lines: true }),
+      parse({
+        columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+        bom: true,
+        trim: true,
+        skip_empty_lines: true,
+      }),
     );
     stream.on('error', (e) => parser.destroy(e));
     try {

@@ -56,7 +56,21 @@ export interface OptOutImportResult {
   dryRun: boolean;
 }
 
-const OPT_OUT_WORDS = new Set(['opt-out', 'opt_out', 'optout', 'opted_out', 'opted-out', 'unsubscribed', 'stop', 'stopped', 'suppressed', 'blocked', 'false', 'no', '0']);
+const OPT_OUT_WORDS = new Set([
+  'opt-out',
+  'opt_out',
+  'optout',
+  'opted_out',
+  'opted-out',
+  'unsubscribed',
+  'stop',
+  'stopped',
+  'suppressed',
+  'blocked',
+  'false',
+  'no',
+  '0',
+]);
 const OPT_IN_WORDS = new Set(['opt-in', 'opt_in', 'optin', 'opted_in', 'subscribed', 'start', 'true', 'yes', '1']);
 
 interface Shape {
@@ -74,28 +88,54 @@ export function shapeOf(header: string[], format?: OptOutFormat, map?: OptOutMap
   const pick = (...cs: string[]) => cs.find(has);
   const need = (c: string | undefined, what: string, f: OptOutFormat) =>
     c ?? fail('VALIDATION_FAILED', `The file has no ${what} column for the ${f} format.`, 'columns');
-  const f: OptOutFormat = format ?? (map ? 'mapped' : has('contact_id') ? 'twilio' : has('subscription_state') || has('subscription_group_state') ? 'braze' : 'list');
+  const f: OptOutFormat =
+    format ??
+    (map
+      ? 'mapped'
+      : has('contact_id')
+        ? 'twilio'
+        : has('subscription_state') || has('subscription_group_state')
+          ? 'braze'
+          : 'list');
   if (f === 'twilio') {
-    return { format: f, phone: need(pick('contact_id'), 'contact_id', f), occurredAt: pick('date_of_consent'), status: need(pick('status'), 'status', f),
-      keep: ['source', 'sender_id', 'correlation_id'].filter(has) };
+    return {
+      format: f,
+      phone: need(pick('contact_id'), 'contact_id', f),
+      occurredAt: pick('date_of_consent'),
+      status: need(pick('status'), 'status', f),
+      keep: ['source', 'sender_id', 'correlation_id'].filter(has),
+    };
   }
   if (f === 'braze') {
-    return { format: f, phone: need(pick('phone', 'phone_number'), 'phone', f), occurredAt: pick('updated_at', 'last_updated', 'time'),
-      status: need(pick('subscription_state', 'subscription_group_state'), 'subscription_state', f), keep: ['subscription_group_id', 'external_id'].filter(has) };
+    return {
+      format: f,
+      phone: need(pick('phone', 'phone_number'), 'phone', f),
+      occurredAt: pick('updated_at', 'last_updated', 'time'),
+      status: need(pick('subscription_state', 'subscription_group_state'), 'subscription_state', f),
+      keep: ['subscription_group_id', 'external_id'].filter(has),
+    };
   }
   if (f === 'mapped') {
     if (!map) return fail('VALIDATION_FAILED', 'The mapped format needs a column mapping (phone=<column>,...).', 'map');
     const col = (c: string | undefined, key: string) => {
       if (c === undefined) return undefined;
-      if (!has(c.toLowerCase())) fail('VALIDATION_FAILED', `The mapping names a ${key} column "${c}" the file does not have.`, 'map');
+      if (!has(c.toLowerCase()))
+        fail('VALIDATION_FAILED', `The mapping names a ${key} column "${c}" the file does not have.`, 'map');
       return c.toLowerCase();
     };
-    return { format: f, phone: col(map.phone, 'phone')!, ...opt('occurredAt', col(map.occurredAt, 'occurredAt')), ...opt('status', col(map.status, 'status')), keep: [] };
+    return {
+      format: f,
+      phone: col(map.phone, 'phone')!,
+      ...opt('occurredAt', col(map.occurredAt, 'occurredAt')),
+      ...opt('status', col(map.status, 'status')),
+      keep: [],
+    };
   }
   return { format: 'list', phone: pick('phone', 'phone_number', 'number', 'msisdn') ?? header[0] ?? 'phone', keep: [] };
 }
 
-const opt = <K extends string>(k: K, v: string | undefined) => (v === undefined ? {} : ({ [k]: v } as Record<K, string>));
+const opt = <K extends string>(k: K, v: string | undefined) =>
+  v === undefined ? {} : ({ [k]: v } as Record<K, string>);
 
 /** A list of numbers may have no header: its first line is then a number, not a column name. */
 function headerless(first: string[], format?: OptOutFormat): boolean {
@@ -106,14 +146,29 @@ export function optOutSourceRef(businessId: string, e164: string, occurredAt: nu
   return `import-opt-out:${sha256Hex(JSON.stringify([businessId, e164, occurredAt]))}`;
 }
 
-export async function importOptOuts(ctx: ServiceContext, businessId: string, input: OptOutImportInput): Promise<OptOutImportResult> {
-  const parser = createReadStream(input.file).pipe(parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true }));
+export async function importOptOuts(
+  ctx: ServiceContext,
+  businessId: string,
+  input: OptOutImportInput,
+): Promise<OptOutImportResult> {
+  const parser = createReadStream(input.file).pipe(
+    parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true }),
+  );
   let shape: Shape | null = null;
   let header: string[] = [];
-  const result: OptOutImportResult = { format: 'list', total: 0, imported: 0, duplicates: 0, refused: [], refusedByCode: {}, dryRun: Boolean(input.dryRun) };
+  const result: OptOutImportResult = {
+    format: 'list',
+    total: 0,
+    imported: 0,
+    duplicates: 0,
+    refused: [],
+    refusedByCode: {},
+    dryRun: Boolean(input.dryRun),
+  };
   const seen = new Set<string>();
   const now = ctx.clock.now();
-  const refuse = (row: number, code: RefusedRow['code'], field: string, reason: string) => result.refused.push({ row, code, field, reason });
+  const refuse = (row: number, code: RefusedRow['code'], field: string, reason: string) =>
+    result.refused.push({ row, code, field, reason });
   for await (const cells of parser as AsyncIterable<string[]>) {
     if (!shape) {
       const lower = cells.map((c) => c.trim().toLowerCase());
@@ -139,20 +194,35 @@ export async function importOptOuts(ctx: ServiceContext, businessId: string, inp
     if (shape.status) {
       const s = (rec[shape.status] ?? '').toLowerCase();
       if (OPT_IN_WORDS.has(s)) {
-        refuse(row, 'VALIDATION_FAILED', shape.status, `"${s}" is an opt-in: import opt-ins with their consent columns and text, not as an opt-out list.`);
+        refuse(
+          row,
+          'VALIDATION_FAILED',
+          shape.status,
+          `"${s}" is an opt-in: import opt-ins with their consent columns and text, not as an opt-out list.`,
+        );
         continue;
       }
       if (!OPT_OUT_WORDS.has(s)) {
-        refuse(row, 'VALIDATION_FAILED', shape.status, `"${s}" does not say opt-out (e.g. opt-out, unsubscribed, stop).`);
+        refuse(
+          row,
+          'VALIDATION_FAILED',
+          shape.status,
+          `"${s}" does not say opt-out (e.g. opt-out, unsubscribed, stop).`,
+        );
         continue;
       }
     }
     let occurredAt: number | null = null;
-    const rawTime = shape.occurredAt ? rec[shape.occurredAt] ?? '' : '';
+    const rawTime = shape.occurredAt ? (rec[shape.occurredAt] ?? '') : '';
     if (rawTime) {
       const t = Date.parse(rawTime);
       if (Number.isNaN(t) || !/(Z|[+-]\d{2}:?\d{2})$/i.test(rawTime)) {
-        refuse(row, 'VALIDATION_FAILED', shape.occurredAt!, `"${rawTime}" is not an ISO 8601 date-time with a time zone (for example 2026-03-01T09:30:00Z).`);
+        refuse(
+          row,
+          'VALIDATION_FAILED',
+          shape.occurredAt!,
+          `"${rawTime}" is not an ISO 8601 date-time with a time zone (for example 2026-03-01T09:30:00Z).`,
+        );
         continue;
       }
       if (t > now + 5 * 60_000) {
@@ -168,7 +238,8 @@ export async function importOptOuts(ctx: ServiceContext, businessId: string, inp
     }
     seen.add(sourceRef);
     const evidence: Record<string, unknown> = { format: shape.format, ...(rawTime ? {} : { timeGiven: false }) };
-    for (const k of shape.keep) if (rec[k]) evidence[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = rec[k];
+    for (const k of shape.keep)
+      if (rec[k]) evidence[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = rec[k];
     if (shape.status) evidence.sourceStatus = rec[shape.status];
     evidence.file = input.fileName;
     evidence.fileHash = input.fileHash;
@@ -180,8 +251,14 @@ export async function importOptOuts(ctx: ServiceContext, businessId: string, inp
     }
     try {
       const r = await recordOptOut(ctx, businessId, {
-        person: { phone: phone.e164 }, scope: 'all', channel: 'import', action: shape.format === 'twilio' || shape.format === 'braze' ? 'provider_report' : 'staff_request',
-        ...(occurredAt !== null ? { occurredAt } : {}), evidence, sourceRef, actor: input.actor,
+        person: { phone: phone.e164 },
+        scope: 'all',
+        channel: 'import',
+        action: shape.format === 'twilio' || shape.format === 'braze' ? 'provider_report' : 'staff_request',
+        ...(occurredAt !== null ? { occurredAt } : {}),
+        evidence,
+        sourceRef,
+        actor: input.actor,
       });
       if (r.duplicate) result.duplicates += 1;
       else result.imported += 1;

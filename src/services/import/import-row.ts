@@ -31,14 +31,24 @@ export const REQUIRED_COLUMNS = ['phone', 'topics', 'action', 'occurred_at', 'ch
 
 /** How the original channel may be written in a file, and the name kept in the evidence. */
 export const CHANNEL_ALIASES: Readonly<Record<string, string>> = {
-  web: 'web', website: 'web', online: 'web',
-  app: 'app', mobile: 'app', mobile_app: 'app',
-  sms: 'sms', text: 'sms',
-  email: 'email', 'e-mail': 'email',
+  web: 'web',
+  website: 'web',
+  online: 'web',
+  app: 'app',
+  mobile: 'app',
+  mobile_app: 'app',
+  sms: 'sms',
+  text: 'sms',
+  email: 'email',
+  'e-mail': 'email',
   ivr: 'ivr',
   whatsapp: 'whatsapp',
   api: 'api',
-  in_person: 'in_person', 'in-person': 'in_person', 'in person': 'in_person', paper: 'in_person', store: 'in_person',
+  in_person: 'in_person',
+  'in-person': 'in_person',
+  'in person': 'in_person',
+  paper: 'in_person',
+  store: 'in_person',
 };
 const CHANNEL_NAMES = [...new Set(Object.values(CHANNEL_ALIASES))].join(', ');
 
@@ -90,52 +100,101 @@ type Cells = Record<string, string | undefined>;
 export function checkColumns(first: Cells, defaultTextHash: string | undefined): void {
   const missing: string[] = REQUIRED_COLUMNS.filter((c) => !(c in first));
   if (!defaultTextHash && !('text_hash' in first)) missing.push('text_hash (or a default text)');
-  if (missing.length) fail('VALIDATION_FAILED', `The file has no ${missing.join(', ')} column. Required: ${REQUIRED_COLUMNS.join(', ')}.`, 'columns');
+  if (missing.length)
+    fail(
+      'VALIDATION_FAILED',
+      `The file has no ${missing.join(', ')} column. Required: ${REQUIRED_COLUMNS.join(', ')}.`,
+      'columns',
+    );
 }
 
 const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 // As recordOptIn: the clocks of other systems drift a little.
 const FUTURE_SLACK_MS = 5 * 60_000;
 
-const refuse = (row: number, code: ErrorCode, field: string, reason: string): Checked => ({ ok: false, refusal: { row, code, field, reason } });
+const refuse = (row: number, code: ErrorCode, field: string, reason: string): Checked => ({
+  ok: false,
+  refusal: { row, code, field, reason },
+});
 
 /** The checks recordOptIn makes that need no database, with the first problem of the row as its refusal. */
 export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
   const cell = (k: string) => rec[k]?.trim() ?? '';
   const rawPhone = cell('phone');
   const phone = normalisePhone(rawPhone, c.defaultCountry);
-  if (!phone.ok) return refuse(row, 'INVALID_PHONE', 'phone', `"${rawPhone}" is not a usable phone number: ${phone.reason}.`);
+  if (!phone.ok)
+    return refuse(row, 'INVALID_PHONE', 'phone', `"${rawPhone}" is not a usable phone number: ${phone.reason}.`);
 
   const action = cell('action');
   if (!(ACTIVE_ACTIONS as readonly string[]).includes(action)) {
-    return refuse(row, 'NO_USER_ACTION', 'action', `"${action}" is not an active user action; consent needs one of: ${ACTIVE_ACTIONS.join(', ')}.`);
+    return refuse(
+      row,
+      'NO_USER_ACTION',
+      'action',
+      `"${action}" is not an active user action; consent needs one of: ${ACTIVE_ACTIONS.join(', ')}.`,
+    );
   }
   const occurredAt = parseInstant(cell('occurred_at'));
-  if (typeof occurredAt === 'string') return refuse(row, 'VALIDATION_FAILED', 'occurred_at', `occurred_at ${occurredAt}.`);
-  if (occurredAt > c.now + FUTURE_SLACK_MS) return refuse(row, 'VALIDATION_FAILED', 'occurred_at', 'occurred_at is in the future.');
+  if (typeof occurredAt === 'string')
+    return refuse(row, 'VALIDATION_FAILED', 'occurred_at', `occurred_at ${occurredAt}.`);
+  if (occurredAt > c.now + FUTURE_SLACK_MS)
+    return refuse(row, 'VALIDATION_FAILED', 'occurred_at', 'occurred_at is in the future.');
   const originalChannel = CHANNEL_ALIASES[cell('channel').toLowerCase()];
-  if (!originalChannel) return refuse(row, 'VALIDATION_FAILED', 'channel', `"${cell('channel')}" is not a channel; say where the consent was collected: ${CHANNEL_NAMES}.`);
+  if (!originalChannel)
+    return refuse(
+      row,
+      'VALIDATION_FAILED',
+      'channel',
+      `"${cell('channel')}" is not a channel; say where the consent was collected: ${CHANNEL_NAMES}.`,
+    );
 
-  const topicKeys = [...new Set(cell('topics').split(/[;,]/).map((s) => s.trim()).filter(Boolean))].sort();
+  const topicKeys = [
+    ...new Set(
+      cell('topics')
+        .split(/[;,]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ].sort();
   if (topicKeys.length === 0) return refuse(row, 'VALIDATION_FAILED', 'topics', 'Name at least one topic.');
   const { business, topics: known, texts } = c.setup;
   const unknown = topicKeys.filter((k) => !known.has(k));
   if (unknown.length) return refuse(row, 'UNKNOWN_TOPIC', 'topics', `Unknown topic(s): ${unknown.join(', ')}.`);
   const topics = topicKeys.map((k) => known.get(k)!);
   const archived = topics.filter((t) => t.archivedAt !== null);
-  if (archived.length) return refuse(row, 'TOPIC_ARCHIVED', 'topics', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`);
+  if (archived.length)
+    return refuse(row, 'TOPIC_ARCHIVED', 'topics', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`);
   const notAllowed = topics.filter((t) => !business.policy.allowedCategories.includes(t.category));
   if (notAllowed.length) {
-    return refuse(row, 'CATEGORY_NOT_ALLOWED', 'topics', `${notAllowed.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`);
+    return refuse(
+      row,
+      'CATEGORY_NOT_ALLOWED',
+      'topics',
+      `${notAllowed.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`,
+    );
   }
 
   const textHash = cell('text_hash') || c.defaultTextHash || '';
-  if (!textHash) return refuse(row, 'MISSING_EVIDENCE', 'text_hash', 'Give text_hash (or a default text): the exact opt-in text the person saw must be kept with their consent.');
+  if (!textHash)
+    return refuse(
+      row,
+      'MISSING_EVIDENCE',
+      'text_hash',
+      'Give text_hash (or a default text): the exact opt-in text the person saw must be kept with their consent.',
+    );
   const text = texts.get(textHash);
-  if (!text) return refuse(row, 'UNKNOWN_TEXT', 'text_hash', 'No opt-in text with this hash is registered for this business.');
-  if (!text.usable) return refuse(row, 'TEXT_CHECK_FAILED', 'text_hash', 'This opt-in text failed its policy checks and cannot be used.');
+  if (!text)
+    return refuse(row, 'UNKNOWN_TEXT', 'text_hash', 'No opt-in text with this hash is registered for this business.');
+  if (!text.usable)
+    return refuse(
+      row,
+      'TEXT_CHECK_FAILED',
+      'text_hash',
+      'This opt-in text failed its policy checks and cannot be used.',
+    );
   const uncovered = topicKeys.filter((k) => !text.topicKeys.has(k));
-  if (uncovered.length) return refuse(row, 'TEXT_TOPICS_MISMATCH', 'text_hash', `The opt-in text does not cover: ${uncovered.join(', ')}.`);
+  if (uncovered.length)
+    return refuse(row, 'TEXT_TOPICS_MISMATCH', 'text_hash', `The opt-in text does not cover: ${uncovered.join(', ')}.`);
 
   const evidence: Record<string, unknown> = {};
   for (const k in rec) {
@@ -148,7 +207,8 @@ export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
   const confirmedAt = cell('confirmation_sent_at');
   if (confirmedAt) {
     const at = parseInstant(confirmedAt);
-    if (typeof at === 'string') return refuse(row, 'VALIDATION_FAILED', 'confirmation_sent_at', `confirmation_sent_at ${at}.`);
+    if (typeof at === 'string')
+      return refuse(row, 'VALIDATION_FAILED', 'confirmation_sent_at', `confirmation_sent_at ${at}.`);
     evidence.confirmationSentAt = new Date(at).toISOString();
     confirm = false;
   }
@@ -162,8 +222,18 @@ export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
   return {
     ok: true,
     row: {
-      row, phone: phone.e164, country: phone.country ?? null, phoneHash: c.phoneHash(phone.e164), topics, topicKeys, action,
-      occurredAt, textHash, evidence, sourceRef, confirm,
+      row,
+      phone: phone.e164,
+      country: phone.country ?? null,
+      phoneHash: c.phoneHash(phone.e164),
+      topics,
+      topicKeys,
+      action,
+      occurredAt,
+      textHash,
+      evidence,
+      sourceRef,
+      confirm,
     },
   };
 }
@@ -172,7 +242,14 @@ export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
  * One consent has one source_ref whatever file (or renamed copy of it) it arrives in, and whatever its
  * evidence columns say, so importing it again is recognised as a duplicate. `topicKeys` sorted.
  */
-export function importSourceRef(businessId: string, e164: string, topicKeys: string[], occurredAt: number, action: string, textHash: string): string {
+export function importSourceRef(
+  businessId: string,
+  e164: string,
+  topicKeys: string[],
+  occurredAt: number,
+  action: string,
+  textHash: string,
+): string {
   return `import:${sha256Hex(JSON.stringify([businessId, e164, topicKeys, occurredAt, action, textHash]))}`;
 }
 
@@ -183,7 +260,8 @@ function parseInstant(s: string): number | string {
   const t = Date.parse(s.replace(' ', 'T'));
   // Date.parse rolls 2026-02-30 over into March; a date that does not exist is a typo, not a consent time.
   const d = Number(ymd[3]);
-  if (Number.isNaN(t) || new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, d)).getUTCDate() !== d) return `"${s}" is not a real date`;
+  if (Number.isNaN(t) || new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, d)).getUTCDate() !== d)
+    return `"${s}" is not a real date`;
   return t;
 }
 
@@ -192,7 +270,10 @@ const evidenceKeys = new Map<string, string>();
 function evidenceKey(column: string): string {
   let key = evidenceKeys.get(column);
   if (key === undefined) {
-    key = column.slice(9).toLowerCase().replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+    key = column
+      .slice(9)
+      .toLowerCase()
+      .replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
     if (evidenceKeys.size < 1000) evidenceKeys.set(column, key);
   }
   return key;
@@ -209,7 +290,10 @@ export interface CheckedBatch {
 
 /** Checks records in batches of `batchSize` (the first record's columns once, before any row). */
 export async function* checkBatches(
-  records: AsyncIterable<Cells>, c: RowContext, batchSize: number, bytesRead: () => number = () => 0,
+  records: AsyncIterable<Cells>,
+  c: RowContext,
+  batchSize: number,
+  bytesRead: () => number = () => 0,
 ): AsyncGenerator<CheckedBatch> {
   let out: CheckedBatch = { ready: [], refused: [], total: 0, bytes: 0 };
   let total = 0;

@@ -8,5 +8,9 @@ const csvCell = (v: string | number) => {
 
 /** The refused rows of an import as CSV (row, code, field, reason): the CLI's --rejects file and the API's rejects. */
 export function rejectsCsv(refused: readonly RefusedRow[]): string {
-  return ['row,code,field,reason', ...refused.map((r) => [r.row, r.code, r.field, r.reason].map(csvCell).join(','))].join('\n') + '\n';
+  return (
+    ['row,code,field,reason', ...refused.map((r) => [r.row, r.code, r.field, r.reason].map(csvCell).join(','))].join(
+      '\n',
+    ) + '\n'
+  );
 }

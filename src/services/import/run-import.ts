@@ -30,12 +30,17 @@ export const OPT_OUT_FORMATS: readonly OptOutFormat[] = ['list', 'twilio', 'braz
 
 /** Checks options before any byte is read; the error names the option. */
 export function checkImportOptions(o: ImportOptions): { format?: OptOutFormat; map?: OptOutMapping } {
-  if (o.kind !== 'consents' && o.kind !== 'opt-outs') fail('VALIDATION_FAILED', 'kind must be consents or opt-outs.', 'kind');
+  if (o.kind !== 'consents' && o.kind !== 'opt-outs')
+    fail('VALIDATION_FAILED', 'kind must be consents or opt-outs.', 'kind');
   if (o.defaultCountry !== undefined && !/^[A-Za-z]{2}$/.test(o.defaultCountry)) {
     fail('VALIDATION_FAILED', 'defaultCountry must be a two-letter country code, e.g. GB.', 'defaultCountry');
   }
   if (o.kind === 'consents' && (o.format !== undefined || o.map !== undefined)) {
-    fail('VALIDATION_FAILED', 'format and map are options of an opt-out import (kind opt-outs).', o.format !== undefined ? 'format' : 'map');
+    fail(
+      'VALIDATION_FAILED',
+      'format and map are options of an opt-out import (kind opt-outs).',
+      o.format !== undefined ? 'format' : 'map',
+    );
   }
   if (o.format !== undefined && !OPT_OUT_FORMATS.includes(o.format as OptOutFormat)) {
     fail('VALIDATION_FAILED', `format "${o.format}" is not a format: ${OPT_OUT_FORMATS.join(', ')}.`, 'format');
@@ -47,7 +52,11 @@ export function parseMap(spec: string): OptOutMapping {
   const m: Record<string, string> = {};
   for (const [k, v] of spec.split(',').map((p) => p.split('=').map((x) => x.trim()))) {
     if (!k || !v || !['phone', 'occurredAt', 'status'].includes(k)) {
-      return fail('VALIDATION_FAILED', `map "${spec}": give key=column pairs with keys phone, occurredAt, status (e.g. phone=Phone,occurredAt=Date).`, 'map');
+      return fail(
+        'VALIDATION_FAILED',
+        `map "${spec}": give key=column pairs with keys phone, occurredAt, status (e.g. phone=Phone,occurredAt=Date).`,
+        'map',
+      );
     }
     m[k] = v;
   }
@@ -66,22 +75,47 @@ export interface ImportFileInput {
 }
 
 /** Imports one CSV file with the given options: importConsents or importOptOuts, one result shape. */
-export async function importFile(ctx: ServiceContext, businessId: string, input: ImportFileInput): Promise<ImportResult> {
+export async function importFile(
+  ctx: ServiceContext,
+  businessId: string,
+  input: ImportFileInput,
+): Promise<ImportResult> {
   const o = input.options;
   const { format, map } = checkImportOptions(o);
   const country = o.defaultCountry ? { defaultCountry: o.defaultCountry.toUpperCase() } : {};
   const { file, fileName, fileHash, actor } = input;
   if (o.kind === 'opt-outs') {
     const r = await importOptOuts(ctx, businessId, {
-      file, fileName, fileHash, actor, dryRun: Boolean(o.dryRun), ...(format ? { format } : {}), ...(map ? { map } : {}), ...country,
+      file,
+      fileName,
+      fileHash,
+      actor,
+      dryRun: Boolean(o.dryRun),
+      ...(format ? { format } : {}),
+      ...(map ? { map } : {}),
+      ...country,
       ...(input.onProgress ? { onProgress: (rows: number) => input.onProgress!(rows, 0) } : {}),
     });
-    return { total: r.total, imported: r.imported, duplicates: r.duplicates, refused: r.refused, refusedByCode: r.refusedByCode, confirmations: 0, dryRun: r.dryRun };
+    return {
+      total: r.total,
+      imported: r.imported,
+      duplicates: r.duplicates,
+      refused: r.refused,
+      refusedByCode: r.refusedByCode,
+      confirmations: 0,
+      dryRun: r.dryRun,
+    };
   }
   return importConsents(ctx, businessId, {
-    file, fileName, fileHash, actor, ...country, ...(o.batch ? { batchSize: o.batch } : {}),
+    file,
+    fileName,
+    fileHash,
+    actor,
+    ...country,
+    ...(o.batch ? { batchSize: o.batch } : {}),
     ...(o.text ? { defaultTextHash: o.text } : {}),
-    confirm: Boolean(o.confirm), dryRun: Boolean(o.dryRun),
+    confirm: Boolean(o.confirm),
+    dryRun: Boolean(o.dryRun),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
   });
 }

@@ -27,17 +27,39 @@ export async function guardTemplates(ctx: ServiceContext, opts: { businessId?: s
     if (!guard) continue;
     const now = ctx.clock.now();
     const windowMs = Math.ceil(guard.windowHours * 3_600_000);
-    const report = await optOutRateReport(ctx, b.id, { from: iso(now - windowMs), to: iso(now), withinHours: guard.windowHours, by: 'template' });
+    const report = await optOutRateReport(ctx, b.id, {
+      from: iso(now - windowMs),
+      to: iso(now),
+      withinHours: guard.windowHours,
+      by: 'template',
+    });
     for (const r of templatesToPause(report.rows, guard)) {
       const name = r.key!;
-      const detail = { optOutRate: r.rate, optOuts: r.optOutsWithin, notifications: r.notifications, windowHours: guard.windowHours, threshold: guard.optOutRate };
+      const detail = {
+        optOutRate: r.rate,
+        optOuts: r.optOutsWithin,
+        notifications: r.notifications,
+        windowHours: guard.windowHours,
+        threshold: guard.optOutRate,
+      };
       const made = await ctx.database.transaction(async (trx) => {
-        const stopped = await stopTemplate(trx, { businessId: b.id, name, status: 'paused', by: 'opt_out_guard', reason: 'opt_out_rate', detail }, now);
+        const stopped = await stopTemplate(
+          trx,
+          { businessId: b.id, name, status: 'paused', by: 'opt_out_guard', reason: 'opt_out_rate', detail },
+          now,
+        );
         if (stopped) {
-          await insertReviewItem(trx, {
-            businessId: b.id, personId: null, sourceRef: `template_paused:${name}:${now}`, reason: 'template_paused',
-            detail: { template: name, summary: pauseSummary(r, guard), ...detail },
-          }, now);
+          await insertReviewItem(
+            trx,
+            {
+              businessId: b.id,
+              personId: null,
+              sourceRef: `template_paused:${name}:${now}`,
+              reason: 'template_paused',
+              detail: { template: name, summary: pauseSummary(r, guard), ...detail },
+            },
+            now,
+          );
         }
         return stopped;
       });

@@ -1,19 +1,46 @@
 import type { ServiceContext } from '../context.js';
-import { bucketIndex, plainRange, reportRange, type BucketWidth, type ReportRange } from '../../domain/reports/buckets.js';
-import { countEventsBySlot, countRefusalsBySlot, funnel, optOutRates, totals, type EventGroup } from '../../storage/reports/report-store.js';
+import {
+  bucketIndex,
+  plainRange,
+  reportRange,
+  type BucketWidth,
+  type ReportRange,
+} from '../../domain/reports/buckets.js';
+import {
+  countEventsBySlot,
+  countRefusalsBySlot,
+  funnel,
+  optOutRates,
+  totals,
+  type EventGroup,
+} from '../../storage/reports/report-store.js';
 
 /** The reporting API (issue 11): counts read from the ledger and the outbox, bucketed in the caller's zone. */
-export interface RangeQuery { from: string; to: string }
-export interface BucketQuery extends RangeQuery { bucket?: BucketWidth; tz?: string }
+export interface RangeQuery {
+  from: string;
+  to: string;
+}
+export interface BucketQuery extends RangeQuery {
+  bucket?: BucketWidth;
+  tz?: string;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const head = (r: ReportRange) => ({ bucket: r.bucket, tz: r.tz, from: iso(r.from), to: iso(r.to) });
 // `expired`: a consent that lapsed (a double opt-in never confirmed, or past its topic's validity), never an opt-out.
 const FIELD: Record<string, 'optIns' | 'optOuts' | 'confirmationsSent' | 'confirmationsFailed' | 'expirations'> = {
-  opt_in: 'optIns', opt_out: 'optOuts', confirmation_sent: 'confirmationsSent', confirmation_failed: 'confirmationsFailed', expired: 'expirations',
+  opt_in: 'optIns',
+  opt_out: 'optOuts',
+  confirmation_sent: 'confirmationsSent',
+  confirmation_failed: 'confirmationsFailed',
+  expired: 'expirations',
 };
 
-export async function eventReport(ctx: ServiceContext, businessId: string, q: BucketQuery & { groupBy?: Exclude<EventGroup, null> }) {
+export async function eventReport(
+  ctx: ServiceContext,
+  businessId: string,
+  q: BucketQuery & { groupBy?: Exclude<EventGroup, null> },
+) {
   const r = reportRange(q);
   const rows = await countEventsBySlot(ctx.database, businessId, r.from, r.to, q.groupBy ?? null);
   type Field = 'optIns' | 'optOuts' | 'confirmationsSent' | 'confirmationsFailed' | 'expirations';
@@ -50,14 +77,23 @@ export async function refusalReport(ctx: ServiceContext, businessId: string, q: 
   return { ...head(r), series: [...series.keys()].sort().map((key) => ({ key, points: series.get(key)! })) };
 }
 
-export async function optOutRateReport(ctx: ServiceContext, businessId: string, q: RangeQuery & { withinHours?: number; by?: 'topic' | 'template' }) {
+export async function optOutRateReport(
+  ctx: ServiceContext,
+  businessId: string,
+  q: RangeQuery & { withinHours?: number; by?: 'topic' | 'template' },
+) {
   const { from, to } = plainRange(q);
   const withinHours = q.withinHours ?? 24;
   const by = q.by ?? 'topic';
   const { sent, outs } = await optOutRates(ctx.database, businessId, from, to, withinHours * 3_600_000, by);
   const outsOf = new Map(outs.map((o) => [o.key, o.n]));
   const rows = sent
-    .map((s) => ({ key: s.key, notifications: s.n, optOutsWithin: outsOf.get(s.key) ?? 0, rate: s.n ? (outsOf.get(s.key) ?? 0) / s.n : 0 }))
+    .map((s) => ({
+      key: s.key,
+      notifications: s.n,
+      optOutsWithin: outsOf.get(s.key) ?? 0,
+      rate: s.n ? (outsOf.get(s.key) ?? 0) / s.n : 0,
+    }))
     .sort((a, b) => b.rate - a.rate || String(a.key).localeCompare(String(b.key)));
   return { from: iso(from), to: iso(to), withinHours, by, rows };
 }
@@ -68,14 +104,22 @@ export async function funnelReport(ctx: ServiceContext, businessId: string, q: R
   const channels = new Set([...f.invited.map((x) => x.channel), ...f.optedIn.map((x) => x.channel)]);
   const rows = [...channels].sort().map((channel) => {
     const o = f.optedIn.find((x) => x.channel === channel);
-    return { channel, invited: f.invited.find((x) => x.channel === channel)?.n ?? 0, optedIn: o?.opted ?? 0, confirmed: o?.confirmed ?? 0 };
+    return {
+      channel,
+      invited: f.invited.find((x) => x.channel === channel)?.n ?? 0,
+      optedIn: o?.opted ?? 0,
+      confirmed: o?.confirmed ?? 0,
+    };
   });
   return { from: iso(from), to: iso(to), rows };
 }
 
 export async function totalsReport(ctx: ServiceContext, businessId: string) {
   const t = await totals(ctx.database, businessId);
-  const byTopic = new Map<string, { topic: string; optedIn: number; optedOut: number; pending: number; expired: number }>();
+  const byTopic = new Map<
+    string,
+    { topic: string; optedIn: number; optedOut: number; pending: number; expired: number }
+  >();
   for (const row of t.rows) {
     const e = byTopic.get(row.topic) ?? { topic: row.topic, optedIn: 0, optedOut: 0, pending: 0, expired: 0 };
     if (row.status === 'opted_in') e.optedIn += row.n;

@@ -9,7 +9,11 @@ import { isIP } from 'node:net';
  */
 export async function refuseTarget(url: string, allowPrivate: boolean): Promise<string | null> {
   let u: URL;
-  try { u = new URL(url); } catch { return 'not a valid absolute URL'; }
+  try {
+    u = new URL(url);
+  } catch {
+    return 'not a valid absolute URL';
+  }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'only http and https URLs are allowed';
   if (u.username || u.password) return 'credentials in the URL are not allowed';
   if (allowPrivate) return null;
@@ -17,20 +21,43 @@ export async function refuseTarget(url: string, allowPrivate: boolean): Promise<
   let addrs: string[];
   if (isIP(host)) addrs = [host];
   else {
-    try { addrs = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address); } catch { return `the host ${host} does not resolve`; }
+    try {
+      addrs = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    } catch {
+      return `the host ${host} does not resolve`;
+    }
   }
-  for (const a of addrs) if (isPrivateAddress(a)) return `the host resolves to a private, loopback or link-local address (${a})`;
+  for (const a of addrs)
+    if (isPrivateAddress(a)) return `the host resolves to a private, loopback or link-local address (${a})`;
   return null;
 }
 
 export function isPrivateAddress(a: string): boolean {
   if (isIP(a) === 4) {
     const [x, y] = a.split('.').map(Number) as [number, number];
-    return x === 0 || x === 10 || x === 127 || (x === 100 && y >= 64 && y <= 127) || (x === 169 && y === 254)
-      || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 198 && (y === 18 || y === 19)) || x >= 224;
+    return (
+      x === 0 ||
+      x === 10 ||
+      x === 127 ||
+      (x === 100 && y >= 64 && y <= 127) ||
+      (x === 169 && y === 254) ||
+      (x === 172 && y >= 16 && y <= 31) ||
+      (x === 192 && y === 168) ||
+      (x === 198 && (y === 18 || y === 19)) ||
+      x >= 224
+    );
   }
   const l = a.toLowerCase();
   if (l.startsWith('::ffff:')) return isPrivateAddress(l.slice(7));
-  return l === '::' || l === '::1' || l.startsWith('fc') || l.startsWith('fd') || l.startsWith('fe8') || l.startsWith('fe9')
-    || l.startsWith('fea') || l.startsWith('feb') || l.startsWith('ff');
+  return (
+    l === '::' ||
+    l === '::1' ||
+    l.startsWith('fc') ||
+    l.startsWith('fd') ||
+    l.startsWith('fe8') ||
+    l.startsWith('fe9') ||
+    l.startsWith('fea') ||
+    l.startsWith('feb') ||
+    l.startsWith('ff')
+  );
 }

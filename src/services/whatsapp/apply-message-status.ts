@@ -56,7 +56,11 @@ export async function applyStatusTx(
         // A message Meta accepted counts as sent (frequency caps) even if the worker never recorded it.
         sent_at: !failed && msg.sent_at === null ? ts : msg.sent_at,
         error_code: failed ? (err ? String(err.code) : 'failed') : msg.error_code,
-        error_detail: failed ? (err ? [err.title, err.details].filter(Boolean).join(': ') || null : null) : msg.error_detail,
+        error_detail: failed
+          ? err
+            ? [err.title, err.details].filter(Boolean).join(': ') || null
+            : null
+          : msg.error_detail,
         lease_owner: null,
         lease_until: null,
         updated_at: now,
@@ -65,31 +69,66 @@ export async function applyStatusTx(
       .where('id', '=', msg.id)
       .execute();
     if (msg.kind === 'confirmation') {
-      await recordConfirmationOutcomeTx(ctx, trx, { ...msg, provider_message_id: msg.provider_message_id ?? s.messageId }, {
-        outcome: failed ? 'failed' : 'sent', occurredAt: ts, actor: 'webhook:whatsapp',
-        evidence: { status: s.status, ...(failed && s.errors[0] ? { errorCode: s.errors[0].code } : {}) },
-      }, now);
+      await recordConfirmationOutcomeTx(
+        ctx,
+        trx,
+        { ...msg, provider_message_id: msg.provider_message_id ?? s.messageId },
+        {
+          outcome: failed ? 'failed' : 'sent',
+          occurredAt: ts,
+          actor: 'webhook:whatsapp',
+          evidence: { status: s.status, ...(failed && s.errors[0] ? { errorCode: s.errors[0].code } : {}) },
+        },
+        now,
+      );
     }
   }
 
   const codes = new Set(s.errors.map((e) => e.code));
   if (failed && codes.has(MARKETING_STOPPED)) {
-    await recordOptOutTx(ctx, trx, businessId, {
-      person: { personId: msg.person_id }, scope: 'marketing', channel: 'meta', action: 'provider_report', occurredAt: Math.min(ts, now),
-      evidence: { providerMessageId: s.messageId, messageId: msg.id, errorCode: MARKETING_STOPPED, detail: s.errors.find((e) => e.code === MARKETING_STOPPED)?.title ?? null },
-      // The worker records a 131050 it gets in the send response under the same reference: one opt-out per message.
-      sourceRef: `meta-131050:${msg.id}`, actor: 'webhook:whatsapp',
-    }, { key: { personId: msg.person_id }, country: null, timezone: null }, now);
+    await recordOptOutTx(
+      ctx,
+      trx,
+      businessId,
+      {
+        person: { personId: msg.person_id },
+        scope: 'marketing',
+        channel: 'meta',
+        action: 'provider_report',
+        occurredAt: Math.min(ts, now),
+        evidence: {
+          providerMessageId: s.messageId,
+          messageId: msg.id,
+          errorCode: MARKETING_STOPPED,
+          detail: s.errors.find((e) => e.code === MARKETING_STOPPED)?.title ?? null,
+        },
+        // The worker records a 131050 it gets in the send response under the same reference: one opt-out per message.
+        sourceRef: `meta-131050:${msg.id}`,
+        actor: 'webhook:whatsapp',
+      },
+      { key: { personId: msg.person_id }, country: null, timezone: null },
+      now,
+    );
   }
   if (failed && codes.has(UNDELIVERABLE)) {
     // Not on WhatsApp (or cannot receive): the gate refuses as UNREACHABLE; consent is untouched.
-    await trx.updateTable('people').set({ unreachable_at: ts, updated_at: now })
-      .where('business_id', '=', businessId).where('id', '=', msg.person_id).where('unreachable_at', 'is', null).execute();
+    await trx
+      .updateTable('people')
+      .set({ unreachable_at: ts, updated_at: now })
+      .where('business_id', '=', businessId)
+      .where('id', '=', msg.person_id)
+      .where('unreachable_at', 'is', null)
+      .execute();
   }
   if (!stale && (s.status === 'delivered' || s.status === 'read')) {
     // Delivered after an "undeliverable": the number is reachable again (the person installed WhatsApp).
-    await trx.updateTable('people').set({ unreachable_at: null, updated_at: now })
-      .where('business_id', '=', businessId).where('id', '=', msg.person_id).where('unreachable_at', '<', ts).execute();
+    await trx
+      .updateTable('people')
+      .set({ unreachable_at: null, updated_at: now })
+      .where('business_id', '=', businessId)
+      .where('id', '=', msg.person_id)
+      .where('unreachable_at', '<', ts)
+      .execute();
   }
   return { outcome: stale ? 'status_stale' : `status_${failed ? 'failed' : s.status}`, final: true };
 }

@@ -29,10 +29,20 @@ export interface StoredItem {
  * can be sent to that scope anyway. Any other failure (the database) fails the whole POST, which Meta then
  * retries: a STOP is never acknowledged without its opt-out.
  */
-export async function applyOptOutsAtAckTx(ctx: ServiceContext, trx: Trx, stored: StoredItem[], now: number): Promise<Set<string>> {
+export async function applyOptOutsAtAckTx(
+  ctx: ServiceContext,
+  trx: Trx,
+  stored: StoredItem[],
+  now: number,
+): Promise<Set<string>> {
   const handled = new Set<string>();
   // Only people's items can opt out; a flood of statuses costs nothing here.
-  const candidates = stored.filter((s) => s.item.businessId !== '' && s.item.outcome === undefined && (s.item.kind === 'message' || s.item.kind === 'preference'));
+  const candidates = stored.filter(
+    (s) =>
+      s.item.businessId !== '' &&
+      s.item.outcome === undefined &&
+      (s.item.kind === 'message' || s.item.kind === 'preference'),
+  );
   if (candidates.length === 0) return handled;
   const keywords = await keywordSettings(trx, candidates);
   for (const s of candidates) {
@@ -45,8 +55,16 @@ export async function applyOptOutsAtAckTx(ctx: ServiceContext, trx: Trx, stored:
     };
     if (!isOptOutItem(item, businessMatcher)) continue;
     const row: InboxRow = {
-      business_id: s.ref.businessId, id: s.ref.id, provider: s.item.provider, dedupe_key: s.item.dedupeKey, kind: s.item.kind,
-      payload: JSON.stringify(s.item.payload), received_at: s.receivedAt, processed_at: null, outcome: null, attempts: 0,
+      business_id: s.ref.businessId,
+      id: s.ref.id,
+      provider: s.item.provider,
+      dedupe_key: s.item.dedupeKey,
+      kind: s.item.kind,
+      payload: JSON.stringify(s.item.payload),
+      received_at: s.receivedAt,
+      processed_at: null,
+      outcome: null,
+      attempts: 0,
     };
     const r = await inSavepoint(trx, 'ack_opt_out', async () => {
       const res = await ingestWhatsAppItemTx(ctx, trx, row, now);
@@ -57,7 +75,10 @@ export async function applyOptOutsAtAckTx(ctx: ServiceContext, trx: Trx, stored:
       if (r.value.final) handled.add(s.ref.id);
     } else {
       if (!(r.error instanceof AppError)) throw r.error;
-      ctx.logger.warn({ inbox: s.ref.id, code: r.error.code }, 'opt-out refused at the webhook; left to the inbox processor');
+      ctx.logger.warn(
+        { inbox: s.ref.id, code: r.error.code },
+        'opt-out refused at the webhook; left to the inbox processor',
+      );
     }
   }
   return handled;
@@ -70,9 +91,13 @@ const NO_MATCH = (): KeywordResult => ({ type: 'none' });
 // another); the same settings object then finds its built matchers (matcherFor) without serialising.
 const byPolicy = new Map<string, Record<string, unknown>>();
 
-/** Each business's keyword settings, read in the transaction: one statement, only for businesses with a text or button. */
+/**
+ * Each business's keyword settings, read in the transaction: one statement, only for businesses with a text or button.
+ */
 async function keywordSettings(trx: Trx, candidates: StoredItem[]): Promise<Map<string, Record<string, unknown>>> {
-  const ids = [...new Set(candidates.filter((s) => needsKeywords(s.item.payload as WebhookItem)).map((s) => s.item.businessId))];
+  const ids = [
+    ...new Set(candidates.filter((s) => needsKeywords(s.item.payload as WebhookItem)).map((s) => s.item.businessId)),
+  ];
   const out = new Map<string, Record<string, unknown>>();
   if (ids.length === 0) return out;
   const rows = await trx.selectFrom('businesses').select(['id', 'policy']).where('id', 'in', ids).execute();
@@ -88,4 +113,5 @@ async function keywordSettings(trx: Trx, candidates: StoredItem[]): Promise<Map<
   return out;
 }
 
-const needsKeywords = (item: WebhookItem) => item.kind === 'message' && (item.type === 'text' || item.type === 'button');
+const needsKeywords = (item: WebhookItem) =>
+  item.kind === 'message' && (item.type === 'text' || item.type === 'button');

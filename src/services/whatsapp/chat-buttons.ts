@@ -2,7 +2,16 @@ import { MARKETING_STOP_REPLIES, parseChatAction, type ChatAction } from '../../
 import { normaliseKeywordText } from '../../domain/chat/keywords.js';
 import { parseJson } from '../../storage/json.js';
 import { matcherFor } from './chat-keywords.js';
-import { ACTOR, CHAT_PRECISION_MS, chatEvidence, chatOptOut, personRef, refusable, sourceRefOf, type ChatTurn } from './chat-turn.js';
+import {
+  ACTOR,
+  CHAT_PRECISION_MS,
+  chatEvidence,
+  chatOptOut,
+  personRef,
+  refusable,
+  sourceRefOf,
+  type ChatTurn,
+} from './chat-turn.js';
 import { recordConfirmedTx } from '../consent/record-confirmed.js';
 import { recordOptInTx } from '../consent/record-opt-in.js';
 
@@ -25,7 +34,8 @@ export async function handleTemplateButton(t: ChatTurn): Promise<string> {
   }
   const matcher = matcherFor(t.business.policy.keywords);
   const stop = said.map((s) => matcher(s)).find((m) => m.type === 'match' && m.kind === 'opt_out');
-  if (stop && stop.type === 'match') return chatOptOut(t, { scope: 'all', action: 'tapped_button', evidence, keywordLanguage: stop.language });
+  if (stop && stop.type === 'match')
+    return chatOptOut(t, { scope: 'all', action: 'tapped_button', evidence, keywordLanguage: stop.language });
   return 'ignored_button';
 }
 
@@ -41,7 +51,11 @@ export async function handleInteractive(t: ChatTurn): Promise<string> {
  * What a tap on one of our ids does. Every one is an active action of the person, with the inbound message and
  * the message they tapped on (`contextMessageId`) as evidence.
  */
-export async function handleChatAction(t: ChatTurn, a: ChatAction, action: 'tapped_button' | 'selected_list_item'): Promise<string> {
+export async function handleChatAction(
+  t: ChatTurn,
+  a: ChatAction,
+  action: 'tapped_button' | 'selected_list_item',
+): Promise<string> {
   const evidence = chatEvidence(t.item, { replyId: t.item.interactive?.id ?? t.item.button?.payload });
   switch (a.type) {
     case 'dismiss':
@@ -52,22 +66,59 @@ export async function handleChatAction(t: ChatTurn, a: ChatAction, action: 'tapp
       return refusable(() => chatOptOut(t, { scope: 'topics', topics: [a.topic], action, evidence }));
     case 'notme':
       // "This was not me": whoever signed this number up, its owner wants nothing from us.
-      return chatOptOut(t, { scope: 'all', action: 'tapped_button', evidence: { ...evidence, notes: 'not me', optInEventId: a.eventId } });
+      return chatOptOut(t, {
+        scope: 'all',
+        action: 'tapped_button',
+        evidence: { ...evidence, notes: 'not me', optInEventId: a.eventId },
+      });
     case 'confirm': {
-      const r = await recordConfirmedTx(t.ctx, t.trx, t.business.id, {
-        personId: t.person.id, optInEventId: a.eventId, channel: 'whatsapp', action, occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence,
-        sourceRef: sourceRefOf(t.item), actor: ACTOR,
-      }, t.now);
+      const r = await recordConfirmedTx(
+        t.ctx,
+        t.trx,
+        t.business.id,
+        {
+          personId: t.person.id,
+          optInEventId: a.eventId,
+          channel: 'whatsapp',
+          action,
+          occurredAt: t.occurredAt,
+          precisionMs: CHAT_PRECISION_MS,
+          evidence,
+          sourceRef: sourceRefOf(t.item),
+          actor: ACTOR,
+        },
+        t.now,
+      );
       return r.outcome === 'confirmed' ? 'confirmed' : `confirm_${r.outcome}`;
     }
     case 'optin':
       return refusable(async () => {
-        const text = await t.trx.selectFrom('consent_texts').select(['topic_keys']).where('business_id', '=', t.business.id).where('hash', '=', a.textHash).executeTakeFirst();
+        const text = await t.trx
+          .selectFrom('consent_texts')
+          .select(['topic_keys'])
+          .where('business_id', '=', t.business.id)
+          .where('hash', '=', a.textHash)
+          .executeTakeFirst();
         if (!text) return 'refused:UNKNOWN_TEXT';
-        const r = await recordOptInTx(t.ctx, t.trx, t.business.id, {
-          person: { personId: t.person.id }, topics: parseJson<string[]>(text.topic_keys, []), channel: 'whatsapp', action,
-          textHash: a.textHash, occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
-        }, personRef(t.person), t.now);
+        const r = await recordOptInTx(
+          t.ctx,
+          t.trx,
+          t.business.id,
+          {
+            person: { personId: t.person.id },
+            topics: parseJson<string[]>(text.topic_keys, []),
+            channel: 'whatsapp',
+            action,
+            textHash: a.textHash,
+            occurredAt: t.occurredAt,
+            precisionMs: CHAT_PRECISION_MS,
+            evidence,
+            sourceRef: sourceRefOf(t.item),
+            actor: ACTOR,
+          },
+          personRef(t.person),
+          t.now,
+        );
         return r.duplicate ? 'duplicate' : 'opted_in';
       });
   }

@@ -16,17 +16,45 @@ import { recordOptInTx } from '../consent/record-opt-in.js';
  * A refusal (the text or a topic gone since the keyword was configured) is the inbox row's outcome and a review
  * item, so staff see a keyword that no longer works; nothing is recorded.
  */
-export async function joinByKeyword(t: ChatTurn, binding: OptInBinding, evidence: Record<string, unknown>, language: string): Promise<string> {
-  const text = await t.trx.selectFrom('consent_texts').select(['channels']).where('business_id', '=', t.business.id)
-    .where('hash', '=', binding.textHash).executeTakeFirst();
+export async function joinByKeyword(
+  t: ChatTurn,
+  binding: OptInBinding,
+  evidence: Record<string, unknown>,
+  language: string,
+): Promise<string> {
+  const text = await t.trx
+    .selectFrom('consent_texts')
+    .select(['channels'])
+    .where('business_id', '=', t.business.id)
+    .where('hash', '=', binding.textHash)
+    .executeTakeFirst();
   if (text && !textShownOn({ channels: JSON.parse(text.channels) as string[] }, 'whatsapp')) {
-    fail('TEXT_CHECK_FAILED', 'The opt-in text bound to this keyword is not one that may be shown on WhatsApp.', 'textHash');
+    fail(
+      'TEXT_CHECK_FAILED',
+      'The opt-in text bound to this keyword is not one that may be shown on WhatsApp.',
+      'textHash',
+    );
   }
-  const r = await recordOptInTx(t.ctx, t.trx, t.business.id, {
-    person: { personId: t.person.id }, topics: [...binding.topics], channel: 'whatsapp', action: 'sent_keyword',
-    textHash: binding.textHash, occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence,
-    sourceRef: sourceRefOf(t.item), actor: ACTOR, language,
-  }, personRef(t.person), t.now);
+  const r = await recordOptInTx(
+    t.ctx,
+    t.trx,
+    t.business.id,
+    {
+      person: { personId: t.person.id },
+      topics: [...binding.topics],
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      textHash: binding.textHash,
+      occurredAt: t.occurredAt,
+      precisionMs: CHAT_PRECISION_MS,
+      evidence,
+      sourceRef: sourceRefOf(t.item),
+      actor: ACTOR,
+      language,
+    },
+    personRef(t.person),
+    t.now,
+  );
   if (r.duplicate) return 'duplicate';
   if (r.changed.length === 0) {
     await reply(t, 'help', 'help', language);
@@ -46,9 +74,15 @@ export async function reviewRefusedJoin(t: ChatTurn, outcome: string, detail: Re
  */
 export async function hintStop(t: ChatTurn, keywordLanguage: string): Promise<void> {
   const language = replyLanguage(keywordLanguage, t.person, t.business.policy);
-  await queueReplyTx(t.trx, {
-    businessId: t.business.id, personId: t.person.id, purpose: 'help',
-    text: renderStopHint(language, { business: t.business.displayName }),
-    extra: { language, inReplyTo: t.item.messageId, rule: 'keyword_in_sentence' },
-  }, t.now);
+  await queueReplyTx(
+    t.trx,
+    {
+      businessId: t.business.id,
+      personId: t.person.id,
+      purpose: 'help',
+      text: renderStopHint(language, { business: t.business.displayName }),
+      extra: { language, inReplyTo: t.item.messageId, rule: 'keyword_in_sentence' },
+    },
+    t.now,
+  );
 }

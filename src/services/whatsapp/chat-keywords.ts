@@ -1,6 +1,11 @@
 import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
 import { MARKETING_STOP_REPLIES, parseChatAction } from '../../domain/chat/actions.js';
-import { createKeywordMatcher, normaliseKeywordText, type KeywordConfig, type KeywordResult } from '../../domain/chat/keywords.js';
+import {
+  createKeywordMatcher,
+  normaliseKeywordText,
+  type KeywordConfig,
+  type KeywordResult,
+} from '../../domain/chat/keywords.js';
 import { chatEvidence, chatOptOut, refusable, reply, review, type ChatTurn } from './chat-turn.js';
 import { redeemOwnershipCode } from '../capture/redeem-ownership-code.js';
 import { queueReplyTx } from '../dispatch/queue-reply.js';
@@ -68,7 +73,12 @@ export function isOptOutItem(item: WebhookItem, matcher: () => (text: string) =>
       return isStop(item.text);
     case 'button': {
       const { payload, text } = item.button ?? {};
-      return ours(payload) || [payload, text].some((s) => typeof s === 'string' && MARKETING_STOPS.has(normaliseKeywordText(s))) || isStop(payload) || isStop(text);
+      return (
+        ours(payload) ||
+        [payload, text].some((s) => typeof s === 'string' && MARKETING_STOPS.has(normaliseKeywordText(s))) ||
+        isStop(payload) ||
+        isStop(text)
+      );
     }
     case 'interactive':
       return ours(item.interactive?.id);
@@ -88,14 +98,26 @@ export async function handleChatText(t: ChatTurn): Promise<string> {
   const text = t.item.text ?? '';
   // A sign-up code from the hosted page, sent by the person from their own WhatsApp: the ownership check.
   const owned = await redeemOwnershipCode(t.ctx, t.trx, t.business.id, {
-    text, messageId: t.item.messageId, occurredAt: t.occurredAt,
-    ...(t.item.waId ?? t.item.from ? { waId: t.item.waId ?? t.item.from } : {}),
+    text,
+    messageId: t.item.messageId,
+    occurredAt: t.occurredAt,
+    ...((t.item.waId ?? t.item.from) ? { waId: t.item.waId ?? t.item.from } : {}),
     ...(t.person.phone_e164 ? { phone: t.person.phone_e164 } : {}),
     ...(t.item.userId ? { bsuid: t.item.userId } : {}),
   });
   if (owned?.outcome === 'recorded') return owned.duplicate ? 'duplicate' : 'ownership_confirmed';
   if (owned?.outcome === 'refused') {
-    await queueReplyTx(t.trx, { businessId: t.business.id, personId: t.person.id, purpose: 'help', text: owned.reply, extra: { inReplyTo: t.item.messageId } }, t.now);
+    await queueReplyTx(
+      t.trx,
+      {
+        businessId: t.business.id,
+        personId: t.person.id,
+        purpose: 'help',
+        text: owned.reply,
+        extra: { inReplyTo: t.item.messageId },
+      },
+      t.now,
+    );
     return `ownership_refused:${owned.reason}`;
   }
   const m = matcherFor(t.business.policy.keywords, senderCountry(t.item))(text);
@@ -117,7 +139,12 @@ export async function handleChatText(t: ChatTurn): Promise<string> {
       if (!m.optIn) return refusable(() => restartAfterStop(t, evidence, m.language));
       const binding = m.optIn;
       const outcome = await refusable(() => joinByKeyword(t, binding, evidence, m.language));
-      await reviewRefusedJoin(t, outcome, { keyword: m.keyword, language: m.language, text, textHash: binding.textHash });
+      await reviewRefusedJoin(t, outcome, {
+        keyword: m.keyword,
+        language: m.language,
+        text,
+        textHash: binding.textHash,
+      });
       return outcome;
     }
   }

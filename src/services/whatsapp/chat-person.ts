@@ -32,10 +32,19 @@ export function chatIdentity(from: { from?: string; waId?: string; userId?: stri
 
 /** The person known by any of the ids, trying the phone first (the id consent is recorded under). */
 export async function findChatPerson(trx: Trx, businessId: string, id: ChatIdentity): Promise<PersonRow | null> {
-  const tries: [string, string | undefined][] = [['phone_e164', id.phone], ['wa_id', id.waId], ['bsuid', id.bsuid]];
+  const tries: [string, string | undefined][] = [
+    ['phone_e164', id.phone],
+    ['wa_id', id.waId],
+    ['bsuid', id.bsuid],
+  ];
   for (const [col, v] of tries) {
     if (!v) continue;
-    const r = await trx.selectFrom('people').selectAll().where('business_id', '=', businessId).where(col as 'phone_e164', '=', v).executeTakeFirst();
+    const r = await trx
+      .selectFrom('people')
+      .selectAll()
+      .where('business_id', '=', businessId)
+      .where(col as 'phone_e164', '=', v)
+      .executeTakeFirst();
     if (r) return r;
   }
   return null;
@@ -56,8 +65,12 @@ export async function lockChatPerson(trx: Trx, businessId: string, id: ChatIdent
     if (id.phone) key.phone = id.phone;
     if (id.waId) key.waId = id.waId;
     if (id.bsuid) key.bsuid = id.bsuid;
-    // A concurrent first message from the same person inserts too: the loser's insert does nothing and reads the row back.
-    person = await lockOrCreatePerson(trx, businessId, key, now, { country: id.country ?? null, timezone: id.phone ? timezoneForPhone(id.phone, id.country) : null });
+    // A concurrent first message from the same person inserts too: the loser's insert does nothing and reads the row
+    // back.
+    person = await lockOrCreatePerson(trx, businessId, key, now, {
+      country: id.country ?? null,
+      timezone: id.phone ? timezoneForPhone(id.phone, id.country) : null,
+    });
   }
   await fillIds(trx, person, id, now);
   return person;
@@ -66,7 +79,12 @@ export async function lockChatPerson(trx: Trx, businessId: string, id: ChatIdent
 async function fillIds(trx: Trx, person: PersonRow, id: ChatIdentity, now: number): Promise<void> {
   const set: { phone_e164?: string; wa_id?: string; bsuid?: string; country?: string } = {};
   const free = async (col: 'phone_e164' | 'wa_id' | 'bsuid', v: string) =>
-    !(await trx.selectFrom('people').select('id').where('business_id', '=', person.business_id).where(col, '=', v).executeTakeFirst());
+    !(await trx
+      .selectFrom('people')
+      .select('id')
+      .where('business_id', '=', person.business_id)
+      .where(col, '=', v)
+      .executeTakeFirst());
   if (person.erased_at !== null) return;
   if (id.phone && !person.phone_e164 && (await free('phone_e164', id.phone))) {
     set.phone_e164 = id.phone;
@@ -75,7 +93,12 @@ async function fillIds(trx: Trx, person: PersonRow, id: ChatIdentity, now: numbe
   if (id.waId && !person.wa_id && (await free('wa_id', id.waId))) set.wa_id = id.waId;
   if (id.bsuid && !person.bsuid && (await free('bsuid', id.bsuid))) set.bsuid = id.bsuid;
   if (Object.keys(set).length === 0) return;
-  await trx.updateTable('people').set({ ...set, updated_at: now }).where('business_id', '=', person.business_id).where('id', '=', person.id).execute();
+  await trx
+    .updateTable('people')
+    .set({ ...set, updated_at: now })
+    .where('business_id', '=', person.business_id)
+    .where('id', '=', person.id)
+    .execute();
   Object.assign(person, set);
 }
 

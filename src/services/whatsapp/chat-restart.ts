@@ -12,17 +12,38 @@ import { recordOptInTx } from '../consent/record-opt-in.js';
  * topics restored (and carries Confirm under double opt-in), so it is the acknowledgement; `optin_ack` is
  * queued only when no confirmation was, and HELP answers when nothing came back.
  */
-export async function restartAfterStop(t: ChatTurn, evidence: Record<string, unknown>, language: string): Promise<string> {
-  const live = (await listTopics(t.trx, t.business.id)).filter((tp) => tp.archivedAt === null && t.business.policy.allowedCategories.includes(tp.category));
+export async function restartAfterStop(
+  t: ChatTurn,
+  evidence: Record<string, unknown>,
+  language: string,
+): Promise<string> {
+  const live = (await listTopics(t.trx, t.business.id)).filter(
+    (tp) => tp.archivedAt === null && t.business.policy.allowedCategories.includes(tp.category),
+  );
   if (live.length === 0) {
     await reply(t, 'help', 'help', language);
     return 'start_nothing_to_restore';
   }
-  const r = await recordOptInTx(t.ctx, t.trx, t.business.id, {
-    person: { personId: t.person.id }, topics: live.map((tp) => tp.key), scope: 'restore', channel: 'whatsapp', action: 'sent_keyword',
-    occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence: { ...evidence, restore: true }, sourceRef: sourceRefOf(t.item), actor: ACTOR,
-    language: language !== 'en' ? language : undefined,
-  }, personRef(t.person), t.now);
+  const r = await recordOptInTx(
+    t.ctx,
+    t.trx,
+    t.business.id,
+    {
+      person: { personId: t.person.id },
+      topics: live.map((tp) => tp.key),
+      scope: 'restore',
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      occurredAt: t.occurredAt,
+      precisionMs: CHAT_PRECISION_MS,
+      evidence: { ...evidence, restore: true },
+      sourceRef: sourceRefOf(t.item),
+      actor: ACTOR,
+      language: language !== 'en' ? language : undefined,
+    },
+    personRef(t.person),
+    t.now,
+  );
   if (r.duplicate) return 'duplicate';
   if (r.changed.length === 0) {
     // Nothing to give back now, or already agreed: still on the record, and a later-arriving STOP sorts before it.

@@ -34,7 +34,7 @@ export const sourceRefOf = (item: MessageItem) => `wa:msg:${item.messageId}`;
 export function chatEvidence(item: MessageItem, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     messageId: item.messageId,
-    ...(item.waId ?? item.from ? { waId: item.waId ?? item.from } : {}),
+    ...((item.waId ?? item.from) ? { waId: item.waId ?? item.from } : {}),
     ...(item.userId ? { bsuid: item.userId } : {}),
     ...(item.contextMessageId ? { contextMessageId: item.contextMessageId } : {}),
     ...(item.forwarded ? { forwarded: true } : {}),
@@ -44,14 +44,31 @@ export function chatEvidence(item: MessageItem, extra: Record<string, unknown> =
 
 export const personRef = (person: PersonRow) => ({ key: { personId: person.id }, country: null, timezone: null });
 
-export async function reply(t: ChatTurn, kind: KeywordKind, purpose: ReplyPurpose, keywordLanguage: string | null): Promise<void> {
+export async function reply(
+  t: ChatTurn,
+  kind: KeywordKind,
+  purpose: ReplyPurpose,
+  keywordLanguage: string | null,
+): Promise<void> {
   const language = replyLanguage(keywordLanguage, t.person, t.business.policy);
   const text = keywordReplyText(kind, language, t.business);
   // Where the business asks for it, the reply ends with the person's preference link (a line in their language).
   const links = t.business.policy.preferenceLink;
-  const url = links?.inKeywordReplies?.includes(kind) ? preferenceUrl(links, preferenceLink(t.ctx, t.business.id, t.person.id).path) : null;
+  const url = links?.inKeywordReplies?.includes(kind)
+    ? preferenceUrl(links, preferenceLink(t.ctx, t.business.id, t.person.id).path)
+    : null;
   const body = withLink(text, confirmationTexts(language).texts, url);
-  await queueReplyTx(t.trx, { businessId: t.business.id, personId: t.person.id, purpose, text: body, extra: { language, inReplyTo: t.item.messageId } }, t.now);
+  await queueReplyTx(
+    t.trx,
+    {
+      businessId: t.business.id,
+      personId: t.person.id,
+      purpose,
+      text: body,
+      extra: { language, inReplyTo: t.item.messageId },
+    },
+    t.now,
+  );
 }
 
 /**
@@ -61,19 +78,50 @@ export async function reply(t: ChatTurn, kind: KeywordKind, purpose: ReplyPurpos
  */
 export async function chatOptOut(
   t: ChatTurn,
-  o: { scope: Scope; topics?: string[]; action: string; evidence: Record<string, unknown>; keywordLanguage?: string | null },
+  o: {
+    scope: Scope;
+    topics?: string[];
+    action: string;
+    evidence: Record<string, unknown>;
+    keywordLanguage?: string | null;
+  },
 ): Promise<string> {
-  const r = await recordOptOutTx(t.ctx, t.trx, t.business.id, {
-    person: { personId: t.person.id }, scope: o.scope, topics: o.topics, channel: 'whatsapp', action: o.action,
-    occurredAt: t.occurredAt, precisionMs: CHAT_PRECISION_MS, evidence: o.evidence, sourceRef: sourceRefOf(t.item), actor: ACTOR,
-  }, personRef(t.person), t.now);
+  const r = await recordOptOutTx(
+    t.ctx,
+    t.trx,
+    t.business.id,
+    {
+      person: { personId: t.person.id },
+      scope: o.scope,
+      topics: o.topics,
+      channel: 'whatsapp',
+      action: o.action,
+      occurredAt: t.occurredAt,
+      precisionMs: CHAT_PRECISION_MS,
+      evidence: o.evidence,
+      sourceRef: sourceRefOf(t.item),
+      actor: ACTOR,
+    },
+    personRef(t.person),
+    t.now,
+  );
   if (r.duplicate) return 'duplicate';
   if (o.scope === 'all') await reply(t, 'opt_out', 'optout_ack', o.keywordLanguage ?? null);
   return o.scope === 'all' ? 'opted_out' : `opted_out_${o.scope}`;
 }
 
 export async function review(t: ChatTurn, reason: string, detail: Record<string, unknown>): Promise<void> {
-  await insertReviewItem(t.trx, { businessId: t.business.id, personId: t.person.id, sourceRef: sourceRefOf(t.item), reason, detail: { messageId: t.item.messageId, ...detail } }, t.now);
+  await insertReviewItem(
+    t.trx,
+    {
+      businessId: t.business.id,
+      personId: t.person.id,
+      sourceRef: sourceRefOf(t.item),
+      reason,
+      detail: { messageId: t.item.messageId, ...detail },
+    },
+    t.now,
+  );
 }
 
 /**

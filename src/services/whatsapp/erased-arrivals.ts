@@ -8,7 +8,11 @@ import type { ServiceContext } from '../context.js';
  * bringing the number back into the inbox for its retention period. Receipts are matched by the keyed hash the
  * erasure left in `suppressions`, so no number is kept to match against.
  */
-export async function blankErasedReceipts(ctx: ServiceContext, items: WebhookItem[], routes: ReadonlyMap<string, string>): Promise<number> {
+export async function blankErasedReceipts(
+  ctx: ServiceContext,
+  items: WebhookItem[],
+  routes: ReadonlyMap<string, string>,
+): Promise<number> {
   const candidates: { item: Extract<WebhookItem, { kind: 'status' }>; businessId: string; hash: string }[] = [];
   for (const item of items) {
     if (item.kind !== 'status' || !item.recipientId) continue;

@@ -27,7 +27,12 @@ const done = (outcome: string): ItemResult => ({ outcome, final: true });
  * Handles one stored WhatsApp webhook item in the caller's transaction (which also marks the inbox row), so
  * the item takes effect exactly once however often Meta delivers it and however many processors run.
  */
-export async function ingestWhatsAppItemTx(ctx: ServiceContext, trx: Trx, row: InboxRow, now: number): Promise<ItemResult> {
+export async function ingestWhatsAppItemTx(
+  ctx: ServiceContext,
+  trx: Trx,
+  row: InboxRow,
+  now: number,
+): Promise<ItemResult> {
   const item = parseJson<WebhookItem | null>(row.payload, null);
   if (!item) return done('ignored');
   const business = row.business_id ? await getBusiness(trx, row.business_id) : null;
@@ -46,7 +51,13 @@ export async function ingestWhatsAppItemTx(ctx: ServiceContext, trx: Trx, row: I
   }
 }
 
-async function handleMessage(ctx: ServiceContext, trx: Trx, business: Business, item: MessageItem, now: number): Promise<string> {
+async function handleMessage(
+  ctx: ServiceContext,
+  trx: Trx,
+  business: Business,
+  item: MessageItem,
+  now: number,
+): Promise<string> {
   if (item.type === 'system') return handleSystem(ctx, trx, business, item, now);
   const id = chatIdentity(item);
   if (!id) return 'ignored';
@@ -73,17 +84,30 @@ async function handleMessage(ctx: ServiceContext, trx: Trx, business: Business, 
  * number stops the old number and moves consent to the new one (docs/identity-changes.md); a changed
  * identity goes to staff (wire contracts 8.8).
  */
-async function handleSystem(ctx: ServiceContext, trx: Trx, business: Business, item: MessageItem, now: number): Promise<string> {
+async function handleSystem(
+  ctx: ServiceContext,
+  trx: Trx,
+  business: Business,
+  item: MessageItem,
+  now: number,
+): Promise<string> {
   const kind = item.system?.type;
   if (kind !== 'user_changed_number' && kind !== 'customer_identity_changed') return 'ignored';
   // A changed number stops the old one and moves consent to the new one (services/consent/change-number.ts).
   if (kind === 'user_changed_number') return handleNumberChangeTx(ctx, trx, business, item, now);
   const id = chatIdentity(item);
   const person = id ? await findChatPerson(trx, business.id, id) : null;
-  await insertReviewItem(trx, {
-    businessId: business.id, personId: person?.id ?? null, sourceRef: `wa:msg:${item.messageId}`, reason: kind,
-    detail: { messageId: item.messageId, body: item.system?.body ?? null, newWaId: item.system?.newWaId ?? null },
-  }, now);
+  await insertReviewItem(
+    trx,
+    {
+      businessId: business.id,
+      personId: person?.id ?? null,
+      sourceRef: `wa:msg:${item.messageId}`,
+      reason: kind,
+      detail: { messageId: item.messageId, body: item.system?.body ?? null, newWaId: item.system?.newWaId ?? null },
+    },
+    now,
+  );
   return `review_${kind}`;
 }
 
@@ -93,20 +117,56 @@ async function handleSystem(ctx: ServiceContext, trx: Trx, business: Business, i
  * it only lifts Meta's own block, the person did not agree to anything of ours. It is kept as a review item
  * so staff can see it (and, say, invite the person to opt in again).
  */
-async function handlePreference(ctx: ServiceContext, trx: Trx, business: Business, p: PreferenceItem, now: number): Promise<string> {
+async function handlePreference(
+  ctx: ServiceContext,
+  trx: Trx,
+  business: Business,
+  p: PreferenceItem,
+  now: number,
+): Promise<string> {
   const id = chatIdentity({ waId: p.waId, userId: p.userId });
   if (!id) return 'ignored';
   const sourceRef = p.dedupeKey;
-  const evidence = { waId: p.waId ?? null, bsuid: p.userId ?? null, category: p.category, value: p.value, detail: p.detail ?? null, metaTimestamp: p.timestampMs };
+  const evidence = {
+    waId: p.waId ?? null,
+    bsuid: p.userId ?? null,
+    category: p.category,
+    value: p.value,
+    detail: p.detail ?? null,
+    metaTimestamp: p.timestampMs,
+  };
   if (p.value === 'resume') {
     const person = await findChatPerson(trx, business.id, id);
-    await insertReviewItem(trx, { businessId: business.id, personId: person?.id ?? null, sourceRef, reason: 'meta_marketing_resumed', detail: evidence }, now);
+    await insertReviewItem(
+      trx,
+      {
+        businessId: business.id,
+        personId: person?.id ?? null,
+        sourceRef,
+        reason: 'meta_marketing_resumed',
+        detail: evidence,
+      },
+      now,
+    );
     return 'review_marketing_resumed';
   }
   const person = await lockChatPerson(trx, business.id, id, now);
-  const r = await recordOptOutTx(ctx, trx, business.id, {
-    person: { personId: person.id }, scope: 'marketing', channel: 'meta', action: 'toggled_setting',
-    occurredAt: Math.min(p.timestampMs, now), evidence, sourceRef, actor: ACTOR,
-  }, personRef(person), now);
+  const r = await recordOptOutTx(
+    ctx,
+    trx,
+    business.id,
+    {
+      person: { personId: person.id },
+      scope: 'marketing',
+      channel: 'meta',
+      action: 'toggled_setting',
+      occurredAt: Math.min(p.timestampMs, now),
+      evidence,
+      sourceRef,
+      actor: ACTOR,
+    },
+    personRef(person),
+    now,
+  );
   return r.duplicate ? 'duplicate' : 'opted_out_marketing';
 }

@@ -14,7 +14,8 @@ export interface StoreResult {
   fresh: InboxRef[];
 }
 
-const phoneNumberIdOf = (item: WebhookItem): string | undefined => ('phoneNumberId' in item ? item.phoneNumberId : undefined);
+const phoneNumberIdOf = (item: WebhookItem): string | undefined =>
+  'phoneNumberId' in item ? item.phoneNumberId : undefined;
 
 /**
  * Stores every item of one verified webhook POST in the inbox, in one transaction, before Meta gets its 200.
@@ -23,17 +24,31 @@ const phoneNumberIdOf = (item: WebhookItem): string | undefined => ('phoneNumber
  * not configured here (signed by the shared app) is stored under business '' as `unroutable` and never processed,
  * and so are fields we do not handle (`ignored`): kept, so nothing Meta sent is lost, and a redelivery is recognised.
  */
-export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookItem[], routes: ReadonlyMap<string, string>): Promise<StoreResult> {
+export async function storeWhatsAppWebhook(
+  ctx: ServiceContext,
+  items: WebhookItem[],
+  routes: ReadonlyMap<string, string>,
+): Promise<StoreResult> {
   const now = ctx.clock.now();
   const rows = new Map<string, NewInboxItem>();
   for (const item of items) {
     const pnid = phoneNumberIdOf(item);
-    const businessId = (pnid ? routes.get(pnid) : item.kind === 'quality' ? routes.get(`waba:${item.wabaId}`) : undefined) ?? '';
-    const handled = item.kind === 'message' || item.kind === 'status' || item.kind === 'preference' || item.kind === 'quality';
+    const businessId =
+      (pnid ? routes.get(pnid) : item.kind === 'quality' ? routes.get(`waba:${item.wabaId}`) : undefined) ?? '';
+    const handled =
+      item.kind === 'message' || item.kind === 'status' || item.kind === 'preference' || item.kind === 'quality';
     const outcome = businessId === '' ? (handled ? 'unroutable' : 'ignored') : handled ? undefined : 'ignored';
     const key = `${businessId}\n${item.dedupeKey}`;
     // The same element twice in one POST is one item.
-    if (!rows.has(key)) rows.set(key, { businessId, provider: 'whatsapp_cloud', dedupeKey: item.dedupeKey, kind: item.kind, payload: item, ...(outcome ? { outcome } : {}) });
+    if (!rows.has(key))
+      rows.set(key, {
+        businessId,
+        provider: 'whatsapp_cloud',
+        dedupeKey: item.dedupeKey,
+        kind: item.kind,
+        payload: item,
+        ...(outcome ? { outcome } : {}),
+      });
   }
   const list = [...rows.values()];
   lastPost.set(ctx.database, Date.now());
@@ -44,7 +59,10 @@ export async function storeWhatsAppWebhook(ctx: ServiceContext, items: WebhookIt
   return { received: items.length, stored: r.inserted, fresh: r.fresh };
 }
 
-type Writer = GroupCommitter<{ list: NewInboxItem[]; now: number }, { inserted: number; fresh: InboxRef[]; holds: CallHold[] }>;
+type Writer = GroupCommitter<
+  { list: NewInboxItem[]; now: number },
+  { inserted: number; fresh: InboxRef[]; holds: CallHold[] }
+>;
 const writers = new WeakMap<Database, Writer>();
 
 /**
@@ -78,9 +96,15 @@ function writerFor(ctx: ServiceContext): Writer {
       return database.syncedTransaction(async (trx) => {
         holds.length = 0;
         const groups = await insertInboxGroups(trx, batch);
-        const stored = groups.flatMap((g, gi) => g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })));
+        const stored = groups.flatMap((g, gi) =>
+          g.fresh.map((ref, j) => ({ ref, item: g.freshItems[j]!, receivedAt: batch[gi]!.now })),
+        );
         const done = await applyOptOutsAtAckTx({ ...ctx, callHolds: holds }, trx, stored, ctx.clock.now());
-        return groups.map((g) => ({ inserted: g.inserted, fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)), holds }));
+        return groups.map((g) => ({
+          inserted: g.inserted,
+          fresh: done.size === 0 ? g.fresh : g.fresh.filter((r) => !done.has(r.id)),
+          holds,
+        }));
       });
     });
     writers.set(database, w);

@@ -16,7 +16,11 @@ export type WebhookOwner =
   | { ok: true; secret: string; routes: ReadonlyMap<string, string> }
   | { ok: false; reason: 'NO_OWNER_SECRET' | 'MIXED_OWNERS'; detail: string };
 
-export async function resolveWebhookOwner(ctx: ServiceContext, keys: WebhookRoutingKeys, sharedAppSecret: string | null): Promise<WebhookOwner> {
+export async function resolveWebhookOwner(
+  ctx: ServiceContext,
+  keys: WebhookRoutingKeys,
+  sharedAppSecret: string | null,
+): Promise<WebhookOwner> {
   const pnids = keys.phoneNumberIds;
   const routes = new Map<string, string>();
   // Each routing key's owner's secret: an account's own app secret, or the shared app's.
@@ -38,17 +42,30 @@ export async function resolveWebhookOwner(ctx: ServiceContext, keys: WebhookRout
     // that WABA belongs to the app whose secret will be checked; none, or several, and they stay unroutable.
     const secret = own.length > 0 ? own[0] : sharedAppSecret;
     for (const waba of keys.wabaIds) {
-      const on = new Set(accounts.filter((a) => a.settings.wabaId === waba && (a.secrets?.appSecret || sharedAppSecret) === secret).map((a) => a.businessId));
+      const on = new Set(
+        accounts
+          .filter((a) => a.settings.wabaId === waba && (a.secrets?.appSecret || sharedAppSecret) === secret)
+          .map((a) => a.businessId),
+      );
       if (on.size === 1) routes.set(`waba:${waba}`, [...on][0]!);
     }
   }
   const secrets = new Set(owners);
   if (secrets.size > 1) {
-    return { ok: false, reason: 'MIXED_OWNERS', detail: 'The body carries phone numbers of different Meta apps, and one signature cannot vouch for them all.' };
+    return {
+      ok: false,
+      reason: 'MIXED_OWNERS',
+      detail: 'The body carries phone numbers of different Meta apps, and one signature cannot vouch for them all.',
+    };
   }
   const [secret] = [...secrets];
   if (!secret) {
-    return { ok: false, reason: 'NO_OWNER_SECRET', detail: 'No app secret is configured for the phone numbers in this body (set OPTLINE_META_APP_SECRET, or the business\'s own appSecret).' };
+    return {
+      ok: false,
+      reason: 'NO_OWNER_SECRET',
+      detail:
+        "No app secret is configured for the phone numbers in this body (set OPTLINE_META_APP_SECRET, or the business's own appSecret).",
+    };
   }
   return { ok: true, secret, routes };
 }

@@ -13,7 +13,11 @@ export interface WebhookSecrets {
 export function createWebhookSecrets(ctx: ServiceContext, shared: { verifyToken: string | null }): WebhookSecrets {
   return {
     async verifyTokens() {
-      const rows = await ctx.database.db.selectFrom('channel_accounts').select('secret_sealed').where('provider', '=', 'whatsapp_cloud').execute();
+      const rows = await ctx.database.db
+        .selectFrom('channel_accounts')
+        .select('secret_sealed')
+        .where('provider', '=', 'whatsapp_cloud')
+        .execute();
       const tokens: string[] = shared.verifyToken ? [shared.verifyToken] : [];
       for (const r of rows) {
         if (!r.secret_sealed) continue;

@@ -58,13 +58,25 @@ export class BusinessCache {
 
   /** Reads the business and its topics now. The version is read first, so the topics are at least that new. */
   async load(q: Kysely<DB>, businessId: string): Promise<CachedBusiness | null> {
-    const b = await q.selectFrom('businesses').select(['id', 'display_name', 'policy', 'config_version']).where('id', '=', businessId).executeTakeFirst();
+    const b = await q
+      .selectFrom('businesses')
+      .select(['id', 'display_name', 'policy', 'config_version'])
+      .where('id', '=', businessId)
+      .executeTakeFirst();
     if (!b) return this.drop(businessId);
-    const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(toTopic);
+    const topics = (await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).execute()).map(
+      toTopic,
+    );
     const pausedTemplates = new Set(await blockedTemplateNames(q, businessId));
     const entry: CachedBusiness = {
-      id: b.id, displayName: b.display_name, policy: parsePolicy(b.policy), version: Number(b.config_version),
-      topicsByKey: new Map(topics.map((t) => [t.key, t])), topicsById: new Map(topics.map((t) => [t.id, t])), pausedTemplates, loadedAt: Date.now(),
+      id: b.id,
+      displayName: b.display_name,
+      policy: parsePolicy(b.policy),
+      version: Number(b.config_version),
+      topicsByKey: new Map(topics.map((t) => [t.key, t])),
+      topicsById: new Map(topics.map((t) => [t.id, t])),
+      pausedTemplates,
+      loadedAt: Date.now(),
     };
     if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(businessId, entry);

@@ -40,13 +40,25 @@ export function parsePolicy(text: string): BusinessPolicy {
 }
 
 export function toBusiness(r: DB['businesses']): Business {
-  return { id: r.id, slug: r.slug, displayName: r.display_name, policy: parsePolicy(r.policy), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+  return {
+    id: r.id,
+    slug: r.slug,
+    displayName: r.display_name,
+    policy: parsePolicy(r.policy),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
 }
 
 export function toTopic(r: DB['topics']): Topic {
   return {
-    id: r.id, key: r.key, name: r.name, description: r.description, category: r.category as Category,
-    createdAt: Number(r.created_at), archivedAt: r.archived_at === null ? null : Number(r.archived_at),
+    id: r.id,
+    key: r.key,
+    name: r.name,
+    description: r.description,
+    category: r.category as Category,
+    createdAt: Number(r.created_at),
+    archivedAt: r.archived_at === null ? null : Number(r.archived_at),
     names: parseJson<Record<string, string>>(r.names ?? null, {}),
   };
 }
@@ -63,7 +75,12 @@ export async function getBusinessBySlug(q: Q, slug: string): Promise<Business | 
 
 export async function getTopicsByKeys(q: Q, businessId: string, keys: string[]): Promise<Topic[]> {
   if (keys.length === 0) return [];
-  const rows = await q.selectFrom('topics').selectAll().where('business_id', '=', businessId).where('key', 'in', keys).execute();
+  const rows = await q
+    .selectFrom('topics')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('key', 'in', keys)
+    .execute();
   return rows.map(toTopic);
 }
 

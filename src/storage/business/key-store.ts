@@ -26,13 +26,21 @@ export async function insertBusinessKey(q: Q, row: Insertable<DB['api_keys']>): 
  * lookup with a distributed table, with no business_id to filter on, would be sent to every shard.
  */
 export async function findBusinessKeyByHash(
-  q: Q, keyHash: string,
+  q: Q,
+  keyHash: string,
 ): Promise<Pick<BusinessKeyRow, 'id' | 'business_id' | 'revoked_at' | 'role'> | null> {
-  const l = await q.selectFrom('key_lookup').select(['business_id', 'key_id'])
-    .where('key_hash', '=', keyHash).executeTakeFirst();
+  const l = await q
+    .selectFrom('key_lookup')
+    .select(['business_id', 'key_id'])
+    .where('key_hash', '=', keyHash)
+    .executeTakeFirst();
   if (!l) return null;
-  const r = await q.selectFrom('api_keys').select(['id', 'business_id', 'revoked_at', 'role'])
-    .where('business_id', '=', l.business_id).where('id', '=', l.key_id).where('key_hash', '=', keyHash)
+  const r = await q
+    .selectFrom('api_keys')
+    .select(['id', 'business_id', 'revoked_at', 'role'])
+    .where('business_id', '=', l.business_id)
+    .where('id', '=', l.key_id)
+    .where('key_hash', '=', keyHash)
     .executeTakeFirst();
   return r ?? null;
 }
@@ -40,8 +48,11 @@ export async function findBusinessKeyByHash(
 type AdminKeyState = Pick<AdminKeyRow, 'id' | 'revoked_at'>;
 /** A platform admin key (admin_keys is a small reference table of its own, unique by hash). */
 export async function findAdminKeyByHash(q: Q, keyHash: string): Promise<AdminKeyState | null> {
-  const r = await q.selectFrom('admin_keys').select(['id', 'revoked_at'])
-    .where('key_hash', '=', keyHash).executeTakeFirst();
+  const r = await q
+    .selectFrom('admin_keys')
+    .select(['id', 'revoked_at'])
+    .where('key_hash', '=', keyHash)
+    .executeTakeFirst();
   return r ?? null;
 }
 
@@ -54,8 +65,12 @@ export async function touchKey(q: Q, businessId: string | null, id: string, now:
   if (businessId === null) {
     await q.updateTable('admin_keys').set({ last_used_at: now }).where('id', '=', id).execute();
   } else {
-    await q.updateTable('api_keys').set({ last_used_at: now })
-      .where('business_id', '=', businessId).where('id', '=', id).execute();
+    await q
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('business_id', '=', businessId)
+      .where('id', '=', id)
+      .execute();
   }
 }
 
@@ -70,10 +85,19 @@ export async function listAdminKeys(q: Q): Promise<AdminKeyRow[]> {
 /** Revokes a key (the lookup row stays: a revoked key is still known, and answered as revoked). */
 export async function revokeKey(q: Q, businessId: string | null, id: string, now: number): Promise<void> {
   if (businessId === null) {
-    await q.updateTable('admin_keys').set({ revoked_at: now })
-      .where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await q
+      .updateTable('admin_keys')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
   } else {
-    await q.updateTable('api_keys').set({ revoked_at: now })
-      .where('business_id', '=', businessId).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    await q
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('business_id', '=', businessId)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
   }
 }

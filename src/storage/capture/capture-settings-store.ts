@@ -16,16 +16,29 @@ export interface CaptureSettings {
   whatsappNumber: string | null;
 }
 
-export const DEFAULT_CAPTURE_SETTINGS: Readonly<CaptureSettings> = Object.freeze({ ownershipCheck: true, defaultCountry: null, whatsappNumber: null });
+export const DEFAULT_CAPTURE_SETTINGS: Readonly<CaptureSettings> = Object.freeze({
+  ownershipCheck: true,
+  defaultCountry: null,
+  whatsappNumber: null,
+});
 
 export async function getCaptureSettings(q: Q, businessId: string): Promise<CaptureSettings> {
   const r = await q.selectFrom('capture_settings').selectAll().where('business_id', '=', businessId).executeTakeFirst();
   if (!r) return { ...DEFAULT_CAPTURE_SETTINGS };
-  return { ownershipCheck: Number(r.ownership_check) === 1, defaultCountry: r.default_country, whatsappNumber: r.whatsapp_number };
+  return {
+    ownershipCheck: Number(r.ownership_check) === 1,
+    defaultCountry: r.default_country,
+    whatsappNumber: r.whatsapp_number,
+  };
 }
 
 export async function putCaptureSettings(q: Q, businessId: string, s: CaptureSettings, now: number): Promise<void> {
-  const row = { ownership_check: s.ownershipCheck ? 1 : 0, default_country: s.defaultCountry, whatsapp_number: s.whatsappNumber, updated_at: now };
+  const row = {
+    ownership_check: s.ownershipCheck ? 1 : 0,
+    default_country: s.defaultCountry,
+    whatsapp_number: s.whatsappNumber,
+    updated_at: now,
+  };
   await q
     .insertInto('capture_settings')
     .values({ business_id: businessId, ...row })

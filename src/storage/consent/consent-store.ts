@@ -1,8 +1,20 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import {
-  canonicalEvent, isConditional, needsReplay, nextState, orderKey, replayStates, stableJson,
-  type ChainedEventFields, type ConsentStatus, type EventType, type HistoryEvent, type Scope, type TimedEvent, type TopicState,
+  canonicalEvent,
+  isConditional,
+  needsReplay,
+  nextState,
+  orderKey,
+  replayStates,
+  stableJson,
+  type ChainedEventFields,
+  type ConsentStatus,
+  type EventType,
+  type HistoryEvent,
+  type Scope,
+  type TimedEvent,
+  type TopicState,
 } from '../../domain/consent/model.js';
 import { KEYED_HASH_PREFIX, sha256Hex, type LedgerKey } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
@@ -29,7 +41,14 @@ export interface NewEvent {
 }
 
 export async function findEventBySource(q: Q, businessId: string, sourceRef: string): Promise<EventRow | null> {
-  return (await q.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).where('source_ref', '=', sourceRef).executeTakeFirst()) ?? null;
+  return (
+    (await q
+      .selectFrom('consent_events')
+      .selectAll()
+      .where('business_id', '=', businessId)
+      .where('source_ref', '=', sourceRef)
+      .executeTakeFirst()) ?? null
+  );
 }
 
 /**
@@ -48,7 +67,12 @@ export function hashScheme(hash: string): 'keyed' | 'legacy' {
 /** Recomputes a stored event's hash with the scheme it names (legacy events verify exactly as before). */
 export function recomputeEventHash(ledger: LedgerKey, e: EventRow): string {
   const { hash, ...rest } = e;
-  const fields = { ...rest, seq: Number(e.seq), occurred_at: Number(e.occurred_at), recorded_at: Number(e.recorded_at) };
+  const fields = {
+    ...rest,
+    seq: Number(e.seq),
+    occurred_at: Number(e.occurred_at),
+    recorded_at: Number(e.recorded_at),
+  };
   return hashScheme(hash) === 'keyed' ? eventHash(ledger, fields) : sha256Hex(canonicalEvent(fields));
 }
 
@@ -89,10 +113,19 @@ export function chainEvent(
  * Appends one event to the person's hash chain. The caller holds the person's row lock (lockOrCreatePerson),
  * so `chain_seq` and `chain_head` cannot move underneath us.
  */
-export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: number, ledger: LedgerKey): Promise<EventRow> {
+export async function appendEvent(
+  q: Q,
+  person: PersonRow,
+  ev: NewEvent,
+  now: number,
+  ledger: LedgerKey,
+): Promise<EventRow> {
   const { row, evidence } = chainEvent(person, ev, now, ledger);
   await q.insertInto('consent_events').values(row).execute();
-  await q.insertInto('consent_evidence').values({ business_id: person.business_id, event_id: row.id, evidence }).execute();
+  await q
+    .insertInto('consent_evidence')
+    .values({ business_id: person.business_id, event_id: row.id, evidence })
+    .execute();
   // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
   await enqueueDeliveries(q, deliveryOfLedgerEvent(row));
   const condKey = condKeyAfter(person, row);
@@ -109,15 +142,29 @@ export async function appendEvent(q: Q, person: PersonRow, ev: NewEvent, now: nu
 }
 
 export async function getStates(q: Q, businessId: string, personId: string): Promise<Map<string, TopicState>> {
-  const rows = await q.selectFrom('consent_state').selectAll().where('business_id', '=', businessId).where('person_id', '=', personId).execute();
-  return new Map(rows.map((r) => [r.topic_id, { status: r.status as ConsentStatus, decidedAt: Number(r.decided_at), eventId: r.event_id }]));
+  const rows = await q
+    .selectFrom('consent_state')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      r.topic_id,
+      { status: r.status as ConsentStatus, decidedAt: Number(r.decided_at), eventId: r.event_id },
+    ]),
+  );
 }
 
 /**
  * The newest "stop everything" of this person: an opt-in the person made before it cannot apply to a topic
  * that had no state yet (for example one created after the STOP).
  */
-export async function lastStopAll(q: Q, businessId: string, personId: string): Promise<{ at: number; eventId: string } | null> {
+export async function lastStopAll(
+  q: Q,
+  businessId: string,
+  personId: string,
+): Promise<{ at: number; eventId: string } | null> {
   const r = await q
     .selectFrom('consent_events')
     .select(['id', sql<number>`${sql.raw(STOP_KEY_SQL)}`.as('k')])
@@ -143,12 +190,22 @@ export function condKeyAfter(person: Pick<PersonRow, 'cond_key'>, row: EventRow)
 }
 
 /** The projection's view of a stored event. */
-export const timedOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope'>): TimedEvent => ({
-  id: r.id, type: r.type, occurredAt: Number(r.occurred_at), precisionMs: r.occurred_precision_ms === null ? null : Number(r.occurred_precision_ms), scope: r.scope,
+export const timedOf = (
+  r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope'>,
+): TimedEvent => ({
+  id: r.id,
+  type: r.type,
+  occurredAt: Number(r.occurred_at),
+  precisionMs: r.occurred_precision_ms === null ? null : Number(r.occurred_precision_ms),
+  scope: r.scope,
 });
 
-export const historyOf = (r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope' | 'topic_keys' | 'action'>): HistoryEvent => ({
-  ...timedOf(r), topicKeys: JSON.parse(r.topic_keys) as string[], action: r.action,
+export const historyOf = (
+  r: Pick<EventRow, 'id' | 'type' | 'occurred_at' | 'occurred_precision_ms' | 'scope' | 'topic_keys' | 'action'>,
+): HistoryEvent => ({
+  ...timedOf(r),
+  topicKeys: JSON.parse(r.topic_keys) as string[],
+  action: r.action,
 });
 
 /** Every event of the person, for a replay (few per person; read only when stepping would not be exact). */
@@ -186,12 +243,24 @@ export function projectionOf(
 ): Projected[] {
   const out: Projected[] = [];
   if (replay?.history && needsReplay(replay.condKey, ev)) {
-    const states = replayStates(replay.history, topics.map((t) => t.key), doubleOptIn);
+    const states = replayStates(
+      replay.history,
+      topics.map((t) => t.key),
+      doubleOptIn,
+    );
     for (const t of topics) {
       const next = states.get(t.key);
       const cur = current.get(t.id);
-      if (!next || (cur && cur.status === next.status && cur.decidedAt === next.decidedAt && cur.eventId === next.eventId)) continue;
-      out.push({ topic: t, state: next, changed: cur ? cur.status !== next.status : next.status !== 'opted_out' || ev.type === 'opt_out' });
+      if (
+        !next ||
+        (cur && cur.status === next.status && cur.decidedAt === next.decidedAt && cur.eventId === next.eventId)
+      )
+        continue;
+      out.push({
+        topic: t,
+        state: next,
+        changed: cur ? cur.status !== next.status : next.status !== 'opted_out' || ev.type === 'opt_out',
+      });
     }
     return out;
   }
@@ -220,16 +289,34 @@ export async function projectEvent(
 ): Promise<Projected[]> {
   const current = await getStates(q, businessId, personId);
   const stop = ev.type === 'opt_in' ? await lastStopAll(q, businessId, personId) : null;
-  const p = await q.selectFrom('people').select('cond_key').where('business_id', '=', businessId).where('id', '=', personId).executeTakeFirst();
+  const p = await q
+    .selectFrom('people')
+    .select('cond_key')
+    .where('business_id', '=', businessId)
+    .where('id', '=', personId)
+    .executeTakeFirst();
   const condKey = p?.cond_key === null || p?.cond_key === undefined ? null : Number(p.cond_key);
   const history = needsReplay(condKey, ev) ? await loadHistory(q, businessId, personId) : null;
   const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn, { condKey, history });
   for (const { topic: t, state: next } of changed) {
     await q
       .insertInto('consent_state')
-      .values({ business_id: businessId, person_id: personId, topic_id: t.id, status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now })
+      .values({
+        business_id: businessId,
+        person_id: personId,
+        topic_id: t.id,
+        status: next.status,
+        decided_at: next.decidedAt,
+        event_id: next.eventId,
+        updated_at: opts.now,
+      })
       .onConflict((oc) =>
-        oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet({ status: next.status, decided_at: next.decidedAt, event_id: next.eventId, updated_at: opts.now }),
+        oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet({
+          status: next.status,
+          decided_at: next.decidedAt,
+          event_id: next.eventId,
+          updated_at: opts.now,
+        }),
       )
       .execute();
   }

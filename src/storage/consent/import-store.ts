@@ -22,7 +22,12 @@ function* chunks<T>(xs: readonly T[]): Generator<T[]> {
 export async function existingSourceRefs(trx: Trx, businessId: string, refs: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (const part of chunks(refs)) {
-    const rows = await trx.selectFrom('consent_events').select('source_ref').where('business_id', '=', businessId).where('source_ref', 'in', part).execute();
+    const rows = await trx
+      .selectFrom('consent_events')
+      .select('source_ref')
+      .where('business_id', '=', businessId)
+      .where('source_ref', 'in', part)
+      .execute();
     for (const r of rows) found.add(r.source_ref!);
   }
   return found;
@@ -31,17 +36,31 @@ export async function existingSourceRefs(trx: Trx, businessId: string, refs: rea
 // Up to this many suppressions, a batch reads them all instead of looking up each of its numbers.
 const FEW_SUPPRESSIONS = 1000;
 
-export async function suppressedPhoneHashes(trx: Trx, businessId: string, hashes: readonly string[]): Promise<Set<string>> {
+export async function suppressedPhoneHashes(
+  trx: Trx,
+  businessId: string,
+  hashes: readonly string[],
+): Promise<Set<string>> {
   const found = new Set<string>();
   // Most businesses have erased few people, if any: one short read beats probing thousands of hashes.
-  const few = await trx.selectFrom('suppressions').select('phone_hash').where('business_id', '=', businessId).limit(FEW_SUPPRESSIONS + 1).execute();
+  const few = await trx
+    .selectFrom('suppressions')
+    .select('phone_hash')
+    .where('business_id', '=', businessId)
+    .limit(FEW_SUPPRESSIONS + 1)
+    .execute();
   if (few.length <= FEW_SUPPRESSIONS) {
     const all = new Set(few.map((r) => r.phone_hash));
     for (const h of hashes) if (all.has(h)) found.add(h);
     return found;
   }
   for (const part of chunks(hashes)) {
-    const rows = await trx.selectFrom('suppressions').select('phone_hash').where('business_id', '=', businessId).where('phone_hash', 'in', part).execute();
+    const rows = await trx
+      .selectFrom('suppressions')
+      .select('phone_hash')
+      .where('business_id', '=', businessId)
+      .where('phone_hash', 'in', part)
+      .execute();
     for (const r of rows) found.add(r.phone_hash);
   }
   return found;
@@ -57,7 +76,12 @@ export const importWriteLanes = (database: Database): number => (database.caps.c
  * The people with these numbers, locked for the rest of the transaction where the database has row locks (as
  * lockOrCreatePerson does one at a time). Locks are taken in id order so two importers cannot deadlock.
  */
-export async function lockPeopleByPhone(database: Database, trx: Trx, businessId: string, phones: readonly string[]): Promise<Map<string, PersonRow>> {
+export async function lockPeopleByPhone(
+  database: Database,
+  trx: Trx,
+  businessId: string,
+  phones: readonly string[],
+): Promise<Map<string, PersonRow>> {
   const found = new Map<string, PersonRow>();
   for (const part of chunks(phones)) {
     let q = trx.selectFrom('people').selectAll().where('business_id', '=', businessId).where('phone_e164', 'in', part);
@@ -69,11 +93,25 @@ export async function lockPeopleByPhone(database: Database, trx: Trx, businessId
 }
 
 /** consent_state of these people, keyed by stateKey(person, topic). */
-export async function statesOf(trx: Trx, businessId: string, personIds: readonly string[]): Promise<Map<string, TopicState>> {
+export async function statesOf(
+  trx: Trx,
+  businessId: string,
+  personIds: readonly string[],
+): Promise<Map<string, TopicState>> {
   const states = new Map<string, TopicState>();
   for (const part of chunks(personIds)) {
-    const rows = await trx.selectFrom('consent_state').selectAll().where('business_id', '=', businessId).where('person_id', 'in', part).execute();
-    for (const r of rows) states.set(stateKey(r.person_id, r.topic_id), { status: r.status as TopicState['status'], decidedAt: Number(r.decided_at), eventId: r.event_id });
+    const rows = await trx
+      .selectFrom('consent_state')
+      .selectAll()
+      .where('business_id', '=', businessId)
+      .where('person_id', 'in', part)
+      .execute();
+    for (const r of rows)
+      states.set(stateKey(r.person_id, r.topic_id), {
+        status: r.status as TopicState['status'],
+        decidedAt: Number(r.decided_at),
+        eventId: r.event_id,
+      });
   }
   return states;
 }
@@ -81,7 +119,11 @@ export async function statesOf(trx: Trx, businessId: string, personIds: readonly
 export const stateKey = (personId: string, topicId: string) => `${personId} ${topicId}`;
 
 /** Each person's newest "stop everything" (consent-store's lastStopAll, for many people at once). */
-export async function lastStopsAll(trx: Trx, businessId: string, personIds: readonly string[]): Promise<Map<string, { at: number; eventId: string }>> {
+export async function lastStopsAll(
+  trx: Trx,
+  businessId: string,
+  personIds: readonly string[],
+): Promise<Map<string, { at: number; eventId: string }>> {
   const stops = new Map<string, { at: number; eventId: string }>();
   for (const part of chunks(personIds)) {
     const rows = await trx
@@ -103,7 +145,23 @@ export async function lastStopsAll(trx: Trx, businessId: string, personIds: read
 
 const PEOPLE: BulkTable<'people'> = {
   table: 'people',
-  columns: ['business_id', 'id', 'phone_e164', 'wa_id', 'bsuid', 'country', 'language', 'timezone', 'created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'chain_seq', 'chain_head'],
+  columns: [
+    'business_id',
+    'id',
+    'phone_e164',
+    'wa_id',
+    'bsuid',
+    'country',
+    'language',
+    'timezone',
+    'created_at',
+    'updated_at',
+    'erased_at',
+    'last_inbound_at',
+    'unreachable_at',
+    'chain_seq',
+    'chain_head',
+  ],
   // A person already there only moves their chain head (as appendEvent does); a new one is inserted whole.
   // A number created meanwhile by someone else still violates people_phone, and the batch is run again.
   integers: ['created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'chain_seq'],
@@ -111,10 +169,32 @@ const PEOPLE: BulkTable<'people'> = {
 };
 const EVENTS: BulkTable<'consent_events'> = {
   table: 'consent_events',
-  columns: ['business_id', 'id', 'person_id', 'seq', 'type', 'scope', 'topic_keys', 'channel', 'action', 'text_hash', 'occurred_at', 'recorded_at', 'source_ref', 'actor', 'evidence_hash', 'prev_hash', 'hash'],
+  columns: [
+    'business_id',
+    'id',
+    'person_id',
+    'seq',
+    'type',
+    'scope',
+    'topic_keys',
+    'channel',
+    'action',
+    'text_hash',
+    'occurred_at',
+    'recorded_at',
+    'source_ref',
+    'actor',
+    'evidence_hash',
+    'prev_hash',
+    'hash',
+  ],
   integers: ['seq', 'occurred_at', 'recorded_at'],
 };
-const EVIDENCE: BulkTable<'consent_evidence'> = { table: 'consent_evidence', columns: ['business_id', 'event_id', 'evidence'], integers: [] };
+const EVIDENCE: BulkTable<'consent_evidence'> = {
+  table: 'consent_evidence',
+  columns: ['business_id', 'event_id', 'evidence'],
+  integers: [],
+};
 const STATES: BulkTable<'consent_state'> = {
   table: 'consent_state',
   columns: ['business_id', 'person_id', 'topic_id', 'status', 'decided_at', 'event_id', 'updated_at'],
@@ -123,7 +203,28 @@ const STATES: BulkTable<'consent_state'> = {
 };
 const MESSAGES: BulkTable<'messages'> = {
   table: 'messages',
-  columns: ['business_id', 'id', 'person_id', 'topic_id', 'kind', 'status', 'payload', 'idempotency_key', 'related_event_id', 'not_before', 'attempts', 'lease_owner', 'lease_until', 'provider_message_id', 'error_code', 'error_detail', 'status_at', 'created_at', 'updated_at', 'sent_at'],
+  columns: [
+    'business_id',
+    'id',
+    'person_id',
+    'topic_id',
+    'kind',
+    'status',
+    'payload',
+    'idempotency_key',
+    'related_event_id',
+    'not_before',
+    'attempts',
+    'lease_owner',
+    'lease_until',
+    'provider_message_id',
+    'error_code',
+    'error_detail',
+    'status_at',
+    'created_at',
+    'updated_at',
+    'sent_at',
+  ],
   integers: ['not_before', 'attempts', 'lease_until', 'status_at', 'created_at', 'updated_at', 'sent_at'],
 };
 

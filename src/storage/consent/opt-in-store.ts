@@ -55,20 +55,99 @@ export interface OptInWrite {
   now: number;
 }
 
-const PEOPLE_COLUMNS = ['business_id', 'id', 'phone_e164', 'wa_id', 'bsuid', 'country', 'language', 'timezone', 'created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'chain_seq', 'chain_head', 'cond_key'] as const;
-const EVENT_COLUMNS = ['business_id', 'id', 'person_id', 'seq', 'type', 'scope', 'topic_keys', 'channel', 'action', 'text_hash', 'occurred_at', 'recorded_at', 'source_ref', 'actor', 'evidence_hash', 'prev_hash', 'hash', 'occurred_precision_ms'] as const;
-const MESSAGE_COLUMNS = ['business_id', 'id', 'person_id', 'topic_id', 'kind', 'status', 'payload', 'idempotency_key', 'related_event_id', 'not_before', 'attempts', 'lease_owner', 'lease_until', 'provider_message_id', 'error_code', 'error_detail', 'status_at', 'created_at', 'updated_at', 'sent_at'] as const;
-const BIGINT = new Set(['created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'occurred_at', 'recorded_at', 'not_before', 'lease_until', 'status_at', 'sent_at', 'cond_key']);
+const PEOPLE_COLUMNS = [
+  'business_id',
+  'id',
+  'phone_e164',
+  'wa_id',
+  'bsuid',
+  'country',
+  'language',
+  'timezone',
+  'created_at',
+  'updated_at',
+  'erased_at',
+  'last_inbound_at',
+  'unreachable_at',
+  'chain_seq',
+  'chain_head',
+  'cond_key',
+] as const;
+const EVENT_COLUMNS = [
+  'business_id',
+  'id',
+  'person_id',
+  'seq',
+  'type',
+  'scope',
+  'topic_keys',
+  'channel',
+  'action',
+  'text_hash',
+  'occurred_at',
+  'recorded_at',
+  'source_ref',
+  'actor',
+  'evidence_hash',
+  'prev_hash',
+  'hash',
+  'occurred_precision_ms',
+] as const;
+const MESSAGE_COLUMNS = [
+  'business_id',
+  'id',
+  'person_id',
+  'topic_id',
+  'kind',
+  'status',
+  'payload',
+  'idempotency_key',
+  'related_event_id',
+  'not_before',
+  'attempts',
+  'lease_owner',
+  'lease_until',
+  'provider_message_id',
+  'error_code',
+  'error_detail',
+  'status_at',
+  'created_at',
+  'updated_at',
+  'sent_at',
+] as const;
+const BIGINT = new Set([
+  'created_at',
+  'updated_at',
+  'erased_at',
+  'last_inbound_at',
+  'unreachable_at',
+  'occurred_at',
+  'recorded_at',
+  'not_before',
+  'lease_until',
+  'status_at',
+  'sent_at',
+  'cond_key',
+]);
 const INTEGER = new Set(['chain_seq', 'seq', 'attempts', 'occurred_precision_ms']);
 const pgType = (c: string) => (BIGINT.has(c) ? 'bigint' : INTEGER.has(c) ? 'integer' : 'text');
 
 const toStates = (rows: [string, string, number, string][] | null) =>
-  new Map((rows ?? []).map(([topicId, status, decidedAt, eventId]) => [topicId, { status: status as ConsentStatus, decidedAt: Number(decidedAt), eventId }]));
+  new Map(
+    (rows ?? []).map(([topicId, status, decidedAt, eventId]) => [
+      topicId,
+      { status: status as ConsentStatus, decidedAt: Number(decidedAt), eventId },
+    ]),
+  );
 const toStop = (r: [number, string] | null | undefined) => (r ? { at: Number(r[0]), eventId: r[1] } : null);
 type HistoryTuple = [string, string, number, number | null, string, string, string];
 const HISTORY_SELECT = 'e.id, e.type, e.occurred_at, e.occurred_precision_ms, e.scope, e.topic_keys, e.action';
 const toHistory = (rows: HistoryTuple[] | null) =>
-  rows ? rows.map(([id, type, occurred_at, occurred_precision_ms, scope, topic_keys, action]) => historyOf({ id, type, occurred_at, occurred_precision_ms, scope, topic_keys, action })) : null;
+  rows
+    ? rows.map(([id, type, occurred_at, occurred_precision_ms, scope, topic_keys, action]) =>
+        historyOf({ id, type, occurred_at, occurred_precision_ms, scope, topic_keys, action }),
+      )
+    : null;
 
 // ---------------------------------------------------------------- PostgreSQL
 
@@ -109,9 +188,18 @@ interface PgFactsRow {
 
 const checksParams = (a: ChecksArgs) => [a.businessId, a.topicKeys, a.textHash, a.phoneHash, a.sourceRef];
 const toChecks = (r: PgFactsRow): OptInChecks => ({
-  business: r.business, topics: r.topics ?? [], text: r.text, suppressed: r.suppressed, duplicate: r.duplicate,
+  business: r.business,
+  topics: r.topics ?? [],
+  text: r.text,
+  suppressed: r.suppressed,
+  duplicate: r.duplicate,
 });
-const toPerson = (r: PgFactsRow): OptInPerson => ({ person: r.person, states: toStates(r.states), lastStop: toStop(r.last_stop), history: toHistory(r.history) });
+const toPerson = (r: PgFactsRow): OptInPerson => ({
+  person: r.person,
+  states: toStates(r.states),
+  lastStop: toStop(r.last_stop),
+  history: toHistory(r.history),
+});
 
 /**
  * Runs a statement: outside a transaction as a named statement on the pool (parsed and planned once per
@@ -123,9 +211,21 @@ async function pgQuery<R>(database: Database, q: Q, name: string, text: string, 
 }
 
 /** Checks and person in one statement, one snapshot: the optimistic opt-in plans on it and writes conditionally. */
-export async function pgReadAll(database: Database, q: Q, a: ChecksArgs, key: PersonKey, wantHistory = false): Promise<OptInChecks & OptInPerson> {
+export async function pgReadAll(
+  database: Database,
+  q: Q,
+  a: ChecksArgs,
+  key: PersonKey,
+  wantHistory = false,
+): Promise<OptInChecks & OptInPerson> {
   const [col, val] = keyColumn(key);
-  const [r] = await pgQuery<PgFactsRow>(database, q, `optline_optin_all_${col}`, `SELECT ${PG_CHECKS}, ${pgPerson(col, '$6', '$7')}`, [...checksParams(a), val, wantHistory]);
+  const [r] = await pgQuery<PgFactsRow>(
+    database,
+    q,
+    `optline_optin_all_${col}`,
+    `SELECT ${PG_CHECKS}, ${pgPerson(col, '$6', '$7')}`,
+    [...checksParams(a), val, wantHistory],
+  );
   return { ...toChecks(r!), ...toPerson(r!) };
 }
 
@@ -135,8 +235,18 @@ export async function pgReadChecks(database: Database, q: Q, a: ChecksArgs): Pro
 }
 
 /** States and latest STOP of a person already locked by this transaction. */
-export async function pgReadPerson(database: Database, q: Q, businessId: string, personId: string, wantHistory = false): Promise<OptInPerson> {
-  const [r] = await pgQuery<PgFactsRow>(database, q, 'optline_optin_person', `SELECT ${pgPerson('id', '$2', '$3')}`, [businessId, personId, wantHistory]);
+export async function pgReadPerson(
+  database: Database,
+  q: Q,
+  businessId: string,
+  personId: string,
+  wantHistory = false,
+): Promise<OptInPerson> {
+  const [r] = await pgQuery<PgFactsRow>(database, q, 'optline_optin_person', `SELECT ${pgPerson('id', '$2', '$3')}`, [
+    businessId,
+    personId,
+    wantHistory,
+  ]);
   return toPerson(r!);
 }
 
@@ -164,23 +274,43 @@ export async function pgWrite(database: Database, q: Q, w: OptInWrite): Promise<
       RETURNING id)`);
   }
   const e = w.event;
-  cte.push(`e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')}) SELECT ${EVENT_COLUMNS.map((c) => p(e[c], pgType(c))).join(', ')} FROM p)`);
-  cte.push(`v AS (INSERT INTO consent_evidence (business_id, event_id, evidence) SELECT ${p(e.business_id, 'text')}, ${p(e.id, 'text')}, ${p(w.evidence, 'text')} FROM p)`);
+  cte.push(
+    `e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')}) SELECT ${EVENT_COLUMNS.map((c) => p(e[c], pgType(c))).join(', ')} FROM p)`,
+  );
+  cte.push(
+    `v AS (INSERT INTO consent_evidence (business_id, event_id, evidence) SELECT ${p(e.business_id, 'text')}, ${p(e.id, 'text')}, ${p(w.evidence, 'text')} FROM p)`,
+  );
   if (w.states.length > 0) {
     cte.push(`s AS (INSERT INTO consent_state (business_id, person_id, topic_id, status, decided_at, event_id, updated_at)
       SELECT ${p(e.business_id, 'text')}, p.id, x.topic_id, x.status, x.decided_at, x.event_id, ${p(w.now, 'bigint')}
-      FROM p, unnest(${p(w.states.map((s) => s.topicId), 'text[]')}, ${p(w.states.map((s) => s.status), 'text[]')}, ${p(w.states.map((s) => s.decidedAt), 'bigint[]')}, ${p(w.states.map((s) => s.eventId), 'text[]')}) AS x(topic_id, status, decided_at, event_id)
+      FROM p, unnest(${p(
+        w.states.map((s) => s.topicId),
+        'text[]',
+      )}, ${p(
+        w.states.map((s) => s.status),
+        'text[]',
+      )}, ${p(
+        w.states.map((s) => s.decidedAt),
+        'bigint[]',
+      )}, ${p(
+        w.states.map((s) => s.eventId),
+        'text[]',
+      )}) AS x(topic_id, status, decided_at, event_id)
       ON CONFLICT (business_id, person_id, topic_id) DO UPDATE
       SET status = excluded.status, decided_at = excluded.decided_at, event_id = excluded.event_id, updated_at = excluded.updated_at)`);
   }
   if (w.message) {
     const m = w.message;
-    cte.push(`m AS (INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) SELECT ${MESSAGE_COLUMNS.map((c) => p(m[c], pgType(c))).join(', ')} FROM p)`);
+    cte.push(
+      `m AS (INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) SELECT ${MESSAGE_COLUMNS.map((c) => p(m[c], pgType(c))).join(', ')} FROM p)`,
+    );
   }
   const hook = deliveryOfLedgerEvent(e);
   if (hook) cte.push(`w AS (${enqueueSql(p, hook, ', p')})`);
   if (w.liftSuppression) {
-    cte.push(`d AS (DELETE FROM suppressions WHERE business_id = ${p(e.business_id, 'text')} AND phone_hash = ${p(w.liftSuppression, 'text')} AND EXISTS (SELECT 1 FROM p))`);
+    cte.push(
+      `d AS (DELETE FROM suppressions WHERE business_id = ${p(e.business_id, 'text')} AND phone_hash = ${p(w.liftSuppression, 'text')} AND EXISTS (SELECT 1 FROM p))`,
+    );
   }
   const text = `WITH ${cte.join(',\n')} SELECT count(*)::int AS n FROM p`;
   // The statement's shape depends only on these choices: one named statement per shape.
@@ -229,14 +359,27 @@ export function sqliteReadChecks(database: Database, a: ChecksArgs): OptInChecks
   };
 }
 
-export function sqliteReadPerson(database: Database, businessId: string, key: PersonKey, wantHistory = false): OptInPerson {
+export function sqliteReadPerson(
+  database: Database,
+  businessId: string,
+  key: PersonKey,
+  wantHistory = false,
+): OptInPerson {
   const [col, val] = keyColumn(key);
-  const person = (st(database, `SELECT * FROM people WHERE business_id = ? AND ${col} = ?`).get(businessId, val) as PersonRow | undefined) ?? null;
+  const person =
+    (st(database, `SELECT * FROM people WHERE business_id = ? AND ${col} = ?`).get(businessId, val) as
+      PersonRow | undefined) ?? null;
   if (!person) return { person, states: new Map(), lastStop: null, history: wantHistory ? [] : null };
-  const history = wantHistory || (person.cond_key !== null && person.cond_key !== undefined)
-    ? (stmt(database, 'history').all(businessId, person.id) as Parameters<typeof historyOf>[0][]).map(historyOf)
-    : null;
-  const rows = stmt(database, 'states').all(businessId, person.id) as { topic_id: string; status: string; decided_at: number; event_id: string }[];
+  const history =
+    wantHistory || (person.cond_key !== null && person.cond_key !== undefined)
+      ? (stmt(database, 'history').all(businessId, person.id) as Parameters<typeof historyOf>[0][]).map(historyOf)
+      : null;
+  const rows = stmt(database, 'states').all(businessId, person.id) as {
+    topic_id: string;
+    status: string;
+    decided_at: number;
+    event_id: string;
+  }[];
   const stop = stmt(database, 'lastStop').get(businessId, person.id) as { occurred_at: number; id: string } | undefined;
   return {
     person,
@@ -252,14 +395,29 @@ export function sqliteWrite(database: Database, w: OptInWrite): boolean {
   const e = w.event;
   const r = w.person.isNew
     ? stmt(database, 'insertPerson').run(...PEOPLE_COLUMNS.map((c) => row[c]))
-    : stmt(database, 'updatePerson').run(row.chain_seq, row.chain_head, row.updated_at, row.wa_id, row.bsuid, row.cond_key ?? null, row.business_id, row.id, w.person.expect.chainSeq, w.person.expect.updatedAt);
+    : stmt(database, 'updatePerson').run(
+        row.chain_seq,
+        row.chain_head,
+        row.updated_at,
+        row.wa_id,
+        row.bsuid,
+        row.cond_key ?? null,
+        row.business_id,
+        row.id,
+        w.person.expect.chainSeq,
+        w.person.expect.updatedAt,
+      );
   if (r.changes !== 1) return false;
   stmt(database, 'insertEvent').run(...EVENT_COLUMNS.map((c) => e[c]));
   stmt(database, 'insertEvidence').run(e.business_id, e.id, w.evidence);
-  for (const s of w.states) stmt(database, 'upsertState').run(e.business_id, row.id, s.topicId, s.status, s.decidedAt, s.eventId, w.now);
+  for (const s of w.states)
+    stmt(database, 'upsertState').run(e.business_id, row.id, s.topicId, s.status, s.decidedAt, s.eventId, w.now);
   if (w.message) stmt(database, 'insertMessage').run(...MESSAGE_COLUMNS.map((c) => w.message![c]));
   if (w.liftSuppression) stmt(database, 'deleteSuppression').run(e.business_id, w.liftSuppression);
   const hook = deliveryOfLedgerEvent(e);
-  if (hook) { const h = enqueueSqliteStatement(hook); st(database, h.text).run(...h.values); }
+  if (hook) {
+    const h = enqueueSqliteStatement(hook);
+    st(database, h.text).run(...h.values);
+  }
   return true;
 }

@@ -16,7 +16,13 @@ export interface PersonKey {
 
 /** The column and value a person is found by: their id, else phone, else WhatsApp id, else BSUID. */
 export const keyColumn = (k: PersonKey): ['id' | 'phone_e164' | 'wa_id' | 'bsuid', string] =>
-  k.personId ? ['id', k.personId] : k.phone ? ['phone_e164', k.phone] : k.waId ? ['wa_id', k.waId] : ['bsuid', k.bsuid ?? ''];
+  k.personId
+    ? ['id', k.personId]
+    : k.phone
+      ? ['phone_e164', k.phone]
+      : k.waId
+        ? ['wa_id', k.waId]
+        : ['bsuid', k.bsuid ?? ''];
 
 /** A new person's row, as every path that creates one writes it. */
 export function newPersonRow(
@@ -26,17 +32,36 @@ export function newPersonRow(
   extra: { country?: string | null; timezone?: string | null; language?: string | null } = {},
 ): PersonRow {
   return {
-    business_id: businessId, id: newId('per', now), phone_e164: key.phone ?? null, wa_id: key.waId ?? null,
-    bsuid: key.bsuid ?? null, country: extra.country ?? null, language: extra.language ?? null,
-    timezone: extra.timezone ?? null, created_at: now, updated_at: now, erased_at: null, last_inbound_at: null,
-    unreachable_at: null, chain_seq: 0, chain_head: null, cond_key: null,
+    business_id: businessId,
+    id: newId('per', now),
+    phone_e164: key.phone ?? null,
+    wa_id: key.waId ?? null,
+    bsuid: key.bsuid ?? null,
+    country: extra.country ?? null,
+    language: extra.language ?? null,
+    timezone: extra.timezone ?? null,
+    created_at: now,
+    updated_at: now,
+    erased_at: null,
+    last_inbound_at: null,
+    unreachable_at: null,
+    chain_seq: 0,
+    chain_head: null,
+    cond_key: null,
   };
 }
 
 export async function findPerson(q: Q, businessId: string, key: PersonKey): Promise<PersonRow | null> {
   const [col, val] = keyColumn(key);
   if (!val) return null;
-  return (await q.selectFrom('people').selectAll().where('business_id', '=', businessId).where(col, '=', val).executeTakeFirst()) ?? null;
+  return (
+    (await q
+      .selectFrom('people')
+      .selectAll()
+      .where('business_id', '=', businessId)
+      .where(col, '=', val)
+      .executeTakeFirst()) ?? null
+  );
 }
 
 /**
@@ -81,18 +106,31 @@ async function findLocked(q: Q, businessId: string, key: PersonKey): Promise<Per
 export async function shareLockPerson(q: Q, businessId: string, key: PersonKey): Promise<void> {
   if (!takesRowLocks(q)) return;
   let lock = q.selectFrom('people').select('id').where('business_id', '=', businessId);
-  lock = key.phone ? lock.where('phone_e164', '=', key.phone) : key.personId ? lock.where('id', '=', key.personId) : lock.where('wa_id', '=', key.waId ?? key.bsuid ?? '');
+  lock = key.phone
+    ? lock.where('phone_e164', '=', key.phone)
+    : key.personId
+      ? lock.where('id', '=', key.personId)
+      : lock.where('wa_id', '=', key.waId ?? key.bsuid ?? '');
   await lock.forShare().execute();
 }
 
 export async function isSuppressed(q: Q, businessId: string, phoneHash: string): Promise<boolean> {
-  const r = await q.selectFrom('suppressions').select('phone_hash').where('business_id', '=', businessId).where('phone_hash', '=', phoneHash).executeTakeFirst();
+  const r = await q
+    .selectFrom('suppressions')
+    .select('phone_hash')
+    .where('business_id', '=', businessId)
+    .where('phone_hash', '=', phoneHash)
+    .executeTakeFirst();
   return r !== undefined;
 }
 
 /** A new person whose WhatsApp id, BSUID or number already belongs to someone else: a clear 409, not a crash. */
 export const personConflict = (): never =>
-  fail('CONFLICT', 'Another person already has this WhatsApp id, BSUID or phone number; name the person by the id they are known by.', 'person');
+  fail(
+    'CONFLICT',
+    'Another person already has this WhatsApp id, BSUID or phone number; name the person by the id they are known by.',
+    'person',
+  );
 
 const PERSON_ID_KEYS = new Set(['people_phone', 'people_wa_id', 'people_bsuid']);
 /** True when a write failed because one of the person's ids (number, WhatsApp id, BSUID) is someone else's. */

@@ -24,9 +24,16 @@ export async function dueBusinesses(q: Q, now: number): Promise<string[]> {
   const rows = await q
     .selectFrom('businesses as b')
     .select('b.id')
-    .where((eb) => eb.exists(
-      eb.selectFrom('messages as m').select('m.id').whereRef('m.business_id', '=', 'b.id').where('m.status', '=', 'queued').where('m.not_before', '<=', now),
-    ))
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('messages as m')
+          .select('m.id')
+          .whereRef('m.business_id', '=', 'b.id')
+          .where('m.status', '=', 'queued')
+          .where('m.not_before', '<=', now),
+      ),
+    )
     .execute();
   return rows.map((r) => r.id);
 }
@@ -37,8 +44,14 @@ export async function dueBusinesses(q: Q, now: number): Promise<string[]> {
  * a row right now makes the claim pass it by. On SQLite the one connection serialises everything.
  */
 export async function selectDue(q: Q, o: { businessId: string; now: number; limit: number }): Promise<MessageRow[]> {
-  let s = q.selectFrom('messages').selectAll().where('business_id', '=', o.businessId).where('status', '=', 'queued')
-    .where('not_before', '<=', o.now).orderBy('not_before').limit(o.limit);
+  let s = q
+    .selectFrom('messages')
+    .selectAll()
+    .where('business_id', '=', o.businessId)
+    .where('status', '=', 'queued')
+    .where('not_before', '<=', o.now)
+    .orderBy('not_before')
+    .limit(o.limit);
   if (takesRowLocks(q)) s = s.forUpdate().skipLocked();
   return s.execute();
 }
@@ -56,12 +69,29 @@ export interface DispatchPerson {
 }
 
 /** The people columns a dispatch decision reads. */
-export const DISPATCH_PERSON_COLUMNS = ['id', 'phone_e164', 'wa_id', 'bsuid', 'erased_at', 'unreachable_at', 'timezone', 'country', 'last_inbound_at'] as const;
+export const DISPATCH_PERSON_COLUMNS = [
+  'id',
+  'phone_e164',
+  'wa_id',
+  'bsuid',
+  'erased_at',
+  'unreachable_at',
+  'timezone',
+  'country',
+  'last_inbound_at',
+] as const;
 export type DispatchPersonRow = Pick<DB['people'], (typeof DISPATCH_PERSON_COLUMNS)[number]>;
 
 export const toDispatchPerson = (r: DispatchPersonRow): DispatchPerson => ({
-  id: r.id, phone: r.phone_e164, waId: r.wa_id, bsuid: r.bsuid, erased: r.erased_at !== null, unreachable: r.unreachable_at !== null,
-  timezone: r.timezone, country: r.country ?? null, lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
+  id: r.id,
+  phone: r.phone_e164,
+  waId: r.wa_id,
+  bsuid: r.bsuid,
+  erased: r.erased_at !== null,
+  unreachable: r.unreachable_at !== null,
+  timezone: r.timezone,
+  country: r.country ?? null,
+  lastInboundAt: r.last_inbound_at === null ? null : Number(r.last_inbound_at),
 });
 
 export async function loadPeople(q: Q, businessId: string, personIds: string[]): Promise<Map<string, DispatchPerson>> {
@@ -77,7 +107,9 @@ export async function loadPeople(q: Q, businessId: string, personIds: string[]):
 export type ConsentStates = Map<string, { status: ConsentStatus; eventId: string }>;
 
 /** Groups consent_state rows per person, per topic id. */
-export function statesByPerson(rows: { person_id: string; topic_id: string; status: string; event_id: string }[]): Map<string, ConsentStates> {
+export function statesByPerson(
+  rows: { person_id: string; topic_id: string; status: string; event_id: string }[],
+): Map<string, ConsentStates> {
   const out = new Map<string, ConsentStates>();
   for (const r of rows) {
     let m = out.get(r.person_id);
@@ -103,7 +135,13 @@ export async function loadStates(q: Q, businessId: string, personIds: string[]):
  * (`sending`, another worker's or ours), which count as sent at `now` so two claims cannot both take the
  * last place under a cap.
  */
-export async function loadCapSends(q: Q, businessId: string, personIds: string[], since: number, now: number): Promise<Map<string, { topicId: string | null; sentAt: number }[]>> {
+export async function loadCapSends(
+  q: Q,
+  businessId: string,
+  personIds: string[],
+  since: number,
+  now: number,
+): Promise<Map<string, { topicId: string | null; sentAt: number }[]>> {
   const rows = await q
     .selectFrom('messages')
     .select(['person_id', 'topic_id', 'sent_at', 'status'])
@@ -127,15 +165,27 @@ export async function loadCapSends(q: Q, businessId: string, personIds: string[]
  * correct even without row locks; only the rows returned are this worker's. The history times describe the
  * latest try, so those of an earlier try are cleared.
  */
-export async function markSending(q: Q, keys: RowKey[], o: { owner: string; leaseUntil: number; now: number }): Promise<{ id: string; attempts: number }[]> {
+export async function markSending(
+  q: Q,
+  keys: RowKey[],
+  o: { owner: string; leaseUntil: number; now: number },
+): Promise<{ id: string; attempts: number }[]> {
   if (keys.length === 0) return [];
   const out: { id: string; attempts: number }[] = [];
   for (const [businessId, ids] of byBusiness(keys)) {
     const rows = await q
       .updateTable('messages')
       .set({
-        status: 'sending', lease_owner: o.owner, lease_until: o.leaseUntil, attempts: sql`attempts + 1`, updated_at: o.now,
-        claimed_at: o.now, call_started_at: null, call_ended_at: null, cancelled_at: null, cancel_reason: null,
+        status: 'sending',
+        lease_owner: o.owner,
+        lease_until: o.leaseUntil,
+        attempts: sql`attempts + 1`,
+        updated_at: o.now,
+        claimed_at: o.now,
+        call_started_at: null,
+        call_ended_at: null,
+        cancelled_at: null,
+        cancel_reason: null,
       })
       .where('business_id', '=', businessId)
       .where('id', 'in', ids)
@@ -151,12 +201,21 @@ export async function markSending(q: Q, keys: RowKey[], o: { owner: string; leas
 export async function settleAtClaim(
   q: Q,
   key: RowKey,
-  s: { status: 'refused' | 'cancelled' | 'queued' | 'failed'; errorCode: string; detail: string; notBefore?: number; now: number },
+  s: {
+    status: 'refused' | 'cancelled' | 'queued' | 'failed';
+    errorCode: string;
+    detail: string;
+    notBefore?: number;
+    now: number;
+  },
 ): Promise<void> {
   await q
     .updateTable('messages')
     .set({
-      status: s.status, error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), updated_at: s.now,
+      status: s.status,
+      error_code: s.errorCode,
+      error_detail: s.detail.slice(0, 1000),
+      updated_at: s.now,
       ...(s.notBefore !== undefined ? { not_before: s.notBefore } : {}),
       ...(s.status === 'cancelled' ? { cancelled_at: cancelledAtAfterCall(s.now), cancel_reason: s.errorCode } : {}),
     })
@@ -167,12 +226,24 @@ export async function settleAtClaim(
 }
 
 /** Gives rows this worker leased but never tried back to the queue, the try not counted. */
-export async function releaseLeases(q: Q, items: (RowKey & { notBefore: number })[], owner: string, now: number): Promise<number> {
+export async function releaseLeases(
+  q: Q,
+  items: (RowKey & { notBefore: number })[],
+  owner: string,
+  now: number,
+): Promise<number> {
   let n = 0;
   for (const it of items) {
     const r = await q
       .updateTable('messages')
-      .set({ status: 'queued', lease_owner: null, lease_until: null, attempts: sql`attempts - 1`, not_before: it.notBefore, updated_at: now })
+      .set({
+        status: 'queued',
+        lease_owner: null,
+        lease_until: null,
+        attempts: sql`attempts - 1`,
+        not_before: it.notBefore,
+        updated_at: now,
+      })
       .where('business_id', '=', it.businessId)
       .where('id', '=', it.id)
       .where('status', '=', 'sending')
@@ -192,8 +263,13 @@ export async function reapExpiredLeases(q: Q, now: number): Promise<number> {
   const r = await q
     .updateTable('messages')
     .set({
-      status: 'unknown', error_code: 'IN_FLIGHT_AT_CRASH', lease_owner: null, lease_until: null, updated_at: now,
-      error_detail: 'The worker sending this message stopped before it recorded the outcome; it may or may not have been delivered.',
+      status: 'unknown',
+      error_code: 'IN_FLIGHT_AT_CRASH',
+      lease_owner: null,
+      lease_until: null,
+      updated_at: now,
+      error_detail:
+        'The worker sending this message stopped before it recorded the outcome; it may or may not have been delivered.',
     })
     .where('status', '=', 'sending')
     .where('lease_until', '<', now)

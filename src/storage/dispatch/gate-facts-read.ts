@@ -57,10 +57,15 @@ export interface FactsRow {
 
 export const toGateRow = (r: FactsRow | undefined): GateRow | undefined =>
   r && {
-    configVersion: Number(r.config_version), personId: r.person_id ?? null,
+    configVersion: Number(r.config_version),
+    personId: r.person_id ?? null,
     erasedAt: r.erased_at === null || r.erased_at === undefined ? null : Number(r.erased_at),
     unreachableAt: r.unreachable_at === null || r.unreachable_at === undefined ? null : Number(r.unreachable_at),
-    timezone: r.timezone ?? null, country: r.country ?? null, status: r.status ?? null, eventId: r.event_id ?? null, sends: parseSends(r.sends),
+    timezone: r.timezone ?? null,
+    country: r.country ?? null,
+    status: r.status ?? null,
+    eventId: r.event_id ?? null,
+    sends: parseSends(r.sends),
   };
 
 const parseSends = (json: string | null): CapRow[] =>
@@ -68,15 +73,18 @@ const parseSends = (json: string | null): CapRow[] =>
   !json || json === '[]'
     ? []
     : parseJson<[string | null, number | string | null, string][]>(json, []).map(([topicId, sentAt, status]) => ({
-      topicId, sentAt: sentAt === null ? null : Number(sentAt), status,
-    }));
+        topicId,
+        sentAt: sentAt === null ? null : Number(sentAt),
+        status,
+      }));
 
 const readers = new WeakMap<Database, GateFactsRead>();
 
 /** The gate's read bound to this database. */
 export function gateFactsRead(database: Database): GateFactsRead {
   let r = readers.get(database);
-  if (!r) readers.set(database, (r = database.sqlite ? sqliteGateFactsRead(database) : postgresGateFactsRead(database)));
+  if (!r)
+    readers.set(database, (r = database.sqlite ? sqliteGateFactsRead(database) : postgresGateFactsRead(database)));
   return r;
 }
 
@@ -89,23 +97,49 @@ export const referenceGateFactsRead: GateFactsRead = {
     const b = await q.selectFrom('businesses').select('config_version').where('id', '=', businessId).executeTakeFirst();
     if (!b) return undefined;
     const [col, val] = keyColumn(key);
-    const p = await q.selectFrom('people').select(['id', 'erased_at', 'unreachable_at', 'timezone', 'country'])
-      .where('business_id', '=', businessId).where(col, '=', val).executeTakeFirst();
+    const p = await q
+      .selectFrom('people')
+      .select(['id', 'erased_at', 'unreachable_at', 'timezone', 'country'])
+      .where('business_id', '=', businessId)
+      .where(col, '=', val)
+      .executeTakeFirst();
     const row: GateRow = {
-      configVersion: Number(b.config_version), personId: p?.id ?? null,
-      erasedAt: p?.erased_at == null ? null : Number(p.erased_at), unreachableAt: p?.unreachable_at == null ? null : Number(p.unreachable_at),
-      timezone: p?.timezone ?? null, country: p?.country ?? null, status: null, eventId: null, sends: [],
+      configVersion: Number(b.config_version),
+      personId: p?.id ?? null,
+      erasedAt: p?.erased_at == null ? null : Number(p.erased_at),
+      unreachableAt: p?.unreachable_at == null ? null : Number(p.unreachable_at),
+      timezone: p?.timezone ?? null,
+      country: p?.country ?? null,
+      status: null,
+      eventId: null,
+      sends: [],
     };
     if (!p) return row;
-    const s = await q.selectFrom('consent_state').select(['status', 'event_id'])
-      .where('business_id', '=', businessId).where('person_id', '=', p.id).where('topic_id', '=', topicId).executeTakeFirst();
+    const s = await q
+      .selectFrom('consent_state')
+      .select(['status', 'event_id'])
+      .where('business_id', '=', businessId)
+      .where('person_id', '=', p.id)
+      .where('topic_id', '=', topicId)
+      .executeTakeFirst();
     row.status = s?.status ?? null;
     row.eventId = s?.event_id ?? null;
-    const ms = await q.selectFrom('messages').select(['topic_id', 'sent_at', 'status'])
-      .where('business_id', '=', businessId).where('person_id', '=', p.id).where('kind', '=', 'notification').execute();
+    const ms = await q
+      .selectFrom('messages')
+      .select(['topic_id', 'sent_at', 'status'])
+      .where('business_id', '=', businessId)
+      .where('person_id', '=', p.id)
+      .where('kind', '=', 'notification')
+      .execute();
     const counted = (m: { sent_at: number | null; status: string }) =>
-      (m.sent_at !== null ? Number(m.sent_at) : (COUNTED_STATUSES as readonly string[]).includes(m.status) ? Number.MAX_SAFE_INTEGER : 0) > since;
-    row.sends = ms.filter(counted).map((m) => ({ topicId: m.topic_id, sentAt: m.sent_at === null ? null : Number(m.sent_at), status: m.status }));
+      (m.sent_at !== null
+        ? Number(m.sent_at)
+        : (COUNTED_STATUSES as readonly string[]).includes(m.status)
+          ? Number.MAX_SAFE_INTEGER
+          : 0) > since;
+    row.sends = ms
+      .filter(counted)
+      .map((m) => ({ topicId: m.topic_id, sentAt: m.sent_at === null ? null : Number(m.sent_at), status: m.status }));
     return row;
   },
 };

@@ -2,7 +2,8 @@
  * THE fact loader of the send gate (domain/gate/decide.ts), for both points where it decides: at enqueue
  * (`loadGateFacts`: one person by key, one statement on the hot path) and at claim (`loadMessageFacts`: the
  * people of a claim round in a few set-based statements). Both read the same things the same way: the business
- * and its topics from the one versioned cache (storage/business/business-cache.ts), the person, their consent state, and
+ * and its topics from the one versioned cache (storage/business/business-cache.ts), the person, their consent state,
+ * and
  * the notifications that count against the caps (`COUNTED_STATUSES`, sent within the window); both hand the
  * rows to the domain's `countedSends`, which alone decides what counts.
  */
@@ -20,12 +21,25 @@ type Q = Kysely<DB>;
 
 export { COUNTED_STATUSES } from './gate-facts-read.js';
 
-const topicFact = (t: { id: string; key: string; category: string; archivedAt: number | null } | undefined): GateFacts['topic'] =>
-  t ? { id: t.id, key: t.key, category: t.category as NonNullable<GateFacts['topic']>['category'], archived: t.archivedAt !== null } : null;
+const topicFact = (
+  t: { id: string; key: string; category: string; archivedAt: number | null } | undefined,
+): GateFacts['topic'] =>
+  t
+    ? {
+        id: t.id,
+        key: t.key,
+        category: t.category as NonNullable<GateFacts['topic']>['category'],
+        archived: t.archivedAt !== null,
+      }
+    : null;
 
-/** The template fact, at enqueue and at claim alike: paused when the cached business (at its current version) says so. */
-export const templateFact = (b: Pick<CachedBusiness, 'pausedTemplates'>, name: string | null | undefined): GateFacts['template'] =>
-  name ? { name, paused: b.pausedTemplates.has(name) } : null;
+/**
+ * The template fact, at enqueue and at claim alike: paused when the cached business (at its current version) says so.
+ */
+export const templateFact = (
+  b: Pick<CachedBusiness, 'pausedTemplates'>,
+  name: string | null | undefined,
+): GateFacts['template'] => (name ? { name, paused: b.pausedTemplates.has(name) } : null);
 
 /**
  * Everything the gate needs at enqueue, in one round trip on the common path: the cached business checked
@@ -65,16 +79,26 @@ export async function loadGateFacts(
   }
   const topic = b.topicsByKey.get(topicKey);
   let suppressed = false;
-  if ((!row.personId || row.erasedAt !== null) && person.phone) suppressed = await isSuppressed(q, businessId, phoneHash(person.phone));
+  if ((!row.personId || row.erasedAt !== null) && person.phone)
+    suppressed = await isSuppressed(q, businessId, phoneHash(person.phone));
   const topicsById = b.topicsById;
   return {
     now,
     policy: b.policy,
     topic: topicFact(topic),
-    person: row.personId ? { id: row.personId, erased: row.erasedAt !== null, unreachable: row.unreachableAt !== null, timezone: row.timezone, country: row.country } : null,
+    person: row.personId
+      ? {
+          id: row.personId,
+          erased: row.erasedAt !== null,
+          unreachable: row.unreachableAt !== null,
+          timezone: row.timezone,
+          country: row.country,
+        }
+      : null,
     suppressed,
     state: row.status ? { status: row.status as ConsentStatus, eventId: row.eventId! } : null,
-    recentSends: gateWindowMs(b.policy) > 0 ? countedSends(row.sends, (id) => topicsById.get(id)?.key ?? null, null, now) : [],
+    recentSends:
+      gateWindowMs(b.policy) > 0 ? countedSends(row.sends, (id) => topicsById.get(id)?.key ?? null, null, now) : [],
     template: templateFact(b, templateName),
     personId: row.personId,
     topicId: topic?.id ?? null,
@@ -116,7 +140,13 @@ export async function loadMessageFacts(
     for (const r of rows) {
       let l = counted.get(r.person_id);
       if (!l) counted.set(r.person_id, (l = []));
-      l.push({ id: r.id, topicId: r.topic_id, sentAt: r.sent_at === null ? null : Number(r.sent_at), status: r.status, createdAt: Number(r.created_at) });
+      l.push({
+        id: r.id,
+        topicId: r.topic_id,
+        sentAt: r.sent_at === null ? null : Number(r.sent_at),
+        status: r.status,
+        createdAt: Number(r.created_at),
+      });
     }
   }
   return { people, states, counted };

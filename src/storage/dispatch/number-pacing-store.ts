@@ -28,25 +28,46 @@ const COLUMNS = ['tat', 'rate', 'configured', 'adjusted_at', 'slowed_at', 'pause
 type Row = Pick<DB['number_pacing'], (typeof COLUMNS)[number]>;
 
 const toState = (r: Row): NumberPacingState => ({
-  tat: Number(r.tat), rate: Number(r.rate), configured: Number(r.configured), adjustedAt: Number(r.adjusted_at),
-  slowedAt: Number(r.slowed_at), pausedUntil: Number(r.paused_until),
+  tat: Number(r.tat),
+  rate: Number(r.rate),
+  configured: Number(r.configured),
+  adjustedAt: Number(r.adjusted_at),
+  slowedAt: Number(r.slowed_at),
+  pausedUntil: Number(r.paused_until),
 });
 
 async function select(q: Q, businessId: string, phoneNumberId: string): Promise<Row | undefined> {
-  let s = q.selectFrom('number_pacing').select([...COLUMNS]).where('business_id', '=', businessId).where('phone_number_id', '=', phoneNumberId);
+  let s = q
+    .selectFrom('number_pacing')
+    .select([...COLUMNS])
+    .where('business_id', '=', businessId)
+    .where('phone_number_id', '=', phoneNumberId);
   if (takesRowLocks(q)) s = s.forUpdate();
   return s.executeTakeFirst();
 }
 
 /** The number's state, its row locked until the transaction ends (created with `init` the first time). */
-export async function lockNumber(trx: Q, businessId: string, phoneNumberId: string, init: NumberPacingState, now: number): Promise<NumberPacingState> {
+export async function lockNumber(
+  trx: Q,
+  businessId: string,
+  phoneNumberId: string,
+  init: NumberPacingState,
+  now: number,
+): Promise<NumberPacingState> {
   const row = await select(trx, businessId, phoneNumberId);
   if (row) return toState(row);
   await trx
     .insertInto('number_pacing')
     .values({
-      business_id: businessId, phone_number_id: phoneNumberId, tat: init.tat, rate: init.rate, configured: init.configured,
-      adjusted_at: init.adjustedAt, slowed_at: init.slowedAt, paused_until: init.pausedUntil, updated_at: now,
+      business_id: businessId,
+      phone_number_id: phoneNumberId,
+      tat: init.tat,
+      rate: init.rate,
+      configured: init.configured,
+      adjusted_at: init.adjustedAt,
+      slowed_at: init.slowedAt,
+      paused_until: init.pausedUntil,
+      updated_at: now,
     })
     .onConflict((oc) => oc.columns(['business_id', 'phone_number_id']).doNothing())
     .execute();
@@ -55,11 +76,22 @@ export async function lockNumber(trx: Q, businessId: string, phoneNumberId: stri
   return toState(again);
 }
 
-export async function saveNumber(trx: Q, businessId: string, phoneNumberId: string, s: NumberPacingState, now: number): Promise<void> {
+export async function saveNumber(
+  trx: Q,
+  businessId: string,
+  phoneNumberId: string,
+  s: NumberPacingState,
+  now: number,
+): Promise<void> {
   await trx
     .updateTable('number_pacing')
     .set({
-      tat: s.tat, rate: s.rate, configured: s.configured, adjusted_at: s.adjustedAt, slowed_at: s.slowedAt, paused_until: s.pausedUntil,
+      tat: s.tat,
+      rate: s.rate,
+      configured: s.configured,
+      adjusted_at: s.adjustedAt,
+      slowed_at: s.slowedAt,
+      paused_until: s.pausedUntil,
       updated_at: now,
     })
     .where('business_id', '=', businessId)
@@ -69,7 +101,11 @@ export async function saveNumber(trx: Q, businessId: string, phoneNumberId: stri
 
 /** Read, change (a pure rule) and write the number's state in one short transaction. */
 export async function updateNumber(
-  database: Database, businessId: string, phoneNumberId: string, init: NumberPacingState, now: number,
+  database: Database,
+  businessId: string,
+  phoneNumberId: string,
+  init: NumberPacingState,
+  now: number,
   change: (s: NumberPacingState) => NumberPacingState,
 ): Promise<NumberPacingState> {
   return database.transaction(async (trx) => {
@@ -96,11 +132,18 @@ export async function recipientPenalties(q: Q, businessId: string, personIds: st
 
 /** A 131056: the recipient's next penalty from its strikes so far (the rule is the caller's); returns ready at. */
 export async function penalizeRecipient(
-  database: Database, businessId: string, personId: string, now: number,
+  database: Database,
+  businessId: string,
+  personId: string,
+  now: number,
   penalty: (strikes: number) => { readyAt: number; strikes: number },
 ): Promise<number> {
   return database.transaction(async (trx) => {
-    let s = trx.selectFrom('recipient_pacing').select(['strikes', 'ready_at']).where('business_id', '=', businessId).where('person_id', '=', personId);
+    let s = trx
+      .selectFrom('recipient_pacing')
+      .select(['strikes', 'ready_at'])
+      .where('business_id', '=', businessId)
+      .where('person_id', '=', personId);
     if (takesRowLocks(trx)) s = s.forUpdate();
     const row = await s.executeTakeFirst();
     const p = penalty(row ? Number(row.strikes) : 0);
@@ -108,7 +151,11 @@ export async function penalizeRecipient(
     await trx
       .insertInto('recipient_pacing')
       .values({ business_id: businessId, person_id: personId, ready_at: readyAt, strikes: p.strikes, updated_at: now })
-      .onConflict((oc) => oc.columns(['business_id', 'person_id']).doUpdateSet({ ready_at: readyAt, strikes: p.strikes, updated_at: now }))
+      .onConflict((oc) =>
+        oc
+          .columns(['business_id', 'person_id'])
+          .doUpdateSet({ ready_at: readyAt, strikes: p.strikes, updated_at: now }),
+      )
       .execute();
     return readyAt;
   });
@@ -117,5 +164,9 @@ export async function penalizeRecipient(
 /** Sends to these recipients were accepted: their penalties start again from the first step. */
 export async function clearRecipientPenalties(q: Q, businessId: string, personIds: string[]): Promise<void> {
   if (personIds.length === 0) return;
-  await q.deleteFrom('recipient_pacing').where('business_id', '=', businessId).where('person_id', 'in', personIds).execute();
+  await q
+    .deleteFrom('recipient_pacing')
+    .where('business_id', '=', businessId)
+    .where('person_id', 'in', personIds)
+    .execute();
 }

@@ -11,7 +11,17 @@ export type MessageRow = DB['messages'];
  * Message states. `queued` waits for its not_before; `sending` is claimed under a lease; a lease that
  * expires without an outcome becomes `unknown` (in flight when a worker died: never resent silently).
  */
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'cancelled', 'refused', 'unknown'] as const;
+export const MESSAGE_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'read',
+  'failed',
+  'cancelled',
+  'refused',
+  'unknown',
+] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const OPEN_STATUSES: MessageStatus[] = ['queued', 'sending'];
 
@@ -42,12 +52,26 @@ export interface Message {
 }
 
 export const toMessage = (r: MessageRow): Message => ({
-  id: r.id, personId: r.person_id, topicId: r.topic_id, kind: r.kind as MessageKind, status: r.status as MessageStatus,
-  payload: parseJson<Record<string, unknown>>(r.payload, {}), idempotencyKey: r.idempotency_key, notBefore: Number(r.not_before),
-  attempts: Number(r.attempts), providerMessageId: r.provider_message_id, errorCode: r.error_code, errorDetail: r.error_detail,
-  createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), sentAt: r.sent_at === null ? null : Number(r.sent_at),
-  claimedAt: msOrNull(r.claimed_at), callStartedAt: msOrNull(r.call_started_at), callEndedAt: msOrNull(r.call_ended_at),
-  cancelledAt: msOrNull(r.cancelled_at), cancelReason: r.cancel_reason ?? null,
+  id: r.id,
+  personId: r.person_id,
+  topicId: r.topic_id,
+  kind: r.kind as MessageKind,
+  status: r.status as MessageStatus,
+  payload: parseJson<Record<string, unknown>>(r.payload, {}),
+  idempotencyKey: r.idempotency_key,
+  notBefore: Number(r.not_before),
+  attempts: Number(r.attempts),
+  providerMessageId: r.provider_message_id,
+  errorCode: r.error_code,
+  errorDetail: r.error_detail,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+  sentAt: r.sent_at === null ? null : Number(r.sent_at),
+  claimedAt: msOrNull(r.claimed_at),
+  callStartedAt: msOrNull(r.call_started_at),
+  callEndedAt: msOrNull(r.call_ended_at),
+  cancelledAt: msOrNull(r.cancelled_at),
+  cancelReason: r.cancel_reason ?? null,
 });
 
 const msOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
@@ -66,10 +90,26 @@ export interface NewMessage {
 /** The row `insertMessage` writes (the opt-in's fast path writes it in its own statement). */
 export function messageRow(m: NewMessage, now: number): MessageRow {
   return {
-    business_id: m.businessId, id: newId('msg', now), person_id: m.personId, topic_id: m.topicId, kind: m.kind, status: 'queued',
-    payload: JSON.stringify(m.payload), idempotency_key: m.idempotencyKey ?? null, related_event_id: m.relatedEventId ?? null,
-    not_before: m.notBefore, attempts: 0, lease_owner: null, lease_until: null, provider_message_id: null, error_code: null,
-    error_detail: null, status_at: null, created_at: now, updated_at: now, sent_at: null,
+    business_id: m.businessId,
+    id: newId('msg', now),
+    person_id: m.personId,
+    topic_id: m.topicId,
+    kind: m.kind,
+    status: 'queued',
+    payload: JSON.stringify(m.payload),
+    idempotency_key: m.idempotencyKey ?? null,
+    related_event_id: m.relatedEventId ?? null,
+    not_before: m.notBefore,
+    attempts: 0,
+    lease_owner: null,
+    lease_until: null,
+    provider_message_id: null,
+    error_code: null,
+    error_detail: null,
+    status_at: null,
+    created_at: now,
+    updated_at: now,
+    sent_at: null,
   };
 }
 
@@ -93,7 +133,8 @@ export const cancelledAtAfterCall = (now: number) =>
  * Cancels a person's messages that have not left yet, in the caller's transaction (the opt-out's). `topicIds`
  * null means every message, confirmations included. Messages claimed (`sending`) whose provider call has not
  * started are cancelled too: the worker marks a call started only in one atomic step with its last re-check
- * (storage/dispatch/send-start.ts), so it will see this cancellation. A message whose call had started is left as it is:
+ * (storage/dispatch/send-start.ts), so it will see this cancellation. A message whose call had started is left as it
+ * is:
  * it left before this opt-out, and its outcome is recorded truthfully.
  */
 export async function cancelOpenMessages(
@@ -106,7 +147,15 @@ export async function cancelOpenMessages(
 ): Promise<number> {
   let u = q
     .updateTable('messages')
-    .set({ status: 'cancelled', error_code: reason, updated_at: now, lease_owner: null, lease_until: null, cancelled_at: cancelledAtAfterCall(now), cancel_reason: reason })
+    .set({
+      status: 'cancelled',
+      error_code: reason,
+      updated_at: now,
+      lease_owner: null,
+      lease_until: null,
+      cancelled_at: cancelledAtAfterCall(now),
+      cancel_reason: reason,
+    })
     .where('business_id', '=', businessId)
     .where('person_id', '=', personId)
     .where('status', 'in', OPEN_STATUSES)
@@ -125,9 +174,14 @@ export async function cancelOpenMessages(
  * are the only calls that could still reach the provider after the opt-out is acknowledged.
  */
 export async function callsInFlight(q: Q, businessId: string, personId: string): Promise<string[]> {
-  const rows = await q.selectFrom('messages').select('id')
-    .where('business_id', '=', businessId).where('person_id', '=', personId).where('status', '=', 'sending')
-    .where('call_started_at', 'is not', null).where('call_ended_at', 'is', null)
+  const rows = await q
+    .selectFrom('messages')
+    .select('id')
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .where('status', '=', 'sending')
+    .where('call_started_at', 'is not', null)
+    .where('call_ended_at', 'is', null)
     .execute();
   return rows.map((r) => r.id);
 }
@@ -135,9 +189,14 @@ export async function callsInFlight(q: Q, businessId: string, personId: string):
 /** Of `ids`, the ones whose call is still in flight (as `callsInFlight` reads it). */
 export async function stillInFlight(q: Q, businessId: string, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await q.selectFrom('messages').select('id')
-    .where('business_id', '=', businessId).where('id', 'in', ids).where('status', '=', 'sending')
-    .where('call_started_at', 'is not', null).where('call_ended_at', 'is', null)
+  const rows = await q
+    .selectFrom('messages')
+    .select('id')
+    .where('business_id', '=', businessId)
+    .where('id', 'in', ids)
+    .where('status', '=', 'sending')
+    .where('call_started_at', 'is not', null)
+    .where('call_ended_at', 'is', null)
     .execute();
   return rows.map((r) => r.id);
 }
@@ -146,7 +205,9 @@ export async function stillInFlight(q: Q, businessId: string, ids: readonly stri
 export async function recentSends(q: Q, businessId: string, personId: string, since: number, limit: number) {
   const rows = await q
     .selectFrom('messages')
-    .leftJoin('topics', (j) => j.onRef('topics.business_id', '=', 'messages.business_id').onRef('topics.id', '=', 'messages.topic_id'))
+    .leftJoin('topics', (j) =>
+      j.onRef('topics.business_id', '=', 'messages.business_id').onRef('topics.id', '=', 'messages.topic_id'),
+    )
     .select(['topics.key as topic_key', 'messages.sent_at'])
     .where('messages.business_id', '=', businessId)
     .where('messages.person_id', '=', personId)
@@ -171,7 +232,11 @@ export async function findMessageForUpdate(q: Q, businessId: string, id: string)
  * the database has row locks.
  */
 export async function findMessageByReceipt(
-  q: Q, businessId: string, providerMessageId: string, ourId: string | undefined, lock: boolean,
+  q: Q,
+  businessId: string,
+  providerMessageId: string,
+  ourId: string | undefined,
+  lock: boolean,
 ): Promise<MessageRow | null> {
   const by = async (col: 'provider_message_id' | 'id', v: string) => {
     let sel = q.selectFrom('messages').selectAll().where('business_id', '=', businessId).where(col, '=', v);

@@ -21,7 +21,11 @@ export async function writeSentBatch(
   now: number,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  const values = sql.join(rows.map((r) => sql`(${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at}, ${r.call.startedAt}, ${r.call.endedAt})`));
+  const values = sql.join(
+    rows.map(
+      (r) => sql`(${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at}, ${r.call.startedAt}, ${r.call.endedAt})`,
+    ),
+  );
   const res = await sql<{ id: string }>`
     WITH v(id, attempts, wamid, at, started, ended) AS (VALUES ${values})
     UPDATE messages SET status = 'sent', provider_message_id = v.wamid, sent_at = CAST(v.at AS bigint), updated_at = ${now},
@@ -60,7 +64,13 @@ export async function writeSent(
   s: { providerMessageId: string; at: number; call?: CallTimes },
 ): Promise<{ written: boolean; raced: { status: string; errorCode: string | null } | null }> {
   const base = {
-    status: 'sent', provider_message_id: s.providerMessageId, sent_at: s.at, updated_at: s.at, lease_owner: null, lease_until: null, ...callTimes(s.call),
+    status: 'sent',
+    provider_message_id: s.providerMessageId,
+    sent_at: s.at,
+    updated_at: s.at,
+    lease_owner: null,
+    lease_until: null,
+    ...callTimes(s.call),
   };
   const r = await q
     .updateTable('messages')
@@ -74,7 +84,9 @@ export async function writeSent(
   const cur = await q
     .selectFrom('messages')
     .select(['status', 'error_code', 'claimed_at', 'call_started_at', 'call_ended_at', 'cancelled_at', 'cancel_reason'])
-    .where('business_id', '=', key.businessId).where('id', '=', key.id).where('attempts', '=', attempt)
+    .where('business_id', '=', key.businessId)
+    .where('id', '=', key.id)
+    .where('attempts', '=', attempt)
     .executeTakeFirst();
   if (!cur || !SENT_OVER.includes(cur.status)) {
     // Moved on already (a status webhook came first): the call's times are still this try's history.
@@ -83,8 +95,11 @@ export async function writeSent(
   }
   const num = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
   const note = describeMessage('sent', {
-    claimedAt: num(cur.claimed_at), callStartedAt: num(cur.call_started_at) ?? s.call?.startedAt ?? null, callEndedAt: s.call?.endedAt ?? null,
-    cancelledAt: num(cur.cancelled_at), cancelReason: cur.cancel_reason ?? (cur.status === 'cancelled' ? cur.error_code : null),
+    claimedAt: num(cur.claimed_at),
+    callStartedAt: num(cur.call_started_at) ?? s.call?.startedAt ?? null,
+    callEndedAt: s.call?.endedAt ?? null,
+    cancelledAt: num(cur.cancelled_at),
+    cancelReason: cur.cancel_reason ?? (cur.status === 'cancelled' ? cur.error_code : null),
   });
   await q
     .updateTable('messages')
@@ -107,8 +122,15 @@ export async function writeRetry(
   const r = await q
     .updateTable('messages')
     .set({
-      status: 'queued', not_before: s.notBefore, error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), lease_owner: null,
-      lease_until: null, updated_at: s.now, ...(s.payload !== undefined ? { payload: s.payload } : {}), ...callTimes(s.call),
+      status: 'queued',
+      not_before: s.notBefore,
+      error_code: s.errorCode,
+      error_detail: s.detail.slice(0, 1000),
+      lease_owner: null,
+      lease_until: null,
+      updated_at: s.now,
+      ...(s.payload !== undefined ? { payload: s.payload } : {}),
+      ...callTimes(s.call),
     })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
@@ -136,10 +158,23 @@ export async function writeCallEnded(q: Q, key: RowKey, attempt: number, call: C
 }
 
 /** The send failed for good. Also over a `cancelled` or `unknown` set meanwhile: the truth is that it failed. */
-export async function writeFailed(q: Q, key: RowKey, attempt: number, s: { errorCode: string; detail: string; now: number; call?: CallTimes }): Promise<boolean> {
+export async function writeFailed(
+  q: Q,
+  key: RowKey,
+  attempt: number,
+  s: { errorCode: string; detail: string; now: number; call?: CallTimes },
+): Promise<boolean> {
   const r = await q
     .updateTable('messages')
-    .set({ status: 'failed', error_code: s.errorCode, error_detail: s.detail.slice(0, 1000), lease_owner: null, lease_until: null, updated_at: s.now, ...callTimes(s.call) })
+    .set({
+      status: 'failed',
+      error_code: s.errorCode,
+      error_detail: s.detail.slice(0, 1000),
+      lease_owner: null,
+      lease_until: null,
+      updated_at: s.now,
+      ...callTimes(s.call),
+    })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)

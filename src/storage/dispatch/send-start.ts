@@ -82,10 +82,20 @@ export function planStart(
 ): StartResult[] {
   return batch.map((req) => {
     const row = rows.get(rowKey(req));
-    if (!row || row.status !== 'sending' || row.lease_owner !== o.owner || Number(row.attempts) !== req.attempt || (row.call_started_at ?? null) !== null) {
+    if (
+      !row ||
+      row.status !== 'sending' ||
+      row.lease_owner !== o.owner ||
+      Number(row.attempts) !== req.attempt ||
+      (row.call_started_at ?? null) !== null
+    ) {
       return { action: 'gone' };
     }
-    return o.decide(req, { row, person: people.get(`${req.businessId}|${req.personId}`), states: states.get(`${req.businessId}|${req.personId}`) });
+    return o.decide(req, {
+      row,
+      person: people.get(`${req.businessId}|${req.personId}`),
+      states: states.get(`${req.businessId}|${req.personId}`),
+    });
   });
 }
 

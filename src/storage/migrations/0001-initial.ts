@@ -11,7 +11,13 @@ import { sql, type Kysely } from 'kysely';
 // both databases use the partial index. (SQLite's WITHOUT ROWID tables were measured too: slower for the import.)
 export async function up(db: Kysely<any>): Promise<void> {
   const partialUnique = async (name: string, table: string, columns: string[], notNull: string) => {
-    await db.schema.createIndex(name).on(table).columns(columns).unique().where(sql.ref(notNull), 'is not', null).execute();
+    await db.schema
+      .createIndex(name)
+      .on(table)
+      .columns(columns)
+      .unique()
+      .where(sql.ref(notNull), 'is not', null)
+      .execute();
   };
   const partial = async (name: string, table: string, columns: string[], notNull: string) => {
     await db.schema.createIndex(name).on(table).columns(columns).where(sql.ref(notNull), 'is not', null).execute();
@@ -139,7 +145,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   // Only events from an outside source (a webhook item, an import row) carry a reference to deduplicate on.
   await partialUnique('consent_events_source', 'consent_events', ['business_id', 'source_ref'], 'source_ref');
-  await db.schema.createIndex('consent_events_recorded').on('consent_events').columns(['business_id', 'recorded_at']).execute();
+  await db.schema
+    .createIndex('consent_events_recorded')
+    .on('consent_events')
+    .columns(['business_id', 'recorded_at'])
+    .execute();
 
   // Evidence is personal data: kept apart so erasure can delete it while the event chain (which covers only
   // its hash) stays verifiable.
@@ -189,7 +199,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await partialUnique('messages_idempotency', 'messages', ['business_id', 'idempotency_key'], 'idempotency_key');
   await db.schema.createIndex('messages_due').on('messages').columns(['status', 'not_before']).execute();
-  await db.schema.createIndex('messages_person').on('messages').columns(['business_id', 'person_id', 'status']).execute();
+  await db.schema
+    .createIndex('messages_person')
+    .on('messages')
+    .columns(['business_id', 'person_id', 'status'])
+    .execute();
   // The frequency caps count sent messages; status webhooks find a message by the provider's id.
   await partial('messages_sent', 'messages', ['business_id', 'person_id', 'sent_at'], 'sent_at');
   await partial('messages_provider', 'messages', ['provider_message_id'], 'provider_message_id');
@@ -260,8 +274,21 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   for (const t of [
-    'used_tokens', 'review_items', 'channel_accounts', 'inbox', 'messages', 'consent_state', 'consent_evidence',
-    'consent_events', 'suppressions', 'people', 'consent_texts', 'topics', 'api_keys', 'admin_keys', 'businesses',
+    'used_tokens',
+    'review_items',
+    'channel_accounts',
+    'inbox',
+    'messages',
+    'consent_state',
+    'consent_evidence',
+    'consent_events',
+    'suppressions',
+    'people',
+    'consent_texts',
+    'topics',
+    'api_keys',
+    'admin_keys',
+    'businesses',
   ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }

@@ -36,7 +36,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('ownership_requests_pk', ['business_id', 'id'])
     .addUniqueConstraint('ownership_requests_code', ['business_id', 'code_hash'])
     .execute();
-  await db.schema.createIndex('ownership_requests_phone').on('ownership_requests').columns(['business_id', 'phone_e164']).execute();
+  await db.schema
+    .createIndex('ownership_requests_phone')
+    .on('ownership_requests')
+    .columns(['business_id', 'phone_e164'])
+    .execute();
 
   // Invitations sent by SMS or email. An SMS keyword reply opts in to the topics of the latest one.
   await db.schema
@@ -59,7 +63,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used_at', 'bigint')
     .addPrimaryKeyConstraint('invitations_pk', ['business_id', 'id'])
     .execute();
-  await db.schema.createIndex('invitations_phone').on('invitations').columns(['business_id', 'phone_e164', 'created_at']).execute();
+  await db.schema
+    .createIndex('invitations_phone')
+    .on('invitations')
+    .columns(['business_id', 'phone_e164', 'created_at'])
+    .execute();
 
   // Addresses that used the one-click unsubscribe: no more invitation emails. Keyed hash, never the address.
   await db.schema

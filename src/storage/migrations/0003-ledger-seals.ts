@@ -46,15 +46,39 @@ export async function up(db: Kysely<any>): Promise<void> {
   const now = Date.now();
   for (const r of legacy as { business_id: string; n: number | string; until: number | string }[]) {
     const row = {
-      business_id: r.business_id, seq: 0, scheme: 'legacy', sealed_at: now, people: 0, events: 0, legacy_events: Number(r.n),
-      legacy_until: Number(r.until), digest: '', changed: 0, scan_mark: null, prev_hash: null,
+      business_id: r.business_id,
+      seq: 0,
+      scheme: 'legacy',
+      sealed_at: now,
+      people: 0,
+      events: 0,
+      legacy_events: Number(r.n),
+      legacy_until: Number(r.until),
+      digest: '',
+      changed: 0,
+      scan_mark: null,
+      prev_hash: null,
     };
     // The same canonical form as services/seal-ledger.ts (sealCanonical); seal 0 alone is unkeyed.
     const canonical = JSON.stringify([
-      'optline-seal', row.business_id, row.seq, row.scheme, row.sealed_at, row.people, row.events, row.legacy_events,
-      row.legacy_until, row.digest, row.changed, row.scan_mark, row.prev_hash,
+      'optline-seal',
+      row.business_id,
+      row.seq,
+      row.scheme,
+      row.sealed_at,
+      row.people,
+      row.events,
+      row.legacy_events,
+      row.legacy_until,
+      row.digest,
+      row.changed,
+      row.scan_mark,
+      row.prev_hash,
     ]);
-    await db.insertInto('ledger_seals').values({ ...row, hash: createHash('sha256').update(canonical).digest('hex') }).execute();
+    await db
+      .insertInto('ledger_seals')
+      .values({ ...row, hash: createHash('sha256').update(canonical).digest('hex') })
+      .execute();
   }
 }
 

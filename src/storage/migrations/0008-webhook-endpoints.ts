@@ -51,9 +51,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('webhook_deliveries_pk', ['business_id', 'id'])
     .execute();
   // The worker's claim: due pending rows, oldest first.
-  await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`.execute(db);
+  await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`.execute(
+    db,
+  );
   // The delivery log and range replay of one endpoint.
-  await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['business_id', 'endpoint_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('webhook_deliveries_endpoint')
+    .on('webhook_deliveries')
+    .columns(['business_id', 'endpoint_id', 'created_at'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -34,7 +34,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`INSERT INTO channel_routes (provider, external_id, business_id, account_id)
     SELECT provider, external_id, business_id, id FROM channel_accounts WHERE external_id IS NOT NULL`.execute(db);
   // An account's route is replaced when its number changes: found by the account.
-  await db.schema.createIndex('channel_routes_account').on('channel_routes').columns(['business_id', 'account_id'])
+  await db.schema
+    .createIndex('channel_routes_account')
+    .on('channel_routes')
+    .columns(['business_id', 'account_id'])
     .execute();
   await db.schema.dropIndex('channel_accounts_external').execute();
 
@@ -52,8 +55,12 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('inbox_pending_business').execute();
   await db.schema.dropIndex('webhook_deliveries_due_business').execute();
-  await db.schema.createIndex('channel_accounts_external').on('channel_accounts').columns(['provider', 'external_id'])
-    .unique().execute();
+  await db.schema
+    .createIndex('channel_accounts_external')
+    .on('channel_accounts')
+    .columns(['provider', 'external_id'])
+    .unique()
+    .execute();
   await db.schema.dropTable('channel_routes').execute();
   await db.schema.createIndex('api_keys_hash').on('api_keys').column('key_hash').unique().execute();
   await db.schema.dropTable('key_lookup').execute();

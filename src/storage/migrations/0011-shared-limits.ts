@@ -39,23 +39,34 @@ export async function up(db: Kysely<any>): Promise<void> {
   const bump = `UPDATE cache_versions SET version = version + 1 WHERE name = 'api_keys'`;
   if (sqlite) {
     for (const t of KEY_TABLES) {
-      await sql.raw(`CREATE TRIGGER ${t}_revoked_version AFTER UPDATE OF revoked_at ON ${t} BEGIN ${bump}; END`).execute(db);
+      await sql
+        .raw(`CREATE TRIGGER ${t}_revoked_version AFTER UPDATE OF revoked_at ON ${t} BEGIN ${bump}; END`)
+        .execute(db);
       await sql.raw(`CREATE TRIGGER ${t}_deleted_version AFTER DELETE ON ${t} BEGIN ${bump}; END`).execute(db);
     }
     return;
   }
-  await sql.raw(`CREATE FUNCTION optline_bump_keys_version() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN ${bump}; RETURN NULL; END $$`).execute(db);
+  await sql
+    .raw(
+      `CREATE FUNCTION optline_bump_keys_version() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN ${bump}; RETURN NULL; END $$`,
+    )
+    .execute(db);
   for (const t of KEY_TABLES) {
-    await sql.raw(`CREATE TRIGGER ${t}_keys_version AFTER UPDATE OF revoked_at OR DELETE ON ${t}
-      FOR EACH STATEMENT EXECUTE FUNCTION optline_bump_keys_version()`).execute(db);
+    await sql
+      .raw(
+        `CREATE TRIGGER ${t}_keys_version AFTER UPDATE OF revoked_at OR DELETE ON ${t}
+      FOR EACH STATEMENT EXECUTE FUNCTION optline_bump_keys_version()`,
+      )
+      .execute(db);
   }
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   for (const t of KEY_TABLES) {
-    if (sqlite) for (const k of ['revoked', 'deleted']) await sql.raw(`DROP TRIGGER IF EXISTS ${t}_${k}_version`).execute(db);
+    if (sqlite)
+      for (const k of ['revoked', 'deleted']) await sql.raw(`DROP TRIGGER IF EXISTS ${t}_${k}_version`).execute(db);
     else await sql.raw(`DROP TRIGGER IF EXISTS ${t}_keys_version ON ${t}`).execute(db);
   }
   if (!sqlite) await sql.raw('DROP FUNCTION IF EXISTS optline_bump_keys_version()').execute(db);

@@ -32,7 +32,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('recipient_pacing_pk', ['business_id', 'person_id'])
     .execute();
-  await db.schema.createIndex('messages_business_due').on('messages').columns(['business_id', 'status', 'not_before']).execute();
+  await db.schema
+    .createIndex('messages_business_due')
+    .on('messages')
+    .columns(['business_id', 'status', 'not_before'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -12,13 +12,15 @@ export async function up(db: Kysely<any>): Promise<void> {
   let after: { b: string; id: string } | null = null;
   for (;;) {
     // Keyset pages by (business_id, id): bounded memory, one index walk, whatever the number of people.
-    let q = db.selectFrom('people').select(['business_id', 'id', 'phone_e164', 'country', 'timezone'])
+    let q = db
+      .selectFrom('people')
+      .select(['business_id', 'id', 'phone_e164', 'country', 'timezone'])
       .where('phone_e164', 'is not', null);
     const from = after;
     if (from) {
-      q = q.where((eb) => eb.or([
-        eb('business_id', '>', from.b), eb.and([eb('business_id', '=', from.b), eb('id', '>', from.id)]),
-      ]));
+      q = q.where((eb) =>
+        eb.or([eb('business_id', '>', from.b), eb.and([eb('business_id', '=', from.b), eb('id', '>', from.id)])]),
+      );
     }
     type Row = { business_id: string; id: string; phone_e164: string; country: string | null; timezone: string | null };
     const rows: Row[] = await q.orderBy('business_id').orderBy('id').limit(2000).execute();
@@ -34,8 +36,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     }
     for (const [k, c] of changes) {
       const tz = k.slice(c.businessId.length + 1) || null;
-      await db.updateTable('people').set({ timezone: tz })
-        .where('business_id', '=', c.businessId).where('id', 'in', c.ids).execute();
+      await db
+        .updateTable('people')
+        .set({ timezone: tz })
+        .where('business_id', '=', c.businessId)
+        .where('id', 'in', c.ids)
+        .execute();
     }
     const last = rows[rows.length - 1]!;
     after = { b: last.business_id, id: last.id };

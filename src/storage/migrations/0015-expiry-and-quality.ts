@@ -10,7 +10,11 @@ import { type Kysely } from 'kysely';
 // 4. template_health: the current state of each template of a business (paused by Meta or by the opt-out
 //    guard, resumed by staff). A write bumps businesses.config_version in its transaction (the gate's cache).
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.createIndex('consent_state_status_age').on('consent_state').columns(['business_id', 'status', 'decided_at']).execute();
+  await db.schema
+    .createIndex('consent_state_status_age')
+    .on('consent_state')
+    .columns(['business_id', 'status', 'decided_at'])
+    .execute();
   await db.schema
     .createTable('consent_reprompts')
     .addColumn('business_id', 'text', (c) => c.notNull())
@@ -35,7 +39,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('quality_events_pk', ['business_id', 'id'])
     .addUniqueConstraint('quality_events_source', ['business_id', 'source_ref'])
     .execute();
-  await db.schema.createIndex('quality_events_kind').on('quality_events').columns(['business_id', 'kind', 'received_at']).execute();
+  await db.schema
+    .createIndex('quality_events_kind')
+    .on('quality_events')
+    .columns(['business_id', 'kind', 'received_at'])
+    .execute();
   await db.schema
     .createTable('template_health')
     .addColumn('business_id', 'text', (c) => c.notNull())

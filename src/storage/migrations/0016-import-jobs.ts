@@ -40,7 +40,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('import_jobs_pk', ['business_id', 'id'])
     .execute();
   // The runner's pick-up: queued jobs, and running ones whose lease ran out.
-  await sql`CREATE INDEX import_jobs_open ON import_jobs (status, created_at) WHERE status IN ('queued', 'running')`.execute(db);
+  await sql`CREATE INDEX import_jobs_open ON import_jobs (status, created_at) WHERE status IN ('queued', 'running')`.execute(
+    db,
+  );
   await db.schema
     .createTable('import_job_chunks')
     .addColumn('business_id', 'text', (c) => c.notNull())

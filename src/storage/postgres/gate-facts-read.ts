@@ -26,7 +26,9 @@ export function postgresGateFactsRead(database: Database): GateFactsRead {
       if (!text) texts.set(col, (text = factsSql(col)));
       const values = [since, val, topicId, businessId];
       if (database.pool && !q.isTransaction) {
-        return toGateRow((await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text, values })).rows[0]);
+        return toGateRow(
+          (await database.pool.query<FactsRow>({ name: `optline_gate_facts_${col}`, text, values })).rows[0],
+        );
       }
       return toGateRow((await q.executeQuery<FactsRow>(CompiledQuery.raw(text, values))).rows[0]);
     },

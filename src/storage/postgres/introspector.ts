@@ -1,4 +1,12 @@
-import { sql, type DatabaseIntrospector, type DatabaseMetadata, type Dialect, type Kysely, type SchemaMetadata, type TableMetadata } from 'kysely';
+import {
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type Dialect,
+  type Kysely,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
 
 /**
  * What Kysely's migrator asks a PostgreSQL database ("does this schema / this table exist?"), answered from the
@@ -25,7 +33,12 @@ export class CurrentSchemaIntrospector implements DatabaseIntrospector {
         join pg_catalog.pg_namespace n on n.oid = c.relnamespace
        where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v', 'm')
        order by c.relname`.execute(this.db);
-    return r.rows.map((x) => ({ name: x.name, schema: x.schema, isView: x.kind === 'v' || x.kind === 'm', columns: [] }));
+    return r.rows.map((x) => ({
+      name: x.name,
+      schema: x.schema,
+      isView: x.kind === 'v' || x.kind === 'm',
+      columns: [],
+    }));
   }
 
   async getMetadata(): Promise<DatabaseMetadata> {

@@ -34,15 +34,38 @@
 import pg from 'pg';
 import { CompiledQuery, sql } from 'kysely';
 import { isRetryableConflict, type Database, type Trx } from '../db.js';
-import { statesByPerson, toDispatchPerson, type DispatchPersonRow, type MessageRow } from '../dispatch/dispatch-store.js';
-import { byBusinessSorted, rowKey, type SendStart, type SendStartOptions, type StartRequest, type StartResult } from '../dispatch/send-start.js';
+import {
+  statesByPerson,
+  toDispatchPerson,
+  type DispatchPersonRow,
+  type MessageRow,
+} from '../dispatch/dispatch-store.js';
+import {
+  byBusinessSorted,
+  rowKey,
+  type SendStart,
+  type SendStartOptions,
+  type StartRequest,
+  type StartResult,
+} from '../dispatch/send-start.js';
 
-/** Start steps of one worker in flight at once: the calls of one pacer release need not wait for the last step's commit. */
+/**
+ * Start steps of one worker in flight at once: the calls of one pacer release need not wait for the last step's commit.
+ */
 export const PG_PARALLEL_STEPS = 4;
 
 /** A marked row as MARK returns it: the message, the person it was requested for (or null), their consent states. */
-type MarkedRow = MessageRow & { req_person_id: string; person: DispatchPersonRow | string | null; states: StateRow[] | string | null };
-interface StateRow { person_id: string; topic_id: string; status: string; event_id: string }
+type MarkedRow = MessageRow & {
+  req_person_id: string;
+  person: DispatchPersonRow | string | null;
+  states: StateRow[] | string | null;
+};
+interface StateRow {
+  person_id: string;
+  topic_id: string;
+  status: string;
+  event_id: string;
+}
 
 /**
  * The statement texts, with every value written in as an escaped literal: the simple protocol (one round trip for
@@ -50,8 +73,10 @@ interface StateRow { person_id: string; topic_id: string; status: string; event_
  * are used, whatever the size of the tables).
  */
 const LOCK = (batch: StartRequest[]) => {
-  const per = byBusinessSorted(batch).map(([b, reqs]) =>
-    `(p.business_id = ${lit(b)} AND p.id IN (${[...new Set(reqs.map((r) => r.personId))].map(lit).join(', ')}))`);
+  const per = byBusinessSorted(batch).map(
+    ([b, reqs]) =>
+      `(p.business_id = ${lit(b)} AND p.id IN (${[...new Set(reqs.map((r) => r.personId))].map(lit).join(', ')}))`,
+  );
   return `SELECT p.id FROM people p WHERE ${per.join(' OR ')} ORDER BY p.business_id, p.id FOR SHARE OF p`;
 };
 
@@ -73,7 +98,11 @@ const MARK = (batch: StartRequest[], owner: string, now: number) => `WITH r(busi
   FROM upd`;
 
 /** Puts stopped messages back (not started) and settles them as decided; same guard, plus "marked by this step". */
-const SETTLE = (stops: SettleRow[], owner: string, now: number) => `WITH s(business_id, id, status, code, detail, cancelled, not_before, uncount) AS (
+const SETTLE = (
+  stops: SettleRow[],
+  owner: string,
+  now: number,
+) => `WITH s(business_id, id, status, code, detail, cancelled, not_before, uncount) AS (
     VALUES ${stops.map((s) => `(${lit(s.businessId)}, ${lit(s.id)}, ${lit(s.status)}, ${lit(s.code)}, ${lit(s.detail)}, ${s.cancelled}, ${s.notBefore === null ? 'NULL::bigint' : `${int(s.notBefore)}::bigint`}, ${int(s.uncount)})`).join(', ')}
   )
   UPDATE messages m SET status = s.status, error_code = s.code, error_detail = s.detail, lease_owner = NULL, lease_until = NULL,
@@ -120,11 +149,18 @@ async function onPool(pool: pg.Pool, batch: StartRequest[], o: SendStartOptions)
 }
 
 /** A real server: BEGIN … MARK in one round trip, SETTLE when something was stopped, hand-over, COMMIT. */
-async function onPoolOnce(pool: pg.Pool, batch: StartRequest[], o: SendStartOptions, handed: Set<string>): Promise<StartResult[]> {
+async function onPoolOnce(
+  pool: pg.Pool,
+  batch: StartRequest[],
+  o: SendStartOptions,
+  handed: Set<string>,
+): Promise<StartResult[]> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    const res = (await client.query(`${OPEN}; ${LOCK(batch)}; ${MARK(batch, o.owner, o.now)}`)) as unknown as pg.QueryResult[];
+    const res = (await client.query(
+      `${OPEN}; ${LOCK(batch)}; ${MARK(batch, o.owner, o.now)}`,
+    )) as unknown as pg.QueryResult[];
     const results = decideAll(batch, res[res.length - 1]!.rows as MarkedRow[], o);
     const stops = stopsOf(batch, results);
     if (stops.length) {
@@ -159,7 +195,8 @@ function onKysely(database: Database, batch: StartRequest[], o: SendStartOptions
     const marked = await raw<MarkedRow>(trx, MARK(batch, o.owner, o.now));
     const results = decideAll(batch, marked, o);
     const stops = stopsOf(batch, results);
-    if (stops.length) applySettled(batch, results, await raw<{ business_id: string; id: string }>(trx, SETTLE(stops, o.owner, o.now)));
+    if (stops.length)
+      applySettled(batch, results, await raw<{ business_id: string; id: string }>(trx, SETTLE(stops, o.owner, o.now)));
     handOver(batch, results, o, handed);
     return results;
   });
@@ -182,7 +219,10 @@ function decideAll(batch: StartRequest[], marked: MarkedRow[], o: SendStartOptio
     const facts = {
       // The verdict sees the row as it was before the provisional mark.
       row: { ...row, call_started_at: null } as MessageRow,
-      person: (() => { const p = parsed(person); return p ? toDispatchPerson(p) : undefined; })(),
+      person: (() => {
+        const p = parsed(person);
+        return p ? toDispatchPerson(p) : undefined;
+      })(),
       states: st ? statesByPerson(st).get(req.personId) : undefined,
     };
     return o.decide(req, facts);
@@ -207,22 +247,36 @@ function stopsOf(batch: StartRequest[], results: StartResult[]): SettleRow[] {
     if (d.action === 'start' || d.action === 'gone') return;
     const r = batch[i]!;
     out.push({
-      businessId: r.businessId, id: r.id, code: d.code, detail: d.detail.slice(0, 1000),
+      businessId: r.businessId,
+      id: r.id,
+      code: d.code,
+      detail: d.detail.slice(0, 1000),
       status: d.action === 'cancel' ? 'cancelled' : d.action === 'refuse' ? 'refused' : 'queued',
-      cancelled: d.action === 'cancel', notBefore: d.action === 'release' ? d.notBefore : null, uncount: d.action === 'release' ? 1 : 0,
+      cancelled: d.action === 'cancel',
+      notBefore: d.action === 'release' ? d.notBefore : null,
+      uncount: d.action === 'release' ? 1 : 0,
     });
   });
   return out;
 }
 
-function applySettled(batch: StartRequest[], results: StartResult[], settled: { business_id: string; id: string }[]): void {
+function applySettled(
+  batch: StartRequest[],
+  results: StartResult[],
+  settled: { business_id: string; id: string }[],
+): void {
   const done = new Set(settled.map((s) => rowKey({ businessId: s.business_id, id: s.id })));
   results.forEach((d, i) => {
     if (d.action !== 'start' && d.action !== 'gone' && !done.has(rowKey(batch[i]!))) results[i] = { action: 'gone' };
   });
 }
 
-function handOver(batch: StartRequest[], results: StartResult[], o: SendStartOptions, handed = new Set<string>()): void {
+function handOver(
+  batch: StartRequest[],
+  results: StartResult[],
+  o: SendStartOptions,
+  handed = new Set<string>(),
+): void {
   for (let i = 0; i < batch.length; i++) {
     const r = batch[i]!;
     if (results[i]!.action === 'start' && !handed.has(rowKey(r))) {

@@ -20,13 +20,27 @@ export interface QualityEvent {
 /** Stores one of Meta's quality or template webhooks; false when this webhook item was stored before. */
 export async function insertQualityEvent(
   q: Q,
-  e: { businessId: string; kind: QualityEventKind; subject: string; event: string; detail: Record<string, unknown>; sourceRef: string },
+  e: {
+    businessId: string;
+    kind: QualityEventKind;
+    subject: string;
+    event: string;
+    detail: Record<string, unknown>;
+    sourceRef: string;
+  },
   now: number,
 ): Promise<boolean> {
-  const made = await q.insertInto('quality_events')
+  const made = await q
+    .insertInto('quality_events')
     .values({
-      business_id: e.businessId, id: newId('qev', now), kind: e.kind, subject: e.subject, event: e.event,
-      detail: JSON.stringify(e.detail), source_ref: e.sourceRef, received_at: now,
+      business_id: e.businessId,
+      id: newId('qev', now),
+      kind: e.kind,
+      subject: e.subject,
+      event: e.event,
+      detail: JSON.stringify(e.detail),
+      source_ref: e.sourceRef,
+      received_at: now,
     })
     .onConflict((oc) => oc.columns(['business_id', 'source_ref']).doNothing())
     .returning('id')
@@ -34,11 +48,26 @@ export async function insertQualityEvent(
   return !!made;
 }
 
-export async function listQualityEvents(q: Q, businessId: string, opts: { kind?: QualityEventKind; limit: number }): Promise<QualityEvent[]> {
-  let sel = q.selectFrom('quality_events').selectAll().where('business_id', '=', businessId).orderBy('received_at', 'desc').orderBy('id', 'desc').limit(opts.limit);
+export async function listQualityEvents(
+  q: Q,
+  businessId: string,
+  opts: { kind?: QualityEventKind; limit: number },
+): Promise<QualityEvent[]> {
+  let sel = q
+    .selectFrom('quality_events')
+    .selectAll()
+    .where('business_id', '=', businessId)
+    .orderBy('received_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(opts.limit);
   if (opts.kind) sel = sel.where('kind', '=', opts.kind);
   return (await sel.execute()).map((r) => ({
-    id: r.id, kind: r.kind as QualityEventKind, subject: r.subject, event: r.event, detail: parseJson(r.detail, {}), receivedAt: Number(r.received_at),
+    id: r.id,
+    kind: r.kind as QualityEventKind,
+    subject: r.subject,
+    event: r.event,
+    detail: parseJson(r.detail, {}),
+    receivedAt: Number(r.received_at),
   }));
 }
 
@@ -50,16 +79,38 @@ export async function latestNumberQuality(q: Q, businessId: string): Promise<Qua
 
 /** Each of the business's numbers with its latest quality update (by display number), newest first. */
 export async function latestNumberQualities(q: Q, businessId: string): Promise<QualityEvent[]> {
-  const rows = await q.selectFrom('quality_events as e').selectAll('e')
-    .where('e.business_id', '=', businessId).where('e.kind', '=', 'number_quality')
-    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('quality_events as f').select('f.id')
-      .whereRef('f.business_id', '=', 'e.business_id').where('f.kind', '=', 'number_quality').whereRef('f.subject', '=', 'e.subject')
-      .where((eb) => eb.or([eb('f.received_at', '>', eb.ref('e.received_at')),
-        eb.and([eb('f.received_at', '=', eb.ref('e.received_at')), eb('f.id', '>', eb.ref('e.id'))])])))))
-    .orderBy('e.received_at', 'desc').orderBy('e.id', 'desc').limit(100)
+  const rows = await q
+    .selectFrom('quality_events as e')
+    .selectAll('e')
+    .where('e.business_id', '=', businessId)
+    .where('e.kind', '=', 'number_quality')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('quality_events as f')
+            .select('f.id')
+            .whereRef('f.business_id', '=', 'e.business_id')
+            .where('f.kind', '=', 'number_quality')
+            .whereRef('f.subject', '=', 'e.subject')
+            .where((eb) =>
+              eb.or([
+                eb('f.received_at', '>', eb.ref('e.received_at')),
+                eb.and([eb('f.received_at', '=', eb.ref('e.received_at')), eb('f.id', '>', eb.ref('e.id'))]),
+              ]),
+            ),
+        ),
+      ),
+    )
+    .orderBy('e.received_at', 'desc')
+    .orderBy('e.id', 'desc')
+    .limit(100)
     .execute();
   return rows.map((r) => ({
-    id: r.id, kind: 'number_quality' as const, subject: r.subject, event: r.event,
-    detail: parseJson(r.detail, {}), receivedAt: Number(r.received_at),
+    id: r.id,
+    kind: 'number_quality' as const,
+    subject: r.subject,
+    event: r.event,
+    detail: parseJson(r.detail, {}),
+    receivedAt: Number(r.received_at),
   }));
 }

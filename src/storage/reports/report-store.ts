@@ -11,7 +11,11 @@ export type EventGroup = 'channel' | 'topic' | 'action' | 'language' | null;
 export const REPORTED_TYPES = ['opt_in', 'opt_out', 'confirmation_sent', 'confirmation_failed', 'expired'] as const;
 
 export async function countEventsBySlot(
-  database: Database, businessId: string, from: number, to: number, groupBy: EventGroup,
+  database: Database,
+  businessId: string,
+  from: number,
+  to: number,
+  groupBy: EventGroup,
 ): Promise<{ slot: number; type: string; key: string | null; n: number }[]> {
   const slot = sql`(e.occurred_at / ${sql.lit(SLOT_MS)})`;
   let key: RawBuilder<unknown> = sql`null`;
@@ -38,7 +42,12 @@ export async function countEventsBySlot(
     where e.business_id = ${businessId} and e.occurred_at >= ${from} and e.occurred_at < ${to}
       and e.type in (${sql.join(REPORTED_TYPES.map((x) => sql`${x}`))})
     group by 1, 2, 3`.execute(database.db);
-  return r.rows.map((x) => ({ slot: Number(x.slot) * SLOT_MS, type: x.type, key: x.key === null ? null : String(x.key), n: Number(x.n) }));
+  return r.rows.map((x) => ({
+    slot: Number(x.slot) * SLOT_MS,
+    type: x.type,
+    key: x.key === null ? null : String(x.key),
+    n: Number(x.n),
+  }));
 }
 
 /** Messages the gate refused at claim time, by reason code, per slot of when they were refused. */
@@ -55,11 +64,21 @@ export async function countRefusalsBySlot(database: Database, businessId: string
  * Notifications sent in [from, to) per topic or template, and how many of them were the last notification a
  * person got before an opt-out of theirs within `windowMs` (each opt-out is attributed to one notification).
  */
-export async function optOutRates(database: Database, businessId: string, from: number, to: number, windowMs: number, by: 'topic' | 'template') {
+export async function optOutRates(
+  database: Database,
+  businessId: string,
+  from: number,
+  to: number,
+  windowMs: number,
+  by: 'topic' | 'template',
+) {
   const pg = database.dialect === 'postgres';
-  const keyOf = by === 'topic'
-    ? sql`(select tp.key from topics tp where tp.business_id = m.business_id and tp.id = m.topic_id)`
-    : pg ? sql`(m.payload::jsonb -> 'template' ->> 'name')` : sql`json_extract(m.payload, '$.template.name')`;
+  const keyOf =
+    by === 'topic'
+      ? sql`(select tp.key from topics tp where tp.business_id = m.business_id and tp.id = m.topic_id)`
+      : pg
+        ? sql`(m.payload::jsonb -> 'template' ->> 'name')`
+        : sql`json_extract(m.payload, '$.template.name')`;
   const sent = await sql<{ key: string | null; n: number | string }>`
     select ${keyOf} as key, count(*) as n from messages m
     where m.business_id = ${businessId} and m.kind = 'notification' and m.sent_at >= ${from} and m.sent_at < ${to}
@@ -75,14 +94,19 @@ export async function optOutRates(database: Database, businessId: string, from: 
     where e.business_id = ${businessId} and e.type = 'opt_out' and e.occurred_at >= ${from} and e.occurred_at < ${to + windowMs}
       and m.sent_at >= ${from} and m.sent_at < ${to}
     group by 1`.execute(database.db);
-  return { sent: sent.rows.map((x) => ({ key: x.key, n: Number(x.n) })), outs: outs.rows.map((x) => ({ key: x.key, n: Number(x.n) })) };
+  return {
+    sent: sent.rows.map((x) => ({ key: x.key, n: Number(x.n) })),
+    outs: outs.rows.map((x) => ({ key: x.key, n: Number(x.n) })),
+  };
 }
 
 /** Per channel: invitations made, people who opted in there, and of those, people with a confirmed event since. */
 export async function funnel(database: Database, businessId: string, from: number, to: number, channel?: string) {
   const ch = channel ? sql`and channel = ${channel}` : sql``;
   const inv = await sql<{ channel: string; n: number | string }>`
-    select channel, count(*) as n from invitations where business_id = ${businessId} and created_at >= ${from} and created_at < ${to} ${ch} group by channel`.execute(database.db);
+    select channel, count(*) as n from invitations where business_id = ${businessId} and created_at >= ${from} and created_at < ${to} ${ch} group by channel`.execute(
+    database.db,
+  );
   const ins = await sql<{ channel: string; opted: number | string; confirmed: number | string }>`
     select i.channel as channel, count(*) as opted,
       sum(case when exists (select 1 from consent_events c where c.business_id = i.business_id and c.person_id = i.person_id
@@ -91,7 +115,10 @@ export async function funnel(database: Database, businessId: string, from: numbe
           where business_id = ${businessId} and type = 'opt_in' and occurred_at >= ${from} and occurred_at < ${to} ${ch}
           group by business_id, person_id, channel) i
     group by i.channel`.execute(database.db);
-  return { invited: inv.rows.map((x) => ({ channel: x.channel, n: Number(x.n) })), optedIn: ins.rows.map((x) => ({ channel: x.channel, opted: Number(x.opted), confirmed: Number(x.confirmed) })) };
+  return {
+    invited: inv.rows.map((x) => ({ channel: x.channel, n: Number(x.n) })),
+    optedIn: ins.rows.map((x) => ({ channel: x.channel, opted: Number(x.opted), confirmed: Number(x.confirmed) })),
+  };
 }
 
 /** Current consent per topic (the projection) and the people not erased. */
@@ -100,6 +127,11 @@ export async function totals(database: Database, businessId: string) {
     select t.key as topic, s.status as status, count(*) as n from consent_state s
     join topics t on t.business_id = s.business_id and t.id = s.topic_id
     where s.business_id = ${businessId} group by t.key, s.status`.execute(database.db);
-  const p = await sql<{ n: number | string }>`select count(*) as n from people where business_id = ${businessId} and erased_at is null`.execute(database.db);
-  return { rows: r.rows.map((x) => ({ topic: x.topic, status: x.status, n: Number(x.n) })), people: Number(p.rows[0]?.n ?? 0) };
+  const p = await sql<{
+    n: number | string;
+  }>`select count(*) as n from people where business_id = ${businessId} and erased_at is null`.execute(database.db);
+  return {
+    rows: r.rows.map((x) => ({ topic: x.topic, status: x.status, n: Number(x.n) })),
+    people: Number(p.rows[0]?.n ?? 0),
+  };
 }

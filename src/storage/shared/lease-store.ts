@@ -15,7 +15,13 @@ export interface LeaseRow {
  * row comes back only when it was written. So of several processes asking at once exactly one gets a free or
  * expired lease, and a live holder is never displaced. Returns whether `holder` holds it now.
  */
-export async function takeLease(db: Kysely<DB>, name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+export async function takeLease(
+  db: Kysely<DB>,
+  name: string,
+  holder: string,
+  now: number,
+  ttlMs: number,
+): Promise<boolean> {
   const until = now + ttlMs;
   const row = await db
     .insertInto('process_leases')
@@ -38,7 +44,12 @@ export async function takeLease(db: Kysely<DB>, name: string, holder: string, no
 
 /** Gives the lease up (a stopping process), so another takes over at its next try instead of after the expiry. */
 export async function releaseLease(db: Kysely<DB>, name: string, holder: string, now: number): Promise<void> {
-  await db.updateTable('process_leases').set({ until: now }).where('name', '=', name).where('holder', '=', holder).execute();
+  await db
+    .updateTable('process_leases')
+    .set({ until: now })
+    .where('name', '=', name)
+    .where('holder', '=', holder)
+    .execute();
 }
 
 export async function readLease(db: Kysely<DB>, name: string): Promise<LeaseRow | null> {

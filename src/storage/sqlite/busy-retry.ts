@@ -10,7 +10,9 @@ import type { Database } from '../db.js';
  */
 export function isSqliteBusy(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
-  return typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED');
+  return (
+    typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED')
+  );
 }
 
 export interface BusyRetryOptions {
@@ -26,20 +28,22 @@ export function withBusyRetry(database: Database, opts: BusyRetryOptions = {}): 
   if (database.dialect !== 'sqlite') return database;
   const maxWaitMs = opts.maxWaitMs ?? 10 * 60_000;
   const sleep = opts.sleep ?? pause;
-  const retrying = <T>(run: () => Promise<T>) => async (): Promise<T> => {
-    let waited = 0;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await run();
-      } catch (e) {
-        if (!isSqliteBusy(e) || waited >= maxWaitMs) throw e;
-        const ms = Math.min(1000, 25 * 2 ** Math.min(attempt, 6));
-        opts.onWait?.(waited);
-        await sleep(ms);
-        waited += ms;
+  const retrying =
+    <T>(run: () => Promise<T>) =>
+    async (): Promise<T> => {
+      let waited = 0;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await run();
+        } catch (e) {
+          if (!isSqliteBusy(e) || waited >= maxWaitMs) throw e;
+          const ms = Math.min(1000, 25 * 2 ** Math.min(attempt, 6));
+          opts.onWait?.(waited);
+          await sleep(ms);
+          waited += ms;
+        }
       }
-    }
-  };
+    };
   return {
     ...database,
     transaction: (fn) => retrying(() => database.transaction(fn))(),

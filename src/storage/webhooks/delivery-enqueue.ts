@@ -1,6 +1,12 @@
 import { CompiledQuery, SqliteAdapter, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
-import { ledgerEventPayload, reviewItemPayload, webhookTypeOfLedgerEvent, type LedgerEventForWebhook, type WebhookEventType } from '../../domain/webhooks/events.js';
+import {
+  ledgerEventPayload,
+  reviewItemPayload,
+  webhookTypeOfLedgerEvent,
+  type LedgerEventForWebhook,
+  type WebhookEventType,
+} from '../../domain/webhooks/events.js';
 
 /** A placeholder for one bound value with its SQL type (`$n::type` on PostgreSQL, `CAST(? AS type)` on SQLite). */
 export type Placeholder = (value: unknown, type: 'text' | 'bigint') => string;
@@ -36,11 +42,31 @@ export function enqueueSql(ph: Placeholder, d: DeliveryToEnqueue, from = ''): st
 export function deliveryOfLedgerEvent(e: LedgerEventForWebhook): DeliveryToEnqueue | null {
   const type = webhookTypeOfLedgerEvent(e.type, e.action);
   if (!type) return null;
-  return { businessId: e.business_id, sourceId: e.id, personId: e.person_id, type, payload: ledgerEventPayload(e, type), now: Number(e.recorded_at) };
+  return {
+    businessId: e.business_id,
+    sourceId: e.id,
+    personId: e.person_id,
+    type,
+    payload: ledgerEventPayload(e, type),
+    now: Number(e.recorded_at),
+  };
 }
 
-export function deliveryOfReviewItem(r: { businessId: string; id: string; personId: string | null; reason: string; createdAt: number }): DeliveryToEnqueue {
-  return { businessId: r.businessId, sourceId: r.id, personId: r.personId, type: 'review_item', payload: reviewItemPayload(r), now: r.createdAt };
+export function deliveryOfReviewItem(r: {
+  businessId: string;
+  id: string;
+  personId: string | null;
+  reason: string;
+  createdAt: number;
+}): DeliveryToEnqueue {
+  return {
+    businessId: r.businessId,
+    sourceId: r.id,
+    personId: r.personId,
+    type: 'review_item',
+    payload: reviewItemPayload(r),
+    now: r.createdAt,
+  };
 }
 
 /** Runs the enqueue on a Kysely connection or transaction (the caller's: same transaction as the cause). */

@@ -56,7 +56,10 @@ export async function insertInboxItems(q: Q, items: NewInboxItem[], now: number)
  * size allows instead of one per POST; each POST still gets its own counts and its own fresh rows. Rows go in
  * POST order, so an item sent by two POSTs of the group is stored by the first, as it would be one after the other.
  */
-export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; now: number }[]): Promise<InsertedGroup[]> {
+export async function insertInboxGroups(
+  q: Q,
+  groups: { list: NewInboxItem[]; now: number }[],
+): Promise<InsertedGroup[]> {
   const out = groups.map(() => ({ inserted: 0, fresh: [] as { ref: InboxRef; at: number }[] }));
   // Which POST, and which position in it, each new id belongs to: RETURNING promises no order.
   const owner = new Map<string, { group: number; at: number }>();
@@ -90,13 +93,18 @@ export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; no
     for (const r of rowsIn) {
       const o = owner.get(r.id)!;
       out[o.group]!.inserted++;
-      if (r.processed_at === null) out[o.group]!.fresh.push({ ref: { businessId: r.business_id, id: r.id, kind: r.kind }, at: o.at });
+      if (r.processed_at === null)
+        out[o.group]!.fresh.push({ ref: { businessId: r.business_id, id: r.id, kind: r.kind }, at: o.at });
     }
   }
   // Processing follows the order of the POST (a STOP then a START in one batch).
   return out.map((o, gi) => {
     const fresh = o.fresh.sort((a, b) => a.at - b.at);
-    return { inserted: o.inserted, fresh: fresh.map((f) => f.ref), freshItems: fresh.map((f) => groups[gi]!.list[f.at]!) };
+    return {
+      inserted: o.inserted,
+      fresh: fresh.map((f) => f.ref),
+      freshItems: fresh.map((f) => groups[gi]!.list[f.at]!),
+    };
   });
 }
 
@@ -106,7 +114,12 @@ export async function insertInboxGroups(q: Q, groups: { list: NewInboxItem[]; no
  * `processed_at IS NULL` inside the transaction is the claim. Null: done already, or being done elsewhere.
  */
 export async function claimInboxRow(q: Q, ref: InboxRef): Promise<InboxRow | null> {
-  let sel = q.selectFrom('inbox').selectAll().where('business_id', '=', ref.businessId).where('id', '=', ref.id).where('processed_at', 'is', null);
+  let sel = q
+    .selectFrom('inbox')
+    .selectAll()
+    .where('business_id', '=', ref.businessId)
+    .where('id', '=', ref.id)
+    .where('processed_at', 'is', null);
   if (takesRowLocks(q)) sel = sel.forUpdate().skipLocked();
   return (await sel.executeTakeFirst()) ?? null;
 }
@@ -146,14 +159,20 @@ function pendingOf<S extends SelectQueryBuilder<DB, 'inbox', object>>(sel: S, f:
  */
 export async function listPendingInbox(q: Q, opts: PendingInboxFilter & { limit: number }): Promise<PendingRow[]> {
   const owners = await pendingOf(q.selectFrom('inbox').select('business_id'), opts)
-    .orderBy('received_at').orderBy('id').limit(opts.limit).execute();
+    .orderBy('received_at')
+    .orderBy('id')
+    .limit(opts.limit)
+    .execute();
   const out: PendingRow[] = [];
   for (const businessId of new Set(owners.map((r) => r.business_id))) {
     if (out.length >= opts.limit) break;
     const columns = ['business_id', 'id', 'received_at', 'attempts', 'outcome', 'kind'] as const;
     const rows = await pendingOf(q.selectFrom('inbox').select(columns), opts)
       .where('business_id', '=', businessId)
-      .orderBy('received_at').orderBy('id').limit(opts.limit - out.length).execute();
+      .orderBy('received_at')
+      .orderBy('id')
+      .limit(opts.limit - out.length)
+      .execute();
     out.push(...rows);
   }
   return out;

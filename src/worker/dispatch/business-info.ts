@@ -9,7 +9,11 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema.js';
 import type { Keyring } from '../../lib/crypto.js';
 import { BusinessCache, type CachedBusiness } from '../../storage/business/business-cache.js';
-import { getChannelAccount, type WhatsAppSecrets, type WhatsAppSettings } from '../../storage/business/channel-store.js';
+import {
+  getChannelAccount,
+  type WhatsAppSecrets,
+  type WhatsAppSettings,
+} from '../../storage/business/channel-store.js';
 import type { SendAccount } from './types.js';
 
 export interface BusinessInfo extends CachedBusiness {
@@ -33,10 +37,19 @@ export class BusinessInfoCache {
     if (!entry) return null;
     const hit = this.infos.get(entry);
     if (hit) return hit;
-    const acc = await getChannelAccount<WhatsAppSettings, WhatsAppSecrets>(q, this.keyring, businessId, 'whatsapp_cloud');
+    const acc = await getChannelAccount<WhatsAppSettings, WhatsAppSecrets>(
+      q,
+      this.keyring,
+      businessId,
+      'whatsapp_cloud',
+    );
     const account: SendAccount | null =
       acc && acc.settings.phoneNumberId && acc.secrets?.accessToken
-        ? { phoneNumberId: acc.settings.phoneNumberId, accessToken: acc.secrets.accessToken, ratePerSecond: validRate(acc.settings.ratePerSecond) ?? this.defaultRatePerSecond }
+        ? {
+            phoneNumberId: acc.settings.phoneNumberId,
+            accessToken: acc.secrets.accessToken,
+            ratePerSecond: validRate(acc.settings.ratePerSecond) ?? this.defaultRatePerSecond,
+          }
         : null;
     const info: BusinessInfo = { ...entry, account };
     this.infos.set(entry, info);

@@ -18,7 +18,14 @@
 import { parseJson } from '../../storage/json.js';
 import type { Database, Trx } from '../../storage/db.js';
 import type { MessageKind } from '../../storage/dispatch/outbox-store.js';
-import { dueBusinesses, markSending, selectDue, settleAtClaim, type DispatchPerson, type MessageRow } from '../../storage/dispatch/dispatch-store.js';
+import {
+  dueBusinesses,
+  markSending,
+  selectDue,
+  settleAtClaim,
+  type DispatchPerson,
+  type MessageRow,
+} from '../../storage/dispatch/dispatch-store.js';
 import { lockNumber, recipientPenalties, saveNumber } from '../../storage/dispatch/number-pacing-store.js';
 import { available, current, freshSlots, take } from './number-slots.js';
 import { loadMessageFacts } from '../../storage/dispatch/gate-facts.js';
@@ -48,8 +55,10 @@ export interface ClaimResult {
 }
 
 /** The pacer's key of a recipient: the pair limit is per business number and user. */
-export const recipientKey = (businessId: string, p: { phone: string | null; waId: string | null; bsuid: string | null }) =>
-  `${businessId}|${p.phone ?? p.waId ?? p.bsuid ?? ''}`;
+export const recipientKey = (
+  businessId: string,
+  p: { phone: string | null; waId: string | null; bsuid: string | null },
+) => `${businessId}|${p.phone ?? p.waId ?? p.bsuid ?? ''}`;
 
 /** Where the last round started in the list of due businesses: each round starts one further on (fairness). */
 const cursors = new WeakMap<ClaimDeps, number>();
@@ -80,7 +89,12 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   const info = await d.cache.get(trx, businessId);
   if (!info) {
     for (const r of await selectDue(trx, { businessId, now, limit })) {
-      await settleAtClaim(trx, key(r), { status: 'failed', errorCode: 'NOT_FOUND', detail: 'The business no longer exists.', now });
+      await settleAtClaim(trx, key(r), {
+        status: 'failed',
+        errorCode: 'NOT_FOUND',
+        detail: 'The business no longer exists.',
+        now,
+      });
     }
     return res;
   }
@@ -92,7 +106,11 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   // Numbers with no room in the horizon lease nothing: a thousand rows are not leased for an 80/s number.
   let budget = info.account ? available(slots, now, d.horizonMs) : Infinity;
   if (budget === 0) return res;
-  const rows = await selectDue(trx, { businessId, now, limit: Number.isFinite(budget) ? Math.min(limit, 2 * budget + 32) : limit });
+  const rows = await selectDue(trx, {
+    businessId,
+    now,
+    limit: Number.isFinite(budget) ? Math.min(limit, 2 * budget + 32) : limit,
+  });
   if (rows.length === 0) return res;
 
   const personIds = [...new Set(rows.map((r) => r.person_id))];
@@ -115,19 +133,38 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
     const sends: CapRow[] = person ? (counted.get(person.id) ?? []) : [];
     const verdict: DispatchVerdict = !person
       ? { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
-      : verdictFor(row.kind as MessageKind, { row, info, person, topicKeys, states: states.get(person.id), sends, now });
+      : verdictFor(row.kind as MessageKind, {
+          row,
+          info,
+          person,
+          topicKeys,
+          states: states.get(person.id),
+          sends,
+          now,
+        });
 
     if (verdict.action === 'refuse') {
       res.refused++;
       settle(row, 'refused');
-      await settleAtClaim(trx, key(row), { status: 'refused', errorCode: verdict.codes.join(','), detail: verdict.detail, now });
+      await settleAtClaim(trx, key(row), {
+        status: 'refused',
+        errorCode: verdict.codes.join(','),
+        detail: verdict.detail,
+        now,
+      });
     } else if (verdict.action === 'cancel') {
       res.cancelled++;
       settle(row, 'cancelled');
       await settleAtClaim(trx, key(row), { status: 'cancelled', errorCode: verdict.code, detail: verdict.detail, now });
     } else if (verdict.action === 'defer') {
       res.deferred++;
-      await settleAtClaim(trx, key(row), { status: 'queued', errorCode: verdict.codes.join(','), detail: verdict.detail, notBefore: verdict.notBefore, now });
+      await settleAtClaim(trx, key(row), {
+        status: 'queued',
+        errorCode: verdict.codes.join(','),
+        detail: verdict.detail,
+        notBefore: verdict.notBefore,
+        now,
+      });
     } else if (person) {
       if (budget <= 0) continue; // the number is full for this horizon: the row stays queued for the next round
       const rk = recipientKey(businessId, person);
@@ -135,7 +172,13 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
       if (readyAt > now) {
         // A pair-rate penalty (131056) or the recipient spacing: only this recipient waits.
         res.deferred++;
-        await settleAtClaim(trx, key(row), { status: 'queued', errorCode: 'RECIPIENT_PACED', detail: 'Waiting for the per-recipient spacing.', notBefore: readyAt, now });
+        await settleAtClaim(trx, key(row), {
+          status: 'queued',
+          errorCode: 'RECIPIENT_PACED',
+          detail: 'Waiting for the per-recipient spacing.',
+          notBefore: readyAt,
+          now,
+        });
         continue;
       }
       budget--;
@@ -146,7 +189,11 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
     }
   }
 
-  const leased = await markSending(trx, toLease.map((t) => key(t.row)), { owner: d.workerId, leaseUntil: now + d.leaseMs, now });
+  const leased = await markSending(
+    trx,
+    toLease.map((t) => key(t.row)),
+    { owner: d.workerId, leaseUntil: now + d.leaseMs, now },
+  );
   const attempts = new Map(leased.map((l) => [l.id, l.attempts]));
   const mine = toLease.filter((t) => attempts.has(t.row.id)); // another process may have taken one (SQLite, several processes)
   const items = mine.map((t) => toItem(t, attempts.get(t.row.id)!, now));
@@ -172,12 +219,19 @@ interface Leasing {
 function toItem(t: Leasing, attempt: number, now: number): DispatchItem {
   const { row, info, person } = t;
   return {
-    id: row.id, businessId: row.business_id, personId: row.person_id, kind: row.kind as MessageKind,
-    payload: t.payload, rawPayload: row.payload, relatedEventId: row.related_event_id, attempt,
+    id: row.id,
+    businessId: row.business_id,
+    personId: row.person_id,
+    kind: row.kind as MessageKind,
+    payload: t.payload,
+    rawPayload: row.payload,
+    relatedEventId: row.related_event_id,
+    attempt,
     recipient: { phone: person.phone, waId: person.waId, bsuid: person.bsuid },
     windowOpen: windowOpen(person.lastInboundAt, now),
     business: { displayName: info.displayName, confirmationTemplate: info.policy.confirmationTemplate ?? null },
-    topicKeys: t.topicKeys, topicNames: t.topicKeys.map((k) => info.topicsByKey.get(k)?.name ?? k),
+    topicKeys: t.topicKeys,
+    topicNames: t.topicKeys.map((k) => info.topicsByKey.get(k)?.name ?? k),
     account: info.account,
     ...(t.penalized ? { penalized: true } : {}),
   };

@@ -27,7 +27,8 @@ export function notificationVerdict(facts: GateFacts): DispatchVerdict {
   const d = decide(facts);
   const codes = d.reasons.map((r) => r.code);
   const detail = d.reasons.map((r) => r.message).join(' ');
-  if (d.outcome === 'refuse') return { action: 'refuse', codes: d.reasons.filter((r) => r.until === undefined).map((r) => r.code), detail };
+  if (d.outcome === 'refuse')
+    return { action: 'refuse', codes: d.reasons.filter((r) => r.until === undefined).map((r) => r.code), detail };
   if (d.outcome === 'defer') return { action: 'defer', notBefore: d.notBefore ?? facts.now, codes, detail };
   return { action: 'send' };
 }
@@ -42,14 +43,26 @@ export function confirmationVerdict(f: {
   if (f.states.some((s) => s === 'opted_in' || s === 'pending')) return { action: 'send' };
   const optedOut = f.states.some((s) => s === 'opted_out');
   return optedOut
-    ? { action: 'cancel', code: 'OPTED_OUT', detail: 'The person opted out of every topic this confirmation names before it left.' }
-    : { action: 'cancel', code: 'NO_CONSENT', detail: 'None of the topics this confirmation names is opted in any more.' };
+    ? {
+        action: 'cancel',
+        code: 'OPTED_OUT',
+        detail: 'The person opted out of every topic this confirmation names before it left.',
+      }
+    : {
+        action: 'cancel',
+        code: 'NO_CONSENT',
+        detail: 'None of the topics this confirmation names is opted in any more.',
+      };
 }
 
 export function replyVerdict(f: { erased: boolean; lastInboundAt: number | null; now: number }): DispatchVerdict {
   if (f.erased) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person was erased.' };
   if (!windowOpen(f.lastInboundAt, f.now)) {
-    return { action: 'cancel', code: 'WINDOW_CLOSED', detail: 'A reply may only be sent within 24 hours of the person\'s last message.' };
+    return {
+      action: 'cancel',
+      code: 'WINDOW_CLOSED',
+      detail: "A reply may only be sent within 24 hours of the person's last message.",
+    };
   }
   return { action: 'send' };
 }

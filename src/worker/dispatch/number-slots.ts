@@ -28,14 +28,20 @@ export const HEADROOM = 0.015;
 const MIN_RATE = 1;
 
 export const freshSlots = (rate: number, now: number): NumberSlots => ({
-  tat: now, rate, configured: rate, adjustedAt: now, slowedAt: 0, pausedUntil: 0,
+  tat: now,
+  rate,
+  configured: rate,
+  adjustedAt: now,
+  slowedAt: 0,
+  pausedUntil: 0,
 });
 
 /** The state at `now` for the configured rate: a changed configuration taken, a slowdown recovered in part. */
 export function current(s: NumberSlots, configured: number, now: number): NumberSlots {
   let rate = s.rate;
   if (s.configured !== configured) rate = Math.min(configured, rate === s.configured ? configured : rate);
-  if (rate < configured && now > s.adjustedAt) rate = Math.min(configured, rate + (configured * (now - s.adjustedAt)) / RECOVERY_MS);
+  if (rate < configured && now > s.adjustedAt)
+    rate = Math.min(configured, rate + (configured * (now - s.adjustedAt)) / RECOVERY_MS);
   return { ...s, rate, configured, adjustedAt: Math.max(s.adjustedAt, now) };
 }
 
@@ -62,7 +68,12 @@ export function slowDown(s: NumberSlots, now: number, callStartedAt: number): Nu
   if (callStartedAt < s.slowedAt) return s;
   const pausedUntil = Math.max(s.pausedUntil, now + SLOWDOWN_PAUSE_MS);
   return {
-    ...s, rate: Math.max(MIN_RATE, s.rate * SLOWDOWN_FACTOR), adjustedAt: now, slowedAt: now, pausedUntil, tat: Math.max(s.tat, pausedUntil),
+    ...s,
+    rate: Math.max(MIN_RATE, s.rate * SLOWDOWN_FACTOR),
+    adjustedAt: now,
+    slowedAt: now,
+    pausedUntil,
+    tat: Math.max(s.tat, pausedUntil),
   };
 }
 

@@ -3,7 +3,13 @@
  * biz_opaque_callback_data, so a status webhook can be matched to its message even when we never learnt the
  * wamid (a worker that died between Meta's 200 and our write).
  */
-import { buttonsMessage, templateMessage, textMessage, type Addressee, type CloudMessageBody } from '../../channels/whatsapp-cloud/messages.js';
+import {
+  buttonsMessage,
+  templateMessage,
+  textMessage,
+  type Addressee,
+  type CloudMessageBody,
+} from '../../channels/whatsapp-cloud/messages.js';
 import { confirmationTexts, fill, listOf, withLink } from '../../domain/chat/confirmation-texts.js';
 // The double opt-in buttons carry the ids the chat ingest parses (domain/chat/actions.ts owns both).
 import { confirmReplyId, notMeReplyId } from '../../domain/chat/actions.js';
@@ -21,9 +27,19 @@ export function addressOf(r: DispatchItem['recipient']): Addressee | null {
 
 export function render(item: DispatchItem): Rendered {
   const to = addressOf(item.recipient);
-  if (!to) return { ok: false, errorCode: 'NO_RECIPIENT', detail: 'The person has no phone number, wa_id or BSUID to send to.' };
+  if (!to)
+    return {
+      ok: false,
+      errorCode: 'NO_RECIPIENT',
+      detail: 'The person has no phone number, wa_id or BSUID to send to.',
+    };
   try {
-    const body = item.kind === 'notification' ? notification(item, to) : item.kind === 'confirmation' ? confirmation(item, to) : reply(item, to);
+    const body =
+      item.kind === 'notification'
+        ? notification(item, to)
+        : item.kind === 'confirmation'
+          ? confirmation(item, to)
+          : reply(item, to);
     if (isRefusal(body)) return body;
     body.biz_opaque_callback_data = item.id;
     return { ok: true, body };
@@ -38,9 +54,16 @@ type Out = CloudMessageBody | Refusal;
 const isRefusal = (o: Out): o is Refusal => (o as { ok?: unknown }).ok === false;
 
 function notification(item: DispatchItem, to: Addressee): Out {
-  const t = item.payload.template as { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] } | undefined;
+  const t = item.payload.template as
+    { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] } | undefined;
   if (!t) return { ok: false, errorCode: 'RENDER_FAILED', detail: 'The notification has no template.' };
-  return templateMessage({ ...to, name: t.name, language: t.language, bodyParams: t.bodyParams, quickReplyPayloads: t.buttonPayloads });
+  return templateMessage({
+    ...to,
+    name: t.name,
+    language: t.language,
+    bodyParams: t.bodyParams,
+    quickReplyPayloads: t.buttonPayloads,
+  });
 }
 
 function confirmation(item: DispatchItem, to: Addressee): Out {
@@ -53,8 +76,10 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
     const tpl = item.business.confirmationTemplate;
     if (!tpl) {
       return {
-        ok: false, errorCode: 'NEEDS_TEMPLATE',
-        detail: "The person's 24-hour window is closed and the business has no confirmation template (policy.confirmationTemplate).",
+        ok: false,
+        errorCode: 'NEEDS_TEMPLATE',
+        detail:
+          "The person's 24-hour window is closed and the business has no confirmation template (policy.confirmationTemplate).",
       };
     }
     const lang = tpl.language.replace('_', '-');
@@ -65,7 +90,9 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
       bodyParams[link.templateParam - 1] = link.url;
     }
     return templateMessage({
-      ...to, name: tpl.name, language: tpl.language,
+      ...to,
+      name: tpl.name,
+      language: tpl.language,
       bodyParams,
       quickReplyPayloads: double ? [confirmReplyId(eventId), notMeReplyId(eventId)] : undefined,
     });

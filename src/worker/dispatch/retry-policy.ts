@@ -13,7 +13,10 @@ export const BACKOFF_CAP_MS = 15 * 60_000;
 export const ENGAGEMENT_RETRY_MS = 24 * 3_600_000;
 export const ENGAGEMENT_JITTER_MS = 3_600_000;
 export const ENGAGEMENT_MAX_TRIES = 2;
-/** Account-level errors (token, permission, blocked WABA) pause the number so one expiry costs one message, not the queue. */
+/**
+ * Account-level errors (token, permission, blocked WABA) pause the number so one expiry costs one message, not the
+ * queue.
+ */
 export const ACCOUNT_PAUSE_MS = 60_000;
 
 export type OutcomePlan =
@@ -94,7 +97,8 @@ export function planOutcome(i: PlanInput): OutcomePlan {
   if (c.kind === 'marketing_stopped') return { kind: 'failed', errorCode, detail, effect: 'marketing_opt_out' };
   if (!c.retryable) return { kind: 'failed', errorCode, detail };
 
-  if (i.attempt >= MAX_ATTEMPTS) return { kind: 'failed', errorCode, detail: `${detail}; gave up after ${i.attempt} tries` };
+  if (i.attempt >= MAX_ATTEMPTS)
+    return { kind: 'failed', errorCode, detail: `${detail}; gave up after ${i.attempt} tries` };
   if (c.kind === 'pair_rate') {
     // Only this recipient waits (4^n s, the pacer's count); other recipients go on at once.
     return { kind: 'retry', notBefore: Math.max(i.recipientReadyAt ?? 0, i.now + 1000), errorCode, detail };

@@ -43,7 +43,13 @@ export interface SendOutcome {
 export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutcome> {
   const account = item.account;
   if (!account) {
-    return { outcome: { kind: 'failed', errorCode: 'CHANNEL_NOT_CONFIGURED', detail: 'The business has no WhatsApp Cloud API number and token configured.' } };
+    return {
+      outcome: {
+        kind: 'failed',
+        errorCode: 'CHANNEL_NOT_CONFIGURED',
+        detail: 'The business has no WhatsApp Cloud API number and token configured.',
+      },
+    };
   }
   const rendered = render(item);
   if (!rendered.ok) return { outcome: { kind: 'failed', errorCode: rendered.errorCode, detail: rendered.detail } };
@@ -125,7 +131,16 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
   }
   const engagementTries = typeof item.payload.engagementTries === 'number' ? item.payload.engagementTries : 0;
   const plan = planOutcome({
-    result, attempt: item.attempt, now, random: d.random, engagementTries, phone: item.recipient.phone, recipientReadyAt,
+    result,
+    attempt: item.attempt,
+    now,
+    random: d.random,
+    engagementTries,
+    phone: item.recipient.phone,
+    recipientReadyAt,
   });
-  return { outcome: plan.kind === 'sent' ? { kind: 'sent', providerMessageId: plan.providerMessageId, at: now } : plan, call };
+  return {
+    outcome: plan.kind === 'sent' ? { kind: 'sent', providerMessageId: plan.providerMessageId, at: now } : plan,
+    call,
+  };
 }

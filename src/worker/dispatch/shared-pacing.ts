@@ -7,7 +7,11 @@
  */
 import type { Logger } from '../../lib/logger.js';
 import type { Database } from '../../storage/db.js';
-import { clearRecipientPenalties, penalizeRecipient, updateNumber } from '../../storage/dispatch/number-pacing-store.js';
+import {
+  clearRecipientPenalties,
+  penalizeRecipient,
+  updateNumber,
+} from '../../storage/dispatch/number-pacing-store.js';
 import { freshSlots, pause, recipientPenalty, slowDown } from './number-slots.js';
 import type { DispatchItem } from './types.js';
 
@@ -33,15 +37,21 @@ export function sharedPacing(database: Database, logger: Pick<Logger, 'error'>):
     return updateNumber(database, item.businessId, a.phoneNumberId, freshSlots(a.ratePerSecond, now), now, change);
   };
   return {
-    slowDown: (item, now, startedAt) => guard('a 130429', item, undefined, async () => {
-      await number(item, now, (s) => slowDown(s, now, startedAt));
-    }),
-    pause: (item, now, ms) => guard('an account pause', item, undefined, async () => {
-      await number(item, now, (s) => pause(s, now, ms));
-    }),
-    penalize: (item, now) => guard('a 131056', item, 0, () =>
-      penalizeRecipient(database, item.businessId, item.personId, now, (strikes) => recipientPenalty(strikes, now))),
-    recipientOk: (item) => guard('an accepted send', item, undefined, () =>
-      clearRecipientPenalties(database.db, item.businessId, [item.personId])),
+    slowDown: (item, now, startedAt) =>
+      guard('a 130429', item, undefined, async () => {
+        await number(item, now, (s) => slowDown(s, now, startedAt));
+      }),
+    pause: (item, now, ms) =>
+      guard('an account pause', item, undefined, async () => {
+        await number(item, now, (s) => pause(s, now, ms));
+      }),
+    penalize: (item, now) =>
+      guard('a 131056', item, 0, () =>
+        penalizeRecipient(database, item.businessId, item.personId, now, (strikes) => recipientPenalty(strikes, now)),
+      ),
+    recipientOk: (item) =>
+      guard('an accepted send', item, undefined, () =>
+        clearRecipientPenalties(database.db, item.businessId, [item.personId]),
+      ),
   };
 }

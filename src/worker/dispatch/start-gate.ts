@@ -10,7 +10,13 @@ import type { Kysely } from 'kysely';
 import type { SendResult } from '../../channels/whatsapp-cloud/client.js';
 import type { Clock } from '../../lib/clock.js';
 import type { DB } from '../../storage/schema.js';
-import type { SendStart, StartDecision, StartFacts, StartRequest, StartResult } from '../../storage/dispatch/send-start.js';
+import type {
+  SendStart,
+  StartDecision,
+  StartFacts,
+  StartRequest,
+  StartResult,
+} from '../../storage/dispatch/send-start.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
 import type { PauseHook } from './types.js';
 import type { DispatchItem } from './types.js';
@@ -18,7 +24,9 @@ import { verdictFor } from './verdict.js';
 
 /** At most this many messages per start step. */
 export const START_BATCH = 500;
-/** Ready messages are split among free parallel steps, but no step is cut below this many (each step has a fixed cost). */
+/**
+ * Ready messages are split among free parallel steps, but no step is cut below this many (each step has a fixed cost).
+ */
 export const SPLIT_MIN = 8;
 
 export type StartOutcome =
@@ -59,7 +67,15 @@ interface Pending {
 export function recheck(item: DispatchItem, info: BusinessInfo | null, f: StartFacts, now: number): StartDecision {
   if (!info) return { action: 'cancel', code: 'NOT_FOUND', detail: 'The business no longer exists.' };
   if (!f.person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
-  const v = verdictFor(item.kind, { row: f.row, info, person: f.person, topicKeys: item.topicKeys, states: f.states, sends: [], now });
+  const v = verdictFor(item.kind, {
+    row: f.row,
+    info,
+    person: f.person,
+    topicKeys: item.topicKeys,
+    states: f.states,
+    sends: [],
+    now,
+  });
   switch (v.action) {
     case 'send':
       return { action: 'start' };
@@ -120,8 +136,15 @@ export class StartGate {
       if (batch.length === 0) return;
       // The business facts (the worker's short-lived cache) are read first: on SQLite the step cannot await.
       const infos = new Map<string, BusinessInfo | null>();
-      for (const p of batch) if (!infos.has(p.item.businessId)) infos.set(p.item.businessId, await this.d.cache.get(this.d.db, p.item.businessId));
-      const reqs: StartRequest[] = batch.map((p) => ({ businessId: p.item.businessId, id: p.item.id, personId: p.item.personId, attempt: p.item.attempt }));
+      for (const p of batch)
+        if (!infos.has(p.item.businessId))
+          infos.set(p.item.businessId, await this.d.cache.get(this.d.db, p.item.businessId));
+      const reqs: StartRequest[] = batch.map((p) => ({
+        businessId: p.item.businessId,
+        id: p.item.id,
+        personId: p.item.personId,
+        attempt: p.item.attempt,
+      }));
       const of = new Map(reqs.map((r, i) => [r, batch[i]!]));
       at = this.d.clock.now();
       const results = await this.d.port.begin(reqs, {

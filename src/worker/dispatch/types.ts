@@ -85,6 +85,19 @@ export interface WorkerMetrics {
 }
 
 export const emptyMetrics = (): WorkerMetrics => ({
-  claimed: 0, sent: 0, failed: 0, retried: 0, released: 0, refusedAtClaim: 0, deferredAtClaim: 0, cancelledAtClaim: 0,
-  sentAfterCancel: 0, skippedCancelled: 0, stoppedAtStart: 0, startBatches: 0, reapedUnknown: 0, outcomeBatches: 0, claimRounds: 0,
+  claimed: 0,
+  sent: 0,
+  failed: 0,
+  retried: 0,
+  released: 0,
+  refusedAtClaim: 0,
+  deferredAtClaim: 0,
+  cancelledAtClaim: 0,
+  sentAfterCancel: 0,
+  skippedCancelled: 0,
+  stoppedAtStart: 0,
+  startBatches: 0,
+  reapedUnknown: 0,
+  outcomeBatches: 0,
+  claimRounds: 0,
 });

@@ -29,7 +29,8 @@ export interface VerdictInput {
 }
 
 export function verdictFor(kind: MessageKind, v: VerdictInput): DispatchVerdict {
-  if (kind === 'reply') return replyVerdict({ erased: v.person.erased, lastInboundAt: v.person.lastInboundAt, now: v.now });
+  if (kind === 'reply')
+    return replyVerdict({ erased: v.person.erased, lastInboundAt: v.person.lastInboundAt, now: v.now });
   if (kind === 'confirmation') {
     const states = v.topicKeys.map((k) => {
       const t = v.info.topicsByKey.get(k);
@@ -48,8 +49,16 @@ export function notificationFacts(v: VerdictInput): GateFacts {
   return {
     now: v.now,
     policy: v.info.policy,
-    topic: topic ? { id: topic.id, key: topic.key, category: topic.category, archived: topic.archivedAt !== null } : null,
-    person: { id: v.person.id, erased: v.person.erased, unreachable: v.person.unreachable, timezone: v.person.timezone, country: v.person.country },
+    topic: topic
+      ? { id: topic.id, key: topic.key, category: topic.category, archived: topic.archivedAt !== null }
+      : null,
+    person: {
+      id: v.person.id,
+      erased: v.person.erased,
+      unreachable: v.person.unreachable,
+      timezone: v.person.timezone,
+      country: v.person.country,
+    },
     // An erased person is refused as CONTACT_ERASED already; the suppression list matters only for numbers
     // with no live person, and every message has one.
     suppressed: false,
@@ -66,20 +75,39 @@ const templateNameOf = (payload: string): string | null => {
 };
 
 export const topicKeysOf = (payload: Record<string, unknown>): string[] =>
-  Array.isArray(payload.topicKeys) ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string') : [];
+  Array.isArray(payload.topicKeys)
+    ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string')
+    : [];
 
 /**
  * The verdict for one message, reading its facts now in `q` (the operator's retry of an unknown message, the
  * last-moment re-check before a send). The message itself never counts against its own caps.
  */
-export async function verdictForRow(q: Kysely<DB>, cache: BusinessInfoCache, row: MessageRow, now: number): Promise<DispatchVerdict> {
+export async function verdictForRow(
+  q: Kysely<DB>,
+  cache: BusinessInfoCache,
+  row: MessageRow,
+  now: number,
+): Promise<DispatchVerdict> {
   const info = await cache.get(q, row.business_id);
   if (!info) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
-  const facts = await loadMessageFacts(q, info, [row.person_id], row.kind === 'notification' ? [row.person_id] : [], now);
+  const facts = await loadMessageFacts(
+    q,
+    info,
+    [row.person_id],
+    row.kind === 'notification' ? [row.person_id] : [],
+    now,
+  );
   const person = facts.people.get(row.person_id);
   if (!person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
   const payload = parseJson<Record<string, unknown>>(row.payload, {});
   return verdictFor(row.kind as MessageKind, {
-    row, info, person, topicKeys: topicKeysOf(payload), states: facts.states.get(row.person_id), sends: facts.counted.get(row.person_id) ?? [], now,
+    row,
+    info,
+    person,
+    topicKeys: topicKeysOf(payload),
+    states: facts.states.get(row.person_id),
+    sends: facts.counted.get(row.person_id) ?? [],
+    now,
   });
 }

@@ -64,7 +64,14 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   const metrics = emptyMetrics();
   const pacer = new Pacer({ recipientSpacingMs: config.recipientSpacingMs ?? 0 });
   const cache = new BusinessInfoCache(ctx.keyring, config.defaultRatePerSecond);
-  const claimDeps: ClaimDeps = { database: ctx.database, cache, pacer, workerId, leaseMs: config.leaseMs, horizonMs: CLAIM_HORIZON_MS };
+  const claimDeps: ClaimDeps = {
+    database: ctx.database,
+    cache,
+    pacer,
+    workerId,
+    leaseMs: config.leaseMs,
+    horizonMs: CLAIM_HORIZON_MS,
+  };
   const reaps = new ReapSchedule(Math.max(1000, Math.floor(config.leaseMs / 4)));
 
   // Bounded concurrency of HTTP calls.
@@ -79,23 +86,43 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
     };
   };
   const starts = new StartGate({
-    port: sendStartFor(ctx.database), owner: workerId, clock: ctx.clock, cache, db: ctx.database.db, pause: deps.pause,
+    port: sendStartFor(ctx.database),
+    owner: workerId,
+    clock: ctx.clock,
+    cache,
+    db: ctx.database.db,
+    pause: deps.pause,
     onBatch: () => metrics.startBatches++,
   });
   const sendDeps: SendDeps = {
-    cloud: deps.cloud, pacer, clock: ctx.clock, sleep: deps.sleep ?? realSleep, random: deps.random ?? Math.random, acquire, starts, pause: deps.pause, metrics: ctx.metrics,
+    cloud: deps.cloud,
+    pacer,
+    clock: ctx.clock,
+    sleep: deps.sleep ?? realSleep,
+    random: deps.random ?? Math.random,
+    acquire,
+    starts,
+    pause: deps.pause,
+    metrics: ctx.metrics,
     shared: sharedPacing(ctx.database, ctx.logger),
   };
 
-  const outcomes = new OutcomeQueue(async (batch) => {
-    if (deps.pause) await deps.pause('record');
-    const t = await writeOutcomes(ctx, workerId, batch);
-    metrics.outcomeBatches++;
-    metrics.sent += t.sent; metrics.failed += t.failed; metrics.retried += t.retried; metrics.released += t.released;
-    metrics.sentAfterCancel += t.sentAfterCancel;
-  }, { maxBatch: OUTCOME_BATCH, lingerMs: OUTCOME_LINGER_MS });
+  const outcomes = new OutcomeQueue(
+    async (batch) => {
+      if (deps.pause) await deps.pause('record');
+      const t = await writeOutcomes(ctx, workerId, batch);
+      metrics.outcomeBatches++;
+      metrics.sent += t.sent;
+      metrics.failed += t.failed;
+      metrics.retried += t.retried;
+      metrics.released += t.released;
+      metrics.sentAfterCancel += t.sentAfterCancel;
+    },
+    { maxBatch: OUTCOME_BATCH, lingerMs: OUTCOME_LINGER_MS },
+  );
 
-  // Messages leased and not yet answered by Meta (or failed before the call). The loop claims a whole batch once no more than
+  // Messages leased and not yet answered by Meta (or failed before the call). The loop claims a whole batch once no
+  // more than
   // concurrency + batchSize are held (a claim takes as long as sending a few concurrency-fulls: claiming only at
   // `concurrency` left the HTTP slots dry while it ran; each claim transaction still carries a full batch, not a
   // trickle of one-row claims), and never holds more than concurrency + 2 × batchSize.

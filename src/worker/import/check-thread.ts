@@ -14,10 +14,7 @@ import { checkBatches, type CheckedBatch, type RowContext } from '../../services
 /** The row context without the keyed phone hash (the worker holds no secret), and what to read. */
 export type CheckWorkerInput = Omit<RowContext, 'phoneHash'> & { file: string; batchSize: number; window: number };
 
-export type CheckWorkerMessage =
-  | { batch: CheckedBatch }
-  | { done: true }
-  | { error: SerialisedError };
+export type CheckWorkerMessage = { batch: CheckedBatch } | { done: true } | { error: SerialisedError };
 
 export type SerialisedError =
   | { kind: 'app'; code: AppError['code']; message: string; problems: AppError['problems']; extra: AppError['extra'] }
@@ -25,10 +22,15 @@ export type SerialisedError =
   | { kind: 'other'; code?: string; message: string };
 
 export function serialiseError(e: unknown): SerialisedError {
-  if (e instanceof AppError) return { kind: 'app', code: e.code, message: e.message, problems: e.problems, extra: e.extra };
+  if (e instanceof AppError)
+    return { kind: 'app', code: e.code, message: e.message, problems: e.problems, extra: e.extra };
   if (e instanceof CsvError) return { kind: 'csv', code: e.code, message: e.message };
   const err = e as NodeJS.ErrnoException;
-  return { kind: 'other', ...(typeof err?.code === 'string' ? { code: err.code } : {}), message: err instanceof Error ? err.message : String(e) };
+  return {
+    kind: 'other',
+    ...(typeof err?.code === 'string' ? { code: err.code } : {}),
+    message: err instanceof Error ? err.message : String(e),
+  };
 }
 
 export function reviveError(e: SerialisedError): Error {

@@ -14,7 +14,10 @@ export interface ImportJobRunner {
   stop(): Promise<void>;
 }
 
-export function startImportJobRunner(ctx: ServiceContext, opts: { pollMs?: number; poll?: boolean } = {}): ImportJobRunner {
+export function startImportJobRunner(
+  ctx: ServiceContext,
+  opts: { pollMs?: number; poll?: boolean } = {},
+): ImportJobRunner {
   let stopped = false;
   let running: Promise<number> | null = null;
   const runAll = async (): Promise<number> => {
@@ -30,10 +33,12 @@ export function startImportJobRunner(ctx: ServiceContext, opts: { pollMs?: numbe
   };
   const drain = (): Promise<number> => {
     if (running) return running.then(() => drain());
-    running = runAll().catch((err: unknown) => {
-      ctx.logger.error({ err }, 'import runner failed; it looks again later');
-      return 0;
-    }).finally(() => (running = null));
+    running = runAll()
+      .catch((err: unknown) => {
+        ctx.logger.error({ err }, 'import runner failed; it looks again later');
+        return 0;
+      })
+      .finally(() => (running = null));
     return running;
   };
   const timer = opts.poll === false ? null : setInterval(() => void drain(), opts.pollMs ?? 2000);

@@ -51,7 +51,10 @@ const TX_BUDGET_MS = 5;
 const YIELD_FACTOR = 2;
 const MAX_YIELD_MS = 100;
 
-interface LastTx { startedAt: number; tookMs: number }
+interface LastTx {
+  startedAt: number;
+  tookMs: number;
+}
 
 async function yieldToIngest(ctx: ServiceContext, last: LastTx): Promise<void> {
   await webhookIngestIdle(ctx.database);
@@ -89,7 +92,8 @@ export async function processInboxBatch(ctx: ServiceContext, refs: InboxRef[]): 
     return await ctx.database.transaction(async (trx) => {
       const start = Date.now();
       let n = 0;
-      while (n < refs.length && (n === 0 || Date.now() - start < TX_BUDGET_MS)) await processInSavepoint(ctx, trx, refs[n++]!);
+      while (n < refs.length && (n === 0 || Date.now() - start < TX_BUDGET_MS))
+        await processInSavepoint(ctx, trx, refs[n++]!);
       return n;
     });
   } catch (err) {
@@ -122,7 +126,12 @@ async function processInSavepoint(ctx: ServiceContext, trx: Trx, ref: InboxRef):
 }
 
 /** Processes refs in order, batch after batch, each batch yielding to webhook POSTs first (yieldToIngest). */
-async function processInOrder(ctx: ServiceContext, refs: InboxRef[], stopped: () => boolean, last: LastTx): Promise<number> {
+async function processInOrder(
+  ctx: ServiceContext,
+  refs: InboxRef[],
+  stopped: () => boolean,
+  last: LastTx,
+): Promise<number> {
   let i = 0;
   while (i < refs.length && !stopped()) {
     await yieldToIngest(ctx, last);
@@ -192,16 +201,25 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
   const runPass = async (graceMs: number): Promise<number> => {
     const now = ctx.clock.now();
     const isStopped = () => stopped;
-    const refsOf = (rows: { business_id: string; id: string; kind: string }[]) => rows.map((r) => ({ businessId: r.business_id, id: r.id, kind: r.kind }));
+    const refsOf = (rows: { business_id: string; id: string; kind: string }[]) =>
+      rows.map((r) => ({ businessId: r.business_id, id: r.id, kind: r.kind }));
     // People's items first (G2), then statuses, each oldest first.
     let n = 0;
     for (const from of ['people', 'statuses'] as const) {
-      const fresh = await listPendingInbox(ctx.database.db, { held: false, receivedBefore: now - graceMs, limit: batch, from });
+      const fresh = await listPendingInbox(ctx.database.db, {
+        held: false,
+        receivedBefore: now - graceMs,
+        limit: batch,
+        from,
+      });
       n += await processInOrder(ctx, refsOf(fresh), isStopped, last);
       if (stopped) return n;
     }
     const held = await listPendingInbox(ctx.database.db, { held: true, receivedBefore: now, limit: batch });
-    const due = held.filter((r) => !(Number(r.received_at) + retryDelayMs(Number(r.attempts)) > now && now - Number(r.received_at) < 5 * 60_000));
+    const due = held.filter(
+      (r) =>
+        !(Number(r.received_at) + retryDelayMs(Number(r.attempts)) > now && now - Number(r.received_at) < 5 * 60_000),
+    );
     n += await processInOrder(ctx, refsOf(due), isStopped, last);
     return n;
   };
@@ -255,7 +273,10 @@ export function createInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOp
  * processes its own fresh rows nor runs passes, and the holder's recovery pass takes them (within its grace and
  * poll period). Opt-outs do not wait for that: they are recorded at the webhook's commit (G1).
  */
-export function startInboxProcessor(ctx: ServiceContext, opts: InboxProcessorOptions & { lease?: { held(): boolean } } = {}): InboxProcessor {
+export function startInboxProcessor(
+  ctx: ServiceContext,
+  opts: InboxProcessorOptions & { lease?: { held(): boolean } } = {},
+): InboxProcessor {
   const p = createInboxProcessor(ctx, opts);
   const mine = () => !opts.lease || opts.lease.held();
   let timer: NodeJS.Timeout | null = null;

@@ -23,7 +23,8 @@ test('mail reaches the sink with List-Unsubscribe headers, unicode subject and t
     await sink.close();
   });
 
-  const text = 'Olá Zoë! Confirme sua inscrição: https://gw.example.com/confirm?t=abc&x=1 — obrigado. '.repeat(3) + 'Fim.';
+  const text =
+    'Olá Zoë! Confirme sua inscrição: https://gw.example.com/confirm?t=abc&x=1 — obrigado. '.repeat(3) + 'Fim.';
   const r = await mailer.send({
     to: 'zoe@example.org',
     subject: 'Confirmação de inscrição ✅ — Acme',
@@ -55,11 +56,19 @@ test('html alternative: the sink still finds the text part; several sends in a r
     await sink.close();
   });
   for (let i = 0; i < 3; i++) {
-    const r = await mailer.send({ to: `u${i}@example.org`, subject: `n${i}`, text: `plain ${i}`, html: `<p>html ${i}</p>` });
+    const r = await mailer.send({
+      to: `u${i}@example.org`,
+      subject: `n${i}`,
+      text: `plain ${i}`,
+      html: `<p>html ${i}</p>`,
+    });
     assert.ok(r.ok);
   }
   await sink.waitFor(3);
-  assert.deepEqual(sink.messages.map((m) => m.text), ['plain 0', 'plain 1', 'plain 2']);
+  assert.deepEqual(
+    sink.messages.map((m) => m.text),
+    ['plain 0', 'plain 1', 'plain 2'],
+  );
   assert.match(sink.messages[0]?.headers['content-type'] ?? '', /^multipart\/alternative/);
   assert.match(sink.messages[0]?.raw ?? '', /<p>html 0<\/p>/);
 });
@@ -71,7 +80,12 @@ test('header injection through a header value does not add headers', async (t) =
     mailer.close();
     await sink.close();
   });
-  const r = await mailer.send({ to: 'a@example.org', subject: 'hi\r\nBcc: victim@example.org', text: 'x', headers: { 'X-Tag': 'a\r\nX-Evil: 1' } });
+  const r = await mailer.send({
+    to: 'a@example.org',
+    subject: 'hi\r\nBcc: victim@example.org',
+    text: 'x',
+    headers: { 'X-Tag': 'a\r\nX-Evil: 1' },
+  });
   assert.ok(r.ok);
   await sink.waitFor(1);
   assert.equal(sink.messages[0]?.headers['bcc'], undefined);
@@ -111,7 +125,9 @@ test('SMTP 4xx replies are retryable, 5xx are not', async (t) => {
     logger: false,
     closeTimeout: 200,
     onRcptTo(address, _session, cb) {
-      const err = new Error(address.address.startsWith('busy') ? 'Mailbox busy, try later' : 'No such user') as Error & {
+      const err = new Error(
+        address.address.startsWith('busy') ? 'Mailbox busy, try later' : 'No such user',
+      ) as Error & {
         responseCode: number;
       };
       err.responseCode = address.address.startsWith('busy') ? 451 : 550;

@@ -81,7 +81,12 @@ test('sink accepts a raw SMTP session; waitFor times out when nothing arrives', 
   socket.destroy();
   await assert.rejects(waitingForTwo, /expected 2 message\(s\) within 300 ms, got 1/);
   assert.deepEqual(
-    { from: sink.messages[0]?.from, to: sink.messages[0]?.to, subject: sink.messages[0]?.subject, text: sink.messages[0]?.text },
+    {
+      from: sink.messages[0]?.from,
+      to: sink.messages[0]?.to,
+      subject: sink.messages[0]?.subject,
+      text: sink.messages[0]?.text,
+    },
     { from: 'a@example.org', to: ['b@example.org', 'c@example.org'], subject: 'raw', text: 'hello' },
   );
 });

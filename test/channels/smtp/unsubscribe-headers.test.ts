@@ -11,8 +11,14 @@ test('https URL alone gives the RFC 8058 pair', () => {
 
 test('mailto fallback added, with or without the scheme', () => {
   const expected = '<https://gw.example.com/u/t>, <mailto:unsub@acme.example>';
-  assert.equal(oneClickUnsubscribeHeaders('https://gw.example.com/u/t', 'unsub@acme.example')['List-Unsubscribe'], expected);
-  assert.equal(oneClickUnsubscribeHeaders('https://gw.example.com/u/t', 'mailto:unsub@acme.example')['List-Unsubscribe'], expected);
+  assert.equal(
+    oneClickUnsubscribeHeaders('https://gw.example.com/u/t', 'unsub@acme.example')['List-Unsubscribe'],
+    expected,
+  );
+  assert.equal(
+    oneClickUnsubscribeHeaders('https://gw.example.com/u/t', 'mailto:unsub@acme.example')['List-Unsubscribe'],
+    expected,
+  );
 });
 
 test('commas are escaped and unsafe characters cannot break out of the brackets', () => {
@@ -32,7 +38,10 @@ test('http refused except for loopback hosts', () => {
   assert.throws(() => oneClickUnsubscribeHeaders('http://127.evil.example/u'), /must use https/);
   assert.throws(() => oneClickUnsubscribeHeaders('ftp://gw.example.com/u'), /must use https/);
   assert.throws(() => oneClickUnsubscribeHeaders('/u/relative'), /absolute URL/);
-  assert.equal(oneClickUnsubscribeHeaders('http://127.0.0.1:8080/u/t')['List-Unsubscribe'], '<http://127.0.0.1:8080/u/t>');
+  assert.equal(
+    oneClickUnsubscribeHeaders('http://127.0.0.1:8080/u/t')['List-Unsubscribe'],
+    '<http://127.0.0.1:8080/u/t>',
+  );
   assert.equal(oneClickUnsubscribeHeaders('http://localhost/u')['List-Unsubscribe'], '<http://localhost/u>');
   assert.equal(oneClickUnsubscribeHeaders('http://[::1]:3000/u')['List-Unsubscribe'], '<http://[::1]:3000/u>');
 });

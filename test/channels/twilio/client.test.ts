@@ -131,7 +131,12 @@ test('slow API beyond timeoutMs: transient', async (t) => {
     return new Promise<void>((r) => server.close(() => r()));
   });
   const { port } = server.address() as AddressInfo;
-  const client = createTwilioClient({ baseUrl: `http://127.0.0.1:${port}`, accountSid: ACCOUNT, authToken: TOKEN, timeoutMs: 50 });
+  const client = createTwilioClient({
+    baseUrl: `http://127.0.0.1:${port}`,
+    accountSid: ACCOUNT,
+    authToken: TOKEN,
+    timeoutMs: 50,
+  });
   const r = await client.sendMessage({ to: '+5511999990000', from: FROM, body: 'x' });
   assert.ok(!r.ok);
   assert.equal(r.kind, 'transient');
@@ -161,7 +166,13 @@ test('request shape: form-encoded fields, basic auth, Twilio path', async (t) =>
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
-      seen = { method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body };
+      seen = {
+        method: req.method,
+        url: req.url,
+        auth: req.headers.authorization,
+        type: req.headers['content-type'],
+        body,
+      };
       res.writeHead(201, { 'content-type': 'application/json' });
       res.end('{"sid":"SMx","status":"queued"}');
     });

@@ -36,7 +36,11 @@ const paramSets: Array<{ name: string; url: string; params: TwilioParams }> = [
     params: { b: '2', B: '1', _x: '', a: '&=?' },
   },
   { name: 'https with explicit :443', url: 'https://gw.example.com:443/hook', params: inbound },
-  { name: 'http with non-default port', url: 'http://127.0.0.1:8080/hook?x=1', params: { Digits: '1', CallSid: 'CA1' } },
+  {
+    name: 'http with non-default port',
+    url: 'http://127.0.0.1:8080/hook?x=1',
+    params: { Digits: '1', CallSid: 'CA1' },
+  },
   { name: 'no params', url: 'https://gw.example.com/hook?only=query', params: {} },
 ];
 
@@ -55,9 +59,18 @@ for (const { name, url, params } of paramSets) {
 test('a published Twilio example vector verifies', () => {
   // From Twilio's signature-validation code samples.
   const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
-  const params = { CallSid: 'CA1234567890ABCDE', Caller: '+14158675309', Digits: '1234', From: '+14158675309', To: '+18005551212' };
+  const params = {
+    CallSid: 'CA1234567890ABCDE',
+    Caller: '+14158675309',
+    Digits: '1234',
+    From: '+14158675309',
+    To: '+18005551212',
+  };
   assert.equal(computeTwilioSignature('12345', url, params), 'RSOYDt4T1cUTdK1PDd93/VVr8B8=');
-  assert.equal(verifyTwilioRequest({ authToken: '12345', url, params, signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' }), true);
+  assert.equal(
+    verifyTwilioRequest({ authToken: '12345', url, params, signature: 'RSOYDt4T1cUTdK1PDd93/VVr8B8=' }),
+    true,
+  );
 });
 
 test('port and normalisation variants: we accept exactly what twilio.validateRequest accepts', () => {
@@ -111,7 +124,12 @@ test('tampering, missing and wrong credentials are refused', () => {
 test('Webhook Rules variant: HMAC-SHA256 under the SharedKey named in the settings header', () => {
   const url = 'https://gw.example.com/twilio/inbound?rule=1';
   const sharedKey = 'shared-secret-for-rule';
-  const data = url + Object.keys(inbound).sort().map((k) => k + String(inbound[k])).join('');
+  const data =
+    url +
+    Object.keys(inbound)
+      .sort()
+      .map((k) => k + String(inbound[k]))
+      .join('');
   const expected = createHmac('sha256', sharedKey).update(data, 'utf8').digest('base64');
   assert.equal(computeTwilioSignature(sharedKey, url, inbound, 'sha256'), expected);
 
@@ -119,15 +137,38 @@ test('Webhook Rules variant: HMAC-SHA256 under the SharedKey named in the settin
   const settings = 'key=KS0123,algorithm=HMAC_SHA256';
   const sharedKeys = { KS0123: sharedKey };
   assert.equal(verifyTwilioRequest({ ...base, signatureSettings: settings, sharedKeys }), true);
-  assert.equal(verifyTwilioRequest({ ...base, signatureSettings: ' key = KS0123 , algorithm = hmac_sha256 ', sharedKeys }), true);
+  assert.equal(
+    verifyTwilioRequest({ ...base, signatureSettings: ' key = KS0123 , algorithm = hmac_sha256 ', sharedKeys }),
+    true,
+  );
 
   assert.equal(verifyTwilioRequest({ ...base, signatureSettings: settings }), false, 'no shared keys configured');
-  assert.equal(verifyTwilioRequest({ ...base, signatureSettings: 'key=KSother,algorithm=HMAC_SHA256', sharedKeys }), false, 'unknown key id');
-  assert.equal(verifyTwilioRequest({ ...base, signatureSettings: 'key=constructor,algorithm=HMAC_SHA256', sharedKeys }), false, 'prototype key id');
-  assert.equal(verifyTwilioRequest({ ...base, signatureSettings: 'key=KS0123,algorithm=HMAC_SHA512', sharedKeys }), false, 'unsupported algorithm');
+  assert.equal(
+    verifyTwilioRequest({ ...base, signatureSettings: 'key=KSother,algorithm=HMAC_SHA256', sharedKeys }),
+    false,
+    'unknown key id',
+  );
+  assert.equal(
+    verifyTwilioRequest({ ...base, signatureSettings: 'key=constructor,algorithm=HMAC_SHA256', sharedKeys }),
+    false,
+    'prototype key id',
+  );
+  assert.equal(
+    verifyTwilioRequest({ ...base, signatureSettings: 'key=KS0123,algorithm=HMAC_SHA512', sharedKeys }),
+    false,
+    'unsupported algorithm',
+  );
   assert.equal(verifyTwilioRequest({ ...base, signatureSettings: 'key=KS0123', sharedKeys }), false, 'no algorithm');
-  assert.equal(verifyTwilioRequest({ ...base, params: { ...inbound, Body: 'x' }, signatureSettings: settings, sharedKeys }), false, 'tampered');
-  assert.equal(verifyTwilioRequest(base), false, 'sha256 signature without the header is checked as SHA-1 under the token');
+  assert.equal(
+    verifyTwilioRequest({ ...base, params: { ...inbound, Body: 'x' }, signatureSettings: settings, sharedKeys }),
+    false,
+    'tampered',
+  );
+  assert.equal(
+    verifyTwilioRequest(base),
+    false,
+    'sha256 signature without the header is checked as SHA-1 under the token',
+  );
   // No downgrade: with the header present, a valid SHA-1 Auth Token signature is not enough.
   const sha1 = computeTwilioSignature(TOKEN, url, inbound);
   assert.equal(verifyTwilioRequest({ ...base, signature: sha1 }), true, 'control: SHA-1 verifies without the header');
@@ -159,5 +200,9 @@ test('JSON body variant: URL-only signature plus bodySHA256, as twilio.validateR
   const plainUrl = 'https://gw.example.com/twilio/json';
   const plainSig = computeTwilioSignature(TOKEN, plainUrl, {});
   assert.equal(verifyTwilioRequest({ ...input, url: plainUrl, signature: plainSig }), false);
-  assert.equal(verifyTwilioRequest({ ...input, url: plainUrl, signature: plainSig, contentType: undefined }), true, 'control: same signature as an empty form post');
+  assert.equal(
+    verifyTwilioRequest({ ...input, url: plainUrl, signature: plainSig, contentType: undefined }),
+    true,
+    'control: same signature as an empty form post',
+  );
 });

@@ -30,7 +30,10 @@ test('markup in a message cannot inject TwiML verbs', () => {
 });
 
 test('characters XML cannot carry are dropped instead of breaking the document', () => {
-  assert.equal(messagingResponse('a\u0001b\uFFFEc\uD800d 👋'), `${DECL}<Response><Message>abcd 👋</Message></Response>`);
+  assert.equal(
+    messagingResponse('a\u0001b\uFFFEc\uD800d 👋'),
+    `${DECL}<Response><Message>abcd 👋</Message></Response>`,
+  );
 });
 
 test('voiceGather builds a DTMF menu equal to twilio-node output', () => {
@@ -43,7 +46,13 @@ test('voiceGather builds a DTMF menu equal to twilio-node output', () => {
   });
   const ref = new twilio.twiml.VoiceResponse();
   ref
-    .gather({ input: ['dtmf'], numDigits: 1, timeout: 5, action: 'https://gw.example.com/ivr/consent?list=a&b=2', method: 'POST' })
+    .gather({
+      input: ['dtmf'],
+      numDigits: 1,
+      timeout: 5,
+      action: 'https://gw.example.com/ivr/consent?list=a&b=2',
+      method: 'POST',
+    })
     .say({ voice: 'alice', language: 'en-GB' }, 'Press 1 for "updates" & offers.');
   ref.say({ voice: 'alice', language: 'en-GB' }, 'No choice <received>. Goodbye.');
   assert.equal(out, ref.toString());

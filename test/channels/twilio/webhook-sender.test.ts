@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sendSignedTwilioWebhook } from '../../../src/channels/twilio/fake-twilio-api.js';
-import { computeTwilioSignature, verifyTwilioRequest, type TwilioParams } from '../../../src/channels/twilio/signature.js';
+import {
+  computeTwilioSignature,
+  verifyTwilioRequest,
+  type TwilioParams,
+} from '../../../src/channels/twilio/signature.js';
 import { messagingResponse, TWIML_CONTENT_TYPE } from '../../../src/channels/twilio/twiml.js';
 
 const TOKEN = 'webhook-test-token';
@@ -82,10 +86,16 @@ test('wrong token, overridden signature, and a different URL are rejected', asyn
   const srv = await startVerifyingServer();
   t.after(srv.close);
   assert.equal((await sendSignedTwilioWebhook(`${srv.url}/hook`, params, 'not-the-token')).status, 403);
-  assert.equal((await sendSignedTwilioWebhook(`${srv.url}/hook`, params, TOKEN, { signatureOverride: 'AAAA' })).status, 403);
+  assert.equal(
+    (await sendSignedTwilioWebhook(`${srv.url}/hook`, params, TOKEN, { signatureOverride: 'AAAA' })).status,
+    403,
+  );
   // Signed for one path, delivered to another (what a misconfigured proxy would do).
   const sigForOther = computeTwilioSignature(TOKEN, `${srv.url}/other`, params);
-  assert.equal((await sendSignedTwilioWebhook(`${srv.url}/hook`, params, TOKEN, { signatureOverride: sigForOther })).status, 403);
+  assert.equal(
+    (await sendSignedTwilioWebhook(`${srv.url}/hook`, params, TOKEN, { signatureOverride: sigForOther })).status,
+    403,
+  );
   assert.equal(srv.received.length, 0);
 });
 

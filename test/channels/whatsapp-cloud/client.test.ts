@@ -31,7 +31,11 @@ test('a send the fake accepts returns the wamid and the contact', async (t) => {
   assert.equal(fake.sent[0]?.phoneNumberId, PHONE);
   assert.deepEqual(fake.sent[0]?.body, textMessage({ to: '+16505551234', body: 'hello' }));
 
-  const tpl = await client.send(PHONE, TOKEN, templateMessage({ recipient: 'US.1349', name: 'optin_confirm_v1', language: 'en_US' }));
+  const tpl = await client.send(
+    PHONE,
+    TOKEN,
+    templateMessage({ recipient: 'US.1349', name: 'optin_confirm_v1', language: 'en_US' }),
+  );
   assert.equal(tpl.ok && tpl.messageStatus, 'accepted');
   assert.equal(tpl.ok && tpl.userId, 'US.1349');
   assert.equal(tpl.ok && tpl.waId, undefined);
@@ -55,7 +59,10 @@ test('above the per-number throughput the fake answers 130429, and the window sl
     assert.equal(f.httpStatus, 429);
     assert.equal(f.code, 130429);
     assert.ok(f.fbtraceId);
-    assert.deepEqual([f.classification.kind, f.classification.retryable, f.classification.scope], ['throughput', true, 'number']);
+    assert.deepEqual(
+      [f.classification.kind, f.classification.retryable, f.classification.scope],
+      ['throughput', true, 'number'],
+    );
   }
   // Another phone number has its own budget.
   assert.equal((await client.send('999000111', TOKEN, textMessage({ to: '16505550000', body: 'x' }))).ok, true);
@@ -75,7 +82,10 @@ test('above the pair limit only that recipient gets 131056', async (t) => {
   assert.equal((await send('+16505551234')).ok, true); // same person, with '+'
   const f = failed(await send('16505551234'));
   assert.equal(f.code, 131056);
-  assert.deepEqual([f.classification.kind, f.classification.retryable, f.classification.scope], ['pair_rate', true, 'recipient']);
+  assert.deepEqual(
+    [f.classification.kind, f.classification.retryable, f.classification.scope],
+    ['pair_rate', true, 'recipient'],
+  );
   assert.equal((await send('16505559999')).ok, true);
 });
 
@@ -87,7 +97,10 @@ test('failNext fails exactly the next send to that recipient; failAlways until c
   fake.failNext('+16505551234', 131047);
   assert.equal((await send('16505559999')).ok, true);
   const f = failed(await send('16505551234'));
-  assert.deepEqual([f.httpStatus, f.code, f.classification.kind, f.classification.retryable], [400, 131047, 'needs_template', false]);
+  assert.deepEqual(
+    [f.httpStatus, f.code, f.classification.kind, f.classification.retryable],
+    [400, 131047, 'needs_template', false],
+  );
   assert.ok(f.title.length > 0);
   assert.ok(f.details && f.details.length > 0);
   assert.equal((await send('16505551234')).ok, true);
@@ -107,7 +120,10 @@ test('an unknown token gets 401 code 190 (auth, not retryable)', async (t) => {
   t.after(() => fake.close());
   const client = createCloudClient({ baseUrl: fake.url });
   const f = failed(await client.send(PHONE, 'bad-token', textMessage({ to: '16505551234', body: 'x' })));
-  assert.deepEqual([f.httpStatus, f.code, f.classification.kind, f.classification.retryable], [401, 190, 'auth', false]);
+  assert.deepEqual(
+    [f.httpStatus, f.code, f.classification.kind, f.classification.retryable],
+    [401, 190, 'auth', false],
+  );
   assert.equal((await client.send(PHONE, 'good-token', textMessage({ to: '16505551234', body: 'x' }))).ok, true);
   assert.equal(fake.sent.length, 1);
 });
@@ -119,7 +135,10 @@ test('a timeout is a transient failure with httpStatus 0', async (t) => {
   const f = failed(await client.send(PHONE, TOKEN, textMessage({ to: '16505551234', body: 'x' })));
   // The fake answers only after 5 s (its timer is cleared on close): a Timeout result is the client giving up
   // before any answer, whatever the machine's speed (no elapsed time is asserted).
-  assert.deepEqual([f.httpStatus, f.code, f.classification.kind, f.classification.retryable], [0, -1, 'transient', true]);
+  assert.deepEqual(
+    [f.httpStatus, f.code, f.classification.kind, f.classification.retryable],
+    [0, -1, 'transient', true],
+  );
   assert.match(f.title, /Timeout/);
 });
 
@@ -127,7 +146,10 @@ test('a network error (nothing listening) is a transient failure, not a throw', 
   const port = await closedPort();
   const client = createCloudClient({ baseUrl: `http://127.0.0.1:${port}` });
   const f = failed(await client.send(PHONE, TOKEN, textMessage({ to: '16505551234', body: 'x' })));
-  assert.deepEqual([f.httpStatus, f.code, f.classification.kind, f.classification.retryable], [0, -1, 'transient', true]);
+  assert.deepEqual(
+    [f.httpStatus, f.code, f.classification.kind, f.classification.retryable],
+    [0, -1, 'transient', true],
+  );
   assert.equal(f.title, 'Network error');
   assert.equal(f.details, 'ECONNREFUSED');
 });
@@ -147,22 +169,46 @@ test('request shape, non-JSON error bodies and unrecognised success bodies', asy
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const client = createCloudClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, version: 'v99.0' });
+  const client = createCloudClient({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    version: 'v99.0',
+  });
   const body = textMessage({ to: '16505551234', body: 'x' });
 
   replies.push([502, '<html>Bad Gateway</html>']);
   const gw = failed(await client.send(PHONE, TOKEN, body));
-  assert.deepEqual([gw.httpStatus, gw.code, gw.classification.kind, gw.classification.retryable], [502, -1, 'transient', true]);
+  assert.deepEqual(
+    [gw.httpStatus, gw.code, gw.classification.kind, gw.classification.retryable],
+    [502, -1, 'transient', true],
+  );
   assert.equal(gw.details, '<html>Bad Gateway</html>');
-  assert.deepEqual(seen[0], { url: `/v99.0/${PHONE}/messages`, auth: `Bearer ${TOKEN}`, type: 'application/json', body: JSON.stringify(body) });
+  assert.deepEqual(seen[0], {
+    url: `/v99.0/${PHONE}/messages`,
+    auth: `Bearer ${TOKEN}`,
+    type: 'application/json',
+    body: JSON.stringify(body),
+  });
 
   replies.push([400, 'nope']);
   const bad = failed(await client.send(PHONE, TOKEN, body));
   assert.deepEqual([bad.code, bad.classification.kind, bad.classification.retryable], [-1, 'permanent', false]);
 
-  replies.push([400, JSON.stringify({ error: { message: '(#131050) stopped', code: 131050, error_data: { details: 'User stopped marketing' }, fbtrace_id: 'AbC' } })]);
+  replies.push([
+    400,
+    JSON.stringify({
+      error: {
+        message: '(#131050) stopped',
+        code: 131050,
+        error_data: { details: 'User stopped marketing' },
+        fbtrace_id: 'AbC',
+      },
+    }),
+  ]);
   const stop = failed(await client.send(PHONE, TOKEN, body));
-  assert.deepEqual([stop.code, stop.title, stop.details, stop.fbtraceId, stop.classification.kind], [131050, '(#131050) stopped', 'User stopped marketing', 'AbC', 'marketing_stopped']);
+  assert.deepEqual(
+    [stop.code, stop.title, stop.details, stop.fbtraceId, stop.classification.kind],
+    [131050, '(#131050) stopped', 'User stopped marketing', 'AbC', 'marketing_stopped'],
+  );
 
   // A 200 without a message id may still have been sent: report it, but never as retryable.
   replies.push([200, '{"messaging_product":"whatsapp"}']);

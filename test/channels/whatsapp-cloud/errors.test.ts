@@ -93,7 +93,11 @@ test('the code wins over the HTTP status', () => {
 test('unknown codes fall back on the HTTP status', () => {
   assert.deepEqual(
     [500, 502, 503].map((s) => [classifyMetaError(999999, s).kind, classifyMetaError(999999, s).retryable]),
-    [['transient', true], ['transient', true], ['transient', true]],
+    [
+      ['transient', true],
+      ['transient', true],
+      ['transient', true],
+    ],
   );
   assert.equal(classifyMetaError(-1, 0).kind, 'transient');
   assert.equal(classifyMetaError(-1, 0).retryable, true);

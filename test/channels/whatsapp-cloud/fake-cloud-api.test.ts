@@ -22,23 +22,36 @@ function statusesOf(received: Received[]): StatusItem[] {
   });
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, json: (await res.json()) as { error?: Record<string, unknown> } & Record<string, unknown> };
+  return {
+    status: res.status,
+    json: (await res.json()) as { error?: Record<string, unknown> } & Record<string, unknown>,
+  };
 }
 
 test('accepted sends produce signed status webhooks in Meta envelopes', async (t) => {
   const receiver = await startReceiver();
   t.after(() => receiver.close());
-  const fake = await startFakeCloudApi({ webhook: { url: receiver.url, appSecret: SECRET, statuses: ['sent', 'delivered', 'read'] } });
+  const fake = await startFakeCloudApi({
+    webhook: { url: receiver.url, appSecret: SECRET, statuses: ['sent', 'delivered', 'read'] },
+  });
   t.after(() => fake.close());
   const client = createCloudClient({ baseUrl: fake.url });
 
-  const r = await client.send(PHONE, TOKEN, templateMessage({ to: '+16505551234', name: 'optin_confirm_v1', language: 'en_US', bizOpaque: 'req-42' }));
+  const r = await client.send(
+    PHONE,
+    TOKEN,
+    templateMessage({ to: '+16505551234', name: 'optin_confirm_v1', language: 'en_US', bizOpaque: 'req-42' }),
+  );
   assert.equal(r.ok, true);
   const got = await receiver.waitFor(3);
   for (const g of got) {
@@ -49,7 +62,10 @@ test('accepted sends produce signed status webhooks in Meta envelopes', async (t
     assert.equal(verifyMetaSignature(g.raw, header, 'another-secret'), false);
   }
   const statuses = statusesOf(got);
-  assert.deepEqual(statuses.map((s) => s.status), ['sent', 'delivered', 'read']);
+  assert.deepEqual(
+    statuses.map((s) => s.status),
+    ['sent', 'delivered', 'read'],
+  );
   for (const s of statuses) {
     assert.equal(s.messageId, r.ok ? r.messageId : '');
     assert.equal(s.phoneNumberId, PHONE);
@@ -79,11 +95,19 @@ test('failNext asStatus: 200 now, then a failed status webhook carrying the code
   assert.equal(classifyMetaError(failed?.errors[0]?.code ?? 0).kind, 'marketing_stopped');
   await fake.flushWebhooks();
   assert.equal(receiver.received.length, 1, 'no sent/delivered for a failed message');
-  assert.deepEqual(fake.counts(), { accepted: 1, rejected: 0, byCode: { '131050': 1 }, webhooks: { delivered: 1, failed: 0, dropped: 0 } });
+  assert.deepEqual(fake.counts(), {
+    accepted: 1,
+    rejected: 0,
+    byCode: { '131050': 1 },
+    webhooks: { delivered: 1, failed: 0, dropped: 0 },
+  });
 
   // The injected failure was used up: the next send gets ordinary statuses.
   await client.send(PHONE, TOKEN, textMessage({ to: '16505551234', body: 'again' }));
-  assert.deepEqual(statusesOf((await receiver.waitFor(3)).slice(1)).map((s) => s.status), ['sent', 'delivered']);
+  assert.deepEqual(
+    statusesOf((await receiver.waitFor(3)).slice(1)).map((s) => s.status),
+    ['sent', 'delivered'],
+  );
 });
 
 test('BSUID sends answer with user_id and webhooks carry recipient_user_id', async (t) => {
@@ -91,7 +115,11 @@ test('BSUID sends answer with user_id and webhooks carry recipient_user_id', asy
   t.after(() => receiver.close());
   const fake = await startFakeCloudApi({ webhook: { url: receiver.url, appSecret: SECRET, statuses: ['sent'] } });
   t.after(() => fake.close());
-  const r = await createCloudClient({ baseUrl: fake.url }).send(PHONE, TOKEN, textMessage({ recipient: 'US.777', body: 'hi' }));
+  const r = await createCloudClient({ baseUrl: fake.url }).send(
+    PHONE,
+    TOKEN,
+    textMessage({ recipient: 'US.777', body: 'hi' }),
+  );
   assert.equal(r.ok && r.userId, 'US.777');
   const [s] = statusesOf(await receiver.waitFor(1));
   assert.equal(s?.recipientUserId, 'US.777');
@@ -122,7 +150,9 @@ test('webhook delivery failures are counted and never crash the fake', async (t)
 test('webhook delayMs holds the first webhook back', async (t) => {
   const receiver = await startReceiver();
   t.after(() => receiver.close());
-  const fake = await startFakeCloudApi({ webhook: { url: receiver.url, appSecret: SECRET, statuses: ['sent'], delayMs: 40 } });
+  const fake = await startFakeCloudApi({
+    webhook: { url: receiver.url, appSecret: SECRET, statuses: ['sent'], delayMs: 40 },
+  });
   t.after(() => fake.close());
   await createCloudClient({ baseUrl: fake.url }).send(PHONE, TOKEN, textMessage({ to: '16505551234', body: 'x' }));
   assert.equal(receiver.received.length, 0);
@@ -139,8 +169,19 @@ test('requests are validated like Meta: code 100 in Meta error shape', async (t)
     ['missing to/recipient', { messaging_product: 'whatsapp', type: 'text', text: { body: 'x' } }],
     ['bad type', { messaging_product: 'whatsapp', to: '16505551234', type: 'fax', fax: {} }],
     ['missing text body', { messaging_product: 'whatsapp', to: '16505551234', type: 'text', text: {} }],
-    ['template without language', { messaging_product: 'whatsapp', to: '16505551234', type: 'template', template: { name: 'x' } }],
-    ['four buttons', { messaging_product: 'whatsapp', to: '16505551234', type: 'interactive', interactive: { type: 'button', body: { text: 'q' }, action: { buttons: [1, 2, 3, 4] } } }],
+    [
+      'template without language',
+      { messaging_product: 'whatsapp', to: '16505551234', type: 'template', template: { name: 'x' } },
+    ],
+    [
+      'four buttons',
+      {
+        messaging_product: 'whatsapp',
+        to: '16505551234',
+        type: 'interactive',
+        interactive: { type: 'button', body: { text: 'q' }, action: { buttons: [1, 2, 3, 4] } },
+      },
+    ],
     ['bad phone', { messaging_product: 'whatsapp', to: 'not-a-number', type: 'text', text: { body: 'x' } }],
     ['not JSON', '{"messaging_product":'],
   ];
@@ -159,7 +200,10 @@ test('requests are validated like Meta: code 100 in Meta error shape', async (t)
   assert.deepEqual(ok.json.contacts, [{ input: '16505551234', wa_id: '16505551234' }]);
   assert.match(String((ok.json.messages as { id: string }[])[0]?.id), /^wamid\./);
 
-  assert.equal((await post(url, { messaging_product: 'whatsapp', to: '16505551234', text: { body: 'x' } }, {})).status, 401);
+  assert.equal(
+    (await post(url, { messaging_product: 'whatsapp', to: '16505551234', text: { body: 'x' } }, {})).status,
+    401,
+  );
   assert.equal((await post(`${fake.url}/v23.0/${PHONE}/other`, {})).status, 400);
   assert.equal((await fetch(url)).status, 400);
   assert.equal(fake.counts().accepted, 1);
@@ -177,7 +221,10 @@ test('`sent` is capped: the oldest records are dropped, the newest kept', async 
     if (r.ok) ids.push(r.messageId);
   }
   assert.ok(fake.sent.length <= 10 && fake.sent.length >= 9, `length ${fake.sent.length}`);
-  assert.deepEqual(fake.sent.map((s) => s.messageId), ids.slice(-fake.sent.length));
+  assert.deepEqual(
+    fake.sent.map((s) => s.messageId),
+    ids.slice(-fake.sent.length),
+  );
   assert.equal(fake.counts().accepted, 25);
 });
 

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buttonsMessage, listMessage, templateMessage, textMessage } from '../../../src/channels/whatsapp-cloud/messages.js';
+import {
+  buttonsMessage,
+  listMessage,
+  templateMessage,
+  textMessage,
+} from '../../../src/channels/whatsapp-cloud/messages.js';
 
 test('textMessage builds the Cloud API text body', () => {
   assert.deepEqual(textMessage({ to: '+16505551234', body: 'You are unsubscribed.' }), {
@@ -10,7 +15,10 @@ test('textMessage builds the Cloud API text body', () => {
     type: 'text',
     text: { body: 'You are unsubscribed.', preview_url: false },
   });
-  assert.equal((textMessage({ to: '16505551234', body: 'x', previewUrl: true }).text as { preview_url: boolean }).preview_url, true);
+  assert.equal(
+    (textMessage({ to: '16505551234', body: 'x', previewUrl: true }).text as { preview_url: boolean }).preview_url,
+    true,
+  );
 });
 
 test('a BSUID is sent as `recipient`; `to` and `recipient` may both be given', () => {
@@ -50,9 +58,25 @@ test('templateMessage: body params, quick-reply payloads by index, biz opaque da
         name: 'optin_confirm_v1',
         language: { code: 'en_US' },
         components: [
-          { type: 'body', parameters: [{ type: 'text', text: 'Acme' }, { type: 'text', text: '24 h' }] },
-          { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'OPTIN_YES' }] },
-          { type: 'button', sub_type: 'quick_reply', index: '1', parameters: [{ type: 'payload', payload: 'OPTOUT_MARKETING' }] },
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'Acme' },
+              { type: 'text', text: '24 h' },
+            ],
+          },
+          {
+            type: 'button',
+            sub_type: 'quick_reply',
+            index: '0',
+            parameters: [{ type: 'payload', payload: 'OPTIN_YES' }],
+          },
+          {
+            type: 'button',
+            sub_type: 'quick_reply',
+            index: '1',
+            parameters: [{ type: 'payload', payload: 'OPTOUT_MARKETING' }],
+          },
         ],
       },
       biz_opaque_callback_data: 'consent-req-8f2c',
@@ -66,7 +90,14 @@ test('templateMessage: body params, quick-reply payloads by index, biz opaque da
 
 test('buttonsMessage builds reply buttons', () => {
   assert.deepEqual(
-    buttonsMessage({ to: '16505551234', body: 'Get offers from Acme?', buttons: [{ id: 'optin_yes', title: 'Yes' }, { id: 'optin_no', title: 'No' }] }),
+    buttonsMessage({
+      to: '16505551234',
+      body: 'Get offers from Acme?',
+      buttons: [
+        { id: 'optin_yes', title: 'Yes' },
+        { id: 'optin_no', title: 'No' },
+      ],
+    }),
     {
       messaging_product: 'whatsapp',
       recipient_type: 'individual',
@@ -87,7 +118,8 @@ test('buttonsMessage builds reply buttons', () => {
 });
 
 test('buttonsMessage enforces Meta limits with clear errors', () => {
-  const b = (buttons: { id: string; title: string }[]) => () => buttonsMessage({ to: '16505551234', body: 'Q?', buttons });
+  const b = (buttons: { id: string; title: string }[]) => () =>
+    buttonsMessage({ to: '16505551234', body: 'Q?', buttons });
   assert.throws(b([]), /1 to 3/);
   assert.throws(b([1, 2, 3, 4].map((i) => ({ id: `b${i}`, title: `B${i}` }))), /1 to 3/);
   assert.throws(b([{ id: 'a', title: 'x'.repeat(21) }]), /title must be at most 20/);
@@ -96,10 +128,25 @@ test('buttonsMessage enforces Meta limits with clear errors', () => {
   assert.doesNotThrow(b([{ id: 'a', title: '🛑'.repeat(20) }]));
   assert.throws(b([{ id: 'i'.repeat(257), title: 'A' }]), /id must be at most 256/);
   assert.doesNotThrow(b([{ id: 'i'.repeat(256), title: 'A' }]));
-  assert.throws(b([{ id: 'same', title: 'A' }, { id: 'same', title: 'B' }]), /button ids must be unique/);
-  assert.throws(b([{ id: 'a', title: 'Same' }, { id: 'b', title: 'Same' }]), /button titles must be unique/);
+  assert.throws(
+    b([
+      { id: 'same', title: 'A' },
+      { id: 'same', title: 'B' },
+    ]),
+    /button ids must be unique/,
+  );
+  assert.throws(
+    b([
+      { id: 'a', title: 'Same' },
+      { id: 'b', title: 'Same' },
+    ]),
+    /button titles must be unique/,
+  );
   assert.throws(b([{ id: '', title: 'A' }]), /id must be a non-empty/);
-  assert.throws(() => buttonsMessage({ to: '16505551234', body: 'x'.repeat(1025), buttons: [{ id: 'a', title: 'A' }] }), /body must be at most 1024/);
+  assert.throws(
+    () => buttonsMessage({ to: '16505551234', body: 'x'.repeat(1025), buttons: [{ id: 'a', title: 'A' }] }),
+    /body must be at most 1024/,
+  );
 });
 
 test('listMessage builds a list and checks its limits', () => {
@@ -108,7 +155,13 @@ test('listMessage builds a list and checks its limits', () => {
     body: 'What would you like to hear about?',
     buttonText: 'Choose',
     sections: [
-      { title: 'Topics', rows: [{ id: 'news', title: 'News', description: 'Weekly digest' }, { id: 'deals', title: 'Deals' }] },
+      {
+        title: 'Topics',
+        rows: [
+          { id: 'news', title: 'News', description: 'Weekly digest' },
+          { id: 'deals', title: 'Deals' },
+        ],
+      },
       { title: 'Other', rows: [{ id: 'none', title: 'Nothing' }] },
     ],
   });
@@ -118,7 +171,13 @@ test('listMessage builds a list and checks its limits', () => {
     action: {
       button: 'Choose',
       sections: [
-        { title: 'Topics', rows: [{ id: 'news', title: 'News', description: 'Weekly digest' }, { id: 'deals', title: 'Deals' }] },
+        {
+          title: 'Topics',
+          rows: [
+            { id: 'news', title: 'News', description: 'Weekly digest' },
+            { id: 'deals', title: 'Deals' },
+          ],
+        },
         { title: 'Other', rows: [{ id: 'none', title: 'Nothing' }] },
       ],
     },
@@ -129,10 +188,37 @@ test('listMessage builds a list and checks its limits', () => {
   assert.doesNotThrow(l({}));
   assert.throws(l({ sections: [] }), /sections must have 1 to 10/);
   assert.throws(l({ sections: [{ title: 'S', rows: rows(11) }] }), /1 to 10 rows/);
-  assert.throws(l({ sections: [{ title: 'S', rows: [{ id: 'a', title: 'A' }, { id: 'a', title: 'B' }] }] }), /row ids must be unique/);
+  assert.throws(
+    l({
+      sections: [
+        {
+          title: 'S',
+          rows: [
+            { id: 'a', title: 'A' },
+            { id: 'a', title: 'B' },
+          ],
+        },
+      ],
+    }),
+    /row ids must be unique/,
+  );
   assert.throws(l({ buttonText: 'x'.repeat(21) }), /buttonText must be at most 20/);
-  assert.throws(l({ sections: [{ title: 'S', rows: [{ id: 'a', title: 'x'.repeat(25) }] }] }), /title must be at most 24/);
-  assert.throws(l({ sections: [{ title: 'S', rows: [{ id: 'a', title: 'A', description: 'd'.repeat(73) }] }] }), /description must be at most 72/);
-  assert.throws(l({ sections: [{ title: '', rows: rows(1) }, { title: 'T', rows: [{ id: 'z', title: 'Z' }] }] }), /sections\[0\]\.title/);
+  assert.throws(
+    l({ sections: [{ title: 'S', rows: [{ id: 'a', title: 'x'.repeat(25) }] }] }),
+    /title must be at most 24/,
+  );
+  assert.throws(
+    l({ sections: [{ title: 'S', rows: [{ id: 'a', title: 'A', description: 'd'.repeat(73) }] }] }),
+    /description must be at most 72/,
+  );
+  assert.throws(
+    l({
+      sections: [
+        { title: '', rows: rows(1) },
+        { title: 'T', rows: [{ id: 'z', title: 'Z' }] },
+      ],
+    }),
+    /sections\[0\]\.title/,
+  );
   assert.throws(l({ sections: [{ title: 'S', rows: [] }] }), /1 to 10 rows|at least one row/);
 });

@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseWebhook } from '../../../src/channels/whatsapp-cloud/payload.js';
 import type { MessageItem, StatusItem, WebhookItem } from '../../../src/channels/whatsapp-cloud/payload.js';
-import { batchedEnvelope, envelope, everyMessageType, messagesChange, PHONE_A, PHONE_B, WABA_1, WABA_2 } from './helpers/fixtures.js';
+import {
+  batchedEnvelope,
+  envelope,
+  everyMessageType,
+  messagesChange,
+  PHONE_A,
+  PHONE_B,
+  WABA_1,
+  WABA_2,
+} from './helpers/fixtures.js';
 
 function items(body: unknown, receivedAtMs = 1_800_000_000_000): WebhookItem[] {
   const r = parseWebhook(body, { receivedAtMs });
@@ -60,8 +69,22 @@ test('a batched envelope yields every element of every entry and change, each wi
   );
   const [a1, a2] = only(list, 'message');
   assert.deepEqual(
-    { from: a1?.from, waId: a1?.waId, userId: a1?.userId, profileName: a1?.profileName, text: a1?.text, ts: a1?.timestampMs },
-    { from: '16505551234', waId: '16505551234', userId: 'US.13491208655302741918', profileName: 'Sheena Nelson', text: 'STOP', ts: 1739321024000 },
+    {
+      from: a1?.from,
+      waId: a1?.waId,
+      userId: a1?.userId,
+      profileName: a1?.profileName,
+      text: a1?.text,
+      ts: a1?.timestampMs,
+    },
+    {
+      from: '16505551234',
+      waId: '16505551234',
+      userId: 'US.13491208655302741918',
+      profileName: 'Sheena Nelson',
+      text: 'STOP',
+      ts: 1739321024000,
+    },
   );
   // The second message is matched to the second contact by wa_id, not to contacts[0].
   assert.equal(a2?.profileName, 'Ana Souza');
@@ -73,7 +96,8 @@ test('a batched envelope yields every element of every entry and change, each wi
   assert.deepEqual(failed?.errors, [
     {
       code: 131050,
-      title: 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business',
+      title:
+        'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business',
       message: 'Unable to deliver the message',
       details: 'User stopped marketing messages',
     },
@@ -92,7 +116,16 @@ test('a batched envelope yields every element of every entry and change, each wi
 
 test('every message type is a message item; only text has text', () => {
   const msgs = everyMessageType();
-  const list = items(envelope([{ id: WABA_1, changes: [messagesChange(PHONE_A, { contacts: [{ profile: { name: 'S' }, wa_id: '16505551234' }], messages: msgs })] }]));
+  const list = items(
+    envelope([
+      {
+        id: WABA_1,
+        changes: [
+          messagesChange(PHONE_A, { contacts: [{ profile: { name: 'S' }, wa_id: '16505551234' }], messages: msgs }),
+        ],
+      },
+    ]),
+  );
   assert.equal(list.length, msgs.length);
   const byId = new Map(only(list, 'message').map((m) => [m.messageId, m]));
   assert.equal(byId.size, msgs.length);
@@ -110,9 +143,17 @@ test('every message type is a message item; only text has text', () => {
   assert.equal(get('wamid.T_NFM').type, 'interactive');
   assert.equal(get('wamid.T_NFM').interactive, undefined);
   for (const [id, type] of [
-    ['wamid.T_REACTION', 'reaction'], ['wamid.T_LOCATION', 'location'], ['wamid.T_IMAGE', 'image'], ['wamid.T_VIDEO', 'video'],
-    ['wamid.T_AUDIO', 'audio'], ['wamid.T_DOCUMENT', 'document'], ['wamid.T_STICKER', 'sticker'], ['wamid.T_CONTACTS', 'contacts'],
-    ['wamid.T_UNSUPPORTED', 'unsupported'], ['wamid.T_ORDER', 'order'], ['wamid.T_WELCOME', 'request_welcome'],
+    ['wamid.T_REACTION', 'reaction'],
+    ['wamid.T_LOCATION', 'location'],
+    ['wamid.T_IMAGE', 'image'],
+    ['wamid.T_VIDEO', 'video'],
+    ['wamid.T_AUDIO', 'audio'],
+    ['wamid.T_DOCUMENT', 'document'],
+    ['wamid.T_STICKER', 'sticker'],
+    ['wamid.T_CONTACTS', 'contacts'],
+    ['wamid.T_UNSUPPORTED', 'unsupported'],
+    ['wamid.T_ORDER', 'order'],
+    ['wamid.T_WELCOME', 'request_welcome'],
   ] as const) {
     assert.equal(get(id).type, type);
     assert.equal(get(id).button, undefined);
@@ -127,14 +168,25 @@ test('every message type is a message item; only text has text', () => {
   });
   assert.equal(get('wamid.T_SYS_IDENTITY').system?.type, 'customer_identity_changed');
   assert.deepEqual(get('wamid.T_UNSUPPORTED').errors, [
-    { code: 131051, title: 'Message type unknown', message: 'Message type unknown', details: 'Message type is currently not supported.' },
+    {
+      code: 131051,
+      title: 'Message type unknown',
+      message: 'Message type unknown',
+      details: 'Message type is currently not supported.',
+    },
   ]);
   assert.deepEqual(get('wamid.T_TEXT').raw, msgs[0]);
 });
 
 test('a BSUID-only message (no phone number) keeps the user id and profile', () => {
   const m = oneMessage(
-    { from_user_id: 'US.13491208655302741918', id: 'wamid.U1', timestamp: '1775000000', type: 'text', text: { body: 'STOP' } },
+    {
+      from_user_id: 'US.13491208655302741918',
+      id: 'wamid.U1',
+      timestamp: '1775000000',
+      type: 'text',
+      text: { body: 'STOP' },
+    },
     [{ profile: { name: 'Sheena', username: '@sheena' }, user_id: 'US.13491208655302741918' }],
   ) as MessageItem;
   assert.equal(m.kind, 'message');
@@ -159,7 +211,10 @@ test('contact matching: by wa_id, else by user id, else the only contact, else n
   assert.equal(ambiguous.profileName, undefined);
   const byUserId = oneMessage(
     { from_user_id: 'US.2', id: 'wamid.C2', timestamp: '1739321024', type: 'text', text: { body: 'hi' } },
-    [{ profile: { name: 'One' }, user_id: 'US.1' }, { profile: { name: 'Two' }, user_id: 'US.2' }],
+    [
+      { profile: { name: 'One' }, user_id: 'US.1' },
+      { profile: { name: 'Two' }, user_id: 'US.2' },
+    ],
   ) as MessageItem;
   assert.equal(byUserId.profileName, 'Two');
   const none = oneMessage(msg) as MessageItem;
@@ -169,23 +224,65 @@ test('contact matching: by wa_id, else by user id, else the only contact, else n
 
 test('a forwarded STOP is still a text message from this user, marked forwarded', () => {
   for (const context of [{ forwarded: true }, { frequently_forwarded: true }]) {
-    const m = oneMessage({ context, from: '16505551234', id: 'wamid.F1', timestamp: '1739321024', type: 'text', text: { body: 'STOP' } }) as MessageItem;
+    const m = oneMessage({
+      context,
+      from: '16505551234',
+      id: 'wamid.F1',
+      timestamp: '1739321024',
+      type: 'text',
+      text: { body: 'STOP' },
+    }) as MessageItem;
     assert.equal(m.kind, 'message');
     assert.equal(m.text, 'STOP');
     assert.equal(m.forwarded, true);
     assert.equal(m.contextMessageId, undefined);
   }
-  const plain = oneMessage({ from: '16505551234', id: 'wamid.F2', timestamp: '1739321024', type: 'text', text: { body: 'STOP' } }) as MessageItem;
+  const plain = oneMessage({
+    from: '16505551234',
+    id: 'wamid.F2',
+    timestamp: '1739321024',
+    type: 'text',
+    text: { body: 'STOP' },
+  }) as MessageItem;
   assert.equal(plain.forwarded, undefined);
 });
 
 test('the legacy system user_preference_changed becomes a preference item like the new form', () => {
   const legacy = oneMessage(
-    { from: '16505551234', id: 'wamid.L1', timestamp: '1731705721', type: 'system', system: { type: 'user_preference_changed', body: 'User requested to stop marketing messages', marketing: 'stop' } },
+    {
+      from: '16505551234',
+      id: 'wamid.L1',
+      timestamp: '1731705721',
+      type: 'system',
+      system: { type: 'user_preference_changed', body: 'User requested to stop marketing messages', marketing: 'stop' },
+    },
     [{ profile: { name: 'S' }, wa_id: '16505551234' }],
   );
   const modern = items(
-    envelope([{ id: WABA_1, changes: [{ field: 'user_preferences', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '1', phone_number_id: PHONE_A }, contacts: [{ profile: { name: 'S' }, wa_id: '16505551234' }], user_preferences: [{ wa_id: '16505551234', detail: 'User requested to stop marketing messages', category: 'marketing_messages', value: 'stop', timestamp: 1731705721 }] } }] }]),
+    envelope([
+      {
+        id: WABA_1,
+        changes: [
+          {
+            field: 'user_preferences',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '1', phone_number_id: PHONE_A },
+              contacts: [{ profile: { name: 'S' }, wa_id: '16505551234' }],
+              user_preferences: [
+                {
+                  wa_id: '16505551234',
+                  detail: 'User requested to stop marketing messages',
+                  category: 'marketing_messages',
+                  value: 'stop',
+                  timestamp: 1731705721,
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ]),
   );
   assert.equal(legacy.kind, 'preference');
   assert.equal(modern.length, 1);
@@ -194,16 +291,49 @@ test('the legacy system user_preference_changed becomes a preference item like t
   assert.deepEqual(strip(legacy), strip(modern[0] as WebhookItem));
   assert.equal(legacy.dedupeKey, 'wa:pref:16505551234:marketing_messages:stop:1731705721000');
 
-  const resume = oneMessage({ from: '16505551234', id: 'wamid.L2', timestamp: '1731705800', type: 'system', system: { type: 'user_preference_changed', marketing: 'resume' } });
+  const resume = oneMessage({
+    from: '16505551234',
+    id: 'wamid.L2',
+    timestamp: '1731705800',
+    type: 'system',
+    system: { type: 'user_preference_changed', marketing: 'resume' },
+  });
   assert.equal(resume.kind === 'preference' && resume.value, 'resume');
   // An unknown marketing value is not guessed at: it stays a system message.
-  const odd = oneMessage({ from: '16505551234', id: 'wamid.L3', timestamp: '1731705800', type: 'system', system: { type: 'user_preference_changed', marketing: 'maybe' } });
+  const odd = oneMessage({
+    from: '16505551234',
+    id: 'wamid.L3',
+    timestamp: '1731705800',
+    type: 'system',
+    system: { type: 'user_preference_changed', marketing: 'maybe' },
+  });
   assert.equal(odd.kind, 'message');
 });
 
 test('preference values other than stop/resume (e.g. signup) are kept as other', () => {
-  const list = items(envelope([{ id: WABA_1, changes: [{ field: 'user_preferences', value: { metadata: { phone_number_id: PHONE_A }, user_preferences: [{ wa_id: '1', category: 'marketing_messages', value: 'signup', signup_id: 'x', timestamp: 1731705721 }, { wa_id: '1', category: 'marketing_messages', value: 'stop', timestamp: 1731705722 }] } }] }]));
-  assert.deepEqual(list.map((i) => i.kind), ['other', 'preference']);
+  const list = items(
+    envelope([
+      {
+        id: WABA_1,
+        changes: [
+          {
+            field: 'user_preferences',
+            value: {
+              metadata: { phone_number_id: PHONE_A },
+              user_preferences: [
+                { wa_id: '1', category: 'marketing_messages', value: 'signup', signup_id: 'x', timestamp: 1731705721 },
+                { wa_id: '1', category: 'marketing_messages', value: 'stop', timestamp: 1731705722 },
+              ],
+            },
+          },
+        ],
+      },
+    ]),
+  );
+  assert.deepEqual(
+    list.map((i) => i.kind),
+    ['other', 'preference'],
+  );
   assert.equal(list[0]?.kind === 'other' && list[0].field, 'user_preferences');
 });
 
@@ -211,7 +341,9 @@ test('unknown fields are stored as other with a stable content-hash key', () => 
   const change = { field: 'account_update', value: { phone_number: '15550783881', event: 'VERIFIED_ACCOUNT' } };
   const [a] = items(envelope([{ id: WABA_1, changes: [change] }]));
   const [b] = items(envelope([{ id: WABA_1, changes: [structuredClone(change)] }]));
-  const [c] = items(envelope([{ id: WABA_1, changes: [{ ...change, value: { ...change.value, event: 'DISABLED_UPDATE' } }] }]));
+  const [c] = items(
+    envelope([{ id: WABA_1, changes: [{ ...change, value: { ...change.value, event: 'DISABLED_UPDATE' } }] }]),
+  );
   assert.equal(a?.kind, 'other');
   assert.equal(a?.kind === 'other' && a.field, 'account_update');
   assert.match(a?.dedupeKey ?? '', /^wa:other:[0-9a-f]{64}$/);
@@ -219,35 +351,80 @@ test('unknown fields are stored as other with a stable content-hash key', () => 
   assert.notEqual(a?.dedupeKey, c?.dedupeKey);
   assert.deepEqual(a?.raw, change);
   // Echoes carry messages[] too, but they are ours, not the user's: never message items.
-  const echoes = items(envelope([{ id: WABA_1, changes: [{ field: 'smb_message_echoes', value: { metadata: { phone_number_id: PHONE_A }, message_echoes: [{ from: '1', to: '2', id: 'wamid.E', type: 'text', text: { body: 'STOP' } }], messages: [{ from: '1', id: 'wamid.E2', timestamp: '1', type: 'text', text: { body: 'STOP' } }] } }] }]));
-  assert.deepEqual(echoes.map((i) => i.kind), ['other']);
+  const echoes = items(
+    envelope([
+      {
+        id: WABA_1,
+        changes: [
+          {
+            field: 'smb_message_echoes',
+            value: {
+              metadata: { phone_number_id: PHONE_A },
+              message_echoes: [{ from: '1', to: '2', id: 'wamid.E', type: 'text', text: { body: 'STOP' } }],
+              messages: [{ from: '1', id: 'wamid.E2', timestamp: '1', type: 'text', text: { body: 'STOP' } }],
+            },
+          },
+        ],
+      },
+    ]),
+  );
+  assert.deepEqual(
+    echoes.map((i) => i.kind),
+    ['other'],
+  );
 });
 
 test('malformed elements become other items and never cost their neighbours', () => {
   const list = items(
     envelope([
-      { id: WABA_1, changes: [
-        messagesChange(PHONE_A, {
-          messages: [
-            { from: '1', id: 'wamid.OK1', timestamp: '1739321024', type: 'text', text: { body: 'a' } },
-            { from: '1', timestamp: '1739321024', type: 'text', text: { body: 'no id' } },
-            'garbage',
-            null,
-            { from: '1', id: 'wamid.OK2', timestamp: '1739321024', type: 'text', text: { body: 'b' } },
-          ],
-          statuses: [{ id: 'wamid.S', timestamp: '1' }, { id: 'wamid.S', status: 'sent', timestamp: '1' }],
-        }),
-        { field: 'messages' },
-        'not a change',
-        messagesChange(PHONE_A, { messages: { not: 'an array' } }),
-      ] },
+      {
+        id: WABA_1,
+        changes: [
+          messagesChange(PHONE_A, {
+            messages: [
+              { from: '1', id: 'wamid.OK1', timestamp: '1739321024', type: 'text', text: { body: 'a' } },
+              { from: '1', timestamp: '1739321024', type: 'text', text: { body: 'no id' } },
+              'garbage',
+              null,
+              { from: '1', id: 'wamid.OK2', timestamp: '1739321024', type: 'text', text: { body: 'b' } },
+            ],
+            statuses: [
+              { id: 'wamid.S', timestamp: '1' },
+              { id: 'wamid.S', status: 'sent', timestamp: '1' },
+            ],
+          }),
+          { field: 'messages' },
+          'not a change',
+          messagesChange(PHONE_A, { messages: { not: 'an array' } }),
+        ],
+      },
       { id: WABA_2 },
-      { id: WABA_2, changes: [messagesChange(PHONE_B, { messages: [{ from: '2', id: 'wamid.OK3', timestamp: '1739321024', type: 'text', text: { body: 'c' } }] })] },
+      {
+        id: WABA_2,
+        changes: [
+          messagesChange(PHONE_B, {
+            messages: [{ from: '2', id: 'wamid.OK3', timestamp: '1739321024', type: 'text', text: { body: 'c' } }],
+          }),
+        ],
+      },
     ]),
   );
   assert.deepEqual(
     list.map((i) => (i.kind === 'other' ? 'other' : i.dedupeKey)),
-    ['wa:msg:wamid.OK1', 'other', 'other', 'other', 'wa:msg:wamid.OK2', 'other', 'wa:st:wamid.S:sent', 'other', 'other', 'other', 'other', 'wa:msg:wamid.OK3'],
+    [
+      'wa:msg:wamid.OK1',
+      'other',
+      'other',
+      'other',
+      'wa:msg:wamid.OK2',
+      'other',
+      'wa:st:wamid.S:sent',
+      'other',
+      'other',
+      'other',
+      'other',
+      'wa:msg:wamid.OK3',
+    ],
   );
   const others = only(list, 'other');
   for (const o of others) assert.match(o.dedupeKey, /^wa:other:[0-9a-f]{64}$/);
@@ -258,15 +435,39 @@ test('malformed elements become other items and never cost their neighbours', ()
 });
 
 test('messages and statuses without metadata.phone_number_id cannot be routed and become other', () => {
-  const list = items(envelope([{ id: WABA_1, changes: [{ field: 'messages', value: { messages: [{ from: '1', id: 'wamid.N', timestamp: '1', type: 'text', text: { body: 'STOP' } }] } }] }]));
-  assert.deepEqual(list.map((i) => i.kind), ['other']);
+  const list = items(
+    envelope([
+      {
+        id: WABA_1,
+        changes: [
+          {
+            field: 'messages',
+            value: { messages: [{ from: '1', id: 'wamid.N', timestamp: '1', type: 'text', text: { body: 'STOP' } }] },
+          },
+        ],
+      },
+    ]),
+  );
+  assert.deepEqual(
+    list.map((i) => i.kind),
+    ['other'],
+  );
 });
 
 test('out-of-order statuses are all kept, each with its own timestamp', () => {
   const list = only(items(batchedEnvelope()), 'status').filter((s) => s.messageId === 'wamid.OUT1');
-  assert.deepEqual(list.map((s) => [s.status, s.timestampMs]), [['read', 1750857390000], ['delivered', 1750857385000]]);
+  assert.deepEqual(
+    list.map((s) => [s.status, s.timestampMs]),
+    [
+      ['read', 1750857390000],
+      ['delivered', 1750857385000],
+    ],
+  );
   const ordered = [...list].sort((a: StatusItem, b: StatusItem) => a.timestampMs - b.timestampMs);
-  assert.deepEqual(ordered.map((s) => s.status), ['delivered', 'read']);
+  assert.deepEqual(
+    ordered.map((s) => s.status),
+    ['delivered', 'read'],
+  );
   for (const s of list) {
     assert.deepEqual(s.errors, []);
     assert.equal(s.recipientId, '16505551234');
@@ -289,13 +490,23 @@ test('timestamps: strings and integers of seconds, milliseconds, and a fallback 
 
 test('value.errors become an error item with a stable key', () => {
   const change = messagesChange(PHONE_A, {
-    errors: [{ code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', error_data: { details: 'Too many messages' }, href: '/x' }],
+    errors: [
+      {
+        code: 130429,
+        title: 'Rate limit hit',
+        message: 'Rate limit hit',
+        error_data: { details: 'Too many messages' },
+        href: '/x',
+      },
+    ],
   });
   const [a] = items(envelope([{ id: WABA_1, changes: [change] }]));
   const [b] = items(envelope([{ id: WABA_1, changes: [structuredClone(change)] }]));
   assert.equal(a?.kind, 'error');
   if (a?.kind !== 'error') return;
-  assert.deepEqual(a.errors, [{ code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', details: 'Too many messages' }]);
+  assert.deepEqual(a.errors, [
+    { code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', details: 'Too many messages' },
+  ]);
   assert.equal(a.phoneNumberId, PHONE_A);
   assert.match(a.dedupeKey, /^wa:err:[0-9a-f]{64}$/);
   assert.equal(a.dedupeKey, b?.dedupeKey);
@@ -309,7 +520,9 @@ test('a redelivered envelope yields the same dedupe keys', () => {
 });
 
 test('numeric ids are read as digit strings', () => {
-  const m = oneMessage({ from: 16505551234, id: 'wamid.NUM', timestamp: '1', type: 'text', text: { body: 'x' } }, [{ profile: { name: 'N' }, wa_id: 16505551234 }]) as MessageItem;
+  const m = oneMessage({ from: 16505551234, id: 'wamid.NUM', timestamp: '1', type: 'text', text: { body: 'x' } }, [
+    { profile: { name: 'N' }, wa_id: 16505551234 },
+  ]) as MessageItem;
   assert.equal(m.from, '16505551234');
   assert.equal(m.waId, '16505551234');
 });

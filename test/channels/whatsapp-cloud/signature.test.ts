@@ -30,7 +30,17 @@ test('the wrong secret fails', () => {
 test('missing or malformed headers fail closed', () => {
   const good = signMetaBody(BODY, SECRET);
   const hex = good.slice('sha256='.length);
-  for (const header of [undefined, '', 'sha256=', hex, `sha1=${hex}`, `sha256=${hex.slice(2)}`, `sha256=${hex}00`, `sha256=${'z'.repeat(64)}`, `sha256=${hex} extra`]) {
+  for (const header of [
+    undefined,
+    '',
+    'sha256=',
+    hex,
+    `sha1=${hex}`,
+    `sha256=${hex.slice(2)}`,
+    `sha256=${hex}00`,
+    `sha256=${'z'.repeat(64)}`,
+    `sha256=${hex} extra`,
+  ]) {
     assert.equal(verifyMetaSignature(BODY, header, SECRET), false, `header ${JSON.stringify(header)}`);
   }
   // Uppercase hex and surrounding whitespace are the same digest.
@@ -44,7 +54,8 @@ test('an empty secret fails closed', () => {
 });
 
 test('only the one secret given is tried: a signature by any other secret fails', () => {
-  for (const s of ['shared-app-secret', 'tenant-b-secret']) assert.equal(verifyMetaSignature(BODY, signMetaBody(BODY, s), 'tenant-c-secret'), false, s);
+  for (const s of ['shared-app-secret', 'tenant-b-secret'])
+    assert.equal(verifyMetaSignature(BODY, signMetaBody(BODY, s), 'tenant-c-secret'), false, s);
   assert.equal(verifyMetaSignature(BODY, signMetaBody(BODY, 'tenant-c-secret'), 'tenant-c-secret'), true);
 });
 

@@ -32,8 +32,32 @@ function parseOne(env: object): Record<string, unknown> {
 
 test('inboundText round-trips', () => {
   assert.deepEqual(
-    parseOne(inboundText({ phoneNumberId: PHONE, wabaId: '42', from: '16505551234', text: 'STOP', id: 'wamid.T1', timestampMs: TS, profileName: 'Sheena', userId: 'US.1' })),
-    { kind: 'message', dedupeKey: 'wa:msg:wamid.T1', wabaId: '42', phoneNumberId: PHONE, messageId: 'wamid.T1', timestampMs: TS, from: '16505551234', waId: '16505551234', userId: 'US.1', profileName: 'Sheena', type: 'text', text: 'STOP' },
+    parseOne(
+      inboundText({
+        phoneNumberId: PHONE,
+        wabaId: '42',
+        from: '16505551234',
+        text: 'STOP',
+        id: 'wamid.T1',
+        timestampMs: TS,
+        profileName: 'Sheena',
+        userId: 'US.1',
+      }),
+    ),
+    {
+      kind: 'message',
+      dedupeKey: 'wa:msg:wamid.T1',
+      wabaId: '42',
+      phoneNumberId: PHONE,
+      messageId: 'wamid.T1',
+      timestampMs: TS,
+      from: '16505551234',
+      waId: '16505551234',
+      userId: 'US.1',
+      profileName: 'Sheena',
+      type: 'text',
+      text: 'STOP',
+    },
   );
   const forwarded = parseOne(inboundText({ phoneNumberId: PHONE, from: '16505551234', text: 'STOP', forwarded: true }));
   assert.equal(forwarded.forwarded, true);
@@ -51,7 +75,16 @@ test('inboundText for a username-only user carries from_user_id and no phone', (
 });
 
 test('inboundButton round-trips as a template quick-reply', () => {
-  const item = parseOne(inboundButton({ phoneNumberId: PHONE, from: '16505551234', payload: 'OPTOUT_MARKETING', text: 'Stop promotions', contextMessageId: 'wamid.TPL', timestampMs: TS }));
+  const item = parseOne(
+    inboundButton({
+      phoneNumberId: PHONE,
+      from: '16505551234',
+      payload: 'OPTOUT_MARKETING',
+      text: 'Stop promotions',
+      contextMessageId: 'wamid.TPL',
+      timestampMs: TS,
+    }),
+  );
   assert.equal(item.type, 'button');
   assert.deepEqual(item.button, { payload: 'OPTOUT_MARKETING', text: 'Stop promotions' });
   assert.equal(item.contextMessageId, 'wamid.TPL');
@@ -60,15 +93,28 @@ test('inboundButton round-trips as a template quick-reply', () => {
 
 test('inboundInteractive round-trips button and list replies', () => {
   for (const replyType of ['button_reply', 'list_reply'] as const) {
-    const item = parseOne(inboundInteractive({ phoneNumberId: PHONE, from: '16505551234', replyType, id: 'optin_yes', title: 'Yes', messageId: 'wamid.I1' }));
+    const item = parseOne(
+      inboundInteractive({
+        phoneNumberId: PHONE,
+        from: '16505551234',
+        replyType,
+        id: 'optin_yes',
+        title: 'Yes',
+        messageId: 'wamid.I1',
+      }),
+    );
     assert.deepEqual(item.interactive, { type: replyType, id: 'optin_yes', title: 'Yes' });
     assert.equal(item.messageId, 'wamid.I1');
   }
 });
 
 test('userPreference and legacyPreferenceSystem round-trip to the same preference', () => {
-  const modern = parseOne(userPreference({ phoneNumberId: PHONE, waId: '16505551234', value: 'stop', timestampMs: TS }));
-  const legacy = parseOne(legacyPreferenceSystem({ phoneNumberId: PHONE, waId: '16505551234', value: 'stop', timestampMs: TS }));
+  const modern = parseOne(
+    userPreference({ phoneNumberId: PHONE, waId: '16505551234', value: 'stop', timestampMs: TS }),
+  );
+  const legacy = parseOne(
+    legacyPreferenceSystem({ phoneNumberId: PHONE, waId: '16505551234', value: 'stop', timestampMs: TS }),
+  );
   assert.deepEqual(modern, {
     kind: 'preference',
     dedupeKey: `wa:pref:16505551234:marketing_messages:stop:${TS}`,
@@ -83,13 +129,24 @@ test('userPreference and legacyPreferenceSystem round-trip to the same preferenc
   assert.deepEqual(legacy, modern);
   // user_preferences carry an integer timestamp, messages a string one.
   const rawPref = userPreference({ phoneNumberId: PHONE, waId: '1', value: 'resume', timestampMs: TS });
-  assert.equal(typeof (rawPref.entry[0]?.changes[0]?.value.user_preferences as { timestamp: unknown }[])[0]?.timestamp, 'number');
+  assert.equal(
+    typeof (rawPref.entry[0]?.changes[0]?.value.user_preferences as { timestamp: unknown }[])[0]?.timestamp,
+    'number',
+  );
   assert.equal(parseOne(rawPref).value, 'resume');
 });
 
 test('statusUpdate round-trips, including failures', () => {
   const item = parseOne(
-    statusUpdate({ phoneNumberId: PHONE, messageId: 'wamid.OUT', status: 'failed', recipientId: '16505551234', timestampMs: TS, bizOpaque: 'b', errors: [{ code: 131050, title: 'Stopped', details: 'User stopped marketing' }] }),
+    statusUpdate({
+      phoneNumberId: PHONE,
+      messageId: 'wamid.OUT',
+      status: 'failed',
+      recipientId: '16505551234',
+      timestampMs: TS,
+      bizOpaque: 'b',
+      errors: [{ code: 131050, title: 'Stopped', details: 'User stopped marketing' }],
+    }),
   );
   assert.deepEqual(item, {
     kind: 'status',
@@ -103,7 +160,9 @@ test('statusUpdate round-trips, including failures', () => {
     bizOpaque: 'b',
     errors: [{ code: 131050, title: 'Stopped', message: 'Stopped', details: 'User stopped marketing' }],
   });
-  const read = parseOne(statusUpdate({ phoneNumberId: PHONE, messageId: 'wamid.OUT', status: 'read', recipientId: '16505551234' }));
+  const read = parseOne(
+    statusUpdate({ phoneNumberId: PHONE, messageId: 'wamid.OUT', status: 'read', recipientId: '16505551234' }),
+  );
   assert.deepEqual(read.errors, []);
 });
 
@@ -114,13 +173,21 @@ test('batch merges into one envelope: one entry per WABA, every change kept', ()
     inboundText({ phoneNumberId: '2', wabaId: 'W2', from: '2', text: 'b', id: 'wamid.2' }),
     userPreference({ phoneNumberId: '2', wabaId: 'W2', waId: '2', value: 'stop' }),
   );
-  assert.deepEqual(env.entry.map((e) => [e.id, e.changes.map((c) => c.field)]), [
-    ['W1', ['messages', 'messages']],
-    ['W2', ['messages', 'user_preferences']],
-  ]);
+  assert.deepEqual(
+    env.entry.map((e) => [e.id, e.changes.map((c) => c.field)]),
+    [
+      ['W1', ['messages', 'messages']],
+      ['W2', ['messages', 'user_preferences']],
+    ],
+  );
   const r = parseWebhook(env);
   assert.equal(r.ok, true);
-  assert.deepEqual(r.ok && r.items.map((i) => [i.kind, i.wabaId]), [['message', 'W1'], ['status', 'W1'], ['message', 'W2'], ['preference', 'W2']]);
+  assert.deepEqual(r.ok && r.items.map((i) => [i.kind, i.wabaId]), [
+    ['message', 'W1'],
+    ['status', 'W1'],
+    ['message', 'W2'],
+    ['preference', 'W2'],
+  ]);
 });
 
 test('sendSignedWebhook posts Meta-style bytes with a verifiable signature; null secret sends unsigned', async (t) => {

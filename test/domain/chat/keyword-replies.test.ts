@@ -1,7 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_KEYWORD_REPLIES, renderKeywordReply } from '../../../src/domain/chat/keyword-replies.js';
-import { CORE_KEYWORDS, DEFAULT_KEYWORD_PACKS, KEYWORD_LANGUAGES, createKeywordMatcher } from '../../../src/domain/chat/keywords.js';
+import {
+  CORE_KEYWORDS,
+  DEFAULT_KEYWORD_PACKS,
+  KEYWORD_LANGUAGES,
+  createKeywordMatcher,
+} from '../../../src/domain/chat/keywords.js';
 import type { KeywordKind } from '../../../src/domain/chat/keywords.js';
 
 const KINDS: KeywordKind[] = ['opt_out', 'opt_in', 'help'];
@@ -105,6 +110,9 @@ describe('renderKeywordReply', () => {
   });
 
   it('leaves a template without the placeholder unchanged', () => {
-    assert.equal(renderKeywordReply('help', 'en', vars, { en: { help: 'Reply STOP to stop.' } }), 'Reply STOP to stop.');
+    assert.equal(
+      renderKeywordReply('help', 'en', vars, { en: { help: 'Reply STOP to stop.' } }),
+      'Reply STOP to stop.',
+    );
   });
 });

@@ -39,7 +39,18 @@ describe('default keyword packs', () => {
     const has = (lang: string, list: keyof Omit<KeywordPack, 'language'>, words: string[]) => {
       for (const w of words) assert.ok(DEFAULT_KEYWORD_PACKS[lang]![list].includes(w), `${lang}.${list} lacks ${w}`);
     };
-    has('en', 'optOut', ['STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'OPT OUT', 'REVOKE']);
+    has('en', 'optOut', [
+      'STOP',
+      'STOPALL',
+      'STOP ALL',
+      'UNSUBSCRIBE',
+      'CANCEL',
+      'END',
+      'QUIT',
+      'OPTOUT',
+      'OPT OUT',
+      'REVOKE',
+    ]);
     has('en', 'optIn', ['START', 'UNSTOP', 'SUBSCRIBE', 'OPT IN']);
     has('en', 'help', ['HELP', 'INFO']);
     has('es', 'optOut', ['BAJA', 'PARAR', 'DETENER', 'CANCELAR', 'ALTO', 'DAR DE BAJA']);
@@ -100,7 +111,11 @@ describe('every pack keyword matches in any case', () => {
       for (const [list, kind] of LISTS) {
         for (const k of p[list]) {
           for (const variant of [k, k.toLowerCase(), titleCase(k), ` ${k}. `]) {
-            assert.deepEqual(only(variant), { type: 'match', kind, keyword: k, language: code, rule: 'keyword' }, variant);
+            assert.deepEqual(
+              only(variant),
+              { type: 'match', kind, keyword: k, language: code, rule: 'keyword' },
+              variant,
+            );
             assert.deepEqual(accept(match(variant)), { type: 'match', kind, keyword: k }, `${variant}, all packs`);
           }
         }
@@ -300,7 +315,13 @@ describe('normaliseKeywordText', () => {
 describe('business settings', () => {
   it('adds extra keywords of each kind, matched like the packs', () => {
     const m = createKeywordMatcher({ extra: { optOut: ['PAUSE', 'no more news'], optIn: ['RESUME'], help: ['MENU'] } });
-    assert.deepEqual(m('pause!'), { type: 'match', kind: 'opt_out', keyword: 'PAUSE', language: 'en', rule: 'keyword' });
+    assert.deepEqual(m('pause!'), {
+      type: 'match',
+      kind: 'opt_out',
+      keyword: 'PAUSE',
+      language: 'en',
+      rule: 'keyword',
+    });
     assert.deepEqual(accept(m('No  more NEWS')), { type: 'match', kind: 'opt_out', keyword: 'no more news' });
     assert.deepEqual(accept(m('resume')), { type: 'match', kind: 'opt_in', keyword: 'RESUME' });
     assert.deepEqual(accept(m('Menu')), { type: 'match', kind: 'help', keyword: 'MENU' });
@@ -316,13 +337,26 @@ describe('business settings', () => {
   it('uses only the chosen packs, plus the core English keywords', () => {
     const fr = createKeywordMatcher({ languages: ['fr'] });
     assert.deepEqual(fr('stop'), { type: 'match', kind: 'opt_out', keyword: 'STOP', language: 'fr', rule: 'keyword' });
-    assert.deepEqual(fr('arret'), { type: 'match', kind: 'opt_out', keyword: 'ARRÊT', language: 'fr', rule: 'keyword' });
+    assert.deepEqual(fr('arret'), {
+      type: 'match',
+      kind: 'opt_out',
+      keyword: 'ARRÊT',
+      language: 'fr',
+      rule: 'keyword',
+    });
     assert.equal(fr('baja').type, 'none');
     assert.equal(fr('unstop').type, 'none');
-    assert.deepEqual(fr('cancel'), { type: 'match', kind: 'opt_out', keyword: 'CANCEL', language: 'en', rule: 'keyword' });
+    assert.deepEqual(fr('cancel'), {
+      type: 'match',
+      kind: 'opt_out',
+      keyword: 'CANCEL',
+      language: 'en',
+      rule: 'keyword',
+    });
     const none = createKeywordMatcher({ languages: [] });
     for (const [kind, list] of Object.entries(CORE_KEYWORDS)) {
-      for (const k of list) assert.deepEqual(none(k), { type: 'match', kind, keyword: k, language: 'en', rule: 'keyword' });
+      for (const k of list)
+        assert.deepEqual(none(k), { type: 'match', kind, keyword: k, language: 'en', rule: 'keyword' });
     }
     assert.equal(none('arrêt').type, 'none');
   });
@@ -412,7 +446,11 @@ describe('validateKeywordConfig', () => {
     ['a blank extra keyword', { extra: { help: ['   '] } }, ['extra.help[0]']],
     ['an emoji-only extra keyword', { extra: { optOut: ['🛑'] } }, ['extra.optOut[0]']],
     ['a too long extra keyword', { extra: { optOut: ['x'.repeat(61)] } }, ['extra.optOut[0]']],
-    ['too many extra keywords', { extra: { optOut: Array.from({ length: 101 }, (_, i) => `k${i}`) } }, ['extra.optOut']],
+    [
+      'too many extra keywords',
+      { extra: { optOut: Array.from({ length: 101 }, (_, i) => `k${i}`) } },
+      ['extra.optOut'],
+    ],
     ['an opt-in that is a core opt-out', { extra: { optIn: ['Stop!'] } }, ['extra.optIn[0]']],
     ['an opt-out that is a core opt-in', { extra: { optOut: ['START'] } }, ['extra.optOut[0]']],
     ['an opt-in that is a pack opt-out', { extra: { optIn: ['baja'] } }, ['extra.optIn[0]']],

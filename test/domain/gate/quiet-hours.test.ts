@@ -14,12 +14,20 @@ function personOf(phone: string): NonNullable<GateFacts['person']> {
   const timezone = timezoneOfNumber(numberTimezones(r.e164), r.country).timezone;
   return { id: 'per_1', erased: false, unreachable: false, timezone, country: r.country ?? null };
 }
-const quiet = (over: Partial<QuietHours> = {}): QuietHours =>
-  ({ start: '21:00', end: '08:00', defaultTimezone: 'Europe/London', ...over });
+const quiet = (over: Partial<QuietHours> = {}): QuietHours => ({
+  start: '21:00',
+  end: '08:00',
+  defaultTimezone: 'Europe/London',
+  ...over,
+});
 const facts = (now: number, person: GateFacts['person'], q: QuietHours = quiet()): GateFacts => ({
-  now, policy: { ...DEFAULT_POLICY, quietHours: q },
+  now,
+  policy: { ...DEFAULT_POLICY, quietHours: q },
   topic: { id: 'top_1', key: 'delivery', category: 'utility', archived: false },
-  person, suppressed: false, state: { status: 'opted_in', eventId: 'evt_1' }, recentSends: [],
+  person,
+  suppressed: false,
+  state: { status: 'opted_in', eventId: 'evt_1' },
+  recentSends: [],
 });
 
 const NEW_YORK = ['+1 212 555 0100', '+1 202 555 0100'];
@@ -110,7 +118,10 @@ describe('quiet hours on public holidays', () => {
     assert.deepEqual(fields, ['policy.quietHours.holidays.countries[0]', 'policy.quietHours.holidays.countries[1]']);
     const empty = mergePolicy(DEFAULT_POLICY, { quietHours: quiet({ holidays: {} }) });
     assert.ok(!empty.ok);
-    assert.deepEqual(empty.problems.map((p) => p.field), ['policy.quietHours.holidays']);
+    assert.deepEqual(
+      empty.problems.map((p) => p.field),
+      ['policy.quietHours.holidays'],
+    );
     const both = quiet({ holidays: { recipientCountry: true, countries: ['DE'] } });
     assert.ok(mergePolicy(DEFAULT_POLICY, { quietHours: both }).ok);
   });

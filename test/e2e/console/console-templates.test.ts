@@ -139,22 +139,20 @@ it("overview: a template the guard paused, with its rate and a resume button; Me
   await context.close();
 
   // A read-only key sees the pause and the quality, and no resume button.
-  await database.db
-    .transaction()
-    .execute((trx) =>
-      stopTemplate(
-        trx,
-        {
-          businessId: b.id,
-          name: 'spring_sale',
-          status: 'paused',
-          by: 'opt_out_guard',
-          reason: 'opt_out_rate',
-          detail: { optOutRate: 0.1, optOuts: 2, notifications: 20, windowHours: 24, threshold: 0.02 },
-        },
-        t.ctx.clock.now(),
-      ),
-    );
+  await database.db.transaction().execute((trx) =>
+    stopTemplate(
+      trx,
+      {
+        businessId: b.id,
+        name: 'spring_sale',
+        status: 'paused',
+        by: 'opt_out_guard',
+        reason: 'opt_out_rate',
+        detail: { optOutRate: 0.1, optOuts: 2, notifications: 20, windowHours: 24, threshold: 0.02 },
+      },
+      t.ctx.clock.now(),
+    ),
+  );
   const read = (
     await createApiKey(t.ctx, { businessId: b.id, name: 'compliance', role: 'read' } as Parameters<
       typeof createApiKey

@@ -26,7 +26,8 @@ let ctxRef: ReturnType<typeof testContext>;
 
 async function call(method: string, url: string, key: string | null, body?: unknown) {
   return app.inject({
-    method: method as 'GET', url,
+    method: method as 'GET',
+    url,
     headers: key ? { authorization: `Bearer ${key}` } : {},
     ...(body !== undefined ? { payload: body as object } : {}),
   });
@@ -34,14 +35,23 @@ async function call(method: string, url: string, key: string | null, body?: unkn
 
 /** A business with two topics and an opt-in text, created over the API like an integrator would. */
 async function newBusiness(name: string) {
-  const b = await call('POST', '/v1/businesses', adminKey, { slug: `console-${Math.random().toString(36).slice(2, 8)}`, displayName: name });
+  const b = await call('POST', '/v1/businesses', adminKey, {
+    slug: `console-${Math.random().toString(36).slice(2, 8)}`,
+    displayName: name,
+  });
   assert.equal(b.statusCode, 201, b.body);
-  const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'console' })).json().key as string;
-  for (const t of [{ key: 'delivery', name: 'delivery updates' }, { key: 'billing', name: 'billing alerts' }]) {
+  const key = (await call('POST', `/v1/businesses/${b.json().id}/keys`, adminKey, { name: 'console' })).json()
+    .key as string;
+  for (const t of [
+    { key: 'delivery', name: 'delivery updates' },
+    { key: 'billing', name: 'billing alerts' },
+  ]) {
     assert.equal((await call('POST', '/v1/topics', key, { ...t, category: 'utility' })).statusCode, 201);
   }
   const text = await call('POST', '/v1/texts', key, {
-    name: 'default', language: 'en', topicKeys: ['delivery', 'billing'],
+    name: 'default',
+    language: 'en',
+    topicKeys: ['delivery', 'billing'],
     body: `Send me delivery updates and billing alerts from ${name} on WhatsApp. Reply STOP to opt out.`,
   });
   return { key, textHash: text.json().hash as string };
@@ -98,25 +108,45 @@ describe('console files', () => {
 
 describe('console in Chromium (SQLite)', () => {
   let browser: Browser;
-  before(async () => { browser = await launchChromium(); });
-  after(async () => { await browser?.close(); });
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
 
   it('signs in with the key, shows consent and history with evidence, verifies the ledger, signs out', async () => {
     const b = await newBusiness('Console Shop');
     const optIn = await call('POST', '/v1/opt-ins', b.key, {
-      person: { phone: PHONE_A }, topics: ['delivery', 'billing'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE,
+      person: { phone: PHONE_A },
+      topics: ['delivery', 'billing'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: b.textHash,
+      evidence: WEB_EVIDENCE,
     });
     assert.equal(optIn.statusCode, 201, optIn.body);
     const out = await call('POST', '/v1/opt-outs', b.key, {
-      person: { phone: PHONE_A }, scope: 'topics', topics: ['billing'], channel: 'api', action: 'staff_request', evidence: { ticket: 'T-42' },
+      person: { phone: PHONE_A },
+      scope: 'topics',
+      topics: ['billing'],
+      channel: 'api',
+      action: 'staff_request',
+      evidence: { ticket: 'T-42' },
     });
     assert.equal(out.statusCode, 201, out.body);
 
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true });
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 1000 },
+      deviceScaleFactor: 1,
+      acceptDownloads: true,
+    });
     const page = await context.newPage();
     const logged: string[] = [];
     // Chromium itself reports failed requests (the wrong key's 401, the favicon's 404) on the console: not ours.
-    page.on('console', (m) => { if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
     await page.goto(`${base}/console`);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
@@ -133,7 +163,11 @@ describe('console in Chromium (SQLite)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Signed in to Console Shop').waitFor();
     assert.equal(await page.evaluate('sessionStorage.length'), 1);
-    assert.equal(await alert.isHidden(), true, 'a successful sign-in clears the alert: ' + (await alert.isHidden() ? '' : await alert.innerText()));
+    assert.equal(
+      await alert.isHidden(),
+      true,
+      'a successful sign-in clears the alert: ' + ((await alert.isHidden()) ? '' : await alert.innerText()),
+    );
 
     await page.getByRole('button', { name: 'People' }).click();
     await page.getByLabel(/^Number \(any format\)/).fill(PHONE_A);
@@ -144,8 +178,14 @@ describe('console in Chromium (SQLite)', () => {
     await consent.first().waitFor();
     const consentRows = await consent.allInnerTexts();
     assert.equal(consentRows.length, 2);
-    assert.match(consentRows.find((r) => r.startsWith('billing'))!, /opted_out/);
-    assert.match(consentRows.find((r) => r.startsWith('delivery'))!, /opted_in/);
+    assert.match(
+      consentRows.find((r) => r.startsWith('billing'))!,
+      /opted_out/,
+    );
+    assert.match(
+      consentRows.find((r) => r.startsWith('delivery'))!,
+      /opted_in/,
+    );
 
     const history = await page.locator('#history-table tbody tr').allInnerTexts();
     assert.ok(history.length >= 2, history.join('\n'));
@@ -165,7 +205,10 @@ describe('console in Chromium (SQLite)', () => {
 
     // Proof download: a JSON file.
     await page.getByRole('button', { name: 'People' }).click();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download proof' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download proof' }).click(),
+    ]);
     assert.match(download.suggestedFilename(), /^consent-proof-.+\.json$/);
 
     // Keyboard focus is visible.
@@ -209,14 +252,34 @@ describe('console in Chromium (SQLite)', () => {
     const b = await newBusiness('Paging Shop');
     for (let i = 0; i < 55; i++) {
       const r = await call('POST', '/v1/opt-ins', b.key, {
-        person: { phone: `+4479${12000000 + i}` }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE,
+        person: { phone: `+4479${12000000 + i}` },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: b.textHash,
+        evidence: WEB_EVIDENCE,
       });
       assert.equal(r.statusCode, 201, r.body);
     }
     // Two confirmations were in flight when a worker died: their outcome is unknown.
     const businessId = (await call('GET', '/v1/business', b.key)).json().id as string;
-    const stuck = await database.db.selectFrom('messages').select('id').where('business_id', '=', businessId).where('kind', '=', 'confirmation').orderBy('id').limit(2).execute();
-    await database.db.updateTable('messages').set({ status: 'unknown', error_code: 'IN_FLIGHT_AT_CRASH' }).where('id', 'in', stuck.map((m) => m.id)).execute();
+    const stuck = await database.db
+      .selectFrom('messages')
+      .select('id')
+      .where('business_id', '=', businessId)
+      .where('kind', '=', 'confirmation')
+      .orderBy('id')
+      .limit(2)
+      .execute();
+    await database.db
+      .updateTable('messages')
+      .set({ status: 'unknown', error_code: 'IN_FLIGHT_AT_CRASH' })
+      .where(
+        'id',
+        'in',
+        stuck.map((m) => m.id),
+      )
+      .execute();
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();
@@ -242,12 +305,33 @@ describe('console in Chromium (SQLite)', () => {
     await rows.nth(1).waitFor();
     assert.equal(await rows.count(), 2);
     await rows.filter({ hasText: stuck[0]!.id }).getByRole('button', { name: 'Drop' }).click();
-    await page.locator('#messages-status').getByText(/dropped/).waitFor();
-    assert.equal((await database.db.selectFrom('messages').select(['status', 'error_code']).where('id', '=', stuck[0]!.id).executeTakeFirstOrThrow()).error_code, 'DROPPED');
+    await page
+      .locator('#messages-status')
+      .getByText(/dropped/)
+      .waitFor();
+    assert.equal(
+      (
+        await database.db
+          .selectFrom('messages')
+          .select(['status', 'error_code'])
+          .where('id', '=', stuck[0]!.id)
+          .executeTakeFirstOrThrow()
+      ).error_code,
+      'DROPPED',
+    );
     await page.locator('#messages-table tbody tr').filter({ hasText: stuck[0]!.id }).waitFor({ state: 'detached' });
     await rows.filter({ hasText: stuck[1]!.id }).getByRole('button', { name: 'Retry' }).click();
     await page.locator('#messages-status').getByText(stuck[1]!.id).waitFor();
-    assert.equal((await database.db.selectFrom('messages').select('status').where('id', '=', stuck[1]!.id).executeTakeFirstOrThrow()).status, 'queued');
+    assert.equal(
+      (
+        await database.db
+          .selectFrom('messages')
+          .select('status')
+          .where('id', '=', stuck[1]!.id)
+          .executeTakeFirstOrThrow()
+      ).status,
+      'queued',
+    );
     await page.getByText('No messages need a decision.').waitFor();
     assert.deepEqual(errors, []);
     await context.close();
@@ -258,28 +342,68 @@ describe('console in Chromium (SQLite)', () => {
     ctxRef.clock.set(Date.now() - 3_600_000);
     const b = await newBusiness('Tasks Shop');
     assert.equal((await call('PUT', '/v1/capture-settings', b.key, { defaultCountry: 'GB' })).statusCode, 200);
-    const chromeAndroid = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36';
+    const chromeAndroid =
+      'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36';
     const optIn = await call('POST', '/v1/opt-ins', b.key, {
-      person: { phone: PHONE_A }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash,
+      person: { phone: PHONE_A },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: b.textHash,
       evidence: { ip: '203.0.113.7', userAgent: chromeAndroid, pageUrl: 'https://shop.example/whatsapp' },
     });
     assert.equal(optIn.statusCode, 201, optIn.body);
     const personId = optIn.json().personId as string;
     for (let i = 0; i < 3; i++) {
-      assert.equal((await call('POST', '/v1/opt-ins', b.key, { person: { phone: `+4479111230${10 + i}` }, topics: ['billing'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: WEB_EVIDENCE })).statusCode, 201);
+      assert.equal(
+        (
+          await call('POST', '/v1/opt-ins', b.key, {
+            person: { phone: `+4479111230${10 + i}` },
+            topics: ['billing'],
+            channel: 'web',
+            action: 'checked_box',
+            textHash: b.textHash,
+            evidence: WEB_EVIDENCE,
+          })
+        ).statusCode,
+        201,
+      );
     }
-    assert.equal((await call('POST', '/v1/opt-outs', b.key, { person: { phone: '+447911123010' }, scope: 'all', channel: 'api', action: 'staff_request', evidence: { ticket: 'T-9' } })).statusCode, 201);
+    assert.equal(
+      (
+        await call('POST', '/v1/opt-outs', b.key, {
+          person: { phone: '+447911123010' },
+          scope: 'all',
+          channel: 'api',
+          action: 'staff_request',
+          evidence: { ticket: 'T-9' },
+        })
+      ).statusCode,
+      201,
+    );
 
     const noSideways = async (page: Page, what: string) => {
-      const w = await page.evaluate('[document.documentElement.scrollWidth, document.documentElement.clientWidth]') as [number, number];
+      const w = (await page.evaluate(
+        '[document.documentElement.scrollWidth, document.documentElement.clientWidth]',
+      )) as [number, number];
       assert.ok(w[0] <= w[1], `${what}: page is ${w[0]} px wide in a ${w[1]} px viewport`);
     };
     const logged: string[] = [];
     let prefPath = '';
-    for (const [label, viewport] of [['390', PHONE_VIEWPORT], ['1280', { width: 1280, height: 800 }]] as const) {
-      const context = await browser.newContext({ viewport, acceptDownloads: true, timezoneId: 'Europe/Madrid', locale: 'en-GB' });
+    for (const [label, viewport] of [
+      ['390', PHONE_VIEWPORT],
+      ['1280', { width: 1280, height: 800 }],
+    ] as const) {
+      const context = await browser.newContext({
+        viewport,
+        acceptDownloads: true,
+        timezoneId: 'Europe/Madrid',
+        locale: 'en-GB',
+      });
       const page = await context.newPage();
-      page.on('console', (m) => { if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`); });
+      page.on('console', (m) => {
+        if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`);
+      });
       page.on('pageerror', (e) => logged.push(`pageerror: ${e.message}`));
       await page.goto(`${base}/console`);
       await page.getByLabel('Business API key').fill(b.key);
@@ -288,9 +412,16 @@ describe('console in Chromium (SQLite)', () => {
 
       // Overview: the chart is drawn by Chart.js (served by Optline), totals per topic in words.
       await page.locator('#totals-table tbody tr').first().waitFor();
-      assert.equal(await page.evaluate("!!(window.Chart && window.Chart.getChart(document.getElementById('chart-events')))"), true, 'chart drawn');
+      assert.equal(
+        await page.evaluate("!!(window.Chart && window.Chart.getChart(document.getElementById('chart-events')))"),
+        true,
+        'chart drawn',
+      );
       const totals = await page.locator('#totals-table tbody tr').allInnerTexts();
-      assert.ok(totals.some((r) => /delivery updates/.test(r)), totals.join('|'));
+      assert.ok(
+        totals.some((r) => /delivery updates/.test(r)),
+        totals.join('|'),
+      );
       await page.getByText(/4 opt-in\(s\), 1 opt-out\(s\)/).waitFor();
       await noSideways(page, `overview ${label}`);
       await page.screenshot({ path: `${shots}console-overview-${label}.png`, fullPage: true });
@@ -302,9 +433,16 @@ describe('console in Chromium (SQLite)', () => {
       const timeline = page.locator('#timeline li');
       await timeline.first().waitFor();
       const first = await timeline.first().innerText();
-      assert.match(first, /Opted in on the web page, ticked 'delivery updates', from 203\.0\.113\.7, Chrome on Android/);
+      assert.match(
+        first,
+        /Opted in on the web page, ticked 'delivery updates', from 203\.0\.113\.7, Chrome on Android/,
+      );
       assert.match(await page.locator('#consent-words').innerText(), /Agreed to receive delivery updates/);
-      assert.match(await page.locator('#texts').innerText(), /Send me delivery updates and billing alerts from Tasks Shop on WhatsApp\. Reply STOP to opt out\./, 'the full text');
+      assert.match(
+        await page.locator('#texts').innerText(),
+        /Send me delivery updates and billing alerts from Tasks Shop on WhatsApp\. Reply STOP to opt out\./,
+        'the full text',
+      );
       assert.match(await page.locator('#person-messages').innerText(), /Confirmation.*Allowed by the send gate/);
       // Preference link: minted, shown, and it opens the page.
       await page.getByRole('button', { name: 'Preference link' }).click();
@@ -327,8 +465,14 @@ describe('console in Chromium (SQLite)', () => {
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await page.locator('#events-table tbody tr').filter({ hasText: 'opt_out' }).first().waitFor();
       assert.equal(await page.locator('#events-table tbody tr').count(), 1);
-      const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
-      const lines = readFileSync(await csv.path()).toString('utf8').trim().split('\r\n');
+      const [csv] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: 'Download CSV' }).click(),
+      ]);
+      const lines = readFileSync(await csv.path())
+        .toString('utf8')
+        .trim()
+        .split('\r\n');
       assert.equal(lines.length, 2, lines.join('\n'));
       assert.match(lines[0]!, /^occurred_at,recorded_at,type,/);
       assert.match(lines[1]!, /,opt_out,all,/);
@@ -339,10 +483,18 @@ describe('console in Chromium (SQLite)', () => {
       await page.screenshot({ path: `${shots}console-review-${label}.png`, fullPage: true });
       await context.close();
     }
-    assert.equal(await call('GET', prefPath, null).then((r) => r.statusCode), 200, 'the minted link opens the preference page');
+    assert.equal(
+      await call('GET', prefPath, null).then((r) => r.statusCode),
+      200,
+      'the minted link opens the preference page',
+    );
 
     // A read-only key: looks and exports, is shown no erase.
-    const read = await createApiKey(ctxRef, { businessId: (await call('GET', '/v1/business', b.key)).json().id, name: 'compliance', role: 'read' } as Parameters<typeof createApiKey>[1]);
+    const read = await createApiKey(ctxRef, {
+      businessId: (await call('GET', '/v1/business', b.key)).json().id,
+      name: 'compliance',
+      role: 'read',
+    } as Parameters<typeof createApiKey>[1]);
     const context = await browser.newContext({ viewport: PHONE_VIEWPORT });
     const page = await context.newPage();
     await page.goto(`${base}/console`);

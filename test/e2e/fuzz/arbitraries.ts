@@ -36,15 +36,47 @@ export const NUL = '\u0000';
 
 /** Strings no endpoint should answer with a 5xx. */
 export const hostileString = fc.constantFrom(
-  NUL, `a${NUL}b`, `+44${NUL}7911123456`, '\uD800', 'x\uDFFF', '\uDBFF\uDBFF', 'x'.repeat(70_000), 'y'.repeat(1_000), 'z'.repeat(300), '',
-  ' ', '../../etc/passwd', "' OR 1=1 --", '%00', '\u202Eevil', '𝒳𝒴', '+447911123456', '-1', '1e309', 'null', 'undefined', '__proto__',
-  '<script>alert(1)</script>', '\r\nX-Injected: 1', '0'.repeat(64), 'per_00000000000000000000000000', '😀'.repeat(5000),
+  NUL,
+  `a${NUL}b`,
+  `+44${NUL}7911123456`,
+  '\uD800',
+  'x\uDFFF',
+  '\uDBFF\uDBFF',
+  'x'.repeat(70_000),
+  'y'.repeat(1_000),
+  'z'.repeat(300),
+  '',
+  ' ',
+  '../../etc/passwd',
+  "' OR 1=1 --",
+  '%00',
+  '\u202Eevil',
+  '𝒳𝒴',
+  '+447911123456',
+  '-1',
+  '1e309',
+  'null',
+  'undefined',
+  '__proto__',
+  '<script>alert(1)</script>',
+  '\r\nX-Injected: 1',
+  '0'.repeat(64),
+  'per_00000000000000000000000000',
+  '😀'.repeat(5000),
 );
 
 /** Any value of the wrong kind. */
 export const wrongType: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: false }), fc.constant([]), fc.constant({}), hostileString,
-  fc.constant({ __proto__: { admin: true } }), fc.constant([[[[[[]]]]]]), fc.constant(Number.MAX_SAFE_INTEGER * 4),
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double({ noNaN: false }),
+  fc.constant([]),
+  fc.constant({}),
+  hostileString,
+  fc.constant({ __proto__: { admin: true } }),
+  fc.constant([[[[[[]]]]]]),
+  fc.constant(Number.MAX_SAFE_INTEGER * 4),
 );
 
 function resolve(s: Schema, components: Record<string, Schema>): Schema {
@@ -65,7 +97,13 @@ const hinted = (name: string, hints: Hints): fc.Arbitrary<unknown> | null => {
  * A schema-driven generator of valid-looking values: the shape the schema asks for, sizes kept small, the
  * seeded business's phone numbers, text hashes, topics and ids mixed in by field name.
  */
-export function fromSchema(schema: Schema, components: Record<string, Schema>, hints: Hints, name = '', depth = 0): fc.Arbitrary<unknown> {
+export function fromSchema(
+  schema: Schema,
+  components: Record<string, Schema>,
+  hints: Hints,
+  name = '',
+  depth = 0,
+): fc.Arbitrary<unknown> {
   const s = resolve(schema, components);
   if (depth > 6) return fc.constant(null);
   const alts = s.anyOf ?? s.oneOf;
@@ -79,7 +117,8 @@ export function fromSchema(schema: Schema, components: Record<string, Schema>, h
     case 'string': {
       let base: fc.Arbitrary<string>;
       if (s.format === 'email') base = fc.emailAddress();
-      else if (s.pattern) base = fc.stringMatching(new RegExp(s.pattern)).filter((x) => x.length <= (s.maxLength ?? 200));
+      else if (s.pattern)
+        base = fc.stringMatching(new RegExp(s.pattern)).filter((x) => x.length <= (s.maxLength ?? 200));
       else base = fc.string({ minLength: s.minLength ?? 0, maxLength: Math.min(s.maxLength ?? 40, 40) });
       return hint ? fc.oneof({ arbitrary: hint, weight: 3 }, { arbitrary: base, weight: 1 }) : base;
     }
@@ -90,14 +129,19 @@ export function fromSchema(schema: Schema, components: Record<string, Schema>, h
     case 'boolean':
       return fc.boolean();
     case 'array': {
-      const item = s.items ? fromSchema(s.items, components, hints, name.replace(/s$/, ''), depth + 1) : fc.jsonValue({ maxDepth: 1 });
+      const item = s.items
+        ? fromSchema(s.items, components, hints, name.replace(/s$/, ''), depth + 1)
+        : fc.jsonValue({ maxDepth: 1 });
       return fc.array(item, { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 4, 4) });
     }
     case 'object':
     default: {
       const props = s.properties ?? {};
       const keys = Object.keys(props);
-      if (keys.length === 0) return s.additionalProperties === false ? fc.constant({}) : fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+      if (keys.length === 0)
+        return s.additionalProperties === false
+          ? fc.constant({})
+          : fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
       const model = Object.fromEntries(keys.map((k) => [k, fromSchema(props[k]!, components, hints, k, depth + 1)]));
       return fc.record(model, { requiredKeys: (s.required ?? []).filter((k) => keys.includes(k)) });
     }
@@ -119,7 +163,10 @@ function setAt(v: unknown, path: (string | number)[], value: unknown): unknown {
   return copy;
 }
 
-/** A valid-looking value with one place (a field, an item, the whole) replaced by something hostile, or an unknown key added. */
+/**
+ * A valid-looking value with one place (a field, an item, the whole) replaced by something hostile, or an unknown key
+ * added.
+ */
 export function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   return fc.tuple(valid, fc.nat(), fc.oneof(hostileString, wrongType), fc.boolean()).map(([v, i, bad, addKey]) => {
     if (addKey && v && typeof v === 'object' && !Array.isArray(v)) return { ...v, [`x${i % 7}`]: bad };
@@ -132,7 +179,10 @@ export function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
 export const deepJson = (levels: number, kind: 'array' | 'object') =>
   kind === 'array' ? `${'['.repeat(levels)}1${']'.repeat(levels)}` : `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
 
-/** A URL path or query component; lone surrogates (which encodeURIComponent refuses) go as the bytes a client could send. */
+/**
+ * A URL path or query component; lone surrogates (which encodeURIComponent refuses) go as the bytes a client could
+ * send.
+ */
 export function urlPart(s: string): string {
   try {
     return encodeURIComponent(s);

@@ -35,5 +35,14 @@ export async function buildFullApp(database: Database, opts: { logger?: Logger }
   });
   await app.ready();
   const adminKey = (await createApiKey(ctx, { businessId: null, name: 'admin' })).key;
-  return { app, ctx, adminKey, twilio, close: async () => { await app.close(); await twilio.close(); } };
+  return {
+    app,
+    ctx,
+    adminKey,
+    twilio,
+    close: async () => {
+      await app.close();
+      await twilio.close();
+    },
+  };
 }

@@ -9,7 +9,16 @@ import { PHONE_A, WEB_EVIDENCE } from '../../helpers/http.js';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/lib/logger.js';
 import { buildFullApp, type FullApp } from './full-app.js';
-import { deepJson, fromSchema, hostileString, mutated, urlPart, wrongType, type Hints, type Schema } from './arbitraries.js';
+import {
+  deepJson,
+  fromSchema,
+  hostileString,
+  mutated,
+  urlPart,
+  wrongType,
+  type Hints,
+  type Schema,
+} from './arbitraries.js';
 
 /**
  * Schema-driven fuzzing of every operation in the served /openapi.json, plus the webhooks (bad signatures) and the
@@ -19,9 +28,21 @@ import { deepJson, fromSchema, hostileString, mutated, urlPart, wrongType, type 
 const RUNS = Number(process.env.OPTLINE_FUZZ_RUNS ?? 60);
 const SEED = Number(process.env.OPTLINE_FUZZ_SEED ?? 20_260_601);
 
-interface Param { name: string; in: 'path' | 'query' | 'header'; required?: boolean; schema: Schema }
-interface Operation { parameters?: Param[]; requestBody?: { content?: Record<string, { schema: Schema }> }; security?: unknown[] }
-interface Doc { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } }
+interface Param {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  schema: Schema;
+}
+interface Operation {
+  parameters?: Param[];
+  requestBody?: { content?: Record<string, { schema: Schema }> };
+  security?: unknown[];
+}
+interface Doc {
+  paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, Schema> };
+}
 
 type Req = InjectOptions & { label: string };
 
@@ -31,7 +52,11 @@ function sample<T>(arb: fc.Arbitrary<T>, label: string, runs = RUNS): T[] {
   return fc.sample(arb, { numRuns: runs, seed: seedOf(label) });
 }
 
-const badSignature = fc.oneof(fc.constant(undefined), fc.stringMatching(/^sha256=[0-9a-f]{64}$/), hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s) && s.length < 8000));
+const badSignature = fc.oneof(
+  fc.constant(undefined),
+  fc.stringMatching(/^sha256=[0-9a-f]{64}$/),
+  hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s) && s.length < 8000),
+);
 
 forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pages', (db, dialect) => {
   let t: FullApp;
@@ -42,7 +67,12 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
   const byClass: Record<string, number> = {};
   // What the app logged at error level (a 5xx logs its message and stack): quoted next to the failing request.
   const logged: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, done) { logged.push(chunk.toString()); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logged.push(chunk.toString());
+      done();
+    },
+  });
 
   before(async () => {
     t = await buildFullApp(db(), { logger: createLogger('error', sink) });
@@ -52,8 +82,17 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
     await configureTwilioChannel(t.app, s.apiKey);
     // A person with a history, so person routes reach their data (an opt-out: it needs nothing else set up).
     const optIn = await t.app.inject({
-      method: 'POST', url: '/v1/opt-outs', headers: { authorization: `Bearer ${s.apiKey}` },
-      payload: { person: { phone: PHONE_A }, scope: 'topics', topics: ['billing'], channel: 'web', action: 'clicked_link', evidence: WEB_EVIDENCE },
+      method: 'POST',
+      url: '/v1/opt-outs',
+      headers: { authorization: `Bearer ${s.apiKey}` },
+      payload: {
+        person: { phone: PHONE_A },
+        scope: 'topics',
+        topics: ['billing'],
+        channel: 'web',
+        action: 'clicked_link',
+        evidence: WEB_EVIDENCE,
+      },
     });
     assert.equal(optIn.statusCode, 201, optIn.body);
     hints = {
@@ -65,7 +104,9 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
   });
   after(async () => {
     // The figures the closing note quotes.
-    console.log(`fuzz [${dialect}]: ${totals.requests} requests, ${totals.serverErrors} answered 5xx (by class: ${JSON.stringify(byClass)}; ${totals.refusedByClient} not sendable)`);
+    console.log(
+      `fuzz [${dialect}]: ${totals.requests} requests, ${totals.serverErrors} answered 5xx (by class: ${JSON.stringify(byClass)}; ${totals.refusedByClient} not sendable)`,
+    );
     await t.close();
   });
 
@@ -90,7 +131,10 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
       byClass[cls] = (byClass[cls] ?? 0) + 1;
       if (status >= 500) {
         totals.serverErrors++;
-        if (failures.length < 10) failures.push(`${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} (payload ${String(r.payload ?? '').slice(0, 200)}) logged: ${serverError()}`);
+        if (failures.length < 10)
+          failures.push(
+            `${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} (payload ${String(r.payload ?? '').slice(0, 200)}) logged: ${serverError()}`,
+          );
       }
     }
     return failures;
@@ -98,12 +142,23 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
 
   /** The message and top of the stack of what the app logged for the last request. */
   function serverError(): string {
-    return logged.map((l) => {
-      try {
-        const o = JSON.parse(l) as { msg?: string; err?: { message?: string; stack?: string } };
-        return `${o.msg ?? ''}: ${o.err?.message ?? ''} ${(o.err?.stack ?? '').split('\n').slice(1, 4).map((x) => x.trim()).join(' | ')}`;
-      } catch { return l.slice(0, 300); }
-    }).join(' ; ').slice(0, 800) || '(nothing logged)';
+    return (
+      logged
+        .map((l) => {
+          try {
+            const o = JSON.parse(l) as { msg?: string; err?: { message?: string; stack?: string } };
+            return `${o.msg ?? ''}: ${o.err?.message ?? ''} ${(o.err?.stack ?? '')
+              .split('\n')
+              .slice(1, 4)
+              .map((x) => x.trim())
+              .join(' | ')}`;
+          } catch {
+            return l.slice(0, 300);
+          }
+        })
+        .join(' ; ')
+        .slice(0, 800) || '(nothing logged)'
+    );
   }
 
   function keyFor(path: string, op: Operation): fc.Arbitrary<string | null> {
@@ -118,33 +173,63 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
 
   function operationRequests(path: string, method: string, op: Operation, components: Record<string, Schema>): Req[] {
     const params = op.parameters ?? [];
-    const valueOf = (p: Param) => fc.oneof(
-      { arbitrary: fromSchema(p.schema, components, hints, p.name), weight: 3 },
-      { arbitrary: hostileString, weight: 2 },
-      { arbitrary: wrongType.map((v) => (typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined')), weight: 1 },
+    const valueOf = (p: Param) =>
+      fc.oneof(
+        { arbitrary: fromSchema(p.schema, components, hints, p.name), weight: 3 },
+        { arbitrary: hostileString, weight: 2 },
+        {
+          arbitrary: wrongType.map((v) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'))),
+          weight: 1,
+        },
+      );
+    const pathArb = fc.record(
+      Object.fromEntries(params.filter((p) => p.in === 'path').map((p) => [p.name, valueOf(p).map(String)])),
     );
-    const pathArb = fc.record(Object.fromEntries(params.filter((p) => p.in === 'path').map((p) => [p.name, valueOf(p).map(String)])));
-    const queryArb = fc.record(Object.fromEntries(params.filter((p) => p.in === 'query').map((p) => [p.name, valueOf(p).map(String)])), { requiredKeys: [] });
-    const headerArb = fc.record(Object.fromEntries(params.filter((p) => p.in === 'header').map((p) => [p.name, valueOf(p).map(String)])), { requiredKeys: [] });
+    const queryArb = fc.record(
+      Object.fromEntries(params.filter((p) => p.in === 'query').map((p) => [p.name, valueOf(p).map(String)])),
+      { requiredKeys: [] },
+    );
+    const headerArb = fc.record(
+      Object.fromEntries(params.filter((p) => p.in === 'header').map((p) => [p.name, valueOf(p).map(String)])),
+      { requiredKeys: [] },
+    );
     const schema = op.requestBody?.content?.['application/json']?.schema;
     const valid = schema ? fromSchema(schema, components, hints) : null;
     const bodyArb: fc.Arbitrary<string | null> = valid
       ? fc.oneof(
-        { arbitrary: valid.map((v) => JSON.stringify(v)), weight: 3 },
-        { arbitrary: mutated(valid).map((v) => JSON.stringify(v) ?? 'null'), weight: 4 },
-        { arbitrary: wrongType.map((v) => JSON.stringify(v) ?? 'null'), weight: 1 },
-        { arbitrary: fc.constantFrom(deepJson(5_000, 'object'), deepJson(20_000, 'array'), '{"a":', '', '{"__proto__":{"x":1}}', '"\\u0000"'), weight: 1 },
-      )
+          { arbitrary: valid.map((v) => JSON.stringify(v)), weight: 3 },
+          { arbitrary: mutated(valid).map((v) => JSON.stringify(v) ?? 'null'), weight: 4 },
+          { arbitrary: wrongType.map((v) => JSON.stringify(v) ?? 'null'), weight: 1 },
+          {
+            arbitrary: fc.constantFrom(
+              deepJson(5_000, 'object'),
+              deepJson(20_000, 'array'),
+              '{"a":',
+              '',
+              '{"__proto__":{"x":1}}',
+              '"\\u0000"',
+            ),
+            weight: 1,
+          },
+        )
       : fc.constant(null);
     const arb = fc.record({ path: pathArb, query: queryArb, headers: headerArb, body: bodyArb, key: keyFor(path, op) });
     const label = `${method.toUpperCase()} ${path}`;
     return sample(arb, label).map((x) => {
       const url = path.replace(/\{(\w+)\}/g, (_, n: string) => urlPart(x.path[n] ?? 'x'));
-      const qs = Object.entries(x.query).map(([k, v]) => `${urlPart(k)}=${urlPart(v as string)}`).join('&');
+      const qs = Object.entries(x.query)
+        .map(([k, v]) => `${urlPart(k)}=${urlPart(v as string)}`)
+        .join('&');
       const headers: Record<string, string> = { ...(x.headers as Record<string, string>) };
       if (x.key) headers.authorization = x.key.startsWith('Bearer ') ? x.key : `Bearer ${x.key}`;
       if (x.body !== null) headers['content-type'] = 'application/json';
-      return { label, method: method.toUpperCase() as 'GET', url: qs ? `${url}?${qs}` : url, headers, ...(x.body !== null ? { payload: x.body } : {}) };
+      return {
+        label,
+        method: method.toUpperCase() as 'GET',
+        url: qs ? `${url}?${qs}` : url,
+        headers,
+        ...(x.body !== null ? { payload: x.body } : {}),
+      };
     });
   }
 
@@ -152,8 +237,15 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
   it('the fuzz app sends SMS the whole way, to its loopback Twilio (so the SMS operations fuzz the real path)', async () => {
     const before = t.twilio.messages.length;
     const r = await t.app.inject({
-      method: 'POST', url: '/v1/sms/invitations', headers: { authorization: `Bearer ${apiKey}` },
-      payload: { person: { phone: '+14155552671' }, topics: ['delivery'], textHash: hints.textHashes[0], mode: 'keyword' },
+      method: 'POST',
+      url: '/v1/sms/invitations',
+      headers: { authorization: `Bearer ${apiKey}` },
+      payload: {
+        person: { phone: '+14155552671' },
+        topics: ['delivery'],
+        textHash: hints.textHashes[0],
+        mode: 'keyword',
+      },
     });
     assert.equal(r.statusCode, 201, r.body);
     assert.equal(t.twilio.messages.length, before + 1);
@@ -169,7 +261,7 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
       for (const [method, op] of Object.entries(ops)) {
         if (path.startsWith('/webhooks/')) continue; // signed form bodies: below
         operations++;
-        failures.push(...await run(operationRequests(path, method, op, components)));
+        failures.push(...(await run(operationRequests(path, method, op, components))));
       }
     }
     assert.ok(operations >= 40, `the document lists ${operations} operations`);
@@ -178,37 +270,122 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
 
   it('the WhatsApp and Twilio webhooks with bad signatures and hostile bodies: none answered 5xx', async () => {
     const text = fc.oneof(hostileString, fc.string({ maxLength: 30 }));
-    const envelope = fc.record({ pnid: text, from: fc.oneof(text, fc.constant('447911123456')), id: text, body: text }).map((v) => JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [{ id: 'waba', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: v.pnid, display_phone_number: '15550100999' }, messages: [{ from: v.from, id: v.id, timestamp: '1780000000', type: 'text', text: { body: v.body } }] } }] }],
-    }));
-    const waBody = fc.oneof({ arbitrary: envelope, weight: 4 }, { arbitrary: fc.constantFrom(deepJson(20_000, 'array'), deepJson(5_000, 'object'), '{', '', '[]', 'null'), weight: 1 });
+    const envelope = fc
+      .record({ pnid: text, from: fc.oneof(text, fc.constant('447911123456')), id: text, body: text })
+      .map((v) =>
+        JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [
+            {
+              id: 'waba',
+              changes: [
+                {
+                  field: 'messages',
+                  value: {
+                    messaging_product: 'whatsapp',
+                    metadata: { phone_number_id: v.pnid, display_phone_number: '15550100999' },
+                    messages: [
+                      { from: v.from, id: v.id, timestamp: '1780000000', type: 'text', text: { body: v.body } },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        }),
+      );
+    const waBody = fc.oneof(
+      { arbitrary: envelope, weight: 4 },
+      {
+        arbitrary: fc.constantFrom(deepJson(20_000, 'array'), deepJson(5_000, 'object'), '{', '', '[]', 'null'),
+        weight: 1,
+      },
+    );
     const wa = sample(fc.record({ body: waBody, sig: badSignature }), 'whatsapp', RUNS * 3).map((x): Req => ({
-      label: 'POST /webhooks/whatsapp', method: 'POST', url: '/webhooks/whatsapp', payload: x.body,
+      label: 'POST /webhooks/whatsapp',
+      method: 'POST',
+      url: '/webhooks/whatsapp',
+      payload: x.body,
       headers: { 'content-type': 'application/json', ...(x.sig ? { 'x-hub-signature-256': x.sig } : {}) },
     }));
     const formValue = fc.oneof(text, fc.constantFrom(twilioNumber(), ACCOUNT_SID, '+447911123456'));
-    const form = fc.dictionary(fc.constantFrom('To', 'From', 'AccountSid', 'MessageSid', 'CallSid', 'Body', 'Digits', 'MessagingServiceSid', 'x'), formValue, { maxKeys: 8 })
-      .map((d) => Object.entries(d).map(([k, v]) => `${k}=${urlPart(v)}`).join('&'));
-    const twilioPaths = ['/webhooks/twilio/sms', '/webhooks/twilio/voice', `/webhooks/twilio/voice/choice?attempt=1&text=${'0'.repeat(64)}`, '/webhooks/twilio/voice/choice?attempt=%00&text=x'];
-    const tw = sample(fc.record({ path: fc.constantFrom(...twilioPaths), body: form, sig: badSignature }), 'twilio', RUNS * 3).map((x): Req => ({
-      label: 'POST twilio', method: 'POST', url: x.path, payload: x.body,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(x.sig ? { 'x-twilio-signature': x.sig } : {}) },
+    const form = fc
+      .dictionary(
+        fc.constantFrom(
+          'To',
+          'From',
+          'AccountSid',
+          'MessageSid',
+          'CallSid',
+          'Body',
+          'Digits',
+          'MessagingServiceSid',
+          'x',
+        ),
+        formValue,
+        { maxKeys: 8 },
+      )
+      .map((d) =>
+        Object.entries(d)
+          .map(([k, v]) => `${k}=${urlPart(v)}`)
+          .join('&'),
+      );
+    const twilioPaths = [
+      '/webhooks/twilio/sms',
+      '/webhooks/twilio/voice',
+      `/webhooks/twilio/voice/choice?attempt=1&text=${'0'.repeat(64)}`,
+      '/webhooks/twilio/voice/choice?attempt=%00&text=x',
+    ];
+    const tw = sample(
+      fc.record({ path: fc.constantFrom(...twilioPaths), body: form, sig: badSignature }),
+      'twilio',
+      RUNS * 3,
+    ).map((x): Req => ({
+      label: 'POST twilio',
+      method: 'POST',
+      url: x.path,
+      payload: x.body,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(x.sig ? { 'x-twilio-signature': x.sig } : {}),
+      },
     }));
     assert.deepEqual(await run([...wa, ...tw]), []);
   });
 
   it('the hosted pages (opt-in form, widget, preference and unsubscribe links) with hostile input: none answered 5xx', async () => {
     const text = fc.oneof(hostileString, fc.string({ maxLength: 30 }), fc.constantFrom(...hints.phones));
-    const segment = fc.oneof(fc.constant(slug), hostileString.map((s) => s.slice(0, 2000)));
-    const page = fc.record({ seg: segment, kind: fc.constantFrom('opt-in', 'widget.js', 'prefs', 'unsubscribe'), q: text, method: fc.constantFrom('GET', 'POST'),
-      form: fc.dictionary(fc.constantFrom('phone', 'country', 'topics', 'formToken', 'action', 'List-Unsubscribe', 'website'), text, { maxKeys: 6 }) });
+    const segment = fc.oneof(
+      fc.constant(slug),
+      hostileString.map((s) => s.slice(0, 2000)),
+    );
+    const page = fc.record({
+      seg: segment,
+      kind: fc.constantFrom('opt-in', 'widget.js', 'prefs', 'unsubscribe'),
+      q: text,
+      method: fc.constantFrom('GET', 'POST'),
+      form: fc.dictionary(
+        fc.constantFrom('phone', 'country', 'topics', 'formToken', 'action', 'List-Unsubscribe', 'website'),
+        text,
+        { maxKeys: 6 },
+      ),
+    });
     const reqs = sample(page, 'pages', RUNS * 4).map((x): Req => {
-      const url = x.kind === 'prefs' || x.kind === 'unsubscribe' ? `/p/${x.kind}/${urlPart(x.seg)}` : `/p/${urlPart(x.seg)}/${x.kind}?lang=${urlPart(x.q)}&embed=1`;
-      const body = Object.entries(x.form).map(([k, v]) => `${k}=${urlPart(v)}`).join('&');
+      const url =
+        x.kind === 'prefs' || x.kind === 'unsubscribe'
+          ? `/p/${x.kind}/${urlPart(x.seg)}`
+          : `/p/${urlPart(x.seg)}/${x.kind}?lang=${urlPart(x.q)}&embed=1`;
+      const body = Object.entries(x.form)
+        .map(([k, v]) => `${k}=${urlPart(v)}`)
+        .join('&');
       return {
-        label: `pages ${x.kind}`, method: x.method as 'GET', url,
-        headers: { origin: 'https://optline.example', ...(x.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+        label: `pages ${x.kind}`,
+        method: x.method as 'GET',
+        url,
+        headers: {
+          origin: 'https://optline.example',
+          ...(x.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
         ...(x.method === 'POST' ? { payload: body } : {}),
       };
     });

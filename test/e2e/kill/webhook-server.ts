@@ -10,10 +10,16 @@ import { openSqlite } from '../../../src/storage/db.js';
 import { migrateToLatest } from '../../../src/storage/migrate.js';
 
 const [file, keyHex, secret] = process.argv.slice(2);
-if (!file || !keyHex || !secret) throw new Error('usage: webhook-server.ts <sqlite-file> <master-key-hex> <shared-app-secret>');
+if (!file || !keyHex || !secret)
+  throw new Error('usage: webhook-server.ts <sqlite-file> <master-key-hex> <shared-app-secret>');
 const database = openSqlite(file);
 await migrateToLatest(database);
-const ctx = { database, clock: systemClock, keyring: createKeyring(Buffer.from(keyHex, 'hex')), logger: silentLogger() };
+const ctx = {
+  database,
+  clock: systemClock,
+  keyring: createKeyring(Buffer.from(keyHex, 'hex')),
+  logger: silentLogger(),
+};
 const processor = startInboxProcessor(ctx, { pollMs: 100, graceMs: 300 });
 const app = await buildApp({
   ctx,
@@ -23,5 +29,9 @@ const app = await buildApp({
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`LISTENING ${address}\n`);
 process.once('SIGTERM', () => {
-  void app.close().then(() => processor.stop()).then(() => database.close()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => processor.stop())
+    .then(() => database.close())
+    .then(() => process.exit(0));
 });

@@ -45,13 +45,29 @@ after(async () => {
 });
 
 async function phonePage(lang: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: PHONE_VIEWPORT, deviceScaleFactor: 1, javaScriptEnabled: false, locale: lang, isMobile: true, hasTouch: true });
+  const context = await browser.newContext({
+    viewport: PHONE_VIEWPORT,
+    deviceScaleFactor: 1,
+    javaScriptEnabled: false,
+    locale: lang,
+    isMobile: true,
+    hasTouch: true,
+  });
   return { context, page: await context.newPage() };
 }
 
-const events = (businessId: string) => database.db.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).execute();
+const events = (businessId: string) =>
+  database.db.selectFrom('consent_events').selectAll().where('business_id', '=', businessId).execute();
 const evidenceOf = async (eventId: string) =>
-  JSON.parse((await database.db.selectFrom('consent_evidence').select('evidence').where('event_id', '=', eventId).executeTakeFirstOrThrow()).evidence);
+  JSON.parse(
+    (
+      await database.db
+        .selectFrom('consent_evidence')
+        .select('evidence')
+        .where('event_id', '=', eventId)
+        .executeTakeFirstOrThrow()
+    ).evidence,
+  );
 
 // Plain source text, evaluated in the page: a function literal here would be rewritten by the TypeScript loader.
 const CONTRAST = `(selector) => {
@@ -78,8 +94,18 @@ async function contrast(page: Page, selector: string): Promise<number> {
 
 it('hosted page in en, es and pt on a phone: lang attribute, boxes unchecked, labels, contrast; screenshots', async () => {
   const { business } = await seedCaptureBusiness(t.ctx, { name: 'Casa Verde' });
-  await registerText(t.ctx, business.id, { name: 'default', language: 'es', topicKeys: ['delivery', 'billing'], body: 'Sí, quiero recibir delivery updates y billing alerts de Casa Verde por WhatsApp. Responde STOP para darte de baja.' });
-  await registerText(t.ctx, business.id, { name: 'default', language: 'pt', topicKeys: ['delivery', 'billing'], body: 'Sim, quero receber delivery updates e billing alerts de Casa Verde pelo WhatsApp. Responda STOP para sair.' });
+  await registerText(t.ctx, business.id, {
+    name: 'default',
+    language: 'es',
+    topicKeys: ['delivery', 'billing'],
+    body: 'Sí, quiero recibir delivery updates y billing alerts de Casa Verde por WhatsApp. Responde STOP para darte de baja.',
+  });
+  await registerText(t.ctx, business.id, {
+    name: 'default',
+    language: 'pt',
+    topicKeys: ['delivery', 'billing'],
+    body: 'Sim, quero receber delivery updates e billing alerts de Casa Verde pelo WhatsApp. Responda STOP para sair.',
+  });
   for (const lang of ['en', 'es', 'pt']) {
     const { context, page } = await phonePage(lang);
     await page.goto(`${base}/p/${business.slug}/opt-in?topics=delivery,billing&lang=${lang}`);
@@ -87,7 +113,15 @@ it('hosted page in en, es and pt on a phone: lang attribute, boxes unchecked, la
     assert.equal(await page.getByLabel('delivery updates').isChecked(), false);
     assert.equal(await page.getByLabel('billing alerts').isChecked(), false);
     assert.ok(await page.locator('#phone').isVisible());
-    for (const sel of ['h1', '.lead', '.hint', 'label[for="phone"]', 'button.primary', '.consent blockquote', '.small']) {
+    for (const sel of [
+      'h1',
+      '.lead',
+      '.hint',
+      'label[for="phone"]',
+      'button.primary',
+      '.consent blockquote',
+      '.small',
+    ]) {
       const ratio = await contrast(page, sel);
       assert.ok(ratio >= 4.5, `${lang} ${sel}: contrast ${ratio.toFixed(2)} < 4.5`);
     }
@@ -105,11 +139,17 @@ it('keyboard: a logical focus order, and focus is visible', async () => {
   const order: string[] = [];
   for (let i = 0; i < 8; i++) {
     await page.keyboard.press('Tab');
-    order.push(await page.evaluate("(() => { const a = document.activeElement; return (a && (a.id || a.getAttribute('hreflang') || a.tagName.toLowerCase())) || ''; })()") as string);
+    order.push(
+      (await page.evaluate(
+        "(() => { const a = document.activeElement; return (a && (a.id || a.getAttribute('hreflang') || a.tagName.toLowerCase())) || ''; })()",
+      )) as string,
+    );
   }
   assert.deepEqual(order, ['es', 'pt', 'topic-billing', 'topic-delivery', 'country', 'phone', 'button', 'body']);
   await page.focus('#topic-delivery');
-  const outline = await page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#topic-delivery')); return s.outlineStyle + ' ' + s.outlineWidth; })()") as string;
+  const outline = (await page.evaluate(
+    "(() => { const s = getComputedStyle(document.querySelector('#topic-delivery')); return s.outlineStyle + ' ' + s.outlineWidth; })()",
+  )) as string;
   assert.match(outline, /^solid 3px$/);
   await context.close();
 });
@@ -123,10 +163,18 @@ it('no box checked: nothing recorded, the page says why and links the summary to
   await page.waitForSelector('.error-summary');
   const summary = page.getByRole('alert');
   assert.match((await summary.textContent()) ?? '', /Tick at least one type of message\. Nothing was recorded\./);
-  assert.equal(await page.evaluate('document.activeElement && document.activeElement.className'), 'error-summary', 'the summary takes focus');
+  assert.equal(
+    await page.evaluate('document.activeElement && document.activeElement.className'),
+    'error-summary',
+    'the summary takes focus',
+  );
   await page.screenshot({ path: `${shots}opt-in-error-en.png`, fullPage: true });
   await summary.getByRole('link').first().click();
-  assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'topic-billing', 'the summary link leads to the boxes');
+  assert.equal(
+    await page.evaluate('document.activeElement && document.activeElement.id'),
+    'topic-billing',
+    'the summary link leads to the boxes',
+  );
   assert.equal((await events(business.id)).length, 0);
   await context.close();
 });
@@ -173,8 +221,20 @@ it('with the ownership check, the page offers the WhatsApp click-to-chat step', 
 it('preference page in en, es and pt; saving with no box checked records nothing; checking one records it', async () => {
   const { business, text } = await seedCaptureBusiness(t.ctx, { name: 'Luz Norte' });
   // Known from an earlier opt-in that the person then withdrew: every box starts unchecked.
-  const r = await recordOptIn(t.ctx, business.id, { person: { phone: '+14155559001' }, topics: ['billing'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
-  await database.db.updateTable('consent_state').set({ status: 'opted_out' }).where('person_id', '=', r.personId).execute();
+  const r = await recordOptIn(t.ctx, business.id, {
+    person: { phone: '+14155559001' },
+    topics: ['billing'],
+    channel: 'web',
+    action: 'checked_box',
+    textHash: text.hash,
+    evidence: webEvidence,
+    actor: 't',
+  });
+  await database.db
+    .updateTable('consent_state')
+    .set({ status: 'opted_out' })
+    .where('person_id', '=', r.personId)
+    .execute();
   const link = preferenceLink(t.ctx, business.id, r.personId, { publicUrl: base });
   for (const lang of ['en', 'es', 'pt']) {
     const { context, page } = await phonePage(lang);
@@ -194,7 +254,10 @@ it('preference page in en, es and pt; saving with no box checked records nothing
   await page.getByText('Your choices are saved.').waitFor();
   await page.screenshot({ path: `${shots}preferences-saved-en.png`, fullPage: true });
   const added = (await events(business.id)).slice(before);
-  assert.deepEqual(added.map((e) => [e.type, e.topic_keys, e.action]), [['opt_in', '["delivery"]', 'checked_box']]);
+  assert.deepEqual(
+    added.map((e) => [e.type, e.topic_keys, e.action]),
+    [['opt_in', '["delivery"]', 'checked_box']],
+  );
   const ev = await evidenceOf(added[0]!.id);
   assert.equal(ev.ip, '127.0.0.1');
   assert.match(ev.userAgent, /Chrome/);

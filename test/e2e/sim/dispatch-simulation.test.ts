@@ -36,13 +36,22 @@ function suite(name: string, o: { dialect: 'sqlite' | 'postgres'; workers: numbe
         stopped += r.stoppedBeforeCall;
         optOuts += r.optOuts;
       }
-      t.diagnostic(`${o.seeds} seeds: ${calls} provider calls, ${optOuts} acknowledged opt-outs, ${stopped} claimed messages stopped at the last re-check`);
+      t.diagnostic(
+        `${o.seeds} seeds: ${calls} provider calls, ${optOuts} acknowledged opt-outs, ${stopped} claimed messages stopped at the last re-check`,
+      );
       assert.ok(optOuts > o.seeds / 2 && stopped > 0, 'the races were exercised');
     });
   });
 }
 
-suite('simulation: opt-outs racing dispatch, 1 worker [sqlite]', { dialect: 'sqlite', workers: 1, seeds: SQLITE_SEEDS });
+suite('simulation: opt-outs racing dispatch, 1 worker [sqlite]', {
+  dialect: 'sqlite',
+  workers: 1,
+  seeds: SQLITE_SEEDS,
+});
 suite('simulation: opt-outs racing dispatch, 4 workers sharing a pool [postgres] (needs a real PostgreSQL server)', {
-  dialect: 'postgres', workers: 4, seeds: POSTGRES_SEEDS, skip: !PG_URL,
+  dialect: 'postgres',
+  workers: 4,
+  seeds: POSTGRES_SEEDS,
+  skip: !PG_URL,
 });

@@ -104,7 +104,10 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
   };
   const pause = (_p: SendPoint) => jitter();
 
-  const biz = await wa.business({ name: `Sim ${o.seed}`, policy: { confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } } });
+  const biz = await wa.business({
+    name: `Sim ${o.seed}`,
+    policy: { confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } },
+  });
   const businessId = biz.business.id;
 
   // The provider: records each call start the moment the client is invoked, answers after a random delay,
@@ -122,7 +125,13 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
       inFlight.delete(messageId);
       call.endSeq = ++seq;
       if (r() < 0.06) {
-        return { ok: false, httpStatus: 500, code: 131000, title: 'Something went wrong', classification: classifyMetaError(131000, 500) };
+        return {
+          ok: false,
+          httpStatus: 500,
+          code: 131000,
+          title: 'Something went wrong',
+          classification: classifyMetaError(131000, 500),
+        };
       }
       call.accepted = true;
       call.wamid = `wamid.sim${o.seed}.${calls.length}`;
@@ -131,7 +140,10 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
   };
 
   // People, opted in through the API's service (each opt-in queues a confirmation).
-  const phones = Array.from({ length: o.people ?? 5 }, (_, i) => `+4479112${String(10_000 + ((o.seed * 16 + i) % 90_000))}`);
+  const phones = Array.from(
+    { length: o.people ?? 5 },
+    (_, i) => `+4479112${String(10_000 + ((o.seed * 16 + i) % 90_000))}`,
+  );
   const personOf = new Map<string, string>();
   const optIns: ConsentMark[] = [];
   const optOuts: ConsentMark[] = [];
@@ -140,24 +152,48 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
     const startSeq = ++seq;
     optInBegan.set(phone, startSeq);
     const res = await recordOptIn(ctx, businessId, {
-      person: { phone }, topics: [...TOPICS], channel: 'web', action: 'checked_box', textHash: biz.text.hash, evidence: webEvidence, actor: 'sim',
+      person: { phone },
+      topics: [...TOPICS],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: biz.text.hash,
+      evidence: webEvidence,
+      actor: 'sim',
     });
     personOf.set(phone, res.personId);
     optIns.push({ personId: res.personId, startSeq, seq: ++seq, topics: TOPICS });
   };
   for (const p of phones) await optIn(p);
 
-  const workers: DispatchWorker[] = Array.from({ length: o.workers }, (_, w) => startDispatchWorker({
-    ctx, cloud, workerId: `wrk_sim${o.seed}_${w}`, autoStart: false, random: r, pause,
-    sleep: async (ms) => {
-      clock.advance(ms);
-      await jitter(2, 0);
-    },
-    config: { enabled: true, pollMs: 5, batchSize: 2 + Math.floor(r() * 7), leaseMs: 3_600_000, concurrency: 1 + Math.floor(r() * 4), defaultRatePerSecond: 400 },
-  }));
+  const workers: DispatchWorker[] = Array.from({ length: o.workers }, (_, w) =>
+    startDispatchWorker({
+      ctx,
+      cloud,
+      workerId: `wrk_sim${o.seed}_${w}`,
+      autoStart: false,
+      random: r,
+      pause,
+      sleep: async (ms) => {
+        clock.advance(ms);
+        await jitter(2, 0);
+      },
+      config: {
+        enabled: true,
+        pollMs: 5,
+        batchSize: 2 + Math.floor(r() * 7),
+        leaseMs: 3_600_000,
+        concurrency: 1 + Math.floor(r() * 4),
+        defaultRatePerSecond: 400,
+      },
+    }),
+  );
 
   const queue = async (phone: string) => {
-    await queueMessage(ctx, businessId, { person: { phone }, topic: pick(TOPICS), template: { name: 'order_update', language: 'en_US', bodyParams: [`#${seq}`] } });
+    await queueMessage(ctx, businessId, {
+      person: { phone },
+      topic: pick(TOPICS),
+      template: { name: 'order_update', language: 'en_US', bodyParams: [`#${seq}`] },
+    });
   };
   for (let i = 0; i < 2 * phones.length; i++) await queue(pick(phones));
 
@@ -166,18 +202,31 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
     const scopeAll = r() < 0.7;
     const startSeq = ++seq;
     await recordOptOut(ctx, businessId, {
-      person: { phone }, scope: scopeAll ? 'all' : 'topics', ...(scopeAll ? {} : { topics: ['delivery'] }), channel: 'web', action: 'clicked_link',
-      evidence: { page: 'sim' }, actor: 'sim',
+      person: { phone },
+      scope: scopeAll ? 'all' : 'topics',
+      ...(scopeAll ? {} : { topics: ['delivery'] }),
+      channel: 'web',
+      action: 'clicked_link',
+      evidence: { page: 'sim' },
+      actor: 'sim',
     });
     // Acknowledged: the service returned.
-    optOuts.push({ personId: personOf.get(phone)!, startSeq, seq: ++seq, topics: scopeAll ? null : ['delivery'], atAck: true });
+    optOuts.push({
+      personId: personOf.get(phone)!,
+      startSeq,
+      seq: ++seq,
+      topics: scopeAll ? null : ['delivery'],
+      atAck: true,
+    });
     optedOut.add(phone);
   };
   const stopViaWebhook = async (phone: string) => {
     // A second on, so the STOP's time (whole seconds, as Meta sends it) is after the person's last opt-in.
     clock.advance(1000 + Math.floor(r() * 1000));
     const startSeq = ++seq;
-    const res = await wa.post(inboundText({ phoneNumberId: biz.phoneNumberId, from: phone.slice(1), text: 'STOP', timestampMs: clock.now() }));
+    const res = await wa.post(
+      inboundText({ phoneNumberId: biz.phoneNumberId, from: phone.slice(1), text: 'STOP', timestampMs: clock.now() }),
+    );
     if (res.statusCode !== 200) {
       violations.push(`STOP webhook answered ${res.statusCode}`);
       return;
@@ -201,9 +250,15 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
   const statusFlood = async () => {
     const accepted = calls.filter((c) => c.accepted).slice(-12);
     if (accepted.length === 0) return;
-    const envelopes = accepted.map((c) => statusUpdate({
-      phoneNumberId: biz.phoneNumberId, messageId: c.wamid!, status: pick(['sent', 'delivered', 'read'] as const), bizOpaque: c.messageId, timestampMs: clock.now(),
-    }));
+    const envelopes = accepted.map((c) =>
+      statusUpdate({
+        phoneNumberId: biz.phoneNumberId,
+        messageId: c.wamid!,
+        status: pick(['sent', 'delivered', 'read'] as const),
+        bizOpaque: c.messageId,
+        timestampMs: clock.now(),
+      }),
+    );
     const res = await wa.post(batch(...envelopes));
     if (res.statusCode !== 200) violations.push(`status webhook answered ${res.statusCode}`);
   };
@@ -247,10 +302,27 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
   await wa.processor.drain();
   await Promise.all(workers.map((w) => w.stop()));
 
-  const rows = await database.db.selectFrom('messages').leftJoin('topics', (j) => j.onRef('topics.business_id', '=', 'messages.business_id').onRef('topics.id', '=', 'messages.topic_id'))
-    .select(['messages.id', 'messages.person_id', 'messages.kind', 'messages.status', 'messages.provider_message_id', 'messages.claimed_at', 'messages.call_started_at',
-      'messages.call_ended_at', 'messages.cancelled_at', 'messages.cancel_reason', 'messages.error_code', 'topics.key as topic'])
-    .where('messages.business_id', '=', businessId).execute();
+  const rows = await database.db
+    .selectFrom('messages')
+    .leftJoin('topics', (j) =>
+      j.onRef('topics.business_id', '=', 'messages.business_id').onRef('topics.id', '=', 'messages.topic_id'),
+    )
+    .select([
+      'messages.id',
+      'messages.person_id',
+      'messages.kind',
+      'messages.status',
+      'messages.provider_message_id',
+      'messages.claimed_at',
+      'messages.call_started_at',
+      'messages.call_ended_at',
+      'messages.cancelled_at',
+      'messages.cancel_reason',
+      'messages.error_code',
+      'topics.key as topic',
+    ])
+    .where('messages.business_id', '=', businessId)
+    .execute();
   const byId = new Map(rows.map((m) => [m.id, m]));
   const num = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
 
@@ -269,7 +341,10 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
       // An opt-in that began before the call and was not acknowledged before the opt-out began may have
       // committed after it: consent was given again, and the call is allowed.
       const reOptedIn = optIns.some((i) => i.personId === m.person_id && i.startSeq < c.seq && i.seq > out.startSeq);
-      if (!reOptedIn) violations.push(`G1: ${m.kind} ${m.id} (${m.topic ?? '-'}) call started after the acknowledged opt-out of ${m.person_id}`);
+      if (!reOptedIn)
+        violations.push(
+          `G1: ${m.kind} ${m.id} (${m.topic ?? '-'}) call started after the acknowledged opt-out of ${m.person_id}`,
+        );
     }
   }
   // G1, the calls already on their way: an opt-out is acknowledged only after every call to that person that
@@ -279,13 +354,17 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
     for (const c of calls) {
       const m = byId.get(c.messageId);
       if (!m || m.person_id !== out.personId || c.seq > out.startSeq) continue;
-      if (c.endSeq === null || c.endSeq > out.seq) violations.push(`G1: call for ${m.kind} ${m.id} still in flight when the opt-out of ${m.person_id} was acknowledged`);
+      if (c.endSeq === null || c.endSeq > out.seq)
+        violations.push(
+          `G1: call for ${m.kind} ${m.id} still in flight when the opt-out of ${m.person_id} was acknowledged`,
+        );
     }
   }
   // No double send.
   const acceptedBy = new Map<string, Call[]>();
   for (const c of calls) if (c.accepted) acceptedBy.set(c.messageId, [...(acceptedBy.get(c.messageId) ?? []), c]);
-  for (const [id, cs] of acceptedBy) if (cs.length > 1) violations.push(`double send: ${id} accepted ${cs.length} times`);
+  for (const [id, cs] of acceptedBy)
+    if (cs.length > 1) violations.push(`double send: ${id} accepted ${cs.length} times`);
   // Nothing lost.
   const everOptedOut = new Set(optOuts.map((x) => x.personId));
   for (const m of rows) {
@@ -294,42 +373,73 @@ export async function simulate(wa: WaTestApp, database: Database, o: SimOptions)
     if (acc && !(['sent', 'delivered', 'read'].includes(m.status) && m.provider_message_id === acc.wamid)) {
       violations.push(`lost: ${m.id} accepted as ${acc.wamid} but recorded ${m.status} ${m.provider_message_id}`);
     }
-    if (!acc && ['sent', 'delivered', 'read'].includes(m.status)) violations.push(`${m.id} recorded ${m.status} without an accepted call`);
+    if (!acc && ['sent', 'delivered', 'read'].includes(m.status))
+      violations.push(`${m.id} recorded ${m.status} without an accepted call`);
     if (!everOptedOut.has(m.person_id) && m.kind !== 'reply' && !['sent', 'delivered', 'read'].includes(m.status)) {
       violations.push(`lost: ${m.kind} ${m.id} of a subscribed person ended ${m.status} ${m.error_code}`);
     }
   }
   // G5.
   for (const m of rows) {
-    const t = { claimedAt: num(m.claimed_at), callStartedAt: num(m.call_started_at), callEndedAt: num(m.call_ended_at), cancelledAt: num(m.cancelled_at), cancelReason: m.cancel_reason ?? null };
+    const t = {
+      claimedAt: num(m.claimed_at),
+      callStartedAt: num(m.call_started_at),
+      callEndedAt: num(m.call_ended_at),
+      cancelledAt: num(m.cancelled_at),
+      cancelReason: m.cancel_reason ?? null,
+    };
     const lastCall = calls.filter((c) => c.messageId === m.id).at(-1);
-    if (t.callStartedAt !== null && (t.claimedAt === null || t.claimedAt > t.callStartedAt)) violations.push(`G5: ${m.id} call started ${t.callStartedAt} before its claim ${t.claimedAt}`);
-    if (t.callEndedAt !== null && (t.callStartedAt === null || t.callEndedAt < t.callStartedAt)) violations.push(`G5: ${m.id} call ended ${t.callEndedAt} before it started ${t.callStartedAt}`);
+    if (t.callStartedAt !== null && (t.claimedAt === null || t.claimedAt > t.callStartedAt))
+      violations.push(`G5: ${m.id} call started ${t.callStartedAt} before its claim ${t.claimedAt}`);
+    if (t.callEndedAt !== null && (t.callStartedAt === null || t.callEndedAt < t.callStartedAt))
+      violations.push(`G5: ${m.id} call ended ${t.callEndedAt} before it started ${t.callStartedAt}`);
     if (['sent', 'delivered', 'read'].includes(m.status)) {
-      if (t.callStartedAt === null || t.callEndedAt === null) violations.push(`G5: ${m.id} ${m.status} without its call times`);
-      else if (!lastCall || lastCall.at < t.callStartedAt || lastCall.at > t.callEndedAt) violations.push(`G5: ${m.id} recorded call ${t.callStartedAt}..${t.callEndedAt}, provider saw ${lastCall?.at}`);
-      if (/after the cancellation/.test(describeMessage(m.status, t))) violations.push(`G5: ${m.id} says it left after its cancellation`);
+      if (t.callStartedAt === null || t.callEndedAt === null)
+        violations.push(`G5: ${m.id} ${m.status} without its call times`);
+      else if (!lastCall || lastCall.at < t.callStartedAt || lastCall.at > t.callEndedAt)
+        violations.push(`G5: ${m.id} recorded call ${t.callStartedAt}..${t.callEndedAt}, provider saw ${lastCall?.at}`);
+      if (/after the cancellation/.test(describeMessage(m.status, t)))
+        violations.push(`G5: ${m.id} says it left after its cancellation`);
     }
     if (m.status === 'cancelled') {
       if (t.cancelledAt === null || !t.cancelReason) violations.push(`G5: ${m.id} cancelled without when or why`);
       if (acceptedBy.has(m.id)) violations.push(`G5: ${m.id} cancelled although the provider accepted it`);
-      if (t.callEndedAt !== null && t.cancelledAt !== null && t.cancelledAt < t.callEndedAt) violations.push(`G5: ${m.id} cancelled during its call`);
+      if (t.callEndedAt !== null && t.cancelledAt !== null && t.cancelledAt < t.callEndedAt)
+        violations.push(`G5: ${m.id} cancelled during its call`);
     }
   }
 
   return {
-    seed: o.seed, messages: rows.length, calls: calls.length, accepted: [...acceptedBy.keys()].length, optOuts: optOuts.length,
-    stoppedBeforeCall: workers.reduce((a, w) => a + w.metrics().skippedCancelled + w.metrics().stoppedAtStart, 0), violations,
+    seed: o.seed,
+    messages: rows.length,
+    calls: calls.length,
+    accepted: [...acceptedBy.keys()].length,
+    optOuts: optOuts.length,
+    stoppedBeforeCall: workers.reduce((a, w) => a + w.metrics().skippedCancelled + w.metrics().stoppedAtStart, 0),
+    violations,
   };
 }
 
 async function isOptedOut(database: Database, businessId: string, personId: string): Promise<boolean> {
-  const s = await database.db.selectFrom('consent_state').select('status').where('business_id', '=', businessId).where('person_id', '=', personId).execute();
+  const s = await database.db
+    .selectFrom('consent_state')
+    .select('status')
+    .where('business_id', '=', businessId)
+    .where('person_id', '=', personId)
+    .execute();
   return s.length > 0 && s.every((x) => x.status === 'opted_out');
 }
 
-async function openMessages(database: Database, businessId: string): Promise<{ count: number; nextDue: number | null }> {
-  const rows = await database.db.selectFrom('messages').select(['status', 'not_before']).where('business_id', '=', businessId).where('status', 'in', ['queued', 'sending']).execute();
+async function openMessages(
+  database: Database,
+  businessId: string,
+): Promise<{ count: number; nextDue: number | null }> {
+  const rows = await database.db
+    .selectFrom('messages')
+    .select(['status', 'not_before'])
+    .where('business_id', '=', businessId)
+    .where('status', 'in', ['queued', 'sending'])
+    .execute();
   const due = rows.filter((x) => x.status === 'queued').map((x) => Number(x.not_before));
   return { count: rows.length, nextDue: due.length ? Math.min(...due) : null };
 }

@@ -25,26 +25,59 @@ export function twilioPost(
   params: Record<string, string>,
   opts: { token?: string; signature?: string; signedUrl?: string; headers?: Record<string, string> } = {},
 ): Promise<LightMyRequestResponse> {
-  const signature = opts.signature ?? twilio.getExpectedTwilioSignature(opts.token ?? AUTH_TOKEN, opts.signedUrl ?? `${PUBLIC_URL}${pathAndQuery}`, params);
+  const signature =
+    opts.signature ??
+    twilio.getExpectedTwilioSignature(
+      opts.token ?? AUTH_TOKEN,
+      opts.signedUrl ?? `${PUBLIC_URL}${pathAndQuery}`,
+      params,
+    );
   return app.inject({
-    method: 'POST', url: pathAndQuery,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature, host: '10.0.0.5:8080', ...opts.headers },
+    method: 'POST',
+    url: pathAndQuery,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': signature,
+      host: '10.0.0.5:8080',
+      ...opts.headers,
+    },
     payload: form(params),
   });
 }
 
 export const sms = (from: string, body: string, extra: Record<string, string> = {}) => ({
-  MessageSid: nextSid('SM'), AccountSid: ACCOUNT_SID, From: from, To: currentNumber, Body: body, NumMedia: '0', SmsStatus: 'received', ApiVersion: '2010-04-01', ...extra,
+  MessageSid: nextSid('SM'),
+  AccountSid: ACCOUNT_SID,
+  From: from,
+  To: currentNumber,
+  Body: body,
+  NumMedia: '0',
+  SmsStatus: 'received',
+  ApiVersion: '2010-04-01',
+  ...extra,
 });
 
 export const call = (from: string, extra: Record<string, string> = {}) => ({
-  CallSid: nextSid('CA'), AccountSid: ACCOUNT_SID, From: from, To: currentNumber, CallStatus: 'in-progress', Direction: 'inbound', ApiVersion: '2010-04-01', ...extra,
+  CallSid: nextSid('CA'),
+  AccountSid: ACCOUNT_SID,
+  From: from,
+  To: currentNumber,
+  CallStatus: 'in-progress',
+  Direction: 'inbound',
+  ApiVersion: '2010-04-01',
+  ...extra,
 });
 
-export async function configureTwilioChannel(app: FastifyInstance, apiKey: string, extra: Record<string, unknown> = {}) {
+export async function configureTwilioChannel(
+  app: FastifyInstance,
+  apiKey: string,
+  extra: Record<string, unknown> = {},
+) {
   currentNumber = `+1628555${String(1000 + ++numberSeq).slice(-4)}`;
   const r = await app.inject({
-    method: 'PUT', url: '/v1/channels/twilio', headers: { authorization: `Bearer ${apiKey}` },
+    method: 'PUT',
+    url: '/v1/channels/twilio',
+    headers: { authorization: `Bearer ${apiKey}` },
     payload: { accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, from: currentNumber, ...extra },
   });
   if (r.statusCode !== 200) throw new Error(`twilio channel: ${r.statusCode} ${r.body}`);

@@ -1,7 +1,15 @@
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
-import { buildCaptureApp, countRows, form, formState, PUBLIC_URL, seedCaptureBusiness, type CaptureApp } from '../../helpers/capture.js';
+import {
+  buildCaptureApp,
+  countRows,
+  form,
+  formState,
+  PUBLIC_URL,
+  seedCaptureBusiness,
+  type CaptureApp,
+} from '../../helpers/capture.js';
 import { registerText } from '../../../src/services/admin/manage-texts.js';
 import { archiveTopic, createTopic } from '../../../src/services/admin/manage-topics.js';
 
@@ -10,14 +18,25 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 forEachDialect('hosted opt-in page', (db) => {
   let t: CaptureApp;
-  before(async () => { t = await buildCaptureApp(db(), { pagePostsPerPhone: 3 }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await buildCaptureApp(db(), { pagePostsPerPhone: 3 });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   const open = (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
-  const submit = (slug: string, page: Awaited<ReturnType<typeof open>>, fields: Record<string, string | string[] | undefined>, opts: { query?: string; headers?: Record<string, string>; ip?: string } = {}) => {
+  const submit = (
+    slug: string,
+    page: Awaited<ReturnType<typeof open>>,
+    fields: Record<string, string | string[] | undefined>,
+    opts: { query?: string; headers?: Record<string, string>; ip?: string } = {},
+  ) => {
     const st = formState(page);
     return t.app.inject({
-      method: 'POST', url: `/p/${slug}/opt-in${opts.query ?? '?lang=en'}`, remoteAddress: opts.ip ?? '198.51.100.7',
+      method: 'POST',
+      url: `/p/${slug}/opt-in${opts.query ?? '?lang=en'}`,
+      remoteAddress: opts.ip ?? '198.51.100.7',
       headers: { ...FORM, ...ORIGIN, cookie: st.cookie, 'user-agent': 'TestBrowser/1.0', ...opts.headers },
       payload: form({ formToken: st.formToken, ...fields }),
     });
@@ -26,7 +45,9 @@ forEachDialect('hosted opt-in page', (db) => {
   it('renders the registered text in the page language, boxes unchecked, labels tied to inputs, strict headers', async () => {
     const { business } = await seedCaptureBusiness(t.ctx, { name: 'Tienda Sol' });
     await registerText(t.ctx, business.id, {
-      name: 'default', language: 'es', topicKeys: ['delivery', 'billing'],
+      name: 'default',
+      language: 'es',
+      topicKeys: ['delivery', 'billing'],
       body: 'Sí, quiero recibir delivery updates y billing alerts de Tienda Sol por WhatsApp. Responde STOP para darte de baja.',
     });
     const r = await open(`/p/${business.slug}/opt-in?topics=delivery,billing&lang=es`);
@@ -35,7 +56,11 @@ forEachDialect('hosted opt-in page', (db) => {
     assert.match(r.body, /<blockquote id="consent-text" lang="es">Sí, quiero recibir delivery updates/);
     assert.match(r.body, /Recibe mensajes de Tienda Sol por WhatsApp/);
     for (const k of ['delivery', 'billing']) {
-      assert.match(r.body, new RegExp(`<input type="checkbox" id="topic-${k}" name="topics" value="${k}">`), `${k} unchecked`);
+      assert.match(
+        r.body,
+        new RegExp(`<input type="checkbox" id="topic-${k}" name="topics" value="${k}">`),
+        `${k} unchecked`,
+      );
       assert.match(r.body, new RegExp(`<label for="topic-${k}">`));
     }
     assert.match(r.body, /<label for="phone">/);
@@ -79,7 +104,11 @@ forEachDialect('hosted opt-in page', (db) => {
     assert.equal(bad.statusCode, 422);
     assert.match(bad.body, /<a href="#phone">Enter a valid phone number/);
     assert.match(bad.body, /aria-invalid="true"/);
-    assert.match(bad.body, /<input type="checkbox" id="topic-delivery" name="topics" value="delivery" checked>/, 'ticked box stays ticked');
+    assert.match(
+      bad.body,
+      /<input type="checkbox" id="topic-delivery" name="topics" value="delivery" checked>/,
+      'ticked box stays ticked',
+    );
   });
 
   it('by default the opt-in waits for the WhatsApp ownership check: a click-to-chat link with a code', async () => {
@@ -90,8 +119,16 @@ forEachDialect('hosted opt-in page', (db) => {
     const link = /href="(https:\/\/wa\.me\/15550100999\?text=[^"]+)"/.exec(r.body);
     assert.ok(link, r.body);
     assert.match(decodeURIComponent(link[1]!.replace(/&amp;/g, '&')), /My code: OL-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
-    assert.equal(await countRows(db(), 'consent_events', business.id), 0, 'not recorded before the person proves the number');
-    const req = await db().db.selectFrom('ownership_requests').selectAll().where('business_id', '=', business.id).executeTakeFirstOrThrow();
+    assert.equal(
+      await countRows(db(), 'consent_events', business.id),
+      0,
+      'not recorded before the person proves the number',
+    );
+    const req = await db()
+      .db.selectFrom('ownership_requests')
+      .selectAll()
+      .where('business_id', '=', business.id)
+      .executeTakeFirstOrThrow();
     assert.equal(req.phone_e164, '+447911123456');
     assert.deepEqual(JSON.parse(req.topic_keys), ['delivery']);
     const ev = JSON.parse(req.evidence);
@@ -108,18 +145,34 @@ forEachDialect('hosted opt-in page', (db) => {
     assert.equal(r.statusCode, 200);
     assert.match(r.body, /You are subscribed/);
     assert.match(r.body, /billing alerts/);
-    const e = await db().db.selectFrom('consent_events').selectAll().where('business_id', '=', business.id).executeTakeFirstOrThrow();
+    const e = await db()
+      .db.selectFrom('consent_events')
+      .selectAll()
+      .where('business_id', '=', business.id)
+      .executeTakeFirstOrThrow();
     assert.equal(e.channel, 'web');
     assert.equal(e.action, 'checked_box');
     assert.equal(e.text_hash, text.hash);
     assert.deepEqual(JSON.parse(e.topic_keys), ['billing']);
-    const ev = JSON.parse((await db().db.selectFrom('consent_evidence').select('evidence').where('event_id', '=', e.id).executeTakeFirstOrThrow()).evidence);
+    const ev = JSON.parse(
+      (
+        await db()
+          .db.selectFrom('consent_evidence')
+          .select('evidence')
+          .where('event_id', '=', e.id)
+          .executeTakeFirstOrThrow()
+      ).evidence,
+    );
     assert.equal(ev.ip, '198.51.100.7');
     assert.equal(ev.userAgent, 'TestBrowser/1.0');
     assert.deepEqual(ev.topicsChecked, ['billing']);
     assert.deepEqual(ev.topicsOffered, ['billing', 'delivery']);
     assert.equal(typeof ev.submittedAt, 'number');
-    const msg = await db().db.selectFrom('messages').selectAll().where('business_id', '=', business.id).executeTakeFirstOrThrow();
+    const msg = await db()
+      .db.selectFrom('messages')
+      .selectAll()
+      .where('business_id', '=', business.id)
+      .executeTakeFirstOrThrow();
     assert.equal(msg.kind, 'confirmation');
   });
 
@@ -128,10 +181,13 @@ forEachDialect('hosted opt-in page', (db) => {
     const page = await open(`/p/${business.slug}/opt-in`);
     const st = formState(page);
     let n = 0;
-    const post = (headers: Record<string, string>, token = st.formToken) => t.app.inject({
-      method: 'POST', url: `/p/${business.slug}/opt-in?lang=en`, headers: { ...FORM, ...headers },
-      payload: form({ formToken: token, topics: 'delivery', phone: `+1415555267${n++}` }),
-    });
+    const post = (headers: Record<string, string>, token = st.formToken) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/p/${business.slug}/opt-in?lang=en`,
+        headers: { ...FORM, ...headers },
+        payload: form({ formToken: token, topics: 'delivery', phone: `+1415555267${n++}` }),
+      });
     const noCookie = await post(ORIGIN);
     assert.equal(noCookie.statusCode, 400);
     assert.match(noCookie.body, /This form was open too long or was not sent from this page/);
@@ -140,7 +196,10 @@ forEachDialect('hosted opt-in page', (db) => {
     assert.match(crossSite.body, /This form cannot be sent from here/);
     const fetchMeta = await post({ cookie: st.cookie, 'sec-fetch-site': 'cross-site' });
     assert.equal(fetchMeta.statusCode, 403);
-    const forged = await post({ ...ORIGIN, cookie: st.cookie }, st.formToken.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
+    const forged = await post(
+      { ...ORIGIN, cookie: st.cookie },
+      st.formToken.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+    );
     assert.equal(forged.statusCode, 400);
     t.ctx.clock.advance(3 * 3_600_000);
     const stale = await post({ ...ORIGIN, cookie: st.cookie });
@@ -152,9 +211,24 @@ forEachDialect('hosted opt-in page', (db) => {
     const { business } = await seedCaptureBusiness(t.ctx);
     const page = await open(`/p/${business.slug}/opt-in`);
     const codes: number[] = [];
-    for (let i = 0; i < 4; i++) codes.push((await submit(business.slug, page, { topics: 'delivery', phone: '+14155550123', country: 'US' }, { ip: `192.0.2.${i + 1}` })).statusCode);
+    for (let i = 0; i < 4; i++)
+      codes.push(
+        (
+          await submit(
+            business.slug,
+            page,
+            { topics: 'delivery', phone: '+14155550123', country: 'US' },
+            { ip: `192.0.2.${i + 1}` },
+          )
+        ).statusCode,
+      );
     assert.deepEqual(codes, [200, 200, 200, 429]);
-    const last = await submit(business.slug, page, { topics: 'delivery', phone: '+14155550123', country: 'US' }, { ip: '192.0.2.99' });
+    const last = await submit(
+      business.slug,
+      page,
+      { topics: 'delivery', phone: '+14155550123', country: 'US' },
+      { ip: '192.0.2.99' },
+    );
     assert.match(last.body, /Too many attempts/);
     assert.match(String(last.headers['content-type']), /text\/html/);
   });

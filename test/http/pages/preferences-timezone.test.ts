@@ -4,7 +4,12 @@ import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import {
-  buildCaptureApp, form, formState, PUBLIC_URL, seedCaptureBusiness, type CaptureApp,
+  buildCaptureApp,
+  form,
+  formState,
+  PUBLIC_URL,
+  seedCaptureBusiness,
+  type CaptureApp,
 } from '../../helpers/capture.js';
 import { webEvidence } from '../../helpers/seed.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
@@ -16,14 +21,20 @@ const PHONE = '+14155554002'; // San Francisco: America/Los_Angeles
 
 forEachDialect('preference page: time zone', (db) => {
   let t: CaptureApp;
-  before(async () => { t = await buildCaptureApp(db()); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await buildCaptureApp(db());
+  });
+  after(async () => {
+    await t.close();
+  });
 
   type Page = Awaited<ReturnType<typeof t.app.inject>>;
   const save = (path: string, page: Page, fields: Record<string, string | string[]>) => {
     const st = formState(page);
     return t.app.inject({
-      method: 'POST', url: `${path}?lang=en`, remoteAddress: '198.51.100.21',
+      method: 'POST',
+      url: `${path}?lang=en`,
+      remoteAddress: '198.51.100.21',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: PUBLIC_URL, cookie: st.cookie },
       payload: form({ formToken: st.formToken, ...fields }),
     });
@@ -39,8 +50,13 @@ forEachDialect('preference page: time zone', (db) => {
     const quietHours = { start: '21:00', end: '08:00', defaultTimezone: 'Europe/London' };
     await updateBusiness(t.ctx, seed.business.id, { policy: { quietHours } });
     const r = await recordOptIn(t.ctx, seed.business.id, {
-      person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: seed.text.hash,
-      evidence: webEvidence, actor: 't',
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: seed.text.hash,
+      evidence: webEvidence,
+      actor: 't',
     });
     const link = preferenceLink(t.ctx, seed.business.id, r.personId, { publicUrl: PUBLIC_URL });
 

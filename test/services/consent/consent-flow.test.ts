@@ -19,8 +19,13 @@ forEachDialect('consent flow', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const optIn = await recordOptIn(ctx, business.id, {
-      person: { phone: '+44 7911 123456' }, topics: ['delivery'], channel: 'web', action: 'checked_box',
-      textHash: text.hash, evidence: webEvidence, actor: 'test',
+      person: { phone: '+44 7911 123456' },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 'test',
     });
     assert.deepEqual(optIn.changed, [{ topic: 'delivery', status: 'opted_in' }]);
     assert.ok(optIn.confirmationMessageId, 'a confirmation is queued with the opt-in');
@@ -28,17 +33,34 @@ forEachDialect('consent flow', (db) => {
     const d1 = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' });
     assert.equal(d1.outcome, 'allow');
     const d2 = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'billing' });
-    assert.deepEqual(d2.reasons.map((r) => r.code), ['NO_CONSENT']);
+    assert.deepEqual(
+      d2.reasons.map((r) => r.code),
+      ['NO_CONSENT'],
+    );
 
-    const q = await queueMessage(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery', template: { name: 'order_update', language: 'en' } });
+    const q = await queueMessage(ctx, business.id, {
+      person: { phone: PHONE },
+      topic: 'delivery',
+      template: { name: 'order_update', language: 'en' },
+    });
     assert.equal(q.outcome, 'queued');
 
     ctx.clock.advance(1000);
-    const out = await recordOptOut(ctx, business.id, { person: { phone: PHONE }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.1', text: 'STOP' }, actor: 'test' });
+    const out = await recordOptOut(ctx, business.id, {
+      person: { phone: PHONE },
+      scope: 'all',
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      evidence: { messageId: 'wamid.1', text: 'STOP' },
+      actor: 'test',
+    });
     assert.equal(out.cancelledMessages, 2, 'the notification and the confirmation are cancelled');
     const d3 = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' });
     assert.equal(d3.outcome, 'refuse');
-    assert.deepEqual(d3.reasons.map((r) => r.code), ['OPTED_OUT']);
+    assert.deepEqual(
+      d3.reasons.map((r) => r.code),
+      ['OPTED_OUT'],
+    );
     assert.deepEqual(d3.reasons[0]!.eventIds, [out.event.id]);
   });
 
@@ -46,41 +68,132 @@ forEachDialect('consent flow', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const t0 = ctx.clock.now();
-    await recordOptOut(ctx, business.id, { person: { phone: PHONE }, scope: 'all', channel: 'sms', action: 'sent_keyword', evidence: { messageId: 'SM1' }, actor: 't', occurredAt: t0 });
-    await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't', occurredAt: t0 - 60_000 });
-    assert.equal((await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).reasons[0]?.code, 'OPTED_OUT');
-    await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't', occurredAt: t0 });
-    assert.equal((await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).reasons[0]?.code, 'OPTED_OUT', 'tie: opt-out wins');
+    await recordOptOut(ctx, business.id, {
+      person: { phone: PHONE },
+      scope: 'all',
+      channel: 'sms',
+      action: 'sent_keyword',
+      evidence: { messageId: 'SM1' },
+      actor: 't',
+      occurredAt: t0,
+    });
+    await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+      occurredAt: t0 - 60_000,
+    });
+    assert.equal(
+      (await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).reasons[0]?.code,
+      'OPTED_OUT',
+    );
+    await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+      occurredAt: t0,
+    });
+    assert.equal(
+      (await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).reasons[0]?.code,
+      'OPTED_OUT',
+      'tie: opt-out wins',
+    );
     // A topic created after the STOP does not take an opt-in made before the STOP either.
     await createTopic(ctx, business.id, { key: 'returns', name: 'returns', category: 'utility' });
     ctx.clock.advance(5000);
-    const later = await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
-    assert.deepEqual(later.changed, [{ topic: 'delivery', status: 'opted_in' }], 'a new active opt-in after the STOP counts');
+    const later = await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
+    assert.deepEqual(
+      later.changed,
+      [{ topic: 'delivery', status: 'opted_in' }],
+      'a new active opt-in after the STOP counts',
+    );
   });
 
   it('refuses an opt-in without an active action, without evidence, or for marketing', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     await createTopic(ctx, business.id, { key: 'promos', name: 'promotions', category: 'marketing' });
-    const base = { person: { phone: PHONE }, topics: ['delivery'], channel: 'web' as const, action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' };
-    await assert.rejects(recordOptIn(ctx, business.id, { ...base, action: 'sent_message' }), (e: AppError) => e.code === 'NO_USER_ACTION');
-    await assert.rejects(recordOptIn(ctx, business.id, { ...base, evidence: { ip: '1.2.3.4' } }), (e: AppError) => e.code === 'MISSING_EVIDENCE' && e.problems[0]!.field === 'evidence.userAgent');
-    await assert.rejects(recordOptIn(ctx, business.id, { ...base, topics: ['promos'] }), (e: AppError) => e.code === 'CATEGORY_NOT_ALLOWED');
-    await assert.rejects(recordOptIn(ctx, business.id, { ...base, person: { phone: '12345' } }), (e: AppError) => e.code === 'INVALID_PHONE');
-    await assert.rejects(recordOptIn(ctx, business.id, { ...base, topics: ['nope'] }), (e: AppError) => e.code === 'UNKNOWN_TOPIC');
-    const count = await db().db.selectFrom('consent_events').select((eb) => eb.fn.countAll().as('n')).where('business_id', '=', business.id).executeTakeFirstOrThrow();
+    const base = {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web' as const,
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    };
+    await assert.rejects(
+      recordOptIn(ctx, business.id, { ...base, action: 'sent_message' }),
+      (e: AppError) => e.code === 'NO_USER_ACTION',
+    );
+    await assert.rejects(
+      recordOptIn(ctx, business.id, { ...base, evidence: { ip: '1.2.3.4' } }),
+      (e: AppError) => e.code === 'MISSING_EVIDENCE' && e.problems[0]!.field === 'evidence.userAgent',
+    );
+    await assert.rejects(
+      recordOptIn(ctx, business.id, { ...base, topics: ['promos'] }),
+      (e: AppError) => e.code === 'CATEGORY_NOT_ALLOWED',
+    );
+    await assert.rejects(
+      recordOptIn(ctx, business.id, { ...base, person: { phone: '12345' } }),
+      (e: AppError) => e.code === 'INVALID_PHONE',
+    );
+    await assert.rejects(
+      recordOptIn(ctx, business.id, { ...base, topics: ['nope'] }),
+      (e: AppError) => e.code === 'UNKNOWN_TOPIC',
+    );
+    const count = await db()
+      .db.selectFrom('consent_events')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('business_id', '=', business.id)
+      .executeTakeFirstOrThrow();
     assert.equal(Number(count.n), 0, 'nothing was written');
   });
 
   it('erasure keeps the person suppressed, blocks re-import, and the chain still verifies', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const r = await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
+    const r = await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
     await erasePerson(ctx, business.id, r.personId, { actor: 't' });
     const d = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' });
-    assert.deepEqual(d.reasons.map((x) => x.code), ['CONTACT_ERASED']);
+    assert.deepEqual(
+      d.reasons.map((x) => x.code),
+      ['CONTACT_ERASED'],
+    );
     await assert.rejects(
-      recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'import', action: 'checked_box', textHash: text.hash, evidence: { file: 'a.csv', row: 2 }, actor: 't' }),
+      recordOptIn(ctx, business.id, {
+        person: { phone: PHONE },
+        topics: ['delivery'],
+        channel: 'import',
+        action: 'checked_box',
+        textHash: text.hash,
+        evidence: { file: 'a.csv', row: 2 },
+        actor: 't',
+      }),
       (e: AppError) => e.code === 'CONTACT_ERASED',
     );
     const proof = await exportProof(ctx, business.id, r.personId);
@@ -92,11 +205,34 @@ forEachDialect('consent flow', (db) => {
   it('verification names an altered and a deleted event', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const a = await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
+    const a = await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
     ctx.clock.advance(1000);
-    const b = await recordOptOut(ctx, business.id, { person: { phone: PHONE }, scope: 'all', channel: 'web', action: 'clicked_link', evidence: {}, actor: 't' });
+    const b = await recordOptOut(ctx, business.id, {
+      person: { phone: PHONE },
+      scope: 'all',
+      channel: 'web',
+      action: 'clicked_link',
+      evidence: {},
+      actor: 't',
+    });
     ctx.clock.advance(1000);
-    await recordOptIn(ctx, business.id, { person: { phone: PHONE }, topics: ['billing'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
+    await recordOptIn(ctx, business.id, {
+      person: { phone: PHONE },
+      topics: ['billing'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
     assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true);
     await db().db.updateTable('consent_events').set({ channel: 'api' }).where('id', '=', a.event.id).execute();
     const v1 = await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id });
@@ -110,10 +246,18 @@ forEachDialect('consent flow', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     // On a PostgreSQL server these race for real: the optimistic writes that lose take the locking path.
-    const optIn = (i: number, sourceRef?: string) => recordOptIn(ctx, business.id, {
-      person: { phone: PHONE }, topics: [i % 2 ? 'billing' : 'delivery'], channel: 'web', action: 'checked_box',
-      textHash: text.hash, evidence: webEvidence, actor: 't', occurredAt: ctx.clock.now() - i, sourceRef,
-    });
+    const optIn = (i: number, sourceRef?: string) =>
+      recordOptIn(ctx, business.id, {
+        person: { phone: PHONE },
+        topics: [i % 2 ? 'billing' : 'delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: text.hash,
+        evidence: webEvidence,
+        actor: 't',
+        occurredAt: ctx.clock.now() - i,
+        sourceRef,
+      });
     const first = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => optIn(i)));
     assert.equal(new Set(first.map((r) => r.personId)).size, 1, 'one person, created once');
     assert.deepEqual(first.map((r) => r.event.seq).sort(), [1, 2, 3, 4, 5, 6]);

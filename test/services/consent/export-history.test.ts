@@ -6,7 +6,13 @@ import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
 import { seedBusiness, webEvidence } from '../../helpers/seed.js';
 import type { ServiceContext } from '../../../src/services/context.js';
-import { exportHistory, historyPages, safeCell, type ExportOptions, type HistoryEvent } from '../../../src/services/consent/export-history.js';
+import {
+  exportHistory,
+  historyPages,
+  safeCell,
+  type ExportOptions,
+  type HistoryEvent,
+} from '../../../src/services/consent/export-history.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
 import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import { erasePerson } from '../../../src/services/consent/erase-person.js';
@@ -16,7 +22,11 @@ const FORMULA = "=cmd|' /C calc'!A0";
 const US = '+12025550143';
 const UK = '+447911123456';
 
-async function exported(ctx: ServiceContext, businessId: string, opts: ExportOptions): Promise<{ text: string; events: number }> {
+async function exported(
+  ctx: ServiceContext,
+  businessId: string,
+  opts: ExportOptions,
+): Promise<{ text: string; events: number }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -30,11 +40,29 @@ async function seedLedger(ctx: ServiceContext & { clock: { advance(ms: number): 
   const seeded = await seedBusiness(ctx);
   const { business, text } = seeded;
   const base = { channel: 'web' as const, action: 'checked_box', textHash: text.hash, evidence: webEvidence };
-  const us = await recordOptIn(ctx, business.id, { ...base, person: { phone: US }, topics: ['delivery'], actor: 'api:key_1' });
+  const us = await recordOptIn(ctx, business.id, {
+    ...base,
+    person: { phone: US },
+    topics: ['delivery'],
+    actor: 'api:key_1',
+  });
   ctx.clock.advance(1000);
-  const uk = await recordOptIn(ctx, business.id, { ...base, person: { phone: UK }, topics: ['delivery', 'billing'], actor: FORMULA, evidence: { ...webEvidence, userAgent: '@SUM(1+1)' } });
+  const uk = await recordOptIn(ctx, business.id, {
+    ...base,
+    person: { phone: UK },
+    topics: ['delivery', 'billing'],
+    actor: FORMULA,
+    evidence: { ...webEvidence, userAgent: '@SUM(1+1)' },
+  });
   ctx.clock.advance(1000);
-  await recordOptOut(ctx, business.id, { person: { phone: US }, scope: 'all', channel: 'sms', action: 'sent_keyword', evidence: { messageId: 'SM1' }, actor: '-1+1' });
+  await recordOptOut(ctx, business.id, {
+    person: { phone: US },
+    scope: 'all',
+    channel: 'sms',
+    action: 'sent_keyword',
+    evidence: { messageId: 'SM1' },
+    actor: '-1+1',
+  });
   return { ...seeded, usId: us.personId, ukId: uk.personId };
 }
 
@@ -65,8 +93,18 @@ forEachDialect('export history', (db) => {
     const ctx = testContext(db());
     const { business } = await seedLedger(ctx);
     const { text } = await exported(ctx, business.id, { format: 'json' });
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as HistoryEvent);
-    assert.deepEqual(lines.map((e) => [e.phone, e.type]), [[US, 'opt_in'], [UK, 'opt_in'], [US, 'opt_out']]);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as HistoryEvent);
+    assert.deepEqual(
+      lines.map((e) => [e.phone, e.type]),
+      [
+        [US, 'opt_in'],
+        [UK, 'opt_in'],
+        [US, 'opt_out'],
+      ],
+    );
     assert.equal(lines[1]!.actor, FORMULA);
     assert.deepEqual(lines[1]!.topics, ['billing', 'delivery']);
   });
@@ -81,27 +119,58 @@ forEachDialect('export history', (db) => {
       all.push(...page);
     }
     assert.equal(pages, 2);
-    assert.deepEqual(all.map((e) => e.seq), [1, 1, 2]);
+    assert.deepEqual(
+      all.map((e) => e.seq),
+      [1, 1, 2],
+    );
     assert.equal(new Set(all.map((e) => e.eventId)).size, 3);
     const since = (await exported(ctx, business.id, { format: 'json', since: Date.UTC(2026, 5, 1, 12, 0, 1) })).events;
     assert.equal(since, 2);
     const person = await exported(ctx, business.id, { format: 'json', personId: usId });
     assert.equal(person.events, 2);
-    assert.ok(person.text.trim().split('\n').every((l) => (JSON.parse(l) as HistoryEvent).personId === usId));
-    assert.equal((await exported(ctx, business.id, { format: 'csv', personId: 'per_none' })).text.trim(), 'event_id,person_id,phone,seq,type,scope,topics,channel,action,occurred_at,recorded_at,text_hash,source_ref,actor,evidence,evidence_hash,prev_hash,hash');
+    assert.ok(
+      person.text
+        .trim()
+        .split('\n')
+        .every((l) => (JSON.parse(l) as HistoryEvent).personId === usId),
+    );
+    assert.equal(
+      (await exported(ctx, business.id, { format: 'csv', personId: 'per_none' })).text.trim(),
+      'event_id,person_id,phone,seq,type,scope,topics,channel,action,occurred_at,recorded_at,text_hash,source_ref,actor,evidence,evidence_hash,prev_hash,hash',
+    );
   });
 
   it('an erased person is exported without number or evidence', async () => {
     const ctx = testContext(db());
     const { business, usId } = await seedLedger(ctx);
     await erasePerson(ctx, business.id, usId, { actor: 'dpo' });
-    const rows = parse((await exported(ctx, business.id, { format: 'csv', personId: usId })).text, { columns: true }) as Record<string, string>[];
-    assert.deepEqual(rows.map((r) => r.type), ['opt_in', 'opt_out', 'erased']);
+    const rows = parse((await exported(ctx, business.id, { format: 'csv', personId: usId })).text, {
+      columns: true,
+    }) as Record<string, string>[];
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      ['opt_in', 'opt_out', 'erased'],
+    );
     assert.ok(rows.every((r) => r.phone === ''));
-    assert.deepEqual(rows.map((r) => r.evidence === ''), [true, true, false], 'only the erasure keeps its own (impersonal) evidence');
+    assert.deepEqual(
+      rows.map((r) => r.evidence === ''),
+      [true, true, false],
+      'only the erasure keeps its own (impersonal) evidence',
+    );
   });
 });
 
 it('safeCell prefixes exactly the characters spreadsheets start formulas with', () => {
-  assert.deepEqual(['=1', '+1', '-1', '@a', '\tx', '\rx', 'a=1', '', "'x", ' =1'].map(safeCell), ["'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", 'a=1', '', "'x", ' =1']);
+  assert.deepEqual(['=1', '+1', '-1', '@a', '\tx', '\rx', 'a=1', '', "'x", ' =1'].map(safeCell), [
+    "'=1",
+    "'+1",
+    "'-1",
+    "'@a",
+    "'\tx",
+    "'\rx",
+    'a=1',
+    '',
+    "'x",
+    ' =1',
+  ]);
 });

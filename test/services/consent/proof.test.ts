@@ -15,8 +15,18 @@ forEachDialect('signed proof bundles', (db) => {
   it('a fresh bundle verifies offline with only the public key; every one-byte change to it fails', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const base = { channel: 'web' as const, action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' };
-    const r = await recordOptIn(ctx, business.id, { ...base, person: { phone: '+447911123456' }, topics: ['delivery'] });
+    const base = {
+      channel: 'web' as const,
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    };
+    const r = await recordOptIn(ctx, business.id, {
+      ...base,
+      person: { phone: '+447911123456' },
+      topics: ['delivery'],
+    });
     await recordOptIn(ctx, business.id, { ...base, person: { personId: r.personId }, topics: ['billing'] });
     await sealBusiness(ctx, business.id);
     const bundle = await exportProof(ctx, business.id, r.personId);
@@ -24,7 +34,11 @@ forEachDialect('signed proof bundles', (db) => {
     const file = JSON.stringify(bundle);
     const pem = ctx.keyring.ledger.publicKeyPem;
     const ok = verifyBundle(file, pem);
-    assert.deepEqual([ok.ok, ok.personId, ok.events, ok.keyId], [true, r.personId, 2, ctx.keyring.ledger.keyId], ok.reason ?? '');
+    assert.deepEqual(
+      [ok.ok, ok.personId, ok.events, ok.keyId],
+      [true, r.personId, 2, ctx.keyring.ledger.keyId],
+      ok.reason ?? '',
+    );
 
     // Every byte position, one bit flipped (bounded: the file is a few kilobytes).
     const bytes = Buffer.from(file, 'utf8');
@@ -45,12 +59,22 @@ forEachDialect('signed proof bundles', (db) => {
     const t = await buildTestApp(db());
     const b = await t.newBusiness();
     const optIn = await t.call('POST', '/v1/opt-ins', b.key, {
-      person: { phone: '+447911123400' }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.textHash, evidence: webEvidence,
+      person: { phone: '+447911123400' },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: b.textHash,
+      evidence: webEvidence,
     });
     assert.equal(optIn.statusCode, 201, optIn.body);
     const key = await t.call('GET', '/.well-known/optline-ledger-key', null);
     assert.equal(key.statusCode, 200);
-    const k = key.json() as { alg: string; keyId: string; publicKeyPem: string; jwk: { kty: string; crv: string; x: string } };
+    const k = key.json() as {
+      alg: string;
+      keyId: string;
+      publicKeyPem: string;
+      jwk: { kty: string; crv: string; x: string };
+    };
     assert.deepEqual([k.alg, k.keyId, k.jwk.kty, k.jwk.crv], ['Ed25519', t.ctx.keyring.ledger.keyId, 'OKP', 'Ed25519']);
     assert.match(k.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
     const proof = await t.call('GET', `/v1/people/${optIn.json().personId}/proof`, b.key);

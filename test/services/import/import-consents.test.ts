@@ -28,27 +28,46 @@ const HEADER = 'phone,topics,action,occurred_at,channel,text_hash,confirmation_s
 
 /** Writes the CSV the way an export of another system would look, and imports it through the CLI's reader. */
 async function importCsv(
-  ctx: ServiceContext, businessId: string, lines: string[], opts: { name?: string; batchSize?: number; defaultTextHash?: string; via?: 'file' | 'rows'; confirm?: boolean } = {},
+  ctx: ServiceContext,
+  businessId: string,
+  lines: string[],
+  opts: { name?: string; batchSize?: number; defaultTextHash?: string; via?: 'file' | 'rows'; confirm?: boolean } = {},
 ): Promise<ImportResult> {
   const file = join(dir, `${++files}.csv`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   // `file`: read and checked on the worker thread (the CLI's path); `rows`: records checked on this thread.
   return importConsents(ctx, businessId, {
-    ...(opts.via === 'rows' ? { rows: readCsv(file).records } : { file }), fileName: opts.name ?? 'consents.csv', fileHash: await hashFile(file), actor: 'test',
-    defaultCountry: 'GB', ...(opts.defaultTextHash ? { defaultTextHash: opts.defaultTextHash } : {}), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+    ...(opts.via === 'rows' ? { rows: readCsv(file).records } : { file }),
+    fileName: opts.name ?? 'consents.csv',
+    fileHash: await hashFile(file),
+    actor: 'test',
+    defaultCountry: 'GB',
+    ...(opts.defaultTextHash ? { defaultTextHash: opts.defaultTextHash } : {}),
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
     ...(opts.confirm ? { confirm: true } : {}),
   });
 }
 
-async function count(db: Database, table: 'consent_events' | 'people' | 'messages' | 'consent_state' | 'consent_evidence', businessId: string): Promise<number> {
-  const r = await db.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('business_id', '=', businessId).executeTakeFirstOrThrow();
+async function count(
+  db: Database,
+  table: 'consent_events' | 'people' | 'messages' | 'consent_state' | 'consent_evidence',
+  businessId: string,
+): Promise<number> {
+  const r = await db.db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('business_id', '=', businessId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
 async function counts(db: Database, businessId: string) {
   return {
-    events: await count(db, 'consent_events', businessId), evidence: await count(db, 'consent_evidence', businessId),
-    people: await count(db, 'people', businessId), states: await count(db, 'consent_state', businessId), messages: await count(db, 'messages', businessId),
+    events: await count(db, 'consent_events', businessId),
+    evidence: await count(db, 'consent_evidence', businessId),
+    people: await count(db, 'people', businessId),
+    states: await count(db, 'consent_state', businessId),
+    messages: await count(db, 'messages', businessId),
   };
 }
 
@@ -56,7 +75,9 @@ async function eventsOf(db: Database, businessId: string, phone: string) {
   return db.db
     .selectFrom('consent_events as e')
     .innerJoin('people as p', (j) => j.onRef('p.business_id', '=', 'e.business_id').onRef('p.id', '=', 'e.person_id'))
-    .leftJoin('consent_evidence as v', (j) => j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'))
+    .leftJoin('consent_evidence as v', (j) =>
+      j.onRef('v.business_id', '=', 'e.business_id').onRef('v.event_id', '=', 'e.id'),
+    )
     .selectAll('e')
     .select('v.evidence')
     .where('e.business_id', '=', businessId)
@@ -83,15 +104,35 @@ forEachDialect('import consents', (db) => {
   it('imports good rows with their evidence, state and, when asked, confirmations', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const r = await importCsv(ctx, business.id, [
-      HEADER,
-      `+44 7911 123456,delivery;billing,checked_box,${T0},web,${text.hash},,203.0.113.7,https://acme.example/join`,
-      `07911 123457,delivery,submitted_form,2026-05-01T10:00:00+01:00,website,${text.hash},,,`,
-      `+447911123458,billing,signed_paper,${T0},paper,${text.hash},2026-05-01T09:05:00Z,,`,
-    ], { confirm: true });
-    assert.deepEqual(r, { total: 3, imported: 3, duplicates: 0, refused: [], refusedByCode: {}, confirmations: 2, dryRun: false });
-    assert.equal((await decideSend(ctx, business.id, { person: { phone: '+447911123456' }, topic: 'billing' })).outcome, 'allow');
-    assert.equal((await decideSend(ctx, business.id, { person: { phone: '+447911123457' }, topic: 'delivery' })).outcome, 'allow', 'a national number takes the default country');
+    const r = await importCsv(
+      ctx,
+      business.id,
+      [
+        HEADER,
+        `+44 7911 123456,delivery;billing,checked_box,${T0},web,${text.hash},,203.0.113.7,https://acme.example/join`,
+        `07911 123457,delivery,submitted_form,2026-05-01T10:00:00+01:00,website,${text.hash},,,`,
+        `+447911123458,billing,signed_paper,${T0},paper,${text.hash},2026-05-01T09:05:00Z,,`,
+      ],
+      { confirm: true },
+    );
+    assert.deepEqual(r, {
+      total: 3,
+      imported: 3,
+      duplicates: 0,
+      refused: [],
+      refusedByCode: {},
+      confirmations: 2,
+      dryRun: false,
+    });
+    assert.equal(
+      (await decideSend(ctx, business.id, { person: { phone: '+447911123456' }, topic: 'billing' })).outcome,
+      'allow',
+    );
+    assert.equal(
+      (await decideSend(ctx, business.id, { person: { phone: '+447911123457' }, topic: 'delivery' })).outcome,
+      'allow',
+      'a national number takes the default country',
+    );
 
     const [ev] = await eventsOf(db(), business.id, '+447911123456');
     assert.equal(ev!.channel, 'import');
@@ -99,16 +140,36 @@ forEachDialect('import consents', (db) => {
     assert.equal(Number(ev!.occurred_at), Date.parse(T0));
     assert.match(ev!.source_ref!, /^import:[0-9a-f]{64}$/);
     const evidence = JSON.parse(ev!.evidence!);
-    assert.deepEqual(evidence, { file: 'consents.csv', fileHash: evidence.fileHash, ip: '203.0.113.7', originalChannel: 'web', pageUrl: 'https://acme.example/join', row: 1 });
+    assert.deepEqual(evidence, {
+      file: 'consents.csv',
+      fileHash: evidence.fileHash,
+      ip: '203.0.113.7',
+      originalChannel: 'web',
+      pageUrl: 'https://acme.example/join',
+      row: 1,
+    });
     assert.match(evidence.fileHash, /^[0-9a-f]{64}$/);
     const [second] = await eventsOf(db(), business.id, '+447911123457');
-    assert.equal(Number(second!.occurred_at), Date.parse(T0) , 'the zone of occurred_at is honoured');
+    assert.equal(Number(second!.occurred_at), Date.parse(T0), 'the zone of occurred_at is honoured');
     assert.equal(JSON.parse(second!.evidence!).originalChannel, 'web');
     const [paper] = await eventsOf(db(), business.id, '+447911123458');
-    assert.deepEqual({ ...JSON.parse(paper!.evidence!), fileHash: 'x' }, { confirmationSentAt: '2026-05-01T09:05:00.000Z', file: 'consents.csv', fileHash: 'x', originalChannel: 'in_person', row: 3 });
+    assert.deepEqual(
+      { ...JSON.parse(paper!.evidence!), fileHash: 'x' },
+      {
+        confirmationSentAt: '2026-05-01T09:05:00.000Z',
+        file: 'consents.csv',
+        fileHash: 'x',
+        originalChannel: 'in_person',
+        row: 3,
+      },
+    );
 
     // A confirmation for each person whose state changed, except the row the source had confirmed already.
-    const msgs = await db().db.selectFrom('messages').select(['kind', 'status', 'payload']).where('business_id', '=', business.id).execute();
+    const msgs = await db()
+      .db.selectFrom('messages')
+      .select(['kind', 'status', 'payload'])
+      .where('business_id', '=', business.id)
+      .execute();
     assert.equal(msgs.length, 2);
     assert.ok(msgs.every((m) => m.kind === 'confirmation' && m.status === 'queued'));
     assert.ok(msgs.some((m) => JSON.stringify(JSON.parse(m.payload).topicKeys.sort()) === '["billing","delivery"]'));
@@ -120,10 +181,17 @@ forEachDialect('import consents', (db) => {
     const { business, text } = await seedBusiness(ctx);
     await createTopic(ctx, business.id, { key: 'promos', name: 'promotions', category: 'marketing' });
     const deliveryOnly = await registerText(ctx, business.id, {
-      name: 'delivery', language: 'en', topicKeys: ['delivery'],
+      name: 'delivery',
+      language: 'en',
+      topicKeys: ['delivery'],
       body: `Yes, send me delivery updates from ${business.displayName} on WhatsApp. Reply STOP at any time to opt out.`,
     });
-    const unusable = await registerText(ctx, business.id, { name: 'bad', language: 'en', topicKeys: ['delivery'], body: 'Yes please.' });
+    const unusable = await registerText(ctx, business.id, {
+      name: 'bad',
+      language: 'en',
+      topicKeys: ['delivery'],
+      body: 'Yes please.',
+    });
     assert.equal(unusable.usable, false);
     const h = text.hash;
     const r = await importCsv(ctx, business.id, [
@@ -147,23 +215,26 @@ forEachDialect('import consents', (db) => {
     ]);
     assert.equal(r.total, 16);
     assert.equal(r.imported, 1);
-    assert.deepEqual(r.refused.map((x) => [x.row, x.code, x.field]), [
-      [2, 'INVALID_PHONE', 'phone'],
-      [3, 'NO_USER_ACTION', 'action'],
-      [4, 'VALIDATION_FAILED', 'occurred_at'],
-      [5, 'VALIDATION_FAILED', 'occurred_at'],
-      [6, 'VALIDATION_FAILED', 'occurred_at'],
-      [7, 'VALIDATION_FAILED', 'channel'],
-      [8, 'UNKNOWN_TOPIC', 'topics'],
-      [9, 'CATEGORY_NOT_ALLOWED', 'topics'],
-      [10, 'UNKNOWN_TEXT', 'text_hash'],
-      [11, 'TEXT_CHECK_FAILED', 'text_hash'],
-      [12, 'TEXT_TOPICS_MISMATCH', 'text_hash'],
-      [13, 'VALIDATION_FAILED', 'topics'],
-      [14, 'MISSING_EVIDENCE', 'text_hash'],
-      [15, 'VALIDATION_FAILED', 'confirmation_sent_at'],
-      [16, 'VALIDATION_FAILED', 'occurred_at'],
-    ]);
+    assert.deepEqual(
+      r.refused.map((x) => [x.row, x.code, x.field]),
+      [
+        [2, 'INVALID_PHONE', 'phone'],
+        [3, 'NO_USER_ACTION', 'action'],
+        [4, 'VALIDATION_FAILED', 'occurred_at'],
+        [5, 'VALIDATION_FAILED', 'occurred_at'],
+        [6, 'VALIDATION_FAILED', 'occurred_at'],
+        [7, 'VALIDATION_FAILED', 'channel'],
+        [8, 'UNKNOWN_TOPIC', 'topics'],
+        [9, 'CATEGORY_NOT_ALLOWED', 'topics'],
+        [10, 'UNKNOWN_TEXT', 'text_hash'],
+        [11, 'TEXT_CHECK_FAILED', 'text_hash'],
+        [12, 'TEXT_TOPICS_MISMATCH', 'text_hash'],
+        [13, 'VALIDATION_FAILED', 'topics'],
+        [14, 'MISSING_EVIDENCE', 'text_hash'],
+        [15, 'VALIDATION_FAILED', 'confirmation_sent_at'],
+        [16, 'VALIDATION_FAILED', 'occurred_at'],
+      ],
+    );
     assert.ok(r.refused.every((x) => x.reason.length > 10));
     assert.deepEqual(await counts(db(), business.id), { events: 1, evidence: 1, people: 1, states: 1, messages: 0 });
   });
@@ -171,14 +242,25 @@ forEachDialect('import consents', (db) => {
   it('a file without a required column is refused as a whole', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    await assert.rejects(importCsv(ctx, business.id, ['phone,topics,action,channel', `+447700111001,delivery,checked_box,web`], { defaultTextHash: text.hash }), /occurred_at/);
+    await assert.rejects(
+      importCsv(ctx, business.id, ['phone,topics,action,channel', `+447700111001,delivery,checked_box,web`], {
+        defaultTextHash: text.hash,
+      }),
+      /occurred_at/,
+    );
   });
 
   it('the worker-thread reader and the in-thread reader give the same result; a CSV broken half way keeps the batches before', async () => {
     const ctx = testContext(db());
     const a = await seedBusiness(ctx);
     const b = await seedBusiness(ctx);
-    const rows = (text: string) => [HEADER, ...Array.from({ length: 9 }, (_, i) => `+44770011300${i},delivery,${i === 4 ? 'assumed' : 'checked_box'},${T0},web,${text},,10.0.0.${i},`)];
+    const rows = (text: string) => [
+      HEADER,
+      ...Array.from(
+        { length: 9 },
+        (_, i) => `+44770011300${i},delivery,${i === 4 ? 'assumed' : 'checked_box'},${T0},web,${text},,10.0.0.${i},`,
+      ),
+    ];
     const viaFile = await importCsv(ctx, a.business.id, rows(a.text.hash), { batchSize: 2, via: 'file' });
     const viaRows = await importCsv(ctx, b.business.id, rows(b.text.hash), { batchSize: 2, via: 'rows' });
     assert.deepEqual(viaFile, viaRows);
@@ -189,7 +271,10 @@ forEachDialect('import consents', (db) => {
     const c = await seedBusiness(ctx);
     const broken = rows(c.text.hash);
     broken[5] = `+447700113004,delivery,checked_box,${T0},web,${c.text.hash},,"10.0.0.4,`;
-    await assert.rejects(importCsv(ctx, c.business.id, broken, { batchSize: 2 }), (e: Error) => e instanceof CsvError && /quote/i.test(e.message));
+    await assert.rejects(
+      importCsv(ctx, c.business.id, broken, { batchSize: 2 }),
+      (e: Error) => e instanceof CsvError && /quote/i.test(e.message),
+    );
     assert.equal((await counts(db(), c.business.id)).events, 4);
   });
 
@@ -198,30 +283,51 @@ forEachDialect('import consents', (db) => {
     if (!raw) return;
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const settings = () => [raw.pragma('synchronous', { simple: true }), raw.pragma('wal_autocheckpoint', { simple: true })];
+    const settings = () => [
+      raw.pragma('synchronous', { simple: true }),
+      raw.pragma('wal_autocheckpoint', { simple: true }),
+    ];
     const before = settings();
     assert.deepEqual(before, [2, 1000], 'FULL, SQLite default');
     await importCsv(ctx, business.id, [HEADER, `+447700113101,delivery,checked_box,${T0},web,${text.hash},,,`]);
     assert.deepEqual(settings(), before);
-    await assert.rejects(importCsv(ctx, business.id, [HEADER, `+447700113102,delivery,checked_box,${T0},web,${text.hash},,"x,`]));
+    await assert.rejects(
+      importCsv(ctx, business.id, [HEADER, `+447700113102,delivery,checked_box,${T0},web,${text.hash},,"x,`]),
+    );
     assert.deepEqual(settings(), before);
   });
 
   it('running the same file again, or a renamed copy, changes nothing', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const lines = [HEADER, ...Array.from({ length: 7 }, (_, i) => `+44770011200${i},delivery,checked_box,${T0},web,${text.hash},,10.0.0.${i},`), `bad,delivery,checked_box,${T0},web,${text.hash},,,`];
+    const lines = [
+      HEADER,
+      ...Array.from(
+        { length: 7 },
+        (_, i) => `+44770011200${i},delivery,checked_box,${T0},web,${text.hash},,10.0.0.${i},`,
+      ),
+      `bad,delivery,checked_box,${T0},web,${text.hash},,,`,
+    ];
     const first = await importCsv(ctx, business.id, lines, { batchSize: 3 });
     assert.equal(first.imported, 7);
     const before = await counts(db(), business.id);
     const again = await importCsv(ctx, business.id, lines, { batchSize: 3 });
     assert.deepEqual(again, { ...first, imported: 0, duplicates: 7, confirmations: 0 });
     ctx.clock.advance(60_000);
-    const renamed = await importCsv(ctx, business.id, lines.map((l) => l.replace(',10.0.0.', ',192.0.2.')), { name: 'copy of consents.csv' });
+    const renamed = await importCsv(
+      ctx,
+      business.id,
+      lines.map((l) => l.replace(',10.0.0.', ',192.0.2.')),
+      { name: 'copy of consents.csv' },
+    );
     assert.equal(renamed.duplicates, 7, 'other evidence or file name: still the same consents');
     assert.deepEqual(await counts(db(), business.id), before);
     // The same row twice in one file is one consent.
-    const twice = await importCsv(ctx, business.id, [HEADER, lines[1]!.replace('+447700112000', '+447700112099'), lines[1]!.replace('+447700112000', '+447700112099')]);
+    const twice = await importCsv(ctx, business.id, [
+      HEADER,
+      lines[1]!.replace('+447700112000', '+447700112099'),
+      lines[1]!.replace('+447700112000', '+447700112099'),
+    ]);
     assert.deepEqual([twice.imported, twice.duplicates], [1, 1]);
     // ...also when the two copies are in consecutive batches.
     const row = lines[1]!.replace('+447700112000', '+447700112098');
@@ -235,26 +341,47 @@ forEachDialect('import consents', (db) => {
       const ctx = testContext(db());
       const { business, text } = await seedBusiness(ctx);
       const phone = '+447700113001';
-      const r = await importCsv(ctx, business.id, [
-        HEADER,
-        `${phone},delivery,checked_box,2026-05-01T09:00:00Z,web,${text.hash},,,`,
-        `+447700113002,delivery,checked_box,${T0},web,${text.hash},,,`,
-        `${phone},billing,tapped_button,2026-05-02T09:00:00Z,app,${text.hash},,,`,
-        `${phone},delivery,checked_box,2026-04-01T09:00:00Z,web,${text.hash},,,`, // older than the first: recorded, changes nothing
-      ], { batchSize });
+      const r = await importCsv(
+        ctx,
+        business.id,
+        [
+          HEADER,
+          `${phone},delivery,checked_box,2026-05-01T09:00:00Z,web,${text.hash},,,`,
+          `+447700113002,delivery,checked_box,${T0},web,${text.hash},,,`,
+          `${phone},billing,tapped_button,2026-05-02T09:00:00Z,app,${text.hash},,,`,
+          `${phone},delivery,checked_box,2026-04-01T09:00:00Z,web,${text.hash},,,`, // older than the first: recorded, changes nothing
+        ],
+        { batchSize },
+      );
       assert.equal(r.imported, 4);
       const evs = await eventsOf(db(), business.id, phone);
-      assert.deepEqual(evs.map((e) => Number(e.seq)), [1, 2, 3]);
+      assert.deepEqual(
+        evs.map((e) => Number(e.seq)),
+        [1, 2, 3],
+      );
       assert.equal(evs[0]!.prev_hash, null);
       assert.equal(evs[1]!.prev_hash, evs[0]!.hash);
       assert.equal(evs[2]!.prev_hash, evs[1]!.hash);
-      const person = await db().db.selectFrom('people').selectAll().where('business_id', '=', business.id).where('phone_e164', '=', phone).executeTakeFirstOrThrow();
+      const person = await db()
+        .db.selectFrom('people')
+        .selectAll()
+        .where('business_id', '=', business.id)
+        .where('phone_e164', '=', phone)
+        .executeTakeFirstOrThrow();
       assert.equal(Number(person.chain_seq), 3);
       assert.equal(person.chain_head, evs[2]!.hash);
       const states = await stateMap(db(), business.id);
-      assert.equal(states[`${phone} delivery`], `opted_in@${Date.parse('2026-05-01T09:00:00Z')}`, 'the late older row does not override');
+      assert.equal(
+        states[`${phone} delivery`],
+        `opted_in@${Date.parse('2026-05-01T09:00:00Z')}`,
+        'the late older row does not override',
+      );
       assert.equal(states[`${phone} billing`], `opted_in@${Date.parse('2026-05-02T09:00:00Z')}`);
-      assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true, `batch size ${batchSize}`);
+      assert.equal(
+        (await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok,
+        true,
+        `batch size ${batchSize}`,
+      );
     }
   });
 
@@ -262,14 +389,31 @@ forEachDialect('import consents', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const phone = '+447700114001';
-    const r0 = await recordOptIn(ctx, business.id, { person: { phone }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: text.hash, evidence: webEvidence, actor: 't' });
+    const r0 = await recordOptIn(ctx, business.id, {
+      person: { phone },
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'checked_box',
+      textHash: text.hash,
+      evidence: webEvidence,
+      actor: 't',
+    });
     await erasePerson(ctx, business.id, r0.personId, { actor: 't' });
     const before = await counts(db(), business.id);
-    const r = await importCsv(ctx, business.id, [HEADER, `07700 114001,delivery,checked_box,${T0},web,${text.hash},,,`]);
-    assert.deepEqual(r.refused.map((x) => [x.row, x.code]), [[1, 'CONTACT_ERASED']]);
+    const r = await importCsv(ctx, business.id, [
+      HEADER,
+      `07700 114001,delivery,checked_box,${T0},web,${text.hash},,,`,
+    ]);
+    assert.deepEqual(
+      r.refused.map((x) => [x.row, x.code]),
+      [[1, 'CONTACT_ERASED']],
+    );
     assert.equal(r.imported, 0);
     assert.deepEqual(await counts(db(), business.id), before);
-    assert.equal((await decideSend(ctx, business.id, { person: { phone }, topic: 'delivery' })).reasons[0]?.code, 'CONTACT_ERASED');
+    assert.equal(
+      (await decideSend(ctx, business.id, { person: { phone }, topic: 'delivery' })).reasons[0]?.code,
+      'CONTACT_ERASED',
+    );
   });
 
   it('gives the same state and verifiable chains as recording the same consents one by one', async () => {
@@ -279,8 +423,25 @@ forEachDialect('import consents', (db) => {
     const day = (d: number, h = 9) => Date.UTC(2026, 3, d, h);
     // Some people are already known: one opted in by API, one said STOP (scope all) on 10 April.
     for (const b of [imported, oneByOne]) {
-      await recordOptIn(ctx, b.business.id, { person: { phone: '+447700115001' }, topics: ['delivery'], channel: 'web', action: 'checked_box', textHash: b.text.hash, evidence: webEvidence, actor: 't', occurredAt: day(3) });
-      await recordOptOut(ctx, b.business.id, { person: { phone: '+447700115002' }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.1' }, actor: 't', occurredAt: day(10) });
+      await recordOptIn(ctx, b.business.id, {
+        person: { phone: '+447700115001' },
+        topics: ['delivery'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: b.text.hash,
+        evidence: webEvidence,
+        actor: 't',
+        occurredAt: day(3),
+      });
+      await recordOptOut(ctx, b.business.id, {
+        person: { phone: '+447700115002' },
+        scope: 'all',
+        channel: 'whatsapp',
+        action: 'sent_keyword',
+        evidence: { messageId: 'wamid.1' },
+        actor: 't',
+        occurredAt: day(10),
+      });
     }
     const rows: { phone: string; topics: string[]; action: string; at: number; channel: string }[] = [
       { phone: '+447700115001', topics: ['billing'], action: 'checked_box', at: day(4), channel: 'web' },
@@ -289,34 +450,79 @@ forEachDialect('import consents', (db) => {
       { phone: '+447700115002', topics: ['billing'], action: 'submitted_form', at: day(11), channel: 'email' }, // after it: counts
       { phone: '+447700115003', topics: ['delivery', 'billing'], action: 'pressed_digit', at: day(5), channel: 'ivr' },
       { phone: '+447700115003', topics: ['delivery'], action: 'pressed_digit', at: day(5), channel: 'ivr' }, // same time: tie, nothing changes
-      ...Array.from({ length: 12 }, (_, i) => ({ phone: `+4477001151${String(i).padStart(2, '0')}`, topics: i % 2 ? ['delivery'] : ['billing', 'delivery'], action: 'checked_box', at: day(6, i), channel: 'app' })),
+      ...Array.from({ length: 12 }, (_, i) => ({
+        phone: `+4477001151${String(i).padStart(2, '0')}`,
+        topics: i % 2 ? ['delivery'] : ['billing', 'delivery'],
+        action: 'checked_box',
+        at: day(6, i),
+        channel: 'app',
+      })),
     ];
-    const lines = [HEADER, ...rows.map((r) => `${r.phone},${r.topics.join(';')},${r.action},${new Date(r.at).toISOString()},${r.channel},${imported.text.hash},,198.51.100.1,`)];
+    const lines = [
+      HEADER,
+      ...rows.map(
+        (r) =>
+          `${r.phone},${r.topics.join(';')},${r.action},${new Date(r.at).toISOString()},${r.channel},${imported.text.hash},,198.51.100.1,`,
+      ),
+    ];
     const result = await importCsv(ctx, imported.business.id, lines, { batchSize: 5 });
     assert.equal(result.imported, rows.length);
-    const fileHash = (JSON.parse((await eventsOf(db(), imported.business.id, '+447700115003'))[0]!.evidence!) as { fileHash: string }).fileHash;
+    const fileHash = (
+      JSON.parse((await eventsOf(db(), imported.business.id, '+447700115003'))[0]!.evidence!) as { fileHash: string }
+    ).fileHash;
 
     for (const [i, r] of rows.entries()) {
       const keys = [...r.topics].sort();
       await recordOptIn(ctx, oneByOne.business.id, {
-        person: { phone: r.phone }, topics: r.topics, channel: 'import', action: r.action, textHash: oneByOne.text.hash, occurredAt: r.at, actor: 'test',
+        person: { phone: r.phone },
+        topics: r.topics,
+        channel: 'import',
+        action: r.action,
+        textHash: oneByOne.text.hash,
+        occurredAt: r.at,
+        actor: 'test',
         sourceRef: importSourceRef(oneByOne.business.id, r.phone, keys, r.at, r.action, oneByOne.text.hash),
         evidence: { ip: '198.51.100.1', file: 'consents.csv', fileHash, row: i + 1, originalChannel: r.channel },
       });
     }
     assert.deepEqual(await stateMap(db(), imported.business.id), await stateMap(db(), oneByOne.business.id));
     for (const phone of new Set(rows.map((r) => r.phone))) {
-      const shape = (es: Awaited<ReturnType<typeof eventsOf>>) => es.map((e) => [Number(e.seq), e.type, e.scope, e.topic_keys, e.channel, e.action, Number(e.occurred_at), e.evidence_hash, e.prev_hash === null]);
-      assert.deepEqual(shape(await eventsOf(db(), imported.business.id, phone)), shape(await eventsOf(db(), oneByOne.business.id, phone)), phone);
+      const shape = (es: Awaited<ReturnType<typeof eventsOf>>) =>
+        es.map((e) => [
+          Number(e.seq),
+          e.type,
+          e.scope,
+          e.topic_keys,
+          e.channel,
+          e.action,
+          Number(e.occurred_at),
+          e.evidence_hash,
+          e.prev_hash === null,
+        ]);
+      assert.deepEqual(
+        shape(await eventsOf(db(), imported.business.id, phone)),
+        shape(await eventsOf(db(), oneByOne.business.id, phone)),
+        phone,
+      );
     }
-    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: imported.business.id })).ok, true);
-    assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: oneByOne.business.id })).ok, true);
+    assert.equal(
+      (await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: imported.business.id })).ok,
+      true,
+    );
+    assert.equal(
+      (await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: oneByOne.business.id })).ok,
+      true,
+    );
     // And the gate reads both the same way.
     for (const phone of ['+447700115002', '+447700115003']) {
       for (const topic of ['delivery', 'billing']) {
         const a = await decideSend(ctx, imported.business.id, { person: { phone }, topic });
         const b = await decideSend(ctx, oneByOne.business.id, { person: { phone }, topic });
-        assert.deepEqual(a.reasons.map((x) => x.code), b.reasons.map((x) => x.code), `${phone} ${topic}`);
+        assert.deepEqual(
+          a.reasons.map((x) => x.code),
+          b.reasons.map((x) => x.code),
+          `${phone} ${topic}`,
+        );
       }
     }
   });

@@ -34,7 +34,10 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     const [a, b] = [await business(ctx), await business(ctx)];
     const [x, y] = [`pn-${n}-x`, `pn-${n}-y`];
     await putWhatsAppChannel(ctx, a.id, channel(x));
-    assert.deepEqual((await findWhatsAppAccounts(db().db, ctx.keyring, [x, y])).map((c) => c.businessId), [a.id]);
+    assert.deepEqual(
+      (await findWhatsAppAccounts(db().db, ctx.keyring, [x, y])).map((c) => c.businessId),
+      [a.id],
+    );
 
     await assert.rejects(putWhatsAppChannel(ctx, b.id, channel(x)), (e: { code?: string }) => e.code === 'CONFLICT');
     const ofB = await db().db.selectFrom('channel_accounts').select('id').where('business_id', '=', b.id).execute();
@@ -45,10 +48,19 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     assert.equal(old, null, 'the old number is no longer routed');
     await putWhatsAppChannel(ctx, b.id, channel(x));
     const routed = await findWhatsAppAccounts(db().db, ctx.keyring, [x, y]);
-    assert.deepEqual(routed.map((c) => [c.externalId, c.businessId]).sort(), [[x, b.id], [y, a.id]].sort());
+    assert.deepEqual(
+      routed.map((c) => [c.externalId, c.businessId]).sort(),
+      [
+        [x, b.id],
+        [y, a.id],
+      ].sort(),
+    );
     assert.equal((await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x))?.businessId, b.id);
-    const routes = await db().db.selectFrom('channel_routes').select(['external_id', 'business_id'])
-      .where('business_id', 'in', [a.id, b.id]).execute();
+    const routes = await db()
+      .db.selectFrom('channel_routes')
+      .select(['external_id', 'business_id'])
+      .where('business_id', 'in', [a.id, b.id])
+      .execute();
     assert.equal(routes.length, 2, 'one route per account');
   });
 });

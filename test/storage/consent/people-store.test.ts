@@ -7,13 +7,17 @@ import { takesRowLocks } from '../../../src/storage/db.js';
 import { findPerson, lockOrCreatePerson, shareLockPerson } from '../../../src/storage/consent/people-store.js';
 
 forEachDialect('storage: people store', (db, dialect) => {
-  it('creates a person once and finds them again by phone or id, locked in the caller\'s transaction', async () => {
+  it("creates a person once and finds them again by phone or id, locked in the caller's transaction", async () => {
     const ctx = testContext(db());
     const { business } = await seedBusiness(ctx);
     const now = ctx.clock.now();
     assert.equal(takesRowLocks(db().db), dialect === 'postgres', 'row locks exactly where the database has them');
-    const made = await db().transaction((trx) => lockOrCreatePerson(trx, business.id, { phone: '+447911123456' }, now, { country: 'GB' }));
-    const again = await db().transaction((trx) => lockOrCreatePerson(trx, business.id, { phone: '+447911123456' }, now));
+    const made = await db().transaction((trx) =>
+      lockOrCreatePerson(trx, business.id, { phone: '+447911123456' }, now, { country: 'GB' }),
+    );
+    const again = await db().transaction((trx) =>
+      lockOrCreatePerson(trx, business.id, { phone: '+447911123456' }, now),
+    );
     const byId = await db().transaction(async (trx) => {
       await shareLockPerson(trx, business.id, { personId: made.id });
       return lockOrCreatePerson(trx, business.id, { personId: made.id }, now);
@@ -31,7 +35,11 @@ forEachDialect('storage: people store', (db, dialect) => {
       db().transaction((trx) => lockOrCreatePerson(trx, business.id, { personId: 'per_missing' }, ctx.clock.now())),
       (e: { code?: string }) => e.code === 'NOT_FOUND',
     );
-    const n = await db().db.selectFrom('people').select(db().db.fn.countAll().as('n')).where('business_id', '=', business.id).executeTakeFirst();
+    const n = await db()
+      .db.selectFrom('people')
+      .select(db().db.fn.countAll().as('n'))
+      .where('business_id', '=', business.id)
+      .executeTakeFirst();
     assert.equal(Number(n?.n), 0);
   });
 });

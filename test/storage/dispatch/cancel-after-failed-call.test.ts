@@ -21,15 +21,30 @@ forEachDialect('storage: a cancellation after a failed call is not dated inside 
     const ctx = testContext(database);
     const { business, topics } = await seedBusiness(ctx);
     const t0 = ctx.clock.now();
-    const person = await database.transaction((trx) => lockOrCreatePerson(trx, business.id, { phone: '+447911123999' }, t0));
-    const row = await insertMessage(database.db, {
-      businessId: business.id, personId: person.id, topicId: topics.delivery.id, kind: 'notification', payload: {}, notBefore: t0,
-    }, t0);
+    const person = await database.transaction((trx) =>
+      lockOrCreatePerson(trx, business.id, { phone: '+447911123999' }, t0),
+    );
+    const row = await insertMessage(
+      database.db,
+      {
+        businessId: business.id,
+        personId: person.id,
+        topicId: topics.delivery.id,
+        kind: 'notification',
+        payload: {},
+        notBefore: t0,
+      },
+      t0,
+    );
     const key = { businessId: business.id, id: row.id };
     const [leased] = await markSending(database.db, [key], { owner: 'w1', leaseUntil: t0 + 60_000, now: t0 });
     assert.ok(leased);
     const retried = await writeRetry(database.db, key, leased.attempts, {
-      notBefore: t0 + 5_000, errorCode: 'META_131000', detail: 'transient', now: t0 + 50, call: { startedAt: t0 + 10, endedAt: t0 + 50 },
+      notBefore: t0 + 5_000,
+      errorCode: 'META_131000',
+      detail: 'transient',
+      now: t0 + 50,
+      call: { startedAt: t0 + 10, endedAt: t0 + 50 },
     });
     assert.equal(retried, true);
     return { business, person, key, t0 };
@@ -40,20 +55,31 @@ forEachDialect('storage: a cancellation after a failed call is not dated inside 
     const n = (v: number | null | undefined) => (v === null || v === undefined ? null : Number(v));
     return {
       status: m.status,
-      t: { claimedAt: n(m.claimed_at), callStartedAt: n(m.call_started_at), callEndedAt: n(m.call_ended_at), cancelledAt: n(m.cancelled_at), cancelReason: m.cancel_reason ?? null },
+      t: {
+        claimedAt: n(m.claimed_at),
+        callStartedAt: n(m.call_started_at),
+        callEndedAt: n(m.call_ended_at),
+        cancelledAt: n(m.cancelled_at),
+        cancelReason: m.cancel_reason ?? null,
+      },
     };
   }
 
   it('an opt-out whose time was read before the call ended cancels the re-queued message no earlier than the call ended', async () => {
     const { business, person, key, t0 } = await queuedAfterFailedCall(db());
     // The opt-out's `now` (t0 + 20) was taken while the call was in flight; its UPDATE ran after the retry committed.
-    const n = await db().transaction((trx) => cancelOpenMessages(trx, business.id, person.id, null, 'OPTED_OUT', t0 + 20));
+    const n = await db().transaction((trx) =>
+      cancelOpenMessages(trx, business.id, person.id, null, 'OPTED_OUT', t0 + 20),
+    );
     assert.equal(n, 1, 'a message waiting for its next try is still cancelled');
     const { status, t } = await timesOf(db(), key.id);
     assert.equal(status, 'cancelled');
     assert.equal(t.cancelReason, 'OPTED_OUT');
     assert.equal(t.callEndedAt, t0 + 50);
-    assert.ok(t.cancelledAt !== null && t.cancelledAt >= t.callEndedAt!, `cancelled at ${t.cancelledAt}, call ended ${t.callEndedAt}`);
+    assert.ok(
+      t.cancelledAt !== null && t.cancelledAt >= t.callEndedAt!,
+      `cancelled at ${t.cancelledAt}, call ended ${t.callEndedAt}`,
+    );
     assert.equal(t.cancelledAt, t0 + 50);
     assert.match(describeMessage(status, t), /^Cancelled \(OPTED_OUT\) at .*a provider call had started/);
   });
@@ -64,7 +90,12 @@ forEachDialect('storage: a cancellation after a failed call is not dated inside 
     assert.equal((await timesOf(db(), a.key.id)).t.cancelledAt, a.t0 + 900);
 
     const b = await queuedAfterFailedCall(db());
-    await settleAtClaim(db().db, b.key, { status: 'cancelled', errorCode: 'OPTED_OUT', detail: 'Opted out.', now: b.t0 + 20 });
+    await settleAtClaim(db().db, b.key, {
+      status: 'cancelled',
+      errorCode: 'OPTED_OUT',
+      detail: 'Opted out.',
+      now: b.t0 + 20,
+    });
     const { status, t } = await timesOf(db(), b.key.id);
     assert.equal(status, 'cancelled');
     assert.equal(t.cancelledAt, b.t0 + 50);

@@ -20,7 +20,12 @@ function rng(seed: number) {
 
 const STATUSES = ['queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'cancelled', 'refused', 'unknown'];
 const sorted = (r: GateRow | undefined) =>
-  r && { ...r, sends: [...r.sends].sort((a, b) => `${a.topicId}|${a.sentAt}|${a.status}`.localeCompare(`${b.topicId}|${b.sentAt}|${b.status}`)) };
+  r && {
+    ...r,
+    sends: [...r.sends].sort((a, b) =>
+      `${a.topicId}|${a.sentAt}|${a.status}`.localeCompare(`${b.topicId}|${b.sentAt}|${b.status}`),
+    ),
+  };
 
 forEachDialect('storage: gate facts read (port against the plain reference)', (db) => {
   it('reads the same facts as the reference on generated people, states and messages, in and out of a transaction', async () => {
@@ -33,18 +38,41 @@ forEachDialect('storage: gate facts read (port against the plain reference)', (d
     for (const [i, phone] of phones.entries()) {
       if (i % 4 === 3) continue; // never stored
       const r = await recordOptIn(ctx, business.id, {
-        person: { phone }, topics: next() < 0.5 ? ['delivery'] : ['delivery', 'billing'], channel: 'web', action: 'checked_box',
-        textHash: text.hash, evidence: webEvidence, actor: 't', sourceRef: `gen-${i}`,
+        person: { phone },
+        topics: next() < 0.5 ? ['delivery'] : ['delivery', 'billing'],
+        channel: 'web',
+        action: 'checked_box',
+        textHash: text.hash,
+        evidence: webEvidence,
+        actor: 't',
+        sourceRef: `gen-${i}`,
       });
-      if (i % 5 === 1) await recordOptOut(ctx, business.id, { person: { phone }, scope: 'all', channel: 'web', action: 'clicked_link', evidence: {}, actor: 't' });
+      if (i % 5 === 1)
+        await recordOptOut(ctx, business.id, {
+          person: { phone },
+          scope: 'all',
+          channel: 'web',
+          action: 'clicked_link',
+          evidence: {},
+          actor: 't',
+        });
       const n = Math.floor(next() * 6);
       const rows = Array.from({ length: n }, (_, j) => {
         const status = STATUSES[Math.floor(next() * STATUSES.length)]!;
         const sent = ['sent', 'delivered', 'read'].includes(status) || (status === 'failed' && next() < 0.3);
         return {
-          business_id: business.id, id: `msg_gen_${i}_${j}`, person_id: r.personId, topic_id: topicIds[Math.floor(next() * 2)]!,
-          kind: next() < 0.85 ? 'notification' : 'reply', status, payload: '{}', attempts: 1, not_before: now - 50 * 3_600_000,
-          created_at: now - 50 * 3_600_000, updated_at: now, sent_at: sent ? now - Math.floor(next() * 48 * 3_600_000) : null,
+          business_id: business.id,
+          id: `msg_gen_${i}_${j}`,
+          person_id: r.personId,
+          topic_id: topicIds[Math.floor(next() * 2)]!,
+          kind: next() < 0.85 ? 'notification' : 'reply',
+          status,
+          payload: '{}',
+          attempts: 1,
+          not_before: now - 50 * 3_600_000,
+          created_at: now - 50 * 3_600_000,
+          updated_at: now,
+          sent_at: sent ? now - Math.floor(next() * 48 * 3_600_000) : null,
         };
       });
       if (rows.length) await db().db.insertInto('messages').values(rows).execute();
@@ -57,7 +85,11 @@ forEachDialect('storage: gate facts read (port against the plain reference)', (d
         for (const since of [now - 24 * 3_600_000, now - 1, 0]) {
           const key: PersonKey = { phone };
           const want = sorted(await referenceGateFactsRead.read(db().db, business.id, key, topicId, since));
-          assert.deepEqual(sorted(await port.read(db().db, business.id, key, topicId, since)), want, `${phone} ${topicId} ${since}`);
+          assert.deepEqual(
+            sorted(await port.read(db().db, business.id, key, topicId, since)),
+            want,
+            `${phone} ${topicId} ${since}`,
+          );
           const inTx = await db().transaction((trx) => port.read(trx, business.id, key, topicId, since));
           assert.deepEqual(sorted(inTx), want, `${phone} ${topicId} ${since} (in a transaction)`);
           compared++;
@@ -74,9 +106,15 @@ forEachDialect('storage: gate facts read (port against the plain reference)', (d
     const { business, topics } = await seedBusiness(ctx);
     const port = gateFactsRead(db());
     assert.equal(await port.read(db().db, 'biz_missing', { phone: '+447911123456' }, topics.delivery.id, 0), undefined);
-    assert.equal(await referenceGateFactsRead.read(db().db, 'biz_missing', { phone: '+447911123456' }, topics.delivery.id, 0), undefined);
+    assert.equal(
+      await referenceGateFactsRead.read(db().db, 'biz_missing', { phone: '+447911123456' }, topics.delivery.id, 0),
+      undefined,
+    );
     const r = await port.read(db().db, business.id, { phone: '+447911123456' }, topics.delivery.id, 0);
-    assert.deepEqual(r, await referenceGateFactsRead.read(db().db, business.id, { phone: '+447911123456' }, topics.delivery.id, 0));
+    assert.deepEqual(
+      r,
+      await referenceGateFactsRead.read(db().db, business.id, { phone: '+447911123456' }, topics.delivery.id, 0),
+    );
     assert.equal(r?.personId, null);
   });
 });

@@ -14,15 +14,40 @@ const T0 = Date.UTC(2026, 5, 1, 12);
 
 forEachDialect('shared state', (db) => {
   it('rate limits: 40 hits of one key at once are counted 1..40 exactly once; the window restarts at 1 after it ends', async () => {
-    const hits = await Promise.all(Array.from({ length: 40 }, () => hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0)));
-    assert.deepEqual(hits.map((h) => h.hits).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
-    assert.ok(hits.every((h) => h.resetAt === T0 + 600_000), 'one window, started by the first hit');
-    assert.deepEqual(await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0 + 599_999), { hits: 41, resetAt: T0 + 600_000 });
-    assert.deepEqual(await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0 + 600_000), { hits: 1, resetAt: T0 + 1_200_000 });
-    assert.equal((await hitRateLimit(db().db, 'optin-ip:198.51.100.2', 600_000, T0)).hits, 1, 'another key counts apart');
-    assert.equal((await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 60_000, T0 + 600_000)).hits, 1, 'another window counts apart');
+    const hits = await Promise.all(
+      Array.from({ length: 40 }, () => hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0)),
+    );
+    assert.deepEqual(
+      hits.map((h) => h.hits).sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    assert.ok(
+      hits.every((h) => h.resetAt === T0 + 600_000),
+      'one window, started by the first hit',
+    );
+    assert.deepEqual(await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0 + 599_999), {
+      hits: 41,
+      resetAt: T0 + 600_000,
+    });
+    assert.deepEqual(await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 600_000, T0 + 600_000), {
+      hits: 1,
+      resetAt: T0 + 1_200_000,
+    });
+    assert.equal(
+      (await hitRateLimit(db().db, 'optin-ip:198.51.100.2', 600_000, T0)).hits,
+      1,
+      'another key counts apart',
+    );
+    assert.equal(
+      (await hitRateLimit(db().db, 'optin-ip:198.51.100.1', 60_000, T0 + 600_000)).hits,
+      1,
+      'another window counts apart',
+    );
     const stored = await db().db.selectFrom('rate_limits').select('key_hash').execute();
-    assert.ok(stored.every((r) => /^[0-9a-f]{64}$/.test(r.key_hash)), 'keys are stored hashed, never the IP or number');
+    assert.ok(
+      stored.every((r) => /^[0-9a-f]{64}$/.test(r.key_hash)),
+      'keys are stored hashed, never the IP or number',
+    );
   });
 
   it('leases: of 8 processes asking at once exactly one holds it; the holder renews; another takes over only after it ran out, or at once when released', async () => {
@@ -32,13 +57,34 @@ forEachDialect('shared state', (db) => {
     const holder = holders[took.indexOf(true)]!;
     const other = holders.find((h) => h !== holder)!;
     assert.equal(await takeLease(db().db, 'inbox-processor', holder, T0 + 5_000, 15_000), true, 'the holder renews');
-    assert.equal(await takeLease(db().db, 'inbox-processor', other, T0 + 19_999, 15_000), false, 'not before the renewed lease ran out');
-    assert.deepEqual(await readLease(db().db, 'inbox-processor'), { name: 'inbox-processor', holder, until: T0 + 20_000, takenAt: T0 });
-    assert.equal(await takeLease(db().db, 'inbox-processor', other, T0 + 20_000, 15_000), true, 'taken over once it ran out');
-    assert.equal(await takeLease(db().db, 'inbox-processor', holder, T0 + 21_000, 15_000), false, 'the old holder does not get it back');
+    assert.equal(
+      await takeLease(db().db, 'inbox-processor', other, T0 + 19_999, 15_000),
+      false,
+      'not before the renewed lease ran out',
+    );
+    assert.deepEqual(await readLease(db().db, 'inbox-processor'), {
+      name: 'inbox-processor',
+      holder,
+      until: T0 + 20_000,
+      takenAt: T0,
+    });
+    assert.equal(
+      await takeLease(db().db, 'inbox-processor', other, T0 + 20_000, 15_000),
+      true,
+      'taken over once it ran out',
+    );
+    assert.equal(
+      await takeLease(db().db, 'inbox-processor', holder, T0 + 21_000, 15_000),
+      false,
+      'the old holder does not get it back',
+    );
     assert.equal(await takeLease(db().db, 'housekeeping', holder, T0 + 21_000, 15_000), true, 'leases are independent');
     await releaseLease(db().db, 'inbox-processor', other, T0 + 22_000);
-    assert.equal(await takeLease(db().db, 'inbox-processor', holder, T0 + 22_000, 15_000), true, 'a released lease is taken at once');
+    assert.equal(
+      await takeLease(db().db, 'inbox-processor', holder, T0 + 22_000, 15_000),
+      true,
+      'a released lease is taken at once',
+    );
     assert.equal((await readLease(db().db, 'inbox-processor'))?.takenAt, T0 + 22_000);
   });
 

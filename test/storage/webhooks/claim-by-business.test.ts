@@ -8,19 +8,42 @@ import { claimDue, insertEndpoint } from '../../../src/storage/webhooks/webhook-
 const NOW = 1_780_000_000_000;
 
 forEachDialect('storage: webhook deliveries claimed business by business', (db) => {
-  it('a batch of 4 takes a small business\'s due delivery beside a backlog of 10, then the rest in order', async () => {
+  it("a batch of 4 takes a small business's due delivery beside a backlog of 10, then the rest in order", async () => {
     const q = db().db;
-    const endpoint = (business_id: string) => insertEndpoint(q, {
-      business_id, id: 'whe_1', url: 'https://receiver.example/hook', description: null,
-      event_types: '["consent.opted_out"]', include_phone: 0, secret_sealed: 'sealed', enabled: 1,
-      disabled_reason: null, disabled_at: null, consecutive_failures: 0, failing_since: null,
-      created_at: NOW, updated_at: NOW,
-    });
+    const endpoint = (business_id: string) =>
+      insertEndpoint(q, {
+        business_id,
+        id: 'whe_1',
+        url: 'https://receiver.example/hook',
+        description: null,
+        event_types: '["consent.opted_out"]',
+        include_phone: 0,
+        secret_sealed: 'sealed',
+        enabled: 1,
+        disabled_reason: null,
+        disabled_at: null,
+        consecutive_failures: 0,
+        failing_since: null,
+        created_at: NOW,
+        updated_at: NOW,
+      });
     const delivery = (business_id: string, n: number, due: number) => ({
-      business_id, id: `whd_${String(n).padStart(2, '0')}`, endpoint_id: 'whe_1', event_type: 'consent.opted_out',
-      source_id: `evt_${n}`, person_id: null, payload: '{}', status: 'pending', attempts: 0, next_attempt_at: due,
-      lease_until: null, last_attempt_at: null,
-      last_status: null, last_error: null, created_at: due, delivered_at: null,
+      business_id,
+      id: `whd_${String(n).padStart(2, '0')}`,
+      endpoint_id: 'whe_1',
+      event_type: 'consent.opted_out',
+      source_id: `evt_${n}`,
+      person_id: null,
+      payload: '{}',
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: due,
+      lease_until: null,
+      last_attempt_at: null,
+      last_status: null,
+      last_error: null,
+      created_at: due,
+      delivered_at: null,
     });
     await endpoint('biz_big');
     await endpoint('biz_small');

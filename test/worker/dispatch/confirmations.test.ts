@@ -7,8 +7,13 @@ import { harness, sentFor } from './helpers.js';
 const A = '+447911123456';
 
 async function ledger(h: Awaited<ReturnType<typeof harness>>, personId: string) {
-  return h.ctx.database.db.selectFrom('consent_events').select(['type', 'source_ref', 'topic_keys'])
-    .where('business_id', '=', h.business.id).where('person_id', '=', personId).orderBy('seq').execute();
+  return h.ctx.database.db
+    .selectFrom('consent_events')
+    .select(['type', 'source_ref', 'topic_keys'])
+    .where('business_id', '=', h.business.id)
+    .where('person_id', '=', personId)
+    .orderBy('seq')
+    .execute();
 }
 
 forEachDialect('dispatch worker: opt-in confirmations', (db) => {
@@ -23,14 +28,32 @@ forEachDialect('dispatch worker: opt-in confirmations', (db) => {
     const [sent] = sentFor(h.fake, confirmationId!);
     assert.equal(sent?.body.type, 'text');
     const body = sent?.body.text.body as string;
-    for (const part of ['Acme Shoes', 'WhatsApp', 'Reply STOP to unsubscribe']) assert.ok(body.includes(part), `${part} in: ${body}`);
+    for (const part of ['Acme Shoes', 'WhatsApp', 'Reply STOP to unsubscribe'])
+      assert.ok(body.includes(part), `${part} in: ${body}`);
     assert.ok(/billing alerts and delivery updates|delivery updates and billing alerts/.test(body), body);
     const events = await ledger(h, personId);
-    assert.deepEqual(events.map((e) => e.type), ['opt_in', 'confirmation_sent']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['opt_in', 'confirmation_sent'],
+    );
     // A second recording of the same outcome (the status webhook) adds nothing.
-    const { recordConfirmationOutcomeTx } = await import('../../../src/services/consent/record-confirmation-outcome.js');
-    const row = await db().db.selectFrom('messages').selectAll().where('business_id', '=', h.business.id).where('id', '=', confirmationId!).executeTakeFirstOrThrow();
-    const again = await db().transaction((trx) => recordConfirmationOutcomeTx(h.ctx, trx, row, { outcome: 'sent', occurredAt: h.ctx.clock.now(), actor: 'webhook' }, h.ctx.clock.now()));
+    const { recordConfirmationOutcomeTx } =
+      await import('../../../src/services/consent/record-confirmation-outcome.js');
+    const row = await db()
+      .db.selectFrom('messages')
+      .selectAll()
+      .where('business_id', '=', h.business.id)
+      .where('id', '=', confirmationId!)
+      .executeTakeFirstOrThrow();
+    const again = await db().transaction((trx) =>
+      recordConfirmationOutcomeTx(
+        h.ctx,
+        trx,
+        row,
+        { outcome: 'sent', occurredAt: h.ctx.clock.now(), actor: 'webhook' },
+        h.ctx.clock.now(),
+      ),
+    );
     assert.equal(again, null);
   });
 
@@ -69,18 +92,38 @@ forEachDialect('dispatch worker: opt-in confirmations', (db) => {
   });
 
   it('outside the window: the business template, with its name and the topics, and confirm/not-me payloads for double opt-in', async (t) => {
-    const h = await harness(db(), { name: 'Acme', policy: { doubleOptIn: true, confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } } });
+    const h = await harness(db(), {
+      name: 'Acme',
+      policy: { doubleOptIn: true, confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } },
+    });
     t.after(() => h.close());
     const { confirmationId, eventId } = await h.optIn(A);
     await h.worker.tick();
     const body = sentFor(h.fake, confirmationId!)[0]?.body;
     assert.equal(body?.type, 'template');
     assert.deepEqual(body?.template, {
-      name: 'optin_confirm_v1', language: { code: 'en_US' },
+      name: 'optin_confirm_v1',
+      language: { code: 'en_US' },
       components: [
-        { type: 'body', parameters: [{ type: 'text', text: 'Acme' }, { type: 'text', text: 'delivery updates' }] },
-        { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: `optline:confirm:${eventId}` }] },
-        { type: 'button', sub_type: 'quick_reply', index: '1', parameters: [{ type: 'payload', payload: `optline:notme:${eventId}` }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'Acme' },
+            { type: 'text', text: 'delivery updates' },
+          ],
+        },
+        {
+          type: 'button',
+          sub_type: 'quick_reply',
+          index: '0',
+          parameters: [{ type: 'payload', payload: `optline:confirm:${eventId}` }],
+        },
+        {
+          type: 'button',
+          sub_type: 'quick_reply',
+          index: '1',
+          parameters: [{ type: 'payload', payload: `optline:notme:${eventId}` }],
+        },
       ],
     });
   });
@@ -94,7 +137,10 @@ forEachDialect('dispatch worker: opt-in confirmations', (db) => {
     assert.equal(m.status, 'failed');
     assert.equal(m.errorCode, 'NEEDS_TEMPLATE');
     assert.equal(h.fake.sent.length, 0);
-    assert.deepEqual((await ledger(h, personId)).map((e) => e.type), ['opt_in', 'confirmation_failed']);
+    assert.deepEqual(
+      (await ledger(h, personId)).map((e) => e.type),
+      ['opt_in', 'confirmation_failed'],
+    );
   });
 
   it('a confirmation whose topics were all opted out before it left is cancelled', async (t) => {
@@ -104,7 +150,15 @@ forEachDialect('dispatch worker: opt-in confirmations', (db) => {
     // Opt out of the topic without the opt-out cancelling the confirmation (a topic-scoped opt-out cancels
     // only that topic's notifications), so the claim has to notice.
     h.ctx.clock.advance(1000);
-    await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'topics', topics: ['delivery'], channel: 'web', action: 'clicked_link', evidence: { ip: '1.2.3.4' }, actor: 't' });
+    await recordOptOut(h.ctx, h.business.id, {
+      person: { phone: A },
+      scope: 'topics',
+      topics: ['delivery'],
+      channel: 'web',
+      action: 'clicked_link',
+      evidence: { ip: '1.2.3.4' },
+      actor: 't',
+    });
     await h.worker.tick();
     const m = await h.message(confirmationId!);
     assert.equal(m.status, 'cancelled');
@@ -117,13 +171,37 @@ forEachDialect('dispatch worker: opt-in confirmations', (db) => {
     t.after(() => h.close());
     const { queueReplyTx } = await import('../../../src/services/dispatch/queue-reply.js');
     const { personId } = await h.optIn(A);
-    await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop' }, actor: 't' });
+    await recordOptOut(h.ctx, h.business.id, {
+      person: { phone: A },
+      scope: 'all',
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      evidence: { messageId: 'wamid.stop' },
+      actor: 't',
+    });
     await h.setLastInbound(personId, h.ctx.clock.now());
-    const ack = await db().transaction((trx) => queueReplyTx(trx, { businessId: h.business.id, personId, purpose: 'optout_ack', text: 'You are unsubscribed.' }, h.ctx.clock.now()));
-    const late = await db().transaction((trx) => queueReplyTx(trx, { businessId: h.business.id, personId, purpose: 'support', text: 'Later' }, h.ctx.clock.now()));
-    await db().db.updateTable('messages').set({ not_before: h.ctx.clock.now() + 25 * 3_600_000 }).where('business_id', '=', h.business.id).where('id', '=', late.id).execute();
+    const ack = await db().transaction((trx) =>
+      queueReplyTx(
+        trx,
+        { businessId: h.business.id, personId, purpose: 'optout_ack', text: 'You are unsubscribed.' },
+        h.ctx.clock.now(),
+      ),
+    );
+    const late = await db().transaction((trx) =>
+      queueReplyTx(trx, { businessId: h.business.id, personId, purpose: 'support', text: 'Later' }, h.ctx.clock.now()),
+    );
+    await db()
+      .db.updateTable('messages')
+      .set({ not_before: h.ctx.clock.now() + 25 * 3_600_000 })
+      .where('business_id', '=', h.business.id)
+      .where('id', '=', late.id)
+      .execute();
     await h.worker.tick();
-    assert.equal((await h.message(ack.id)).status, 'sent', 'the opt-out acknowledgement goes although the person opted out');
+    assert.equal(
+      (await h.message(ack.id)).status,
+      'sent',
+      'the opt-out acknowledgement goes although the person opted out',
+    );
     assert.equal(sentFor(h.fake, ack.id)[0]?.body.text.body, 'You are unsubscribed.');
     h.ctx.clock.advance(25 * 3_600_000);
     await h.worker.tick();

@@ -13,7 +13,12 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     const h = await harness(db());
     t.after(() => h.close());
     await h.optIn(A);
-    const m = await h.queue(A, 'delivery', { name: 'order_update', language: 'en_US', bodyParams: ['#42'], buttonPayloads: ['track'] });
+    const m = await h.queue(A, 'delivery', {
+      name: 'order_update',
+      language: 'en_US',
+      bodyParams: ['#42'],
+      buttonPayloads: ['track'],
+    });
     assert.ok((await h.worker.tick()) >= 1);
     const after = await h.message(m.id);
     assert.equal(after.status, 'sent');
@@ -28,7 +33,8 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     assert.equal(sent.body.to, A);
     assert.equal(sent.body.type, 'template');
     assert.deepEqual(sent.body.template, {
-      name: 'order_update', language: { code: 'en_US' },
+      name: 'order_update',
+      language: { code: 'en_US' },
       components: [
         { type: 'body', parameters: [{ type: 'text', text: '#42' }] },
         { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'track' }] },
@@ -45,10 +51,21 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     const ma = await h.queue(A);
     const mb = await h.queue(B);
     h.ctx.clock.advance(1000);
-    await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.in1' }, actor: 't' });
+    await recordOptOut(h.ctx, h.business.id, {
+      person: { phone: A },
+      scope: 'all',
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      evidence: { messageId: 'wamid.in1' },
+      actor: 't',
+    });
     // B's state turns opted_out without its messages being cancelled (as if by a path that only projects state):
     // the claim's own gate check must still stop it.
-    await db().db.updateTable('consent_state').set({ status: 'opted_out' }).where('business_id', '=', h.business.id).execute();
+    await db()
+      .db.updateTable('consent_state')
+      .set({ status: 'opted_out' })
+      .where('business_id', '=', h.business.id)
+      .execute();
     await h.worker.tick();
     assert.equal((await h.message(ma.id)).status, 'cancelled');
     const b = await h.message(mb.id);
@@ -65,7 +82,9 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     const m = await h.queue(A);
     // The clock says 12:00 UTC; the person's time zone is the policy's default (UTC) here.
     await db().db.updateTable('people').set({ timezone: null }).where('business_id', '=', h.business.id).execute();
-    await updateBusiness(h.ctx, h.business.id, { policy: { quietHours: { start: '12:00', end: '15:00', defaultTimezone: 'UTC' } } });
+    await updateBusiness(h.ctx, h.business.id, {
+      policy: { quietHours: { start: '12:00', end: '15:00', defaultTimezone: 'UTC' } },
+    });
     await h.worker.tick();
     const deferred = await h.message(m.id);
     assert.equal(deferred.status, 'queued');
@@ -86,9 +105,17 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     // The enqueue gate counts queued and in-flight messages as the claim does: the third is refused at once.
     const [m1, m2] = [await h.queue(A), await h.queue(A)];
     await assert.rejects(h.queue(A), /refused at enqueue: FREQUENCY_CAPPED/);
-    await db().db.updateTable('messages').set({ status: 'sending', lease_owner: 'wrk_other', lease_until: h.ctx.clock.now() + 60_000 })
-      .where('business_id', '=', h.business.id).where('id', '=', m1!.id).execute();
-    await assert.rejects(h.queue(A), /refused at enqueue: FREQUENCY_CAPPED/, 'the one in flight at another worker counts');
+    await db()
+      .db.updateTable('messages')
+      .set({ status: 'sending', lease_owner: 'wrk_other', lease_until: h.ctx.clock.now() + 60_000 })
+      .where('business_id', '=', h.business.id)
+      .where('id', '=', m1!.id)
+      .execute();
+    await assert.rejects(
+      h.queue(A),
+      /refused at enqueue: FREQUENCY_CAPPED/,
+      'the one in flight at another worker counts',
+    );
     await h.worker.tick();
     assert.equal((await h.message(m2!.id)).status, 'sent', 'the two accepted are not refused later');
     assert.equal(sentFor(h.fake, m2!.id).length, 1);
@@ -115,9 +142,18 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     const { recordOptIn } = await import('../../../src/services/consent/record-opt-in.js');
     const { queueMessage } = await import('../../../src/services/dispatch/queue-message.js');
     await recordOptIn(h.ctx, h.business.id, {
-      person: { bsuid }, topics: ['delivery'], channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.x' }, actor: 't',
+      person: { bsuid },
+      topics: ['delivery'],
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      evidence: { messageId: 'wamid.x' },
+      actor: 't',
     });
-    const q = await queueMessage(h.ctx, h.business.id, { person: { bsuid }, topic: 'delivery', template: { name: 'order_update', language: 'en' } });
+    const q = await queueMessage(h.ctx, h.business.id, {
+      person: { bsuid },
+      topic: 'delivery',
+      template: { name: 'order_update', language: 'en' },
+    });
     if (q.outcome === 'refused') throw new Error('refused at enqueue');
     await h.worker.tick();
     const [sent] = sentFor(h.fake, q.message.id);
@@ -142,11 +178,24 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     t.after(() => h.close());
     await h.optIn(A);
     await h.optIn(B);
-    await db().db.updateTable('messages').set({ status: 'cancelled' }).where('business_id', '=', h.business.id).where('kind', '=', 'confirmation').execute();
+    await db()
+      .db.updateTable('messages')
+      .set({ status: 'cancelled' })
+      .where('business_id', '=', h.business.id)
+      .where('kind', '=', 'confirmation')
+      .execute();
     const ma = await h.queue(A);
     const mb = await h.queue(B);
     // 5/s: A goes at once, B 200 ms later; B opts out while it waits.
-    optOutDuringWait = () => recordOptOut(h.ctx, h.business.id, { person: { phone: B }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop-b' }, actor: 't' });
+    optOutDuringWait = () =>
+      recordOptOut(h.ctx, h.business.id, {
+        person: { phone: B },
+        scope: 'all',
+        channel: 'whatsapp',
+        action: 'sent_keyword',
+        evidence: { messageId: 'wamid.stop-b' },
+        actor: 't',
+      });
     assert.equal(await h.worker.tick(), 2);
     assert.equal((await h.message(ma.id)).status, 'sent');
     const b = await h.message(mb.id);

@@ -14,13 +14,25 @@ const B = '+447911123457';
 /** A worker that leases the person's messages and then hangs inside the HTTP call, as if its process died there. */
 async function crashMidSend(h: WorkerHarness, messageIds: string[]) {
   const hang: CloudClient = { send: () => new Promise(() => {}) };
-  const dying = startDispatchWorker({ ctx: h.ctx, config: WORKER_CONFIG, cloud: hang, autoStart: false, workerId: 'wrk_dying' });
+  const dying = startDispatchWorker({
+    ctx: h.ctx,
+    config: WORKER_CONFIG,
+    cloud: hang,
+    autoStart: false,
+    workerId: 'wrk_dying',
+  });
   void dying.tick();
   for (let i = 0; i < 200; i++) {
     const rows = await Promise.all(messageIds.map((id) => h.message(id)));
     // Its other messages (confirmations that fail before any HTTP call) have been settled.
-    const held = await h.ctx.database.db.selectFrom('messages').select('id').where('lease_owner', '=', 'wrk_dying').where('status', '=', 'sending').execute();
-    if (rows.every((r) => r.status === 'sending' && r.leaseOwner === 'wrk_dying') && held.length === messageIds.length) return;
+    const held = await h.ctx.database.db
+      .selectFrom('messages')
+      .select('id')
+      .where('lease_owner', '=', 'wrk_dying')
+      .where('status', '=', 'sending')
+      .execute();
+    if (rows.every((r) => r.status === 'sending' && r.leaseOwner === 'wrk_dying') && held.length === messageIds.length)
+      return;
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error('the dying worker never leased the messages');
@@ -44,10 +56,27 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
     assert.equal((await h.message(m.id)).status, 'unknown', 'still not resent');
 
     // Meta did get it: its status webhook names our id in biz_opaque_callback_data.
-    await db().transaction((trx) => applyStatusTx(h.ctx, trx, h.business.id, {
-      kind: 'status', dedupeKey: 'wa:st:wamid.LATE:delivered', wabaId: 'w', phoneNumberId: 'p', messageId: 'wamid.LATE', status: 'delivered',
-      timestampMs: h.ctx.clock.now(), bizOpaque: m.id, errors: [], raw: {},
-    }, h.ctx.clock.now(), h.ctx.clock.now()));
+    await db().transaction((trx) =>
+      applyStatusTx(
+        h.ctx,
+        trx,
+        h.business.id,
+        {
+          kind: 'status',
+          dedupeKey: 'wa:st:wamid.LATE:delivered',
+          wabaId: 'w',
+          phoneNumberId: 'p',
+          messageId: 'wamid.LATE',
+          status: 'delivered',
+          timestampMs: h.ctx.clock.now(),
+          bizOpaque: m.id,
+          errors: [],
+          raw: {},
+        },
+        h.ctx.clock.now(),
+        h.ctx.clock.now(),
+      ),
+    );
     const settled = await h.message(m.id);
     assert.deepEqual([settled.status, settled.providerMessageId], ['delivered', 'wamid.LATE']);
   });
@@ -56,7 +85,8 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
     const h = await harness(db());
     t.after(() => h.close());
     const app = await buildApp({
-      ctx: h.ctx, config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 1 << 20, publicUrl: 'http://localhost:8080' },
+      ctx: h.ctx,
+      config: { bodyLimitBytes: 1 << 20, webhookBodyLimitBytes: 1 << 20, publicUrl: 'http://localhost:8080' },
     });
     t.after(() => app.close());
     const call = (method: 'GET' | 'POST', url: string, body?: object) =>
@@ -71,7 +101,13 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
 
     const list = await call('GET', '/v1/messages?status=unknown');
     assert.equal(list.statusCode, 200);
-    assert.deepEqual(list.json().data.map((m: { id: string }) => m.id).sort(), [ma.id, mb.id, mc.id].sort());
+    assert.deepEqual(
+      list
+        .json()
+        .data.map((m: { id: string }) => m.id)
+        .sort(),
+      [ma.id, mb.id, mc.id].sort(),
+    );
 
     const retry = await call('POST', `/v1/messages/${ma.id}/resolve`, { action: 'retry' });
     assert.equal(retry.statusCode, 200, retry.body);
@@ -82,18 +118,34 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
     assert.equal(sentFor(h.fake, ma.id).length, 1);
 
     // B opted out since: the retry is refused by the gate.
-    await recordOptOut(h.ctx, h.business.id, { person: { phone: B }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop' }, actor: 't' });
+    await recordOptOut(h.ctx, h.business.id, {
+      person: { phone: B },
+      scope: 'all',
+      channel: 'whatsapp',
+      action: 'sent_keyword',
+      evidence: { messageId: 'wamid.stop' },
+      actor: 't',
+    });
     const refused = await call('POST', `/v1/messages/${mb.id}/resolve`, { action: 'retry' });
     assert.equal(refused.statusCode, 200);
-    assert.deepEqual([refused.json().outcome, refused.json().reasons, refused.json().message.status], ['refused', ['OPTED_OUT'], 'refused']);
+    assert.deepEqual(
+      [refused.json().outcome, refused.json().reasons, refused.json().message.status],
+      ['refused', ['OPTED_OUT'], 'refused'],
+    );
 
     const drop = await call('POST', `/v1/messages/${mc.id}/resolve`, { action: 'drop' });
-    assert.deepEqual([drop.json().outcome, drop.json().message.status, drop.json().message.errorCode], ['dropped', 'cancelled', 'DROPPED']);
+    assert.deepEqual(
+      [drop.json().outcome, drop.json().message.status, drop.json().message.errorCode],
+      ['dropped', 'cancelled', 'DROPPED'],
+    );
 
     const again = await call('POST', `/v1/messages/${mc.id}/resolve`, { action: 'retry' });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().code, 'CONFLICT');
-    assert.equal((await call('POST', '/v1/messages/msg_00000000000000000000000000/resolve', { action: 'drop' })).statusCode, 404);
+    assert.equal(
+      (await call('POST', '/v1/messages/msg_00000000000000000000000000/resolve', { action: 'drop' })).statusCode,
+      404,
+    );
     const bad = await call('POST', `/v1/messages/${mc.id}/resolve`, { action: 'resend' });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().code, 'VALIDATION_FAILED');
@@ -112,7 +164,10 @@ forEachDialect('dispatch worker: leases, crashes, resolve', (db) => {
     let leasedFirst!: () => void;
     const firstClaim = new Promise<void>((r) => (leasedFirst = r));
     const live = startDispatchWorker({
-      ctx: h.ctx, config: { ...WORKER_CONFIG, concurrency: 4, defaultRatePerSecond: 10_000 }, cloud: h.cloud, workerId: 'wrk_live',
+      ctx: h.ctx,
+      config: { ...WORKER_CONFIG, concurrency: 4, defaultRatePerSecond: 10_000 },
+      cloud: h.cloud,
+      workerId: 'wrk_live',
       onClaim: (c) => {
         claimed += c.items.filter((i) => i.kind === 'notification').length;
         leasedFirst();

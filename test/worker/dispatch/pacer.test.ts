@@ -25,7 +25,8 @@ test('at 80/s over 5 simulated seconds the send count is within 2% of 400', () =
 
 test('no sliding second ever holds more than the rate (Meta counts per second)', () => {
   const sends = simulate(new Pacer(), 80, 5000, 3);
-  for (let i = 0; i + 80 < sends.length; i++) assert.ok(sends[i + 80]! - sends[i]! >= 1000, `sends ${i}..${i + 80} within 1 s`);
+  for (let i = 0; i + 80 < sends.length; i++)
+    assert.ok(sends[i + 80]! - sends[i]! >= 1000, `sends ${i}..${i + 80} within 1 s`);
 });
 
 test('accurate at high rates too (1000/s polled every 10 ms)', () => {

@@ -5,16 +5,28 @@ import { confirmationTexts, CONFIRMATION_TEXTS } from '../../../src/domain/chat/
 import type { DispatchItem } from '../../../src/worker/dispatch/types.js';
 
 const item = (o: Partial<DispatchItem> = {}): DispatchItem => ({
-  id: 'msg_01', businessId: 'bus_1', personId: 'per_1', kind: 'confirmation', payload: { topicKeys: ['delivery', 'billing'], doubleOptIn: false, language: 'en' },
-  rawPayload: '{}', relatedEventId: 'evt_1', attempt: 1, recipient: { phone: '+447911123456', waId: null, bsuid: null }, windowOpen: true,
-  business: { displayName: 'Acme', confirmationTemplate: null }, topicNames: ['delivery updates', 'billing alerts'], topicKeys: ['delivery', 'billing'],
-  account: { phoneNumberId: 'pn', accessToken: 't', ratePerSecond: 80 }, ...o,
+  id: 'msg_01',
+  businessId: 'bus_1',
+  personId: 'per_1',
+  kind: 'confirmation',
+  payload: { topicKeys: ['delivery', 'billing'], doubleOptIn: false, language: 'en' },
+  rawPayload: '{}',
+  relatedEventId: 'evt_1',
+  attempt: 1,
+  recipient: { phone: '+447911123456', waId: null, bsuid: null },
+  windowOpen: true,
+  business: { displayName: 'Acme', confirmationTemplate: null },
+  topicNames: ['delivery updates', 'billing alerts'],
+  topicKeys: ['delivery', 'billing'],
+  account: { phoneNumberId: 'pn', accessToken: 't', ratePerSecond: 80 },
+  ...o,
 });
 
 test('every language names the business, the topics, WhatsApp and STOP; buttons fit Meta’s 20 characters', () => {
   for (const [lang, t] of Object.entries(CONFIRMATION_TEXTS)) {
     for (const body of [t.subscribed, t.askConfirm]) {
-      for (const part of ['{business}', '{topics}', 'WhatsApp', 'STOP']) assert.ok(body.includes(part), `${lang}: ${part}`);
+      for (const part of ['{business}', '{topics}', 'WhatsApp', 'STOP'])
+        assert.ok(body.includes(part), `${lang}: ${part}`);
     }
     assert.ok([...t.confirmButton].length <= 20 && [...t.notMeButton].length <= 20, lang);
   }
@@ -27,8 +39,13 @@ test('every language names the business, the topics, WhatsApp and STOP; buttons 
 test('confirmation text lists topics the way the language does', () => {
   const en = render(item());
   assert.ok(en.ok);
-  assert.equal((en.body.text as { body: string }).body, 'Acme: you are subscribed to delivery updates and billing alerts on WhatsApp. Reply STOP to unsubscribe at any time.');
-  const es = render(item({ payload: { topicKeys: ['a', 'b', 'c'], language: 'es' }, topicNames: ['pedidos', 'facturas', 'ofertas'] }));
+  assert.equal(
+    (en.body.text as { body: string }).body,
+    'Acme: you are subscribed to delivery updates and billing alerts on WhatsApp. Reply STOP to unsubscribe at any time.',
+  );
+  const es = render(
+    item({ payload: { topicKeys: ['a', 'b', 'c'], language: 'es' }, topicNames: ['pedidos', 'facturas', 'ofertas'] }),
+  );
   assert.ok(es.ok);
   assert.match((es.body.text as { body: string }).body, /pedidos, facturas y ofertas por WhatsApp/);
   assert.equal(es.body.biz_opaque_callback_data, 'msg_01');
@@ -44,14 +61,27 @@ test('recipient: phone, else the wa_id digits, else the BSUID; nobody to send to
 });
 
 test('replies: the interactive object when given, else the text; a notification without template cannot render', () => {
-  const interactive = { type: 'button', body: { text: 'Subscribe?' }, action: { buttons: [{ type: 'reply', reply: { id: 'optin', title: 'Yes' } }] } };
+  const interactive = {
+    type: 'button',
+    body: { text: 'Subscribe?' },
+    action: { buttons: [{ type: 'reply', reply: { id: 'optin', title: 'Yes' } }] },
+  };
   const r = render(item({ kind: 'reply', payload: { text: 'Subscribe?', interactive } }));
   assert.ok(r.ok);
-  assert.deepEqual(r.body, { messaging_product: 'whatsapp', recipient_type: 'individual', to: '+447911123456', type: 'interactive', interactive, biz_opaque_callback_data: 'msg_01' });
+  assert.deepEqual(r.body, {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: '+447911123456',
+    type: 'interactive',
+    interactive,
+    biz_opaque_callback_data: 'msg_01',
+  });
   const t = render(item({ kind: 'reply', payload: { text: 'Hello' } }));
   assert.ok(t.ok && (t.body.text as { body: string }).body === 'Hello');
   const bad = render(item({ kind: 'notification', payload: {} }));
   assert.equal(bad.ok ? null : bad.errorCode, 'RENDER_FAILED');
-  const empty = render(item({ kind: 'notification', payload: { template: { name: 'x', language: 'en', bodyParams: [''] } } }));
+  const empty = render(
+    item({ kind: 'notification', payload: { template: { name: 'x', language: 'en', bodyParams: [''] } } }),
+  );
   assert.equal(empty.ok ? null : empty.errorCode, 'RENDER_FAILED', 'a builder refusal is permanent');
 });

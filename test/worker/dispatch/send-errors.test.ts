@@ -66,11 +66,16 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     h.fake.failNext(A, 131056);
     h.fake.failNext(A, 131056);
     await h.worker.tick();
-    const waits = await Promise.all([a1, a2].map(async (m) => {
-      const r = await h.message(m.id);
-      return r.notBefore - r.updatedAt;
-    }));
-    assert.deepEqual(waits.sort((x, y) => x - y), [4000, 16000]);
+    const waits = await Promise.all(
+      [a1, a2].map(async (m) => {
+        const r = await h.message(m.id);
+        return r.notBefore - r.updatedAt;
+      }),
+    );
+    assert.deepEqual(
+      waits.sort((x, y) => x - y),
+      [4000, 16000],
+    );
     h.ctx.clock.advance(16_000);
     await h.worker.tick();
     assert.equal((await h.message(a1.id)).status, 'sent');
@@ -100,7 +105,14 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
 
   it(`a transient error that never ends fails the message after ${MAX_ATTEMPTS} tries`, async (t) => {
     const down: CloudClient = {
-      send: async () => ({ ok: false, httpStatus: 0, code: -1, title: 'Network error', details: 'ECONNREFUSED', classification: { code: -1, kind: 'transient', retryable: true, scope: 'message', description: 'x' } }),
+      send: async () => ({
+        ok: false,
+        httpStatus: 0,
+        code: -1,
+        title: 'Network error',
+        details: 'ECONNREFUSED',
+        classification: { code: -1, kind: 'transient', retryable: true, scope: 'message', description: 'x' },
+      }),
     };
     const h = await harness(db(), { worker: { cloud: down } });
     t.after(() => h.close());
@@ -141,31 +153,78 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     h.fake.failNext(A, 131026);
     await h.worker.tick();
     assert.deepEqual([(await h.message(m.id)).status, (await h.message(m.id)).errorCode], ['failed', 'UNREACHABLE']);
-    const p = await db().db.selectFrom('people').select('unreachable_at').where('business_id', '=', h.business.id).where('id', '=', personId).executeTakeFirstOrThrow();
+    const p = await db()
+      .db.selectFrom('people')
+      .select('unreachable_at')
+      .where('business_id', '=', h.business.id)
+      .where('id', '=', personId)
+      .executeTakeFirstOrThrow();
     assert.equal(Number(p.unreachable_at), h.ctx.clock.now());
-    const states = await db().db.selectFrom('consent_state').select('status').where('business_id', '=', h.business.id).where('person_id', '=', personId).execute();
-    assert.deepEqual(states.map((s) => s.status), ['opted_in'], 'not an opt-out');
-    const next = await queueMessage(h.ctx, h.business.id, { person: { phone: A }, topic: 'delivery', template: { name: 'x', language: 'en' } });
+    const states = await db()
+      .db.selectFrom('consent_state')
+      .select('status')
+      .where('business_id', '=', h.business.id)
+      .where('person_id', '=', personId)
+      .execute();
+    assert.deepEqual(
+      states.map((s) => s.status),
+      ['opted_in'],
+      'not an opt-out',
+    );
+    const next = await queueMessage(h.ctx, h.business.id, {
+      person: { phone: A },
+      topic: 'delivery',
+      template: { name: 'x', language: 'en' },
+    });
     assert.equal(next.outcome, 'refused');
-    assert.deepEqual(next.decision.reasons.map((r) => r.code), ['UNREACHABLE']);
+    assert.deepEqual(
+      next.decision.reasons.map((r) => r.code),
+      ['UNREACHABLE'],
+    );
   });
 
   it('131050: failed MARKETING_STOPPED and an opt-out of marketing recorded in the ledger; utility consent stays', async (t) => {
     const h = await harness(db(), { policy: { allowedCategories: ['utility', 'marketing'] } });
     t.after(() => h.close());
     await createTopic(h.ctx, h.business.id, { key: 'promos', name: 'promotions', category: 'marketing' });
-    await h.ctx.database.db.updateTable('consent_texts').set({ topic_keys: JSON.stringify(['delivery', 'billing', 'promos']) }).where('business_id', '=', h.business.id).execute();
+    await h.ctx.database.db
+      .updateTable('consent_texts')
+      .set({ topic_keys: JSON.stringify(['delivery', 'billing', 'promos']) })
+      .where('business_id', '=', h.business.id)
+      .execute();
     const { personId } = await h.optIn(A, ['delivery', 'promos']);
     const m = await h.queue(A, 'promos');
     h.fake.failNext(A, 131050);
     await h.worker.tick();
     const r = await h.message(m.id);
     assert.deepEqual([r.status, r.errorCode], ['failed', 'MARKETING_STOPPED']);
-    const ev = await db().db.selectFrom('consent_events').selectAll().where('business_id', '=', h.business.id).where('person_id', '=', personId).where('type', '=', 'opt_out').executeTakeFirstOrThrow();
-    assert.deepEqual([ev.scope, ev.channel, ev.action, ev.source_ref, ev.topic_keys], ['marketing', 'meta', 'provider_report', `meta-131050:${m.id}`, '["promos"]']);
-    const states = await db().db.selectFrom('consent_state').innerJoin('topics', (j) => j.onRef('topics.business_id', '=', 'consent_state.business_id').onRef('topics.id', '=', 'consent_state.topic_id'))
-      .select(['topics.key', 'consent_state.status']).where('consent_state.business_id', '=', h.business.id).where('consent_state.person_id', '=', personId).orderBy('topics.key').execute();
-    assert.deepEqual(states.map((s) => `${s.key}:${s.status}`), ['delivery:opted_in', 'promos:opted_out']);
+    const ev = await db()
+      .db.selectFrom('consent_events')
+      .selectAll()
+      .where('business_id', '=', h.business.id)
+      .where('person_id', '=', personId)
+      .where('type', '=', 'opt_out')
+      .executeTakeFirstOrThrow();
+    assert.deepEqual(
+      [ev.scope, ev.channel, ev.action, ev.source_ref, ev.topic_keys],
+      ['marketing', 'meta', 'provider_report', `meta-131050:${m.id}`, '["promos"]'],
+    );
+    const states = await db()
+      .db.selectFrom('consent_state')
+      .innerJoin('topics', (j) =>
+        j
+          .onRef('topics.business_id', '=', 'consent_state.business_id')
+          .onRef('topics.id', '=', 'consent_state.topic_id'),
+      )
+      .select(['topics.key', 'consent_state.status'])
+      .where('consent_state.business_id', '=', h.business.id)
+      .where('consent_state.person_id', '=', personId)
+      .orderBy('topics.key')
+      .execute();
+    assert.deepEqual(
+      states.map((s) => `${s.key}:${s.status}`),
+      ['delivery:opted_in', 'promos:opted_out'],
+    );
   });
 
   it('131049: retried no sooner than 24 h, twice at most; never for US numbers', async (t) => {
@@ -182,7 +241,10 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     const ra = await h.message(ma.id);
     assert.equal(ra.status, 'queued');
     assert.ok(ra.notBefore >= t0 + ENGAGEMENT_RETRY_MS, 'a day at least');
-    assert.deepEqual([(await h.message(mu.id)).status, (await h.message(mu.id)).errorCode], ['failed', 'ENGAGEMENT_CAP']);
+    assert.deepEqual(
+      [(await h.message(mu.id)).status, (await h.message(mu.id)).errorCode],
+      ['failed', 'ENGAGEMENT_CAP'],
+    );
     h.ctx.clock.set(ra.notBefore);
     h.fake.failNext(A, 131049);
     await h.worker.tick();
@@ -213,7 +275,14 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     const racing: CloudClient = {
       async send(pn, token, body) {
         h.ctx.clock.advance(5);
-        optOut = await recordOptOut(h.ctx, h.business.id, { person: { phone: A }, scope: 'all', channel: 'whatsapp', action: 'sent_keyword', evidence: { messageId: 'wamid.stop-race' }, actor: 't' });
+        optOut = await recordOptOut(h.ctx, h.business.id, {
+          person: { phone: A },
+          scope: 'all',
+          channel: 'whatsapp',
+          action: 'sent_keyword',
+          evidence: { messageId: 'wamid.stop-race' },
+          actor: 't',
+        });
         h.ctx.clock.advance(5);
         return h.cloud.send(pn, token, body);
       },
@@ -221,7 +290,12 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     h = await harness(db(), { worker: { cloud: racing } });
     t.after(() => h.close());
     await h.optIn(A);
-    await db().db.updateTable('messages').set({ status: 'cancelled' }).where('business_id', '=', h.business.id).where('kind', '=', 'confirmation').execute();
+    await db()
+      .db.updateTable('messages')
+      .set({ status: 'cancelled' })
+      .where('business_id', '=', h.business.id)
+      .where('kind', '=', 'confirmation')
+      .execute();
     const m = await h.queue(A);
     const startedAt = h.ctx.clock.now();
     await h.worker.tick();
@@ -238,7 +312,11 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     assert.ok(r.claimedAt !== null && r.claimedAt <= r.callStartedAt!);
     assert.equal(h.worker.metrics().sentAfterCancel, 0);
     h.ctx.clock.advance(60_000);
-    const next = await queueMessage(h.ctx, h.business.id, { person: { phone: A }, topic: 'delivery', template: { name: 'x', language: 'en' } });
+    const next = await queueMessage(h.ctx, h.business.id, {
+      person: { phone: A },
+      topic: 'delivery',
+      template: { name: 'x', language: 'en' },
+    });
     assert.equal(next.outcome, 'refused');
   });
 });

@@ -1,7 +1,12 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
-import { sendStartFor, type StartDecision, type StartFacts, type StartRequest } from '../../../src/storage/dispatch/send-start.js';
+import {
+  sendStartFor,
+  type StartDecision,
+  type StartFacts,
+  type StartRequest,
+} from '../../../src/storage/dispatch/send-start.js';
 import { harness } from './helpers.js';
 
 const OWNER = 'wrk_port_test';
@@ -23,9 +28,17 @@ forEachDialect('send start port: one step, every decision', (db) => {
       reqs.push({ businessId: h.business.id, id: m.id, personId, attempt: 1 });
     }
     // Leased to this owner at try 1, as a claim leaves them; the last one's lease went to someone else.
-    await h.ctx.database.db.updateTable('messages').set({ status: 'sending', lease_owner: OWNER, lease_until: h.ctx.clock.now() + 60_000, attempts: 1 })
-      .where('business_id', '=', h.business.id).execute();
-    await h.ctx.database.db.updateTable('messages').set({ lease_owner: 'wrk_other' }).where('business_id', '=', h.business.id).where('id', '=', reqs[4]!.id).execute();
+    await h.ctx.database.db
+      .updateTable('messages')
+      .set({ status: 'sending', lease_owner: OWNER, lease_until: h.ctx.clock.now() + 60_000, attempts: 1 })
+      .where('business_id', '=', h.business.id)
+      .execute();
+    await h.ctx.database.db
+      .updateTable('messages')
+      .set({ lease_owner: 'wrk_other' })
+      .where('business_id', '=', h.business.id)
+      .where('id', '=', reqs[4]!.id)
+      .execute();
 
     const now = h.ctx.clock.now() + 5;
     const decisions: StartDecision[] = [
@@ -38,7 +51,8 @@ forEachDialect('send start port: one step, every decision', (db) => {
     const seen: StartFacts[] = [];
     const went: string[] = [];
     const results = await sendStartFor(h.ctx.database).begin([...reqs], {
-      owner: OWNER, now,
+      owner: OWNER,
+      now,
       decide: (req, facts) => {
         seen.push(facts);
         return decisions[reqs.indexOf(req)]!;
@@ -46,7 +60,10 @@ forEachDialect('send start port: one step, every decision', (db) => {
       go: (req) => went.push(req.id),
     });
 
-    assert.deepEqual(results.map((r) => r.action), ['start', 'cancel', 'refuse', 'release', 'gone']);
+    assert.deepEqual(
+      results.map((r) => r.action),
+      ['start', 'cancel', 'refuse', 'release', 'gone'],
+    );
     assert.deepEqual(went, [reqs[0]!.id]);
     assert.equal(seen.length, 4, 'the verdict is asked only for rows still leased to this try');
     for (const f of seen) {
@@ -57,7 +74,11 @@ forEachDialect('send start port: one step, every decision', (db) => {
       assert.equal([...f.states.values()][0]!.status, 'opted_in');
     }
 
-    const rows = await h.ctx.database.db.selectFrom('messages').selectAll().where('business_id', '=', h.business.id).execute();
+    const rows = await h.ctx.database.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('business_id', '=', h.business.id)
+      .execute();
     const row = (i: number) => rows.find((r) => r.id === reqs[i]!.id)!;
     assert.equal(row(0).status, 'sending');
     assert.equal(Number(row(0).call_started_at), now);
@@ -79,8 +100,16 @@ forEachDialect('send start port: one step, every decision', (db) => {
     assert.equal(row(4).call_started_at ?? null, null, 'a row leased to another worker is left alone');
 
     // The same batch again: the started one is not started twice, the settled ones are gone.
-    const again = await sendStartFor(h.ctx.database).begin(reqs, { owner: OWNER, now: now + 1, decide: () => ({ action: 'start' }), go: (r) => went.push(r.id) });
-    assert.deepEqual(again.map((r) => r.action), ['gone', 'gone', 'gone', 'gone', 'gone']);
+    const again = await sendStartFor(h.ctx.database).begin(reqs, {
+      owner: OWNER,
+      now: now + 1,
+      decide: () => ({ action: 'start' }),
+      go: (r) => went.push(r.id),
+    });
+    assert.deepEqual(
+      again.map((r) => r.action),
+      ['gone', 'gone', 'gone', 'gone', 'gone'],
+    );
     assert.deepEqual(went, [reqs[0]!.id]);
   });
 
@@ -89,15 +118,26 @@ forEachDialect('send start port: one step, every decision', (db) => {
     t.after(() => h.close());
     const { personId } = await h.optIn(PHONES[0]!);
     const m = await h.queue(PHONES[0]!);
-    await h.ctx.database.db.updateTable('messages').set({ status: 'sending', lease_owner: OWNER, attempts: 1 }).where('business_id', '=', h.business.id).execute();
+    await h.ctx.database.db
+      .updateTable('messages')
+      .set({ status: 'sending', lease_owner: OWNER, attempts: 1 })
+      .where('business_id', '=', h.business.id)
+      .execute();
     const req = { businessId: h.business.id, id: m.id, personId: `${personId}_missing`, attempt: 1 };
     let facts: StartFacts | undefined;
     const r = await sendStartFor(h.ctx.database).begin([req], {
-      owner: OWNER, now: h.ctx.clock.now(),
-      decide: (_q, f) => ((facts = f), { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }),
+      owner: OWNER,
+      now: h.ctx.clock.now(),
+      decide: (_q, f) => (
+        (facts = f),
+        { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
+      ),
       go: () => assert.fail('no call'),
     });
-    assert.deepEqual(r.map((x) => x.action), ['cancel']);
+    assert.deepEqual(
+      r.map((x) => x.action),
+      ['cancel'],
+    );
     assert.equal(facts?.person, undefined);
     assert.equal(facts?.states, undefined);
     assert.equal((await h.message(m.id)).status, 'cancelled');

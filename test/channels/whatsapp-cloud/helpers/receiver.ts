@@ -18,14 +18,21 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(reply: { status?: number; body?: string; contentType?: string } = {}): Promise<Receiver> {
+export async function startReceiver(
+  reply: { status?: number; body?: string; contentType?: string } = {},
+): Promise<Receiver> {
   const received: Received[] = [];
   let waiters: { n: number; resolve: () => void }[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ method: req.method ?? '', path: req.url ?? '', raw: Buffer.concat(chunks), headers: req.headers });
+      received.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        raw: Buffer.concat(chunks),
+        headers: req.headers,
+      });
       res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'text/plain' });
       res.end(reply.body ?? 'ok');
       const ready = waiters.filter((w) => received.length >= w.n);
