@@ -56,6 +56,15 @@ function codeLengths(text) {
       }
       continue;
     }
+    if (ch === '/' && text[i + 1] !== '/' && text[i + 1] !== '*' && REGEX_BEFORE.test(lastCode(text, i))) {
+      // A regular expression literal: like a string, Prettier cannot wrap it.
+      const end = regexEnd(text, i);
+      if (end > i) {
+        len += 2;
+        i = end;
+        continue;
+      }
+    }
     len++;
     if (ch === '/' && text[i + 1] === '/') {
       const end = text.indexOf('\n', i);
@@ -68,6 +77,31 @@ function codeLengths(text) {
   }
   out.push(len);
   return out;
+}
+
+// A slash after one of these (or at the start of a line) opens a regular expression, not a division.
+const REGEX_BEFORE = /^$|[(,=:[!&|?{};]$|\breturn$/;
+
+function lastCode(text, i) {
+  let j = i - 1;
+  while (j >= 0 && (text[j] === ' ' || text[j] === '\t')) j--;
+  if (j < 0 || text[j] === '\n') return '';
+  const start = text.lastIndexOf('\n', j) + 1;
+  return text.slice(start, j + 1).trimStart();
+}
+
+/** Where the regular expression literal opened at `i` closes (its last slash), or -1 when it does not on its line. */
+function regexEnd(text, i) {
+  let inClass = false;
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text[j];
+    if (c === '\n') return -1;
+    if (c === '\\') j++;
+    else if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    else if (c === '/' && !inClass) return j;
+  }
+  return -1;
 }
 
 const problems = [];

@@ -58,7 +58,14 @@ export async function runVerify(ctx: ServiceContext, opts: VerifyOptions, io: Cl
     const exitCode = result.ok ? 0 : 1;
     if (opts.json) {
       io.out.write(
-        `${JSON.stringify({ ok: result.ok, people: result.people, events: result.events, problems: result.problems, warnings: result.warnings, seals: result.seals })}\n`,
+        `${JSON.stringify({
+          ok: result.ok,
+          people: result.people,
+          events: result.events,
+          problems: result.problems,
+          warnings: result.warnings,
+          seals: result.seals,
+        })}\n`,
       );
     } else {
       for (const p of result.problems) {

@@ -103,7 +103,8 @@ export async function erasePerson(
     // or WhatsApp id: those of this person are blanked. The provider's id stays, so a late retry is still
     // recognised as a duplicate. (Items not yet processed are left to the processor.)
     for (const ident of new Set([person.phone_e164?.slice(1), person.wa_id, person.bsuid])) {
-      if (!ident || !/^[A-Za-z0-9.+-]{6,}$/.test(ident)) continue; // no LIKE wildcards, nothing short enough to match at random
+      // No LIKE wildcards, and nothing short enough to match at random.
+      if (!ident || !/^[A-Za-z0-9.+-]{6,}$/.test(ident)) continue;
       await trx
         .updateTable('inbox')
         .set({ payload: JSON.stringify({ erased: true, erasedAt: now }) })

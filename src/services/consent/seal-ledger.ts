@@ -331,9 +331,11 @@ export async function verifySeals(
       ]
         .filter(Boolean)
         .join(' and ');
+      const now = `${people} people and ${events} events${digest !== latest.digest ? ' and no longer match its digest' : ''}`;
+      const what = lost ? `${lost} were deleted` : 'covered heads were deleted, added or altered';
       problems.push(
         at(
-          `seal #${latest.seq} covers ${latest.people} people and ${latest.events} events, but the covered heads now hold ${people} people and ${events} events${digest !== latest.digest ? ' and no longer match its digest' : ''}: ${lost ? `${lost} were deleted` : 'covered heads were deleted, added or altered'}`,
+          `seal #${latest.seq} covers ${latest.people} people and ${latest.events} events, but the covered heads now hold ${now}: ${what}`,
         ),
       );
     }

@@ -97,13 +97,20 @@ const MARK = (batch: StartRequest[], owner: string, now: number) => `WITH r(busi
       FROM consent_state cs WHERE cs.business_id = upd.business_id AND cs.person_id = upd.req_person_id) AS states
   FROM upd`;
 
+/** One stopped message as a row of SETTLE's VALUES list (every value a literal: the statement is sent whole). */
+const settleValues = (s: SettleRow): string => {
+  const notBefore = s.notBefore === null ? 'NULL::bigint' : `${int(s.notBefore)}::bigint`;
+  const text = [s.businessId, s.id, s.status, s.code, s.detail].map(lit).join(', ');
+  return `(${text}, ${s.cancelled}, ${notBefore}, ${int(s.uncount)})`;
+};
+
 /** Puts stopped messages back (not started) and settles them as decided; same guard, plus "marked by this step". */
 const SETTLE = (
   stops: SettleRow[],
   owner: string,
   now: number,
 ) => `WITH s(business_id, id, status, code, detail, cancelled, not_before, uncount) AS (
-    VALUES ${stops.map((s) => `(${lit(s.businessId)}, ${lit(s.id)}, ${lit(s.status)}, ${lit(s.code)}, ${lit(s.detail)}, ${s.cancelled}, ${s.notBefore === null ? 'NULL::bigint' : `${int(s.notBefore)}::bigint`}, ${int(s.uncount)})`).join(', ')}
+    VALUES ${stops.map(settleValues).join(', ')}
   )
   UPDATE messages m SET status = s.status, error_code = s.code, error_detail = s.detail, lease_owner = NULL, lease_until = NULL,
     updated_at = ${int(now)}, call_started_at = NULL,

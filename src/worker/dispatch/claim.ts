@@ -195,7 +195,8 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
     { owner: d.workerId, leaseUntil: now + d.leaseMs, now },
   );
   const attempts = new Map(leased.map((l) => [l.id, l.attempts]));
-  const mine = toLease.filter((t) => attempts.has(t.row.id)); // another process may have taken one (SQLite, several processes)
+  // Another process may have taken one (SQLite, several processes).
+  const mine = toLease.filter((t) => attempts.has(t.row.id));
   const items = mine.map((t) => toItem(t, attempts.get(t.row.id)!, now));
   // The slots of what will call, taken from the number's shared schedule (evenly spaced across all workers); a
   // message that cannot be rendered fails without a call and takes none.

@@ -133,7 +133,8 @@ forEachDialect('Fuzz: every operation of /openapi.json, the webhooks and the pag
         totals.serverErrors++;
         if (failures.length < 10)
           failures.push(
-            `${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} (payload ${String(r.payload ?? '').slice(0, 200)}) logged: ${serverError()}`,
+            `${r.label}: ${r.method} ${String(r.url).slice(0, 200)} → ${status} ${body.slice(0, 200)} ` +
+              `(payload ${String(r.payload ?? '').slice(0, 200)}) logged: ${serverError()}`,
           );
       }
     }
