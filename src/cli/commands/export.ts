@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import type { ServiceContext } from '../../services/context.js';
 import { exportHistory, type ExportFormat } from '../../services/consent/export-history.js';
-import { exportProof } from '../../services/consent/person-history.js';
+import { exportProof } from '../../services/consent/export-proof.js';
 import { processIO, resolveBusiness, runCommand, UserError, type CliIO } from '../run.js';
 
 /**

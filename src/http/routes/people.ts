@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServiceContext } from '../../services/context.js';
-import { exportProof, getPersonOrFail, personEvents, toPerson } from '../../services/consent/person-history.js';
+import { getPersonOrFail, personEvents, toPerson } from '../../services/consent/person-history.js';
+import { exportProof } from '../../services/consent/export-proof.js';
 import { erasePerson } from '../../services/consent/erase-person.js';
 import { resolvePersonRef } from '../../services/consent/person-ref.js';
 import { readPeopleSearch } from '../../services/consent/search-people.js';

@@ -1,6 +1,6 @@
 import type { Database } from '../db.js';
 import { isPersonIdConflict, personConflict } from '../consent/people-store.js';
-import { sqliteReadChecks, sqliteReadPerson, sqliteWrite } from '../consent/opt-in-store.js';
+import { sqliteReadChecks, sqliteReadPerson, sqliteWrite } from './opt-in-store.js';
 import type { OptInSteps, OptInWriter } from '../consent/opt-in-writer.js';
 
 /** The opt-in on SQLite: synchronous prepared statements on the raw handle, in one IMMEDIATE transaction. */

@@ -8,7 +8,8 @@ import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import { decideSend } from '../../../src/services/dispatch/decide-send.js';
 import { queueMessage } from '../../../src/services/dispatch/queue-message.js';
 import { erasePerson } from '../../../src/services/consent/erase-person.js';
-import { exportProof, verifyChains } from '../../../src/services/consent/person-history.js';
+import { verifyChains } from '../../../src/services/consent/person-history.js';
+import { exportProof } from '../../../src/services/consent/export-proof.js';
 import { createTopic } from '../../../src/services/admin/manage-topics.js';
 import { AppError } from '../../../src/domain/errors.js';
 

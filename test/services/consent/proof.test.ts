@@ -5,7 +5,7 @@ import { buildTestApp } from '../../helpers/http.js';
 import { testContext } from '../../helpers/context.js';
 import { seedBusiness, webEvidence } from '../../helpers/seed.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
-import { exportProof } from '../../../src/services/consent/person-history.js';
+import { exportProof } from '../../../src/services/consent/export-proof.js';
 import { sealBusiness } from '../../../src/services/consent/seal-ledger.js';
 import { verifyBundle } from '../../../src/lib/proof-bundle.js';
 import { createKeyring } from '../../../src/lib/crypto.js';
