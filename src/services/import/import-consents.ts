@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import { fail } from '../../domain/errors.js';
 import { timezoneForPhone } from '../consent/person-ref.js';
@@ -22,15 +21,8 @@ import { newPersonRow, type PersonRow } from '../../storage/consent/people-store
 import { messageRow } from '../../storage/dispatch/outbox-store.js';
 import type { DB } from '../../storage/schema.js';
 import type { ServiceContext } from '../context.js';
-import {
-  checkBatches,
-  type CheckedBatch,
-  type ImportSetup,
-  type ReadyRow,
-  type RefusedRow,
-  type RowContext,
-} from './import-row.js';
-import { reviveError, type CheckWorkerInput, type CheckWorkerMessage } from '../../worker/import/check-thread.js';
+import { checkBatches, type ImportSetup, type ReadyRow, type RefusedRow, type RowContext } from './import-row.js';
+import { checkInWorker } from './check-in-worker.js';
 
 export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row.js';
 
@@ -40,57 +32,17 @@ export { REQUIRED_COLUMNS, CHANNEL_ALIASES, type RefusedRow } from './import-row
  *
  * The semantics are recordOptIn's with channel `import`: the same refusals (an erased number is never added
  * back: CONTACT_ERASED), the same hash chain, the same state projection, and, only when asked (`confirm`), a
- * WhatsApp confirmation queued when the state changed. But the per-row path (about ten queries a row) cannot import a
- * million rows in a minute,
- * so rows go in batches, each in one transaction with a handful of set-based queries and multi-row writes.
+ * WhatsApp confirmation queued when the state changed. But the per-row path (about ten queries a row) cannot
+ * import a million rows in a minute, so rows go in batches, each in one transaction with a handful of set-based
+ * queries and multi-row writes.
  * A batch is all or nothing; batches before a failure stay committed, and re-running the file skips them:
  * each row's source_ref is derived from the consent itself (import-row.ts), and rows already recorded are
  * counted as duplicates, not recorded again.
  */
 
-export interface ImportInput {
-  /**
-   * The CSV file: read, parsed and checked on a worker thread while this thread writes (the fast path, and
-   * what the CLI uses). Give either `file` or `rows`.
-   */
-  file?: string;
-  /**
-   * Parsed CSV records in file order (csv-parse with `columns`), checked on this thread; a record's row number is its
-   * 1-based position.
-   */
-  rows?: AsyncIterable<Record<string, string | undefined>>;
-  fileName: string;
-  fileHash: string;
-  actor: string;
-  defaultCountry?: string;
-  defaultTextHash?: string;
-  /** Called after each committed batch with the number of rows handled so far and the bytes of the file read. */
-  onProgress?: (rows: number, bytesRead: number) => void;
-  batchSize?: number;
-  /**
-   * Queue a WhatsApp confirmation for each person whose state the import changed (rows with
-   * confirmation_sent_at excepted). Off unless asked: a migration usually brings people who were confirmed
-   * (or never should be messaged) at the source, and 48k unasked messages are not a default.
-   */
-  confirm?: boolean;
-  /**
-   * Check and plan every batch in a transaction that is rolled back: the counts, refusals and confirmations
-   * are what a real run would give (see DryRunMemory), and nothing is written.
-   */
-  dryRun?: boolean;
-}
+import type { ImportInput, ImportResult } from './import-types.js';
 
-export interface ImportResult {
-  total: number;
-  imported: number;
-  duplicates: number;
-  refused: RefusedRow[];
-  /** Refused rows counted by code. */
-  refusedByCode: Partial<Record<RefusedRow['code'], number>>;
-  /** WhatsApp confirmations queued (or, in a dry run, that would be queued). */
-  confirmations: number;
-  dryRun: boolean;
-}
+export type { ImportInput, ImportResult } from './import-types.js';
 
 interface BatchOutcome {
   imported: number;
@@ -205,50 +157,6 @@ export async function importConsents(
   result.refused.sort((a, b) => a.row - b.row);
   for (const r of result.refused) result.refusedByCode[r.code] = (result.refusedByCode[r.code] ?? 0) + 1;
   return result;
-}
-
-// From the build the worker is the .js file in worker/import/. From source (tests and benchmarks run through
-// tsx) it is the .ts file, and a worker thread on Node 20 does not inherit tsx's loader: it registers it first.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER = new URL(`../../worker/import/check-thread${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
-const startWorker = (workerData: CheckWorkerInput) =>
-  FROM_SOURCE
-    ? new Worker(
-        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER.href)}); });`,
-        { eval: true, workerData },
-      )
-    : new Worker(WORKER, { workerData });
-
-/** checkBatches on a worker thread reading the file itself; at most a few batches ahead of the writer. */
-async function* checkInWorker(file: string, rc: RowContext, batchSize: number): AsyncGenerator<CheckedBatch> {
-  const { phoneHash: _secret, ...context } = rc;
-  const workerData: CheckWorkerInput = { ...context, file, batchSize, window: 3 };
-  const worker = startWorker(workerData);
-  const inbox: (CheckWorkerMessage | { failed: Error } | { exited: number })[] = [];
-  let wake: (() => void) | null = null;
-  const deliver = (m: (typeof inbox)[number]) => {
-    inbox.push(m);
-    wake?.();
-    wake = null;
-  };
-  worker.on('message', (m: CheckWorkerMessage) => deliver(m));
-  worker.on('error', (e) => deliver({ failed: e }));
-  worker.on('exit', (code) => deliver({ exited: code }));
-  try {
-    for (;;) {
-      while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
-      const m = inbox.shift()!;
-      if ('batch' in m) {
-        worker.postMessage(1); // one more batch may come
-        yield m.batch;
-      } else if ('done' in m) return;
-      else if ('error' in m) throw reviveError(m.error);
-      else if ('failed' in m) throw m.failed;
-      else throw new Error(`the import's reader stopped unexpectedly (exit code ${m.exited})`);
-    }
-  } finally {
-    await worker.terminate();
-  }
 }
 
 async function loadSetup(q: Kysely<DB>, businessId: string): Promise<ImportSetup> {
