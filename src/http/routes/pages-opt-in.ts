@@ -14,18 +14,12 @@ import { checkFormToken, issueFormToken } from '../../pages/form-token.js';
 import { checkInvitationLink } from '../../pages/invitation-link.js';
 import { preparePageScope, requestLanguage, sendMessage, sendPage } from '../../pages/page-kit.js';
 import { isSameOriginPost } from '../../pages/security.js';
-import { staticFile } from '../../pages/render.js';
 import type { CaptureOptions } from '../capture-options.js';
+import { registerPageAssets, SLUG_PARAMS as Params } from './pages-assets.js';
 
 type Query = { topics?: string; lang?: string; embed?: string; inv?: string; country?: string };
 type Body = { formToken?: string; topics?: string | string[]; country?: string; phone?: string; inv?: string };
 
-const SLUG = '^[a-z0-9][a-z0-9-]{1,63}$';
-const Params = {
-  type: 'object',
-  properties: { businessSlug: { type: 'string', pattern: SLUG } },
-  required: ['businessSlug'],
-} as const;
 const QuerySchema = {
   type: 'object',
   properties: {
@@ -55,52 +49,7 @@ export function hostedOptInPage(ctx: ServiceContext, opts: CaptureOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     await preparePageScope(app, ctx);
 
-    app.get('/p/assets/pages.css', { config: { auth: 'none' }, schema: { hide: true } }, async (_req, reply) =>
-      reply
-        .type('text/css; charset=utf-8')
-        .header('cache-control', 'public, max-age=3600')
-        .header('x-content-type-options', 'nosniff')
-        .send(staticFile('pages.css')),
-    );
-
-    app.get('/p/assets/frame-height.js', { config: { auth: 'none' }, schema: { hide: true } }, async (_req, reply) =>
-      reply
-        .type('application/javascript; charset=utf-8')
-        .header('cache-control', 'public, max-age=3600')
-        .header('x-content-type-options', 'nosniff')
-        .send(staticFile('frame-height.js')),
-    );
-
-    app.get<{ Params: { businessSlug: string } }>(
-      '/p/:businessSlug/widget.js',
-      { config: { auth: 'none' }, schema: { hide: true, params: Params } },
-      async (req, reply) => {
-        const business = await getBusinessBySlug(ctx.database.db, req.params.businessSlug);
-        if (!business)
-          return reply
-            .code(404)
-            .type('application/javascript; charset=utf-8')
-            .send('/* Optline: no such business */\n');
-        // Values land inside single-quoted JS strings: JSON-escape, then make quotes and "<" inert.
-        const js = (s: string) => JSON.stringify(s).slice(1, -1).replace(/'/g, '\\u0027').replace(/</g, '\\u003c');
-        const body = staticFile('widget.js')
-          .replaceAll('__ORIGIN__', js(opts.publicUrl))
-          .replaceAll('__SLUG__', js(business.slug))
-          .replaceAll(
-            '__TITLE__',
-            js(
-              strings(requestLanguage(req, business.policy.defaultLanguage))('optInTitle', {
-                business: business.displayName,
-              }),
-            ),
-          );
-        return reply
-          .type('application/javascript; charset=utf-8')
-          .header('cache-control', 'public, max-age=300')
-          .header('x-content-type-options', 'nosniff')
-          .send(body);
-      },
-    );
+    registerPageAssets(app, ctx, opts);
 
     app.get<{ Params: { businessSlug: string }; Querystring: Query }>(
       '/p/:businessSlug/opt-in',
