@@ -13,6 +13,7 @@ const FILES = {
   'console.js': 'application/javascript; charset=utf-8',
   'audit.js': 'application/javascript; charset=utf-8',
   'templates.js': 'application/javascript; charset=utf-8',
+  'imports.js': 'application/javascript; charset=utf-8',
 } as const;
 type ConsoleFile = keyof typeof FILES;
 
@@ -63,6 +64,7 @@ export function consoleRoutes() {
     app.get('/console/assets/console.js', opts, async (_req, reply) => send(reply, 'console.js'));
     app.get('/console/assets/audit.js', opts, async (_req, reply) => send(reply, 'audit.js'));
     app.get('/console/assets/templates.js', opts, async (_req, reply) => send(reply, 'templates.js'));
+    app.get('/console/assets/imports.js', opts, async (_req, reply) => send(reply, 'imports.js'));
     app.get('/console/assets/chart.js', opts, async (_req, reply) => send(reply, 'chart.js'));
   };
 }
