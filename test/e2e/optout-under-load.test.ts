@@ -172,7 +172,6 @@ for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] a
           OPTLINE_WHATSAPP_RATE_PER_SECOND: '250',
         });
         child = server.child;
-        const total = PEOPLE * PER_PERSON;
         const sendsFor = (digits: string) =>
           fake.sent.filter((s) => String(s.body?.to ?? '').replace(/^\+/, '') === digits);
 
@@ -209,12 +208,22 @@ for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] a
         const lastAck = Math.max(...ackedAt.values());
         const firstAck = Math.min(...ackedAt.values());
 
-        // The rest of the dispatch, bounded: until the fake has seen no call for 2 s.
-        let seen = -1;
-        for (let i = 0; i < 120 && seen !== fake.sent.length; i++) {
-          seen = fake.sent.length;
-          await new Promise((r) => setTimeout(r, 2000));
-          if (fake.sent.length >= total) break;
+        // The rest of the dispatch, bounded in looks, not in time: until no message is queued or in flight (a slow
+        // machine only takes more looks; retries after a provider error are waited for too).
+        const watch = db.reopen();
+        try {
+          for (let i = 0; i < 240; i++) {
+            const open = await watch.db
+              .selectFrom('messages')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('business_id', '=', business.id)
+              .where('status', 'in', ['queued', 'sending'])
+              .executeTakeFirstOrThrow();
+            if (Number(open.n) === 0) break;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        } finally {
+          await watch.close();
         }
         await fake.flushWebhooks();
 

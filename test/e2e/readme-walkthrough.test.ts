@@ -111,7 +111,8 @@ describe('README walkthrough against `optline start`', () => {
       process.execPath,
       ['--import', 'tsx', MAIN, 'simulate', 'text', '--from', '+447911123456', '--text', 'STOP'],
       {
-        env: { ...env(), OPTLINE_PUBLIC_URL: api },
+        // As a reader runs it beside `npm start`: simulate talks to the configured port (here the one start chose).
+        env: { ...env(), OPTLINE_PUBLIC_URL: api, OPTLINE_PORT: new URL(api).port },
         encoding: 'utf8',
         timeout: 30_000,
       },
