@@ -26,7 +26,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const concurrency = process.env.OPTLINE_TEST_CONCURRENCY ?? '2';
+// Three files at once: most wait on a database, a browser or a child process, so two cores stay busy.
+const concurrency = process.env.OPTLINE_TEST_CONCURRENCY ?? '3';
 const r = spawnSync(
   process.execPath,
   [
