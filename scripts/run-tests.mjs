@@ -26,8 +26,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// Three files at once: most wait on a database, a browser or a child process, so two cores stay busy.
-const concurrency = process.env.OPTLINE_TEST_CONCURRENCY ?? '3';
+const concurrency = process.env.OPTLINE_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,
   [

@@ -33,7 +33,11 @@ function startServer(file: string, key: string): Promise<{ child: ChildProcess; 
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start within 15 s')), 15_000);
+    // Generous: a loaded machine starts slowly, and only a server that never starts should fail the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('server did not start within 120 s'));
+    }, 120_000);
     child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^LISTENING (\S+)/.exec(line);
@@ -147,7 +151,7 @@ it(
       // The recovery loop finishes what the killed process stored but never processed.
       const check = openSqlite(file);
       try {
-        const deadline = Date.now() + 15_000;
+        const deadline = Date.now() + 60_000;
         let pending = -1;
         while (Date.now() < deadline) {
           pending = Number(
