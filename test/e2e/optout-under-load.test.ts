@@ -244,7 +244,26 @@ for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] a
           .where('messages.kind', '<>', 'reply')
           .where('messages.call_started_at', 'is not', null)
           .execute();
+        // How every message ended, for the message of a failed check below.
+        const ended = await check.db
+          .selectFrom('messages')
+          .innerJoin('people', (j) =>
+            j.onRef('people.business_id', '=', 'messages.business_id').onRef('people.id', '=', 'messages.person_id'),
+          )
+          .select(['people.phone_e164 as phone', 'messages.status', 'messages.error_code', 'messages.kind'])
+          .where('messages.business_id', '=', business.id)
+          .execute();
         await check.close();
+        const endedFor = (d: string) =>
+          JSON.stringify(
+            ended.filter(
+              (m) =>
+                String(m.phone).replace(/^\+/, '') === d &&
+                m.status !== 'sent' &&
+                m.status !== 'delivered' &&
+                m.status !== 'read',
+            ),
+          );
         const violations = started
           .map((m) => ({ to: String(m.phone).replace(/^\+/, ''), startedAt: Number(m.startedAt), kind: m.kind }))
           .filter((m) => ackedAt.has(m.to) && m.startedAt > ackedAt.get(m.to)!)
@@ -275,7 +294,7 @@ for (const dialect of PG_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] a
         assert.deepEqual(violations, [], 'no provider call for a person started after their STOP was acknowledged');
         // The people who did not stop got everything; those who did, strictly less.
         for (const d of people.filter((x) => !stoppers.includes(x)))
-          assert.ok(sendsFor(d).length >= PER_PERSON, `all notifications reached ${d}`);
+          assert.ok(sendsFor(d).length >= PER_PERSON, `all notifications reached ${d}; not sent: ${endedFor(d)}`);
         assert.ok(
           stoppers.some((d) => sendsFor(d).filter((s) => s.body?.type !== 'text').length < PER_PERSON),
           'the STOPs stopped something',

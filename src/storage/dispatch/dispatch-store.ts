@@ -248,6 +248,7 @@ export async function releaseLeases(
       .where('id', '=', it.id)
       .where('status', '=', 'sending')
       .where('lease_owner', '=', owner)
+      .where('call_started_at', 'is', null)
       .executeTakeFirst();
     n += Number(r.numUpdatedRows ?? 0);
   }

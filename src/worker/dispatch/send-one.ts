@@ -40,6 +40,14 @@ export interface SendOutcome {
   call?: CallTimes;
 }
 
+/** The start step failed before the message's call was handed to the client: no call was made. */
+export class StartStepFailed extends Error {
+  constructor(readonly reason: unknown) {
+    super('the start step failed before the call was handed over');
+    this.name = 'StartStepFailed';
+  }
+}
+
 export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutcome> {
   const account = item.account;
   if (!account) {
@@ -91,7 +99,12 @@ export async function sendOne(d: SendDeps, item: DispatchItem): Promise<SendOutc
     let started: StartOutcome;
     for (;;) {
       if (d.pause) await d.pause('start');
-      started = await d.starts.start(item, call, admit);
+      try {
+        started = await d.starts.start(item, call, admit);
+      } catch (e) {
+        // The step failed (the database) before this message's call was handed over: nothing was sent.
+        throw new StartStepFailed(e);
+      }
       if (started.kind !== 'wait') break;
       await d.sleep(started.ms);
     }

@@ -15,7 +15,8 @@ import { Pacer } from './pacer.js';
 import { ReapSchedule, reapLeases } from './reaper.js';
 import { writeOutcomes } from './record-outcomes.js';
 import { sendStartFor } from '../../storage/dispatch/send-start.js';
-import { sendOne, type SendDeps } from './send-one.js';
+import { sendOne, StartStepFailed, type SendDeps } from './send-one.js';
+import { releaseLeases } from '../../storage/dispatch/dispatch-store.js';
 import { sharedPacing } from './shared-pacing.js';
 import { StartGate } from './start-gate.js';
 import { emptyMetrics, type DispatchItem, type PauseHook, type WorkerMetrics } from './types.js';
@@ -148,7 +149,18 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
           else metrics.stoppedAtStart++;
         } else committed = outcomes.add({ item, outcome, ...(call ? { call } : {}) });
       })
-      .catch((e: unknown) => {
+      .catch(async (e: unknown) => {
+        if (e instanceof StartStepFailed) {
+          // No call was made (the database failed the start step, e.g. under lock contention): the message goes
+          // back to the queue, its try uncounted, instead of waiting out its lease to be reported unknown.
+          ctx.logger.warn({ err: e.reason, messageId: item.id }, 'dispatch: start step failed; message queued again');
+          const now = ctx.clock.now();
+          const back = { businessId: item.businessId, id: item.id, notBefore: now + 1000 };
+          await releaseLeases(ctx.database.db, [back], workerId, now).catch((err: unknown) =>
+            ctx.logger.error({ err, messageId: item.id }, 'dispatch: could not queue the message again'),
+          );
+          return;
+        }
         // A bug, not Meta: the message stays leased and the reaper will surface it as unknown.
         ctx.logger.error({ err: e, messageId: item.id }, 'dispatch: send failed unexpectedly');
       })
