@@ -47,6 +47,7 @@ after(async () => {
 async function signIn(key: string, viewport: { width: number; height: number }) {
   const context = await browser.newContext({ viewport, timezoneId: 'Europe/London', locale: 'en-GB' });
   const page = await context.newPage();
+  page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
   const logged: string[] = [];
   page.on('console', (m) => {
     if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`);

@@ -107,6 +107,7 @@ it('keyboard only: sign in, People, search, open a person, the audit log', async
   assert.equal(optIn.statusCode, 201, optIn.body);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const page = await context.newPage();
+  page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
   await page.goto(`${base}/console`);
 
   await tabTo(page, '#api-key');
@@ -170,6 +171,7 @@ it('the widget on another site at 390 px: the frame takes its content height and
       hasTouch: true,
     });
     const page = await context.newPage();
+    page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
     await page.goto(hostUrl);
     const iframe = page.locator('iframe');
     await iframe.waitFor();

@@ -142,6 +142,7 @@ describe('console in Chromium (SQLite)', () => {
       acceptDownloads: true,
     });
     const page = await context.newPage();
+    page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
     const logged: string[] = [];
     // Chromium itself reports failed requests (the wrong key's 401, the favicon's 404) on the console: not ours.
     page.on('console', (m) => {
@@ -283,6 +284,7 @@ describe('console in Chromium (SQLite)', () => {
 
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();
+    page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${base}/console`);
@@ -401,6 +403,7 @@ describe('console in Chromium (SQLite)', () => {
         locale: 'en-GB',
       });
       const page = await context.newPage();
+      page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
       page.on('console', (m) => {
         if (!m.text().startsWith('Failed to load resource')) logged.push(`${m.type()}: ${m.text()}`);
       });
@@ -497,6 +500,7 @@ describe('console in Chromium (SQLite)', () => {
     } as Parameters<typeof createApiKey>[1]);
     const context = await browser.newContext({ viewport: PHONE_VIEWPORT });
     const page = await context.newPage();
+    page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
     await page.goto(`${base}/console`);
     await page.getByLabel('Business API key').fill(read.key);
     await page.getByRole('button', { name: 'Sign in' }).click();

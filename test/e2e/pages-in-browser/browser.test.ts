@@ -53,7 +53,9 @@ async function phonePage(lang: string): Promise<{ context: BrowserContext; page:
     isMobile: true,
     hasTouch: true,
   });
-  return { context, page: await context.newPage() };
+  const page = await context.newPage();
+  page.setDefaultTimeout(120_000); // a loaded machine is slow, not wrong
+  return { context, page };
 }
 
 const events = (businessId: string) =>
