@@ -66,3 +66,8 @@ export class AppError extends Error {
 export const fail = (code: ErrorCode, message: string, field?: string, extra?: Record<string, unknown>): never => {
   throw new AppError(code, message, field ? [{ field, message }] : [], extra);
 };
+
+/** Throws a rule's refusal (domain/consent/opt-in-rules.ts) as an AppError on `field`; nothing when there is none. */
+export function refuseIf(r: { code: ErrorCode; message: string } | null, field: string): void {
+  if (r) fail(r.code, r.message, field);
+}

@@ -13,6 +13,8 @@ import { ProblemSchema } from './schemas/common.js';
 import { openapiDocumentTransform, openapiRouteTransform } from './openapi.js';
 import { Metrics } from '../lib/metrics.js';
 import { registerMetrics } from './routes/metrics.js';
+import { twilioSmsPort } from '../channels/twilio/sms-port.js';
+import { smtpMailPort } from '../channels/smtp/mail-port.js';
 import { healthRoutes, type ProcessLeases } from './routes/health.js';
 import { businessRoutes } from './routes/businesses.js';
 import { keyRoutes } from './routes/keys.js';
@@ -196,6 +198,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     smtp: deps.config.smtp ?? { url: null, from: 'Optline <no-reply@localhost>' },
     ...deps.capture,
   };
+  // SMS and email leave through ports (services/outbound.ts), bound here to the configured Twilio API and SMTP.
+  const mail = smtpMailPort(deps.ctx.logger);
+  deps.ctx.outbound = { sms: twilioSmsPort(capture.twilioApiUrl), mail };
+  app.addHook('onClose', async () => mail.close());
   for (const p of capturePlugins(deps.ctx, capture)) await app.register(async (scope) => p(scope));
   return app;
 }

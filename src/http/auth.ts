@@ -98,7 +98,7 @@ function authHook(ctx: ServiceContext, mode: Exclude<AuthMode, 'none'>, needs: P
       );
       return;
     }
-    const cached = cachedPrincipal(key);
+    const cached = cachedPrincipal(ctx, key);
     if (cached !== undefined) {
       if (admit(req, reply, cached)) done();
       return;

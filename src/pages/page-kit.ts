@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import { AppError } from '../domain/errors.js';
 import { HTTP_STATUS } from '../http/error-handler.js';
 import { PAGE_LANGUAGES, pickLanguage, strings, type PageLanguage, type PageStrings } from './i18n.js';
-import { renderTemplate } from './render.js';
+import { renderTemplate } from '../lib/templates.js';
 import { setPageHeaders } from './security.js';
 import { databaseRateLimitStore } from '../http/rate-limit-store.js';
 import type { ServiceContext } from '../services/context.js';

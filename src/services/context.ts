@@ -4,6 +4,8 @@ import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../lib/metrics.js';
 import type { Database } from '../storage/db.js';
 import type { CallHold } from './consent/await-calls-in-flight.js';
+import type { OutboundPorts } from './outbound.js';
+import { fail } from '../domain/errors.js';
 
 /** What every use case needs: the database (with its transaction runner), time, keys and a logger. */
 export interface ServiceContext {
@@ -22,4 +24,11 @@ export interface ServiceContext {
    * it answers. recordOptOut waits by itself.
    */
   callHolds?: CallHold[];
+  /** Sending SMS and email (services/outbound.ts); set by buildApp. Absent in the CLI, which sends neither. */
+  outbound?: OutboundPorts;
+}
+
+/** The context's outbound ports, or a clear refusal where this process has none. */
+export function outbound(ctx: ServiceContext): OutboundPorts {
+  return ctx.outbound ?? fail('CHANNEL_NOT_CONFIGURED', 'This process cannot send SMS or email.', 'channel');
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { DatabaseCaches } from './caches.js';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -37,6 +38,8 @@ export interface Database {
   sqlite?: SQLite.Database;
   /** The raw pg pool (benchmarks' floor), when on PostgreSQL over the network. */
   pool?: pg.Pool;
+  /** Every in-memory cache of this handle and the helpers bound to it (storage/caches.ts). */
+  caches: DatabaseCaches;
   close(): Promise<void>;
 }
 
@@ -187,6 +190,7 @@ function wrap(
     dialect,
     caps,
     ...extra,
+    caches: new DatabaseCaches(),
     syncedTransaction: (fn) => commitThenSync(database, fn),
     async transaction(fn) {
       for (let attempt = 1; ; attempt++) {

@@ -1,3 +1,4 @@
+import type { ReplyPayload } from '../../src/domain/messages.js';
 import { it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../helpers/db.js';
@@ -68,20 +69,15 @@ forEachDialect('WhatsApp chat API', (db) => {
     assert.equal(prompt!.id, r.json().messageId);
     assert.equal(prompt!.payload.purpose, 'optin_prompt');
     assert.equal(prompt!.payload.text, b.text.body);
-    const interactive = prompt!.payload.interactive as {
-      type: string;
-      body: { text: string };
-      action: { buttons: { reply: { id: string; title: string } }[] };
-    };
-    assert.equal(interactive.type, 'button');
-    assert.equal(interactive.body.text, b.text.body);
-    assert.deepEqual(
-      interactive.action.buttons.map((x) => x.reply),
-      [
+    // Stored as the domain's prompt (domain/messages.ts); the worker renders it (test/worker/dispatch/render.test.ts).
+    assert.deepEqual((prompt!.payload as ReplyPayload).prompt, {
+      style: 'buttons',
+      body: b.text.body,
+      options: [
         { id: optInReplyId(b.text.hash), title: 'Yes please' },
         { id: 'optline:dismiss', title: 'No thanks' },
       ],
-    );
+    });
 
     const list = await call('POST', '/v1/whatsapp/opt-in-prompts', b.apiKey, {
       person: { phone: n.e164 },
@@ -89,13 +85,11 @@ forEachDialect('WhatsApp chat API', (db) => {
       style: 'list',
     });
     assert.equal(list.statusCode, 202, list.body);
-    const rows = (await replies(t.ctx.database.db, b.business.id, person.id))[1]!.payload.interactive as {
-      type: string;
-      action: { sections: { rows: { id: string }[] }[] };
-    };
-    assert.equal(rows.type, 'list');
+    const listPrompt = ((await replies(t.ctx.database.db, b.business.id, person.id))[1]!.payload as ReplyPayload)
+      .prompt!;
+    assert.equal(listPrompt.style, 'list');
     assert.deepEqual(
-      rows.action.sections[0]!.rows.map((x) => x.id),
+      listPrompt.options.map((x) => x.id),
       [optInReplyId(b.text.hash), 'optline:dismiss'],
     );
 

@@ -5,39 +5,8 @@ import type { TwilioParams } from './signature.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
-export type Channel = 'sms' | 'whatsapp';
-export type OptOutType = 'STOP' | 'START' | 'HELP';
-
-export interface InboundMessage {
-  messageSid: string;
-  accountSid?: string;
-  messagingServiceSid?: string;
-  /** E.164, `whatsapp:` prefix removed. */
-  from: string;
-  /** Prefix removed; E.164, or a short code for SMS. */
-  to: string;
-  channel: Channel;
-  /** Empty for media-only messages. */
-  body: string;
-  /** Only sent when the number is in a Messaging Service with Advanced Opt-Out. */
-  optOutType?: OptOutType;
-  buttonPayload?: string;
-  buttonText?: string;
-  profileName?: string;
-  waId?: string;
-  numMedia: number;
-}
-
-export interface VoiceCallback {
-  callSid: string;
-  /** E.164 of the caller. */
-  from: string;
-  to: string;
-  /** DTMF pressed (0-9, *, #); absent when the caller pressed nothing. */
-  digits?: string;
-  callStatus?: string;
-  accountSid?: string;
-}
+export type { Channel, OptOutType, InboundMessage, VoiceCallback } from '../../domain/inbound.js';
+import type { Channel, OptOutType, InboundMessage, VoiceCallback } from '../../domain/inbound.js';
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 const SHORT_CODE = /^\d{3,8}$/;

@@ -3,6 +3,8 @@
 // escape quotes and ">" in attributes and drop characters XML 1.0 cannot carry (twilio-node throws on them;
 // a webhook reply should not fail because a configured text holds a stray control character).
 
+import type { VoiceScript } from '../../domain/capture/voice.js';
+
 export const TWIML_CONTENT_TYPE = 'text/xml; charset=utf-8';
 
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
@@ -52,51 +54,38 @@ export function messagingResponse(message?: string): string {
   return response(element('Message', {}, escapeText(message)));
 }
 
-export interface VoiceGatherOptions {
-  /** Absolute URL Twilio POSTs the pressed digits to. */
-  action: string;
-  prompt: string;
-  numDigits?: number;
-  timeoutSec?: number;
-  language?: string;
-  voice?: string;
-  /** Said when the caller presses nothing (Twilio then falls through to the next verb). */
-  noInputSay?: string;
-}
+const nonBlank = (name: string, v: string) => {
+  if (v.trim() === '') throw new RangeError(`${name} URL is required`);
+  return v;
+};
 
 function positiveInt(name: string, n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`);
   return n;
 }
 
-/** DTMF menu: `<Gather>` with a spoken prompt, then an optional fallback `<Say>`. */
-export function voiceGather(opts: VoiceGatherOptions): string {
-  if (opts.action.trim() === '') throw new RangeError('voiceGather: action URL is required');
-  const sayAttrs = { voice: opts.voice, language: opts.language };
-  const gather = element(
-    'Gather',
-    {
-      input: 'dtmf',
-      numDigits: positiveInt('numDigits', opts.numDigits ?? 1),
-      timeout: positiveInt('timeoutSec', opts.timeoutSec ?? 5),
-      action: opts.action,
-      method: 'POST',
-    },
-    element('Say', sayAttrs, escapeText(opts.prompt)),
+/**
+ * A call's script (domain/capture/voice.ts) as one TwiML document, its steps played in order: a gather is a DTMF
+ * `<Gather>` of one digit around its spoken prompt, a say is a `<Say>` then `<Hangup/>` unless told otherwise.
+ */
+export function voiceScript(steps: VoiceScript): string {
+  return response(
+    steps
+      .map((s) =>
+        s.kind === 'gather'
+          ? element(
+              'Gather',
+              {
+                input: 'dtmf',
+                numDigits: 1,
+                timeout: positiveInt('timeoutSec', s.timeoutSec),
+                action: nonBlank('action', s.action),
+                method: 'POST',
+              },
+              element('Say', { language: s.language }, escapeText(s.prompt)),
+            )
+          : element('Say', { language: s.language }, escapeText(s.text)) + (s.hangup ? '<Hangup/>' : ''),
+      )
+      .join(''),
   );
-  const fallback = opts.noInputSay === undefined ? '' : element('Say', sayAttrs, escapeText(opts.noInputSay));
-  return response(gather + fallback);
-}
-
-export interface VoiceSayOptions {
-  language?: string;
-  voice?: string;
-  /** End the call after speaking (default true). */
-  hangup?: boolean;
-}
-
-/** Speak one text, then (by default) hang up. */
-export function voiceSay(text: string, opts: VoiceSayOptions = {}): string {
-  const say = element('Say', { voice: opts.voice, language: opts.language }, escapeText(text));
-  return response(say + (opts.hangup === false ? '' : '<Hangup/>'));
 }

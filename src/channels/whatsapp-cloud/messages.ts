@@ -1,3 +1,5 @@
+import type { ChatPrompt } from '../../domain/messages.js';
+
 // Builders for Cloud API send bodies (POST /<version>/<phone_number_id>/messages). They validate the limits
 // Meta enforces so a bad body fails here with a clear message instead of a 400 from Meta after queueing.
 
@@ -159,4 +161,16 @@ export function listMessage(
       action: { button: requireText('buttonText', o.buttonText, 20), sections },
     },
   };
+}
+
+/** An in-chat prompt (domain/messages.ts) as buttons or a one-section list, with WhatsApp's limits checked. */
+export function promptMessage(to: Addressee, p: ChatPrompt): CloudMessageBody {
+  return p.style === 'buttons'
+    ? buttonsMessage({ ...to, body: p.body, buttons: p.options })
+    : listMessage({
+        ...to,
+        body: p.body,
+        buttonText: p.buttonText ?? 'Choose',
+        sections: [{ title: '', rows: p.options }],
+      });
 }

@@ -21,11 +21,8 @@ export type {
   WebhookItem,
 } from './payload-types.js';
 
-/** What names a webhook body's owner: every metadata.phone_number_id, and the WABA ids (entry[].id). */
-export interface WebhookRoutingKeys {
-  phoneNumberIds: string[];
-  wabaIds: string[];
-}
+export type { WebhookRoutingKeys } from '../../domain/inbound.js';
+import type { WebhookRoutingKeys } from '../../domain/inbound.js';
 
 /**
  * The routing keys of a parsed (not yet cleaned) body, read at their fixed places and cleaned by the same rule as

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { createMailer, type Mailer } from '../../channels/smtp/mailer.js';
 import type { ServiceContext } from '../../services/context.js';
 import { sendEmailInvitation } from '../../services/capture/send-email-invitation.js';
 import { sendSmsInvitation } from '../../services/capture/send-sms-invitation.js';
@@ -17,20 +16,6 @@ const TextHashField = TextHash('A usable registered opt-in text covering the top
 export function invitationRoutes(ctx: ServiceContext, opts: CaptureOptions) {
   return async (app: FastifyInstance): Promise<void> => {
     const tags = ['channels off WhatsApp'];
-    // One pooled transport per SMTP server, closed with the app.
-    const mailers = new Map<string, Mailer>();
-    const mailer = (smtp: { url: string; from: string }) => {
-      const key = `${smtp.url}\n${smtp.from}`;
-      let m = mailers.get(key);
-      if (!m) {
-        m = createMailer({ url: smtp.url, from: smtp.from });
-        mailers.set(key, m);
-      }
-      return m;
-    };
-    app.addHook('onClose', async () => {
-      for (const m of mailers.values()) m.close();
-    });
 
     app.post<{ Body: { person: PersonRefInput; topics: string[]; textHash: string; mode: InvitationMode } }>(
       '/v1/sms/invitations',
@@ -64,7 +49,6 @@ export function invitationRoutes(ctx: ServiceContext, opts: CaptureOptions) {
       async (req, reply) => {
         const r = await sendSmsInvitation(ctx, businessOf(req), req.body, {
           publicUrl: opts.publicUrl,
-          twilioApiUrl: opts.twilioApiUrl,
           ttlMs: opts.smsInvitationTtlMs ?? 30 * DAY_MS,
         });
         return reply.code(201).send(r);
@@ -99,7 +83,6 @@ export function invitationRoutes(ctx: ServiceContext, opts: CaptureOptions) {
           publicUrl: opts.publicUrl,
           platformSmtp: opts.smtp,
           ttlMs: opts.emailLinkTtlMs ?? 7 * DAY_MS,
-          mailer,
         });
         return reply.code(201).send(r);
       },

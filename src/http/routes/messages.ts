@@ -1,3 +1,4 @@
+import { templateOf } from '../../domain/messages.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { describeMessage } from '../../domain/message-history.js';
@@ -61,7 +62,7 @@ const QueueBody = Type.Object(
 export const messageView = (m: Message) => ({
   ...m,
   statusText: describeMessage(m.status, m),
-  template: (m.payload.template as Record<string, unknown> | undefined) ?? undefined,
+  template: templateOf(m.payload) ?? undefined,
 });
 
 export const messageRoutes =

@@ -7,7 +7,7 @@ import type { ServiceContext } from '../../services/context.js';
 import { getBusinessBySlug } from '../../storage/business/business-store.js';
 import { strings } from '../../pages/i18n.js';
 import { requestLanguage } from '../../pages/page-kit.js';
-import { staticFile } from '../../pages/render.js';
+import { staticFile } from '../../lib/templates.js';
 import type { CaptureOptions } from '../capture-options.js';
 
 const SLUG = '^[a-z0-9][a-z0-9-]{1,63}$';

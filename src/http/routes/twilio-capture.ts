@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import { parseInboundMessage, parseVoiceCallback } from '../../channels/twilio/payload.js';
 import type { TwilioParams } from '../../channels/twilio/signature.js';
-import { messagingResponse, TWIML_CONTENT_TYPE } from '../../channels/twilio/twiml.js';
+import { messagingResponse, TWIML_CONTENT_TYPE, voiceScript } from '../../channels/twilio/twiml.js';
 import type { ServiceContext } from '../../services/context.js';
 import { handleSmsReply } from '../../services/capture/handle-sms-reply.js';
 import { handleIvrChoice, startIvrCall } from '../../services/capture/handle-ivr-call.js';
@@ -65,7 +65,7 @@ export function twilioCaptureWebhooks(ctx: ServiceContext, opts: CaptureOptions)
       async (req, reply) => {
         const businessId = await verifiedTwilioBusiness(ctx, opts.publicUrl, req, reply);
         if (!businessId) return reply;
-        return reply.type(TWIML_CONTENT_TYPE).send(await startIvrCall(ctx, businessId, opts.publicUrl));
+        return reply.type(TWIML_CONTENT_TYPE).send(voiceScript(await startIvrCall(ctx, businessId, opts.publicUrl)));
       },
     );
 
@@ -91,7 +91,7 @@ export function twilioCaptureWebhooks(ctx: ServiceContext, opts: CaptureOptions)
           { attempt: req.query.attempt, textHash: req.query.text, lang: req.query.lang },
           opts.publicUrl,
         );
-        return reply.type(TWIML_CONTENT_TYPE).send(out.twiml);
+        return reply.type(TWIML_CONTENT_TYPE).send(voiceScript(out.script));
       },
     );
   };

@@ -1,6 +1,5 @@
 import type { ServiceContext } from '../context.js';
 import { readCacheVersion } from '../../storage/shared/cache-versions.js';
-import { forgetPrincipals, guardPrincipalCache } from './manage-keys.js';
 
 /**
  * The bound within which a key revoked through any process is refused by this one: its revocation bumps
@@ -25,13 +24,14 @@ export function startKeyCacheWatch(
   let running: Promise<void> = Promise.resolve();
   let failures = 0;
   // Wall time like the cache's own expiry (the service clock may be a test's manual clock).
-  guardPrincipalCache(() => Date.now() - verifiedAt < boundMs);
+  const keys = ctx.database.caches.keys;
+  keys.trusted = () => Date.now() - verifiedAt < boundMs;
   const tick = () => {
     const startedAt = Date.now();
     running = readCacheVersion(ctx.database.db, 'api_keys')
       .then((v) => {
         // The first read drops too: a principal remembered before it may predate a revocation.
-        if (v !== version) forgetPrincipals();
+        if (v !== version) keys.dropAll();
         version = v;
         verifiedAt = startedAt;
         failures = 0;
@@ -50,7 +50,7 @@ export function startKeyCacheWatch(
       stopped = true;
       if (timer) clearTimeout(timer);
       await running;
-      guardPrincipalCache(() => true);
+      keys.trusted = () => true;
     },
   };
 }

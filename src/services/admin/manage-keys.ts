@@ -1,4 +1,5 @@
 import { fail } from '../../domain/errors.js';
+import type { KeyCache } from '../../storage/caches.js';
 import { newId } from '../../lib/ids.js';
 import { randomToken, sha256Hex } from '../../lib/crypto.js';
 import type { ServiceContext } from '../context.js';
@@ -89,51 +90,31 @@ export async function createApiKey(
   };
 }
 
-// last_used_at is written at most once a minute per key so authentication stays a read on the hot path.
-const lastTouched = new Map<string, number>();
-
-// Every API request authenticates; a verified key is remembered for a moment (by its hash, never the key).
-// Revocation through this process takes effect at once; through another process, within PRINCIPAL_TTL_MS, or
-// within KEY_REVOCATION_BOUND_MS where the key-cache watch runs (services/admin/key-cache-watch.ts, every serve).
-const PRINCIPAL_TTL_MS = 2000;
-const principals = new Map<string, { p: Principal; until: number }>();
+// Every API request authenticates; a verified key is remembered for a moment (by its hash, never the key) in the
+// database handle's key cache (storage/caches.ts). Revocation through this process takes effect at once; through
+// another process, within KEY_CACHE_TTL_MS, or within KEY_REVOCATION_BOUND_MS where the key-cache watch runs
+// (services/admin/key-cache-watch.ts, every serve).
 const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
-// Moved on by forgetPrincipals: a lookup that read its key before then is not remembered after it.
-let generation = 0;
-let cacheTrusted: () => boolean = () => true;
-
-/** Drops every remembered principal (a key was revoked, maybe by another process). */
-export function forgetPrincipals(): void {
-  principals.clear();
-  generation += 1;
-}
-
-/** Installs the check that says whether remembered principals may answer now (the key-cache watch's freshness). */
-export function guardPrincipalCache(trusted: () => boolean): void {
-  cacheTrusted = trusted;
-}
+const keyCache = (ctx: ServiceContext) => ctx.database.caches.keys as KeyCache<Principal>;
 
 /**
  * The principal for a key verified a moment ago, without touching the database: null for a malformed key,
  * undefined when the key has to be looked up (authenticate does that).
  */
-export function cachedPrincipal(key: string): Principal | null | undefined {
+export function cachedPrincipal(ctx: ServiceContext, key: string): Principal | null | undefined {
   if (!KEY_SHAPE.test(key)) return null;
-  const hit = principals.get(sha256Hex(key));
-  return hit && hit.until > Date.now() && cacheTrusted() ? hit.p : undefined;
+  return keyCache(ctx).get(sha256Hex(key), Date.now());
 }
 
 export async function authenticate(ctx: ServiceContext, key: string): Promise<Principal | null> {
   if (!KEY_SHAPE.test(key)) return null;
+  const cache = keyCache(ctx);
   const hash = sha256Hex(key);
-  const hit = principals.get(hash);
-  if (hit && hit.until > Date.now() && cacheTrusted()) return hit.p;
-  const gen = generation;
+  const hit = cache.get(hash, Date.now());
+  if (hit) return hit;
+  const gen = cache.generation;
   const p = await lookup(ctx, key, hash);
-  if (p && gen === generation) {
-    if (principals.size > 10_000) principals.clear();
-    principals.set(hash, { p, until: Date.now() + PRINCIPAL_TTL_MS });
-  }
+  if (p) cache.set(hash, p, gen, Date.now());
   return p;
 }
 
@@ -153,10 +134,12 @@ async function lookup(ctx: ServiceContext, key: string, hash: string): Promise<P
   return { kind: 'business', keyId: r.id, businessId: r.business_id, role: isRole(r.role) ? r.role : 'read' };
 }
 
+// last_used_at is written at most once a minute per key so authentication stays a read on the hot path.
 async function touch(ctx: ServiceContext, businessId: string | null, id: string, now: number) {
-  const last = lastTouched.get(id) ?? 0;
+  const touched = keyCache(ctx).touched;
+  const last = touched.get(id) ?? 0;
   if (now - last < 60_000) return;
-  lastTouched.set(id, now);
+  touched.set(id, now);
   await touchKey(ctx.database.db, businessId, id, now);
 }
 
@@ -181,7 +164,7 @@ export async function revokeApiKey(
   keyId: string,
   actor?: string,
 ): Promise<KeyInfo> {
-  for (const [h, v] of principals) if (v.p.keyId === keyId) principals.delete(h);
+  keyCache(ctx).drop(keyId);
   const now = ctx.clock.now();
   await ctx.database.transaction(async (trx) => {
     await revokeKey(trx, businessId, keyId, now);

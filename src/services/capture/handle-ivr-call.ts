@@ -1,5 +1,5 @@
-import type { VoiceCallback } from '../../channels/twilio/payload.js';
-import { voiceGather, voiceSay } from '../../channels/twilio/twiml.js';
+import type { VoiceCallback } from '../../domain/inbound.js';
+import type { VoiceScript, VoiceStep } from '../../domain/capture/voice.js';
 import { getBusiness, listTopics } from '../../storage/business/business-store.js';
 import { isUniqueViolation } from '../../storage/db.js';
 import type { ServiceContext } from '../context.js';
@@ -14,20 +14,6 @@ import { getText, registerText } from '../admin/manage-texts.js';
 import { textShownOn } from '../../domain/consent/text-channels.js';
 import { recordOptIn } from '../consent/record-opt-in.js';
 import { recordOptOut } from '../consent/record-opt-out.js';
-
-const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
-
-/** Several TwiML documents (each built, and escaped, by channels/twilio/twiml.ts) played one after another. */
-function sequence(...docs: string[]): string {
-  const inner = docs.map((d) =>
-    d
-      .slice(DECLARATION.length)
-      .replace(/^<Response>/, '')
-      .replace(/<\/Response>$/, '')
-      .replace(/^<Response\/>$/, ''),
-  );
-  return `${DECLARATION}<Response>${inner.join('')}</Response>`;
-}
 
 interface Menu {
   lang: CaptureLanguage;
@@ -68,24 +54,27 @@ async function menuFor(ctx: ServiceContext, businessId: string): Promise<Menu | 
 const choiceUrl = (publicUrl: string, attempt: number, textHash: string, lang: CaptureLanguage) =>
   `${publicUrl}/webhooks/twilio/voice/choice?attempt=${attempt}&text=${textHash}&lang=${lang}`;
 
-function gather(publicUrl: string, menu: Menu, attempt: number): string {
-  return voiceGather({
-    action: choiceUrl(publicUrl, attempt, menu.textHash, menu.lang),
-    prompt: menu.prompt,
-    numDigits: 1,
-    timeoutSec: 6,
-    language: VOICE_LANGUAGE[menu.lang],
-  });
-}
+const gather = (publicUrl: string, menu: Menu, attempt: number): VoiceStep => ({
+  kind: 'gather',
+  action: choiceUrl(publicUrl, attempt, menu.textHash, menu.lang),
+  prompt: menu.prompt,
+  timeoutSec: 6,
+  language: VOICE_LANGUAGE[menu.lang],
+});
 
-const say = (lang: CaptureLanguage, text: string, hangup = true) =>
-  voiceSay(text, { language: VOICE_LANGUAGE[lang], hangup });
+const sayStep = (lang: CaptureLanguage, text: string, hangup = true): VoiceStep => ({
+  kind: 'say',
+  text,
+  language: VOICE_LANGUAGE[lang],
+  hangup,
+});
+const say = (lang: CaptureLanguage, text: string): VoiceScript => [sayStep(lang, text)];
 
 /**
  * A call to the business's Twilio number: the menu, asked twice if the caller presses nothing (Twilio falls
  * through to the next verb on silence), then goodbye.
  */
-export async function startIvrCall(ctx: ServiceContext, businessId: string, publicUrl: string): Promise<string> {
+export async function startIvrCall(ctx: ServiceContext, businessId: string, publicUrl: string): Promise<VoiceScript> {
   // The first calls of a business register the menu text at the same moment: the one that lost the race reads it.
   const menu = await menuFor(ctx, businessId).catch((e: unknown) => {
     if (!isUniqueViolation(e)) throw e;
@@ -96,16 +85,17 @@ export async function startIvrCall(ctx: ServiceContext, businessId: string, publ
     const lang = captureLanguage(business?.policy.defaultLanguage);
     return say(lang, captureText(lang, 'ivrUnavailable'));
   }
-  return sequence(
+  return [
     gather(publicUrl, menu, 1),
     gather(publicUrl, menu, 2),
-    say(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
-  );
+    sayStep(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
+  ];
 }
 
 export interface IvrChoiceOutcome {
   action: 'opted_in' | 'opted_out' | 'retry' | 'goodbye';
-  twiml: string;
+  /** What the caller hears next. */
+  script: VoiceScript;
   eventId?: string;
 }
 
@@ -142,7 +132,7 @@ export async function handleIvrChoice(
       sourceRef: `twilio-call:${call.callSid}:9`,
       actor: 'twilio:voice',
     });
-    return { action: 'opted_out', twiml: say(lang, captureText(lang, 'ivrOptedOut', vars)), eventId: r.event.id };
+    return { action: 'opted_out', script: say(lang, captureText(lang, 'ivrOptedOut', vars)), eventId: r.event.id };
   }
   if (call.digits === '1') {
     let text;
@@ -152,7 +142,7 @@ export async function handleIvrChoice(
       text = null;
     }
     if (!text?.usable || !textShownOn(text, 'ivr'))
-      return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrUnavailable')) };
+      return { action: 'goodbye', script: say(lang, captureText(lang, 'ivrUnavailable')) };
     const r = await recordOptIn(ctx, businessId, {
       person: { phone: call.from },
       topics: text.topicKeys,
@@ -172,7 +162,7 @@ export async function handleIvrChoice(
     const pending = r.changed.some((c) => c.status === 'pending');
     return {
       action: 'opted_in',
-      twiml: say(lang, captureText(lang, pending ? 'ivrPending' : 'ivrOptedIn', { ...vars, topics: names })),
+      script: say(lang, captureText(lang, pending ? 'ivrPending' : 'ivrOptedIn', { ...vars, topics: names })),
       eventId: r.event.id,
     };
   }
@@ -181,13 +171,13 @@ export async function handleIvrChoice(
     if (menu) {
       return {
         action: 'retry',
-        twiml: sequence(
-          say(lang, captureText(lang, 'ivrRetry'), false),
+        script: [
+          sayStep(lang, captureText(lang, 'ivrRetry'), false),
           gather(publicUrl, menu, 2),
-          say(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
-        ),
+          sayStep(menu.lang, captureText(menu.lang, 'ivrGoodbye')),
+        ],
       };
     }
   }
-  return { action: 'goodbye', twiml: say(lang, captureText(lang, 'ivrGoodbye')) };
+  return { action: 'goodbye', script: say(lang, captureText(lang, 'ivrGoodbye')) };
 }

@@ -1,5 +1,5 @@
 import { createKeywordMatcher, normaliseKeywordText, type KeywordConfig } from '../../domain/chat/keywords.js';
-import type { InboundMessage } from '../../channels/twilio/payload.js';
+import type { InboundMessage } from '../../domain/inbound.js';
 import { getBusiness, listTopics } from '../../storage/business/business-store.js';
 import { latestKeywordInvitation } from '../../storage/capture/invitation-store.js';
 import type { ServiceContext } from '../context.js';

@@ -1,4 +1,5 @@
-import { fail } from '../../domain/errors.js';
+import { fail, refuseIf } from '../../domain/errors.js';
+import { textRefusal, topicsRefusal } from '../../domain/consent/opt-in-rules.js';
 import type { Kysely } from 'kysely';
 import { getBusiness, getTopicsByKeys, type Business } from '../../storage/business/business-store.js';
 import type { DB } from '../../storage/schema.js';
@@ -19,31 +20,21 @@ export async function checkInvitation(
   const business = await getBusiness(q, businessId);
   if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
   const keys = [...new Set(topics)];
-  const found = await getTopicsByKeys(q, businessId, keys);
-  const unknown = keys.filter((k) => !found.some((t) => t.key === k));
-  if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topics');
-  const archived = found.filter((t) => t.archivedAt !== null);
-  if (archived.length) fail('TOPIC_ARCHIVED', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`, 'topics');
-  const refused = found.filter((t) => !business.policy.allowedCategories.includes(t.category));
-  if (refused.length)
-    fail(
-      'CATEGORY_NOT_ALLOWED',
-      `${refused.map((t) => t.key).join(', ')}: the business's policy does not allow this category.`,
-      'topics',
-    );
+  const found = new Map((await getTopicsByKeys(q, businessId, keys)).map((t) => [t.key, t]));
+  refuseIf(
+    topicsRefusal(keys, (k) => found.get(k), business.policy.allowedCategories),
+    'topics',
+  );
   const row = await q
     .selectFrom('consent_texts')
     .selectAll()
     .where('business_id', '=', businessId)
     .where('hash', '=', textHash)
     .executeTakeFirst();
-  if (!row) return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
-  const text = toText(row);
-  if (!text.usable)
-    fail('TEXT_CHECK_FAILED', 'This opt-in text failed its policy checks and cannot be used.', 'textHash');
-  const missing = keys.filter((k) => !text.topicKeys.includes(k));
-  if (missing.length) fail('TEXT_TOPICS_MISMATCH', `The opt-in text does not cover: ${missing.join(', ')}.`, 'topics');
-  return { business, text };
+  const text = row ? toText(row) : null;
+  const r = textRefusal(text && { usable: text.usable, covers: (k) => text.topicKeys.includes(k) }, keys);
+  refuseIf(r, r?.code === 'TEXT_TOPICS_MISMATCH' ? 'topics' : 'textHash');
+  return { business, text: text! };
 }
 
 /**

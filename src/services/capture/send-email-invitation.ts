@@ -1,14 +1,12 @@
 import { fail } from '../../domain/errors.js';
 import { newId } from '../../lib/ids.js';
-import { oneClickUnsubscribeHeaders } from '../../channels/smtp/unsubscribe-headers.js';
-import type { Mailer } from '../../channels/smtp/mailer.js';
 import { getChannelAccount } from '../../storage/business/channel-store.js';
 import { findPerson, type PersonRow } from '../../storage/consent/people-store.js';
 import { insertInvitation, isEmailSuppressed } from '../../storage/capture/invitation-store.js';
 import { listTopics } from '../../storage/business/business-store.js';
-import { renderTemplate } from '../../pages/render.js';
+import { renderTemplate } from '../../lib/templates.js';
 import type { Keyring } from '../../lib/crypto.js';
-import type { ServiceContext } from '../context.js';
+import { outbound, type ServiceContext } from '../context.js';
 import type { SmtpSecrets, SmtpSettings } from './configure-channels.js';
 import { captureLanguage, captureText, listNames } from '../../domain/capture/texts.js';
 import { checkInvitation, refuseIfOptedOut } from './invitation-checks.js';
@@ -28,9 +26,6 @@ export interface EmailInvitationInput {
   textHash: string;
 }
 
-/** Picks the SMTP server: the business's own smtp channel, else the platform's (OPTLINE_SMTP_URL). */
-export type MailerSource = (smtp: { url: string; from: string }) => Mailer;
-
 /**
  * Emails the program details (the registered opt-in text) with a signed, expiring, single-use link to the hosted
  * page, pre-filled; the person still decides on the page. Carries RFC 8058 one-click unsubscribe headers.
@@ -39,7 +34,7 @@ export async function sendEmailInvitation(
   ctx: ServiceContext,
   businessId: string,
   input: EmailInvitationInput,
-  opts: { publicUrl: string; platformSmtp: { url: string | null; from: string }; ttlMs: number; mailer: MailerSource },
+  opts: { publicUrl: string; platformSmtp: { url: string | null; from: string }; ttlMs: number },
 ): Promise<{ invitationId: string; messageId: string; expiresAt: number }> {
   const now = ctx.clock.now();
   const db = ctx.database.db;
@@ -106,14 +101,6 @@ export async function sendEmailInvitation(
     '',
     `${words.unsubscribeLabel} ${unsubscribeUrl}`,
   ].join('\n');
-  let headers: Record<string, string> = {};
-  try {
-    headers = oneClickUnsubscribeHeaders(unsubscribeUrl);
-  } catch (e) {
-    // RFC 8058 needs https; an http public URL (other than loopback) keeps the link in the body only.
-    ctx.logger.warn({ err: e }, 'one-click unsubscribe headers left out: OPTLINE_PUBLIC_URL is not https');
-  }
-
   await insertInvitation(db, {
     id,
     businessId,
@@ -131,11 +118,12 @@ export async function sendEmailInvitation(
     createdAt: now,
     expiresAt,
   });
-  const sent = await opts.mailer(smtp).send({
+  // The server: the business's own smtp channel, else the platform's (OPTLINE_SMTP_URL).
+  const sent = await outbound(ctx).mail.send(smtp, {
     to: input.email,
     subject: words.subject,
     text: plain,
-    headers,
+    unsubscribeUrl,
     html: renderTemplate('email-invitation', {
       ...words,
       lang,

@@ -1,10 +1,9 @@
 import { fail } from '../../domain/errors.js';
 import { newId } from '../../lib/ids.js';
-import { createTwilioClient } from '../../channels/twilio/client.js';
 import { getChannelAccount } from '../../storage/business/channel-store.js';
 import { findPerson } from '../../storage/consent/people-store.js';
 import { insertInvitation, setInvitationSent, type InvitationMode } from '../../storage/capture/invitation-store.js';
-import type { ServiceContext } from '../context.js';
+import { outbound, type ServiceContext } from '../context.js';
 import type { TwilioSecrets, TwilioSettings } from './configure-channels.js';
 import { captureLanguage, captureText } from '../../domain/capture/texts.js';
 import { checkInvitation, refuseIfOptedOut } from './invitation-checks.js';
@@ -43,7 +42,7 @@ export async function sendSmsInvitation(
   ctx: ServiceContext,
   businessId: string,
   input: SmsInvitationInput,
-  opts: { publicUrl: string; twilioApiUrl: string; ttlMs: number },
+  opts: { publicUrl: string; ttlMs: number },
 ): Promise<SmsInvitationResult> {
   const now = ctx.clock.now();
   const db = ctx.database.db;
@@ -100,17 +99,15 @@ export async function sendSmsInvitation(
     createdAt: now,
     expiresAt,
   });
-  const client = createTwilioClient({
-    baseUrl: opts.twilioApiUrl,
-    accountSid: account.settings.accountSid,
-    authToken: account.secrets.authToken,
-  });
-  const sent = await client.sendMessage({
-    to: phone,
-    body,
-    ...(account.settings.from ? { from: account.settings.from } : {}),
-    ...(account.settings.messagingServiceSid ? { messagingServiceSid: account.settings.messagingServiceSid } : {}),
-  });
+  const sent = await outbound(ctx).sms.send(
+    {
+      accountSid: account.settings.accountSid,
+      authToken: account.secrets.authToken,
+      ...(account.settings.from ? { from: account.settings.from } : {}),
+      ...(account.settings.messagingServiceSid ? { messagingServiceSid: account.settings.messagingServiceSid } : {}),
+    },
+    { to: phone, body },
+  );
   if (!sent.ok) {
     // Never sent: drop it, so a later "YES WA" cannot answer an invitation the person never saw.
     await db.deleteFrom('invitations').where('business_id', '=', businessId).where('id', '=', id).execute();

@@ -1,4 +1,4 @@
-import type { MessageItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { MessageItem } from '../../domain/inbound.js';
 import { SYSTEM_ACTIONS } from '../../domain/consent/model.js';
 import { listTopics, type Business } from '../../storage/business/business-store.js';
 import {

@@ -1,13 +1,10 @@
 import { fail } from '../../domain/errors.js';
+import { refuseIf } from '../../domain/errors.js';
+import { textRefusal, topicsRefusal } from '../../domain/consent/opt-in-rules.js';
 import { ACTIVE_ACTIONS, type Channel } from '../../domain/consent/model.js';
 import { toBusiness, toTopic, type Business, type Topic } from '../../storage/business/business-store.js';
-import {
-  chainEvent,
-  condKeyAfter,
-  historyOf,
-  projectionOf,
-  type EventRow,
-} from '../../storage/consent/consent-store.js';
+import { chainEvent, condKeyAfter, historyOf, type EventRow } from '../../storage/consent/consent-store.js';
+import { projectionOf } from '../../domain/consent/projection.js';
 import type { Trx } from '../../storage/db.js';
 import type { ChecksArgs, OptInChecks, OptInPerson, OptInWrite } from '../../storage/consent/opt-in-store.js';
 import { optInWriter, type OptInSteps } from '../../storage/consent/opt-in-writer.js';
@@ -156,19 +153,18 @@ function applyChecks(input: OptInInput, args: ChecksArgs, facts: OptInChecks): C
   const keys = [...new Set(input.topics)];
   // Ordered by key, whatever order the database returned them in.
   const topics = facts.topics.map(toTopic).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const unknown = keys.filter((k) => !topics.some((t) => t.key === k));
-  if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topics');
-  const archived = topics.filter((t) => t.archivedAt !== null);
-  if (archived.length) fail('TOPIC_ARCHIVED', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`, 'topics');
-  const refused = topics.filter((t) => !business.policy.allowedCategories.includes(t.category));
-  if (refused.length) {
-    fail(
-      'CATEGORY_NOT_ALLOWED',
-      `${refused.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`,
-      'topics',
-    );
+  const byKey = new Map(topics.map((t) => [t.key, t]));
+  refuseIf(
+    topicsRefusal(keys, (k) => byKey.get(k), business.policy.allowedCategories),
+    'topics',
+  );
+  if (input.textHash) {
+    const t = facts.text;
+    const covered = t ? new Set(JSON.parse(t.topic_keys) as string[]) : null;
+    const text = t && covered ? { usable: Number(t.usable) === 1, covers: (k: string) => covered.has(k) } : null;
+    const r = textRefusal(text, keys);
+    refuseIf(r, r?.code === 'TEXT_TOPICS_MISMATCH' ? 'topics' : 'textHash');
   }
-  if (input.textHash) checkText(facts.text, keys);
 
   const dup = facts.duplicate;
   if (input.sourceRef && dup)
@@ -302,17 +298,4 @@ function planWrite(
       liftSuppression: c.liftSuppression,
     },
   };
-}
-
-function checkText(t: OptInChecks['text'], keys: string[]) {
-  if (!t) return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
-  if (Number(t.usable) !== 1)
-    fail(
-      'TEXT_CHECK_FAILED',
-      'This opt-in text failed its policy checks and cannot be used; see its check results.',
-      'textHash',
-    );
-  const covered = new Set(JSON.parse(t.topic_keys) as string[]);
-  const missing = keys.filter((k) => !covered.has(k));
-  if (missing.length) fail('TEXT_TOPICS_MISMATCH', `The opt-in text does not cover: ${missing.join(', ')}.`, 'topics');
 }

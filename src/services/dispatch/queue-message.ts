@@ -1,3 +1,4 @@
+import type { TemplateSpec } from '../../domain/messages.js';
 import { fail } from '../../domain/errors.js';
 import { decide } from '../../domain/gate/decide.js';
 import { sha256Hex } from '../../lib/crypto.js';
@@ -13,7 +14,7 @@ import type { DecisionResult } from './decide-send.js';
 export interface QueueInput {
   person: PersonRefInput;
   topic: string;
-  template: { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] };
+  template: TemplateSpec;
   idempotencyKey?: string;
 }
 
@@ -41,7 +42,7 @@ export async function queueMessage(ctx: ServiceContext, businessId: string, inpu
           .executeTakeFirst();
         if (prior) {
           const m = toMessage(prior);
-          if (m.payload.requestHash !== requestHash) {
+          if (m.kind !== 'notification' || m.payload.requestHash !== requestHash) {
             fail(
               'IDEMPOTENCY_KEY_REUSED',
               'This Idempotency-Key was used with a different request.',

@@ -1,4 +1,6 @@
 import { fail } from '../../domain/errors.js';
+import { windowOpen as serviceWindowOpen } from '../../domain/gate/dispatch-verdict.js';
+import type { ReplyPayload, ReplyPurpose } from '../../domain/messages.js';
 import { renderKeywordReply, type KeywordReplyOverrides } from '../../domain/chat/keyword-replies.js';
 import type { KeywordKind } from '../../domain/chat/keywords.js';
 import type { BusinessPolicy } from '../../domain/gate/policy.js';
@@ -8,26 +10,18 @@ import { findPerson, type PersonRow } from '../../storage/consent/people-store.j
 import type { ServiceContext } from '../context.js';
 import { resolvePersonRef, type PersonRefInput } from '../consent/person-ref.js';
 
-/** WhatsApp's customer-service window: free-form messages only within 24 h of the person's last message. */
-export const SERVICE_WINDOW_MS = 24 * 3_600_000;
+export { SERVICE_WINDOW_MS } from '../../domain/gate/dispatch-verdict.js';
 
+/** The person's customer-service window is open (the rule: domain/gate/dispatch-verdict.ts). */
 export const windowOpen = (person: Pick<PersonRow, 'last_inbound_at'>, now: number): boolean =>
-  person.last_inbound_at !== null && now - Number(person.last_inbound_at) < SERVICE_WINDOW_MS;
+  serviceWindowOpen(person.last_inbound_at === null ? null : Number(person.last_inbound_at), now);
 
-/**
- * Why a `reply` message exists. The worker sends kind `reply` only inside the open window and without a consent
- * check (a reply is not a notification); `purpose` is for the ledger views and the console.
- */
-export type ReplyPurpose = 'optout_ack' | 'help' | 'optin_ack' | 'support' | 'optin_prompt' | 'repermission';
+export type { ReplyPurpose } from '../../domain/messages.js';
 
-/**
- * Queues a chat reply in the caller's transaction. Payload contract with the worker: `text` is always there
- * (plain text body); `interactive` (present for opt-in prompts) is the Cloud API `interactive` object to send
- * instead, built and checked by channels/whatsapp-cloud/messages.ts.
- */
+/** Queues a chat reply in the caller's transaction (its payload: domain/messages.ts `ReplyPayload`). */
 export async function queueReplyTx(
   trx: Trx,
-  r: { businessId: string; personId: string; purpose: ReplyPurpose; text: string; extra?: Record<string, unknown> },
+  r: { businessId: string; personId: string; purpose: ReplyPurpose; text: string; extra?: Partial<ReplyPayload> },
   now: number,
 ): Promise<MessageRow> {
   return insertMessage(

@@ -10,8 +10,8 @@ import {
   toMessage,
   type Message,
 } from '../../storage/dispatch/outbox-store.js';
-import { BusinessInfoCache } from '../../worker/dispatch/business-info.js';
-import { verdictForRow } from '../../worker/dispatch/verdict.js';
+import { BusinessInfoCache } from './business-info.js';
+import { verdictForRow } from './verdict.js';
 import type { ServiceContext } from '../context.js';
 import { writeAudit } from '../../storage/audit/audit-store.js';
 
@@ -64,7 +64,12 @@ export async function resolveMessage(
       });
     } else {
       // A fresh read of the business (no cache): this runs once per operator action.
-      const v = await verdictForRow(trx, new BusinessInfoCache(ctx.keyring, 1, 0), row, now);
+      const v = await verdictForRow(
+        trx,
+        new BusinessInfoCache(ctx.database.caches.businesses, ctx.keyring, 1),
+        row,
+        now,
+      );
       const note = 'Re-queued by an operator after its outcome was unknown.';
       if (v.action === 'send') {
         outcome = 'queued';

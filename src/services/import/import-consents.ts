@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import { fail } from '../../domain/errors.js';
 import { timezoneForPhone } from '../consent/person-ref.js';
 import { getBusiness, toTopic } from '../../storage/business/business-store.js';
-import { chainEvent, projectionOf } from '../../storage/consent/consent-store.js';
+import { chainEvent } from '../../storage/consent/consent-store.js';
+import { projectionOf } from '../../domain/consent/projection.js';
 import { isUniqueViolation, type Trx } from '../../storage/db.js';
 import {
   existingSourceRefs,

@@ -1,4 +1,5 @@
 import { fail, type ErrorCode } from '../../domain/errors.js';
+import { textRefusal, topicsRefusal } from '../../domain/consent/opt-in-rules.js';
 import { ACTIVE_ACTIONS } from '../../domain/consent/model.js';
 import { sha256Hex } from '../../lib/crypto.js';
 import { normalisePhone } from '../../lib/phone.js';
@@ -158,21 +159,9 @@ export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
   ].sort();
   if (topicKeys.length === 0) return refuse(row, 'VALIDATION_FAILED', 'topics', 'Name at least one topic.');
   const { business, topics: known, texts } = c.setup;
-  const unknown = topicKeys.filter((k) => !known.has(k));
-  if (unknown.length) return refuse(row, 'UNKNOWN_TOPIC', 'topics', `Unknown topic(s): ${unknown.join(', ')}.`);
+  const topicRefusal = topicsRefusal(topicKeys, (k) => known.get(k), business.policy.allowedCategories);
+  if (topicRefusal) return refuse(row, topicRefusal.code, 'topics', topicRefusal.message);
   const topics = topicKeys.map((k) => known.get(k)!);
-  const archived = topics.filter((t) => t.archivedAt !== null);
-  if (archived.length)
-    return refuse(row, 'TOPIC_ARCHIVED', 'topics', `Archived topic(s): ${archived.map((t) => t.key).join(', ')}.`);
-  const notAllowed = topics.filter((t) => !business.policy.allowedCategories.includes(t.category));
-  if (notAllowed.length) {
-    return refuse(
-      row,
-      'CATEGORY_NOT_ALLOWED',
-      'topics',
-      `${notAllowed.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`,
-    );
-  }
 
   const textHash = cell('text_hash') || c.defaultTextHash || '';
   if (!textHash)
@@ -183,18 +172,8 @@ export function checkRow(c: RowContext, rec: Cells, row: number): Checked {
       'Give text_hash (or a default text): the exact opt-in text the person saw must be kept with their consent.',
     );
   const text = texts.get(textHash);
-  if (!text)
-    return refuse(row, 'UNKNOWN_TEXT', 'text_hash', 'No opt-in text with this hash is registered for this business.');
-  if (!text.usable)
-    return refuse(
-      row,
-      'TEXT_CHECK_FAILED',
-      'text_hash',
-      'This opt-in text failed its policy checks and cannot be used.',
-    );
-  const uncovered = topicKeys.filter((k) => !text.topicKeys.has(k));
-  if (uncovered.length)
-    return refuse(row, 'TEXT_TOPICS_MISMATCH', 'text_hash', `The opt-in text does not cover: ${uncovered.join(', ')}.`);
+  const textRefused = textRefusal(text && { usable: text.usable, covers: (k) => text.topicKeys.has(k) }, topicKeys);
+  if (textRefused) return refuse(row, textRefused.code, 'text_hash', textRefused.message);
 
   const evidence: Record<string, unknown> = {};
   for (const k in rec) {

@@ -1,4 +1,4 @@
-import type { QualityItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { QualityItem } from '../../domain/inbound.js';
 import type { Trx } from '../../storage/db.js';
 import { insertQualityEvent } from '../../storage/quality/quality-events-store.js';
 import {

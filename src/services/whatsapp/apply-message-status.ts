@@ -1,4 +1,4 @@
-import type { StatusItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { StatusItem } from '../../domain/inbound.js';
 import type { Trx } from '../../storage/db.js';
 import { findMessageByReceipt } from '../../storage/dispatch/outbox-store.js';
 import { lockOrCreatePerson } from '../../storage/consent/people-store.js';

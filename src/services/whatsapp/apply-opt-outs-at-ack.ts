@@ -1,4 +1,4 @@
-import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { WebhookItem } from '../../domain/inbound.js';
 import { AppError } from '../../domain/errors.js';
 import type { KeywordResult } from '../../domain/chat/keywords.js';
 import { parsePolicy } from '../../storage/business/business-store.js';

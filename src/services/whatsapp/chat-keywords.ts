@@ -1,4 +1,4 @@
-import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { WebhookItem } from '../../domain/inbound.js';
 import { MARKETING_STOP_REPLIES, parseChatAction } from '../../domain/chat/actions.js';
 import {
   createKeywordMatcher,

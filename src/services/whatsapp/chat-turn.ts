@@ -1,4 +1,4 @@
-import type { MessageItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { MessageItem } from '../../domain/inbound.js';
 import { AppError } from '../../domain/errors.js';
 import type { KeywordKind } from '../../domain/chat/keywords.js';
 import { SECONDS_MS, type Scope } from '../../domain/consent/model.js';

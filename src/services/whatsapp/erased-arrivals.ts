@@ -1,4 +1,4 @@
-import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { WebhookItem } from '../../domain/inbound.js';
 import type { ServiceContext } from '../context.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { MessageItem, PreferenceItem, StatusItem, WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { MessageItem, PreferenceItem, StatusItem, WebhookItem } from '../../domain/inbound.js';
 import { getBusiness, type Business } from '../../storage/business/business-store.js';
 import type { Trx } from '../../storage/db.js';
 import type { InboxRow } from '../../storage/whatsapp/inbox-store.js';

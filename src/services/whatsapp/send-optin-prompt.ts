@@ -1,6 +1,8 @@
-import { buttonsMessage, listMessage } from '../../channels/whatsapp-cloud/messages.js';
+import { promptMessage } from '../../channels/whatsapp-cloud/messages.js';
+import type { ChatPrompt } from '../../domain/messages.js';
 import { dismissReplyId, optInReplyId } from '../../domain/chat/actions.js';
-import { fail } from '../../domain/errors.js';
+import { fail, refuseIf } from '../../domain/errors.js';
+import { textRefusal, topicsRefusal } from '../../domain/consent/opt-in-rules.js';
 import { getBusiness, getTopicsByKeys } from '../../storage/business/business-store.js';
 import { parseJson } from '../../storage/json.js';
 import { toMessage, type Message } from '../../storage/dispatch/outbox-store.js';
@@ -29,66 +31,37 @@ export async function sendOptInPrompt(
     const now = ctx.clock.now();
     const business = await getBusiness(trx, businessId);
     if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
-    const text = await trx
+    const textRow = await trx
       .selectFrom('consent_texts')
       .selectAll()
       .where('business_id', '=', businessId)
       .where('hash', '=', input.textHash)
       .executeTakeFirst();
-    if (!text)
-      return fail('UNKNOWN_TEXT', 'No opt-in text with this hash is registered for this business.', 'textHash');
-    if (Number(text.usable) !== 1)
-      fail(
-        'TEXT_CHECK_FAILED',
-        'This opt-in text failed its policy checks and cannot be used; see its check results.',
-        'textHash',
-      );
-    const topics = await getTopicsByKeys(trx, businessId, parseJson<string[]>(text.topic_keys, []));
-    const archived = topics.filter((t) => t.archivedAt !== null);
-    if (archived.length)
-      fail(
-        'TOPIC_ARCHIVED',
-        `The text covers archived topic(s): ${archived.map((t) => t.key).join(', ')}.`,
-        'textHash',
-      );
-    const refused = topics.filter((t) => !business.policy.allowedCategories.includes(t.category));
-    if (refused.length)
-      fail(
-        'CATEGORY_NOT_ALLOWED',
-        `${refused.map((t) => `${t.key} (${t.category})`).join(', ')}: the business's policy does not allow this category.`,
-        'textHash',
-      );
+    const keys = parseJson<string[]>(textRow?.topic_keys ?? '[]', []);
+    refuseIf(textRefusal(textRow && { usable: Number(textRow.usable) === 1, covers: () => true }, keys), 'textHash');
+    const text = textRow!;
+    // The topics the text covers: still live, of categories the business's policy allows.
+    const topics = new Map((await getTopicsByKeys(trx, businessId, keys)).map((t) => [t.key, t]));
+    refuseIf(
+      topicsRefusal(keys, (k) => topics.get(k), business.policy.allowedCategories),
+      'textHash',
+    );
 
     const person = await personInWindow(trx, businessId, input.person, now);
     const to = person.phone_e164 ? { to: person.phone_e164 } : { recipient: person.bsuid ?? person.wa_id ?? '' };
     const yes = input.buttonLabels?.yes ?? 'Yes';
     const no = input.buttonLabels?.no ?? 'No thanks';
-    let body;
+    const prompt: ChatPrompt = {
+      style: input.style,
+      body: text.body,
+      options: [
+        { id: optInReplyId(text.hash), title: yes },
+        { id: dismissReplyId(), title: no },
+      ],
+      ...(input.style === 'list' ? { buttonText: input.buttonLabels?.list ?? 'Choose' } : {}),
+    };
     try {
-      body =
-        input.style === 'buttons'
-          ? buttonsMessage({
-              ...to,
-              body: text.body,
-              buttons: [
-                { id: optInReplyId(text.hash), title: yes },
-                { id: dismissReplyId(), title: no },
-              ],
-            })
-          : listMessage({
-              ...to,
-              body: text.body,
-              buttonText: input.buttonLabels?.list ?? 'Choose',
-              sections: [
-                {
-                  title: '',
-                  rows: [
-                    { id: optInReplyId(text.hash), title: yes },
-                    { id: dismissReplyId(), title: no },
-                  ],
-                },
-              ],
-            });
+      promptMessage(to, prompt); // WhatsApp's limits, checked now rather than failing at send time
     } catch (e) {
       // WhatsApp's limits (a button body of at most 1024 characters, labels of at most 20, distinct labels).
       return fail(
@@ -104,7 +77,7 @@ export async function sendOptInPrompt(
         personId: person.id,
         purpose: 'optin_prompt',
         text: text.body,
-        extra: { interactive: body.interactive, textHash: text.hash, style: input.style },
+        extra: { prompt, textHash: text.hash },
       },
       now,
     );

@@ -1,4 +1,4 @@
-import type { WebhookItem } from '../../channels/whatsapp-cloud/payload.js';
+import type { WebhookItem } from '../../domain/inbound.js';
 import { insertInboxGroups, type InboxRef, type NewInboxItem } from '../../storage/whatsapp/inbox-store.js';
 import type { ServiceContext } from '../context.js';
 import { groupCommit, type GroupCommitter } from '../../storage/group-commit.js';
@@ -51,8 +51,8 @@ export async function storeWhatsAppWebhook(
       });
   }
   const list = [...rows.values()];
-  lastPost.set(ctx.database, Date.now());
-  const r = await writerFor(ctx)({ list, now });
+  writerFor(ctx).lastPostAt = Date.now();
+  const r = await writerFor(ctx).commit({ list, now });
   // The STOPs this POST's group committed are acknowledged only once the calls already on their way to those
   // people ended (awaited here, not in the committer, so other POSTs are not held up).
   await awaitCallsInFlight(ctx, r.holds);
@@ -63,7 +63,12 @@ type Writer = GroupCommitter<
   { list: NewInboxItem[]; now: number },
   { inserted: number; fresh: InboxRef[]; holds: CallHold[] }
 >;
-const writers = new WeakMap<Database, Writer>();
+/** The POSTs' group committer, bound to the database handle (storage/caches.ts), and when it last took a POST. */
+interface IngestWriter {
+  commit: Writer;
+  lastPostAt: number;
+}
+const WRITER = Symbol('webhook ingest writer');
 
 /**
  * Resolves once no webhook POST of this process is waiting for its commit. The inbox processor waits for this
@@ -71,13 +76,12 @@ const writers = new WeakMap<Database, Writer>();
  * while processing may lag a little behind.
  */
 export function webhookIngestIdle(database: Database): Promise<void> {
-  return writers.get(database)?.idle() ?? Promise.resolve();
+  return database.caches.peek<IngestWriter>(WRITER)?.commit.idle() ?? Promise.resolve();
 }
 
-const lastPost = new WeakMap<Database, number>();
 /** When this process last began storing a webhook POST (0: never): tells the processor whether POSTs are flowing. */
 export function lastWebhookPostAt(database: Database): number {
-  return lastPost.get(database) ?? 0;
+  return database.caches.peek<IngestWriter>(WRITER)?.lastPostAt ?? 0;
 }
 
 /**
@@ -85,11 +89,11 @@ export function lastWebhookPostAt(database: Database): number {
  * among the fresh items are applied in that same transaction (applyOptOutsAtAckTx), so when a POST is answered
  * 200 its STOPs are already opt-outs and their queued messages cancelled; those rows are then done, not fresh.
  */
-function writerFor(ctx: ServiceContext): Writer {
+function writerFor(ctx: ServiceContext): IngestWriter {
   const database = ctx.database;
-  let w = writers.get(database);
-  if (!w) {
-    w = groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) => {
+  return database.caches.bind(WRITER, () => ({
+    lastPostAt: 0,
+    commit: groupCommit(async (batch: { list: NewInboxItem[]; now: number }[]) => {
       const holds: CallHold[] = [];
       // All POSTs' rows in one INSERT (per chunk); each POST still gets its own counts and processing order.
       // The 200s wait for the fsync, but the event loop does not (syncedTransaction).
@@ -106,8 +110,6 @@ function writerFor(ctx: ServiceContext): Writer {
           holds,
         }));
       });
-    });
-    writers.set(database, w);
-  }
-  return w;
+    }),
+  }));
 }

@@ -1,4 +1,4 @@
-import type { WebhookRoutingKeys } from '../../channels/whatsapp-cloud/payload.js';
+import type { WebhookRoutingKeys } from '../../domain/inbound.js';
 import { findWhatsAppAccounts, findWhatsAppAccountsByWaba } from '../../storage/business/channel-store.js';
 import type { ServiceContext } from '../context.js';
 

@@ -88,11 +88,3 @@ export class BusinessCache {
     return null;
   }
 }
-
-// One cache per database handle (a process normally has one; tests open several to play several processes).
-const caches = new WeakMap<object, BusinessCache>();
-export function businessCacheOf(db: Kysely<DB>): BusinessCache {
-  let c = caches.get(db);
-  if (!c) caches.set(db, (c = new BusinessCache()));
-  return c;
-}

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { TopicState } from '../../domain/consent/model.js';
 import { bulkInsert, type BulkTable } from '../bulk-insert.js';
+import { EVENT_COLUMNS, MESSAGE_COLUMNS, numericColumns, PEOPLE_COLUMNS } from '../columns.js';
 import type { Database, Trx } from '../db.js';
 import { syncLog } from '../sqlite/deferred-sync.js';
 import type { EventRow } from './consent-store.js';
@@ -143,52 +144,21 @@ export async function lastStopsAll(
   return stops;
 }
 
+// A new person's conditional key and an event's precision are left to their defaults (an import writes neither).
+const PEOPLE_IMPORTED = PEOPLE_COLUMNS.filter((c) => c !== 'cond_key');
 const PEOPLE: BulkTable<'people'> = {
   table: 'people',
-  columns: [
-    'business_id',
-    'id',
-    'phone_e164',
-    'wa_id',
-    'bsuid',
-    'country',
-    'language',
-    'timezone',
-    'created_at',
-    'updated_at',
-    'erased_at',
-    'last_inbound_at',
-    'unreachable_at',
-    'chain_seq',
-    'chain_head',
-  ],
+  columns: PEOPLE_IMPORTED,
   // A person already there only moves their chain head (as appendEvent does); a new one is inserted whole.
   // A number created meanwhile by someone else still violates people_phone, and the batch is run again.
-  integers: ['created_at', 'updated_at', 'erased_at', 'last_inbound_at', 'unreachable_at', 'chain_seq'],
+  integers: numericColumns(PEOPLE_IMPORTED),
   upsert: { key: ['business_id', 'id'], set: ['chain_seq', 'chain_head', 'updated_at'] },
 };
+const EVENTS_IMPORTED = EVENT_COLUMNS.filter((c) => c !== 'occurred_precision_ms');
 const EVENTS: BulkTable<'consent_events'> = {
   table: 'consent_events',
-  columns: [
-    'business_id',
-    'id',
-    'person_id',
-    'seq',
-    'type',
-    'scope',
-    'topic_keys',
-    'channel',
-    'action',
-    'text_hash',
-    'occurred_at',
-    'recorded_at',
-    'source_ref',
-    'actor',
-    'evidence_hash',
-    'prev_hash',
-    'hash',
-  ],
-  integers: ['seq', 'occurred_at', 'recorded_at'],
+  columns: EVENTS_IMPORTED,
+  integers: numericColumns(EVENTS_IMPORTED),
 };
 const EVIDENCE: BulkTable<'consent_evidence'> = {
   table: 'consent_evidence',
@@ -203,29 +173,8 @@ const STATES: BulkTable<'consent_state'> = {
 };
 const MESSAGES: BulkTable<'messages'> = {
   table: 'messages',
-  columns: [
-    'business_id',
-    'id',
-    'person_id',
-    'topic_id',
-    'kind',
-    'status',
-    'payload',
-    'idempotency_key',
-    'related_event_id',
-    'not_before',
-    'attempts',
-    'lease_owner',
-    'lease_until',
-    'provider_message_id',
-    'error_code',
-    'error_detail',
-    'status_at',
-    'created_at',
-    'updated_at',
-    'sent_at',
-  ],
-  integers: ['not_before', 'attempts', 'lease_until', 'status_at', 'created_at', 'updated_at', 'sent_at'],
+  columns: [...MESSAGE_COLUMNS],
+  integers: numericColumns(MESSAGE_COLUMNS),
 };
 
 export interface ImportWrites {

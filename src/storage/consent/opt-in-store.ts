@@ -5,6 +5,9 @@ import type { Database } from '../db.js';
 import { keyColumn, type PersonKey, type PersonRow } from './people-store.js';
 import { historyOf, STOP_KEY_SQL, type EventRow } from './consent-store.js';
 import type { MessageRow } from '../dispatch/outbox-store.js';
+import { EVENT_COLUMNS, MESSAGE_COLUMNS, PEOPLE_COLUMNS, pgType } from '../columns.js';
+
+export { EVENT_COLUMNS, MESSAGE_COLUMNS, PEOPLE_COLUMNS } from '../columns.js';
 import type { ConsentStatus, HistoryEvent, TopicState } from '../../domain/consent/model.js';
 
 /**
@@ -53,83 +56,6 @@ export interface OptInWrite {
   liftSuppression: string | null;
   now: number;
 }
-
-export const PEOPLE_COLUMNS = [
-  'business_id',
-  'id',
-  'phone_e164',
-  'wa_id',
-  'bsuid',
-  'country',
-  'language',
-  'timezone',
-  'created_at',
-  'updated_at',
-  'erased_at',
-  'last_inbound_at',
-  'unreachable_at',
-  'chain_seq',
-  'chain_head',
-  'cond_key',
-] as const;
-export const EVENT_COLUMNS = [
-  'business_id',
-  'id',
-  'person_id',
-  'seq',
-  'type',
-  'scope',
-  'topic_keys',
-  'channel',
-  'action',
-  'text_hash',
-  'occurred_at',
-  'recorded_at',
-  'source_ref',
-  'actor',
-  'evidence_hash',
-  'prev_hash',
-  'hash',
-  'occurred_precision_ms',
-] as const;
-export const MESSAGE_COLUMNS = [
-  'business_id',
-  'id',
-  'person_id',
-  'topic_id',
-  'kind',
-  'status',
-  'payload',
-  'idempotency_key',
-  'related_event_id',
-  'not_before',
-  'attempts',
-  'lease_owner',
-  'lease_until',
-  'provider_message_id',
-  'error_code',
-  'error_detail',
-  'status_at',
-  'created_at',
-  'updated_at',
-  'sent_at',
-] as const;
-const BIGINT = new Set([
-  'created_at',
-  'updated_at',
-  'erased_at',
-  'last_inbound_at',
-  'unreachable_at',
-  'occurred_at',
-  'recorded_at',
-  'not_before',
-  'lease_until',
-  'status_at',
-  'sent_at',
-  'cond_key',
-]);
-const INTEGER = new Set(['chain_seq', 'seq', 'attempts', 'occurred_precision_ms']);
-const pgType = (c: string) => (BIGINT.has(c) ? 'bigint' : INTEGER.has(c) ? 'integer' : 'text');
 
 export const toStates = (rows: [string, string, number, string][] | null) =>
   new Map(

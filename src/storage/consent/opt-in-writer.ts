@@ -31,11 +31,8 @@ export interface OptInWriter {
   optInTx<C, R>(trx: Trx, steps: OptInSteps<C, R>): Promise<R>;
 }
 
-const writers = new WeakMap<Database, OptInWriter>();
+const WRITER = Symbol('opt-in writer');
 
 /** The opt-in writer bound to this database. */
-export function optInWriter(database: Database): OptInWriter {
-  let w = writers.get(database);
-  if (!w) writers.set(database, (w = database.sqlite ? sqliteOptInWriter(database) : postgresOptInWriter(database)));
-  return w;
-}
+export const optInWriter = (database: Database): OptInWriter =>
+  database.caches.bind(WRITER, () => (database.sqlite ? sqliteOptInWriter(database) : postgresOptInWriter(database)));

@@ -78,15 +78,11 @@ const parseSends = (json: string | null): CapRow[] =>
         status,
       }));
 
-const readers = new WeakMap<Database, GateFactsRead>();
+const READ = Symbol('gate facts read');
 
 /** The gate's read bound to this database. */
-export function gateFactsRead(database: Database): GateFactsRead {
-  let r = readers.get(database);
-  if (!r)
-    readers.set(database, (r = database.sqlite ? sqliteGateFactsRead(database) : postgresGateFactsRead(database)));
-  return r;
-}
+export const gateFactsRead = (database: Database): GateFactsRead =>
+  database.caches.bind(READ, () => (database.sqlite ? sqliteGateFactsRead(database) : postgresGateFactsRead(database)));
 
 /**
  * The plain reference the ports are tested against: the same facts in separate Kysely queries, no dialect

@@ -12,7 +12,7 @@ import type { DB } from '../schema.js';
 import type { Database } from '../db.js';
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { countedSends, gateWindowMs, type CapRow, type GateFacts } from '../../domain/gate/decide.js';
-import { businessCacheOf, type CachedBusiness } from '../business/business-cache.js';
+import type { CachedBusiness } from '../business/business-cache.js';
 import { isSuppressed, keyColumn, type PersonKey } from '../consent/people-store.js';
 import { loadPeople, loadStates, type DispatchPerson } from './dispatch-store.js';
 import { countedAt, gateFactsRead, type GateRow } from './gate-facts-read.js';
@@ -58,7 +58,7 @@ export async function loadGateFacts(
   phoneHash: (e164: string) => string,
   templateName: string | null = null,
 ): Promise<(GateFacts & { personId: string | null; topicId: string | null }) | null> {
-  const cache = businessCacheOf(database.db);
+  const cache = database.caches.businesses;
   let b: CachedBusiness | null = cache.peek(businessId) ?? (await cache.load(q, businessId));
   if (!b) return null;
   const reader = gateFactsRead(database);

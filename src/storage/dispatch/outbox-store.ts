@@ -3,6 +3,9 @@ import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
 import { takesRowLocks } from '../db.js';
+import type { KindAndPayload, MessageKind, MessagePayload } from '../../domain/messages.js';
+
+export type { MessageKind } from '../../domain/messages.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];
@@ -25,15 +28,12 @@ export const MESSAGE_STATUSES = [
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 export const OPEN_STATUSES: MessageStatus[] = ['queued', 'sending'];
 
-export type MessageKind = 'notification' | 'confirmation' | 'reply';
-
-export interface Message {
+/** A message as the API shows it; `kind` says what its `payload` carries (domain/messages.ts). */
+export type Message = KindAndPayload & {
   id: string;
   personId: string;
   topicId: string | null;
-  kind: MessageKind;
   status: MessageStatus;
-  payload: Record<string, unknown>;
   idempotencyKey: string | null;
   notBefore: number;
   attempts: number;
@@ -49,15 +49,14 @@ export interface Message {
   callEndedAt: number | null;
   cancelledAt: number | null;
   cancelReason: string | null;
-}
+};
 
 export const toMessage = (r: MessageRow): Message => ({
   id: r.id,
   personId: r.person_id,
   topicId: r.topic_id,
-  kind: r.kind as MessageKind,
+  ...kindAndPayload(r),
   status: r.status as MessageStatus,
-  payload: parseJson<Record<string, unknown>>(r.payload, {}),
   idempotencyKey: r.idempotency_key,
   notBefore: Number(r.not_before),
   attempts: Number(r.attempts),
@@ -74,18 +73,23 @@ export const toMessage = (r: MessageRow): Message => ({
   cancelReason: r.cancel_reason ?? null,
 });
 
+/** The row's kind with its payload, as written by the service that queued it (domain/messages.ts). */
+export const kindAndPayload = (r: Pick<MessageRow, 'kind' | 'payload'>): KindAndPayload =>
+  ({
+    kind: r.kind as MessageKind,
+    payload: parseJson<MessagePayload>(r.payload, {} as MessagePayload),
+  }) as KindAndPayload;
+
 const msOrNull = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
-export interface NewMessage {
+export type NewMessage = KindAndPayload & {
   businessId: string;
   personId: string;
   topicId: string | null;
-  kind: MessageKind;
-  payload: Record<string, unknown>;
   notBefore: number;
   idempotencyKey?: string | null;
   relatedEventId?: string | null;
-}
+};
 
 /** The row `insertMessage` writes (the opt-in's fast path writes it in its own statement). */
 export function messageRow(m: NewMessage, now: number): MessageRow {

@@ -17,7 +17,7 @@
  */
 import { parseJson } from '../../storage/json.js';
 import type { Database, Trx } from '../../storage/db.js';
-import type { MessageKind } from '../../storage/dispatch/outbox-store.js';
+import { kindAndPayload } from '../../storage/dispatch/outbox-store.js';
 import {
   dueBusinesses,
   markSending,
@@ -30,9 +30,10 @@ import { lockNumber, recipientPenalties, saveNumber } from '../../storage/dispat
 import { available, current, freshSlots, take } from './number-slots.js';
 import { loadMessageFacts } from '../../storage/dispatch/gate-facts.js';
 import type { CapRow } from '../../domain/gate/decide.js';
-import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
-import { windowOpen, type DispatchVerdict } from './gate.js';
-import { topicKeysOf, verdictFor } from './verdict.js';
+import type { BusinessInfo, BusinessInfoCache } from '../../services/dispatch/business-info.js';
+import { windowOpen, type DispatchVerdict } from '../../domain/gate/dispatch-verdict.js';
+import { verdictFor } from '../../services/dispatch/verdict.js';
+import { topicKeysOf, type KindAndPayload } from '../../domain/messages.js';
 import type { Pacer } from './pacer.js';
 import { render } from './render.js';
 import type { DispatchItem } from './types.js';
@@ -45,6 +46,8 @@ export interface ClaimDeps {
   leaseMs: number;
   /** Claim only what the pacer can send within this time (no leasing a thousand rows for an 80/s number). */
   horizonMs: number;
+  /** Where the last round started in the list of due businesses: each round starts one further on (fairness). */
+  cursor?: number;
 }
 
 export interface ClaimResult {
@@ -60,9 +63,6 @@ export const recipientKey = (
   p: { phone: string | null; waId: string | null; bsuid: string | null },
 ) => `${businessId}|${p.phone ?? p.waId ?? p.bsuid ?? ''}`;
 
-/** Where the last round started in the list of due businesses: each round starts one further on (fairness). */
-const cursors = new WeakMap<ClaimDeps, number>();
-
 /**
  * One claim round: the businesses with due work, then one short transaction per business (every statement
  * filters on its business_id) until `limit` messages are leased.
@@ -71,8 +71,8 @@ export async function claimBatch(d: ClaimDeps, limit: number, now: number): Prom
   const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0 };
   const due = await dueBusinesses(d.database.db, now);
   if (due.length === 0) return res;
-  const from = (cursors.get(d) ?? 0) % due.length;
-  cursors.set(d, from + 1);
+  const from = (d.cursor ?? 0) % due.length;
+  d.cursor = from + 1;
   for (let i = 0; i < due.length && res.items.length < limit; i++) {
     const businessId = due[(from + i) % due.length]!;
     const r = await d.database.transaction((trx) => claimInTx(d, trx, businessId, limit - res.items.length, now));
@@ -128,12 +128,12 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   const toLease: Leasing[] = [];
   for (const row of rows) {
     const person = people.get(row.person_id);
-    const payload = parseJson<Record<string, unknown>>(row.payload, {});
-    const topicKeys = topicKeysOf(payload);
+    const message = kindAndPayload(row);
+    const topicKeys = topicKeysOf(message.payload);
     const sends: CapRow[] = person ? (counted.get(person.id) ?? []) : [];
     const verdict: DispatchVerdict = !person
       ? { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' }
-      : verdictFor(row.kind as MessageKind, {
+      : verdictFor(message.kind, {
           row,
           info,
           person,
@@ -185,7 +185,7 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
       d.pacer.noteRecipientClaimed(rk, now);
       // Later rows of this round see this one in flight (frequency caps, spacing).
       if (row.kind === 'notification') settle(row, 'sending');
-      toLease.push({ row, info, person, payload, topicKeys, penalized: penalties.has(person.id) });
+      toLease.push({ row, info, person, message, topicKeys, penalized: penalties.has(person.id) });
     }
   }
 
@@ -212,7 +212,7 @@ interface Leasing {
   row: MessageRow;
   info: BusinessInfo;
   person: DispatchPerson;
-  payload: Record<string, unknown>;
+  message: KindAndPayload;
   topicKeys: string[];
   penalized: boolean;
 }
@@ -223,8 +223,7 @@ function toItem(t: Leasing, attempt: number, now: number): DispatchItem {
     id: row.id,
     businessId: row.business_id,
     personId: row.person_id,
-    kind: row.kind as MessageKind,
-    payload: t.payload,
+    ...t.message,
     rawPayload: row.payload,
     relatedEventId: row.related_event_id,
     attempt,

@@ -5,6 +5,7 @@
  */
 import {
   buttonsMessage,
+  promptMessage,
   templateMessage,
   textMessage,
   type Addressee,
@@ -14,6 +15,7 @@ import { confirmationTexts, fill, listOf, withLink } from '../../domain/chat/con
 // The double opt-in buttons carry the ids the chat ingest parses (domain/chat/actions.ts owns both).
 import { confirmReplyId, notMeReplyId } from '../../domain/chat/actions.js';
 import type { DispatchItem } from './types.js';
+import type { ConfirmationPayload, NotificationPayload, ReplyPayload } from '../../domain/messages.js';
 
 export type Rendered = { ok: true; body: CloudMessageBody } | { ok: false; errorCode: string; detail: string };
 
@@ -36,10 +38,10 @@ export function render(item: DispatchItem): Rendered {
   try {
     const body =
       item.kind === 'notification'
-        ? notification(item, to)
+        ? notification(item.payload, to)
         : item.kind === 'confirmation'
-          ? confirmation(item, to)
-          : reply(item, to);
+          ? confirmation(item, item.payload, to)
+          : reply(item.payload, to);
     if (isRefusal(body)) return body;
     body.biz_opaque_callback_data = item.id;
     return { ok: true, body };
@@ -53,9 +55,8 @@ type Refusal = Extract<Rendered, { ok: false }>;
 type Out = CloudMessageBody | Refusal;
 const isRefusal = (o: Out): o is Refusal => (o as { ok?: unknown }).ok === false;
 
-function notification(item: DispatchItem, to: Addressee): Out {
-  const t = item.payload.template as
-    { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] } | undefined;
+function notification(payload: NotificationPayload, to: Addressee): Out {
+  const t = payload.template;
   if (!t) return { ok: false, errorCode: 'RENDER_FAILED', detail: 'The notification has no template.' };
   return templateMessage({
     ...to,
@@ -66,11 +67,11 @@ function notification(item: DispatchItem, to: Addressee): Out {
   });
 }
 
-function confirmation(item: DispatchItem, to: Addressee): Out {
-  const double = item.payload.doubleOptIn === true;
+function confirmation(item: DispatchItem, payload: ConfirmationPayload, to: Addressee): Out {
+  const double = payload.doubleOptIn === true;
   const eventId = item.relatedEventId ?? '';
   // Minted when the confirmation was queued (services/consent/confirmation-link.ts).
-  const link = item.payload.preferenceLink as { url: string; templateParam: number | null } | undefined;
+  const link = payload.preferenceLink;
   if (!item.windowOpen) {
     // Free-form text is refused outside the window (131047): only an approved template may start the talk.
     const tpl = item.business.confirmationTemplate;
@@ -97,7 +98,7 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
       quickReplyPayloads: double ? [confirmReplyId(eventId), notMeReplyId(eventId)] : undefined,
     });
   }
-  const { language, texts } = confirmationTexts(item.payload.language as string | undefined);
+  const { language, texts } = confirmationTexts(payload.language);
   const vars = { business: item.business.displayName, topics: listOf(item.topicNames, language) };
   if (!double) return textMessage({ ...to, body: withLink(fill(texts.subscribed, vars), texts, link?.url ?? null) });
   return buttonsMessage({
@@ -110,13 +111,13 @@ function confirmation(item: DispatchItem, to: Addressee): Out {
   });
 }
 
-function reply(item: DispatchItem, to: Addressee): Out {
-  // Contract with services/dispatch/queue-reply.ts: `text` is always there; `interactive` (an opt-in prompt), when
-  // present, is the Cloud API interactive object to send instead, already built and checked by the builders.
-  const interactive = item.payload.interactive;
+function reply(payload: ReplyPayload, to: Addressee): Out {
+  // `text` is always there; a prompt (an opt-in question) is sent as buttons or a list instead.
+  if (payload.prompt) return promptMessage(to, payload.prompt);
+  const interactive = payload.interactive; // rows queued by earlier versions
   if (interactive && typeof interactive === 'object' && !Array.isArray(interactive)) {
     return { messaging_product: 'whatsapp', recipient_type: 'individual', ...to, type: 'interactive', interactive };
   }
-  if (typeof item.payload.text === 'string') return textMessage({ ...to, body: item.payload.text });
-  return { ok: false, errorCode: 'RENDER_FAILED', detail: 'A reply needs payload.text or payload.interactive.' };
+  if (typeof payload.text === 'string') return textMessage({ ...to, body: payload.text });
+  return { ok: false, errorCode: 'RENDER_FAILED', detail: 'A reply needs payload.text or payload.prompt.' };
 }

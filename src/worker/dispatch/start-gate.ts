@@ -17,10 +17,10 @@ import type {
   StartRequest,
   StartResult,
 } from '../../storage/dispatch/send-start.js';
-import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
+import type { BusinessInfo, BusinessInfoCache } from '../../services/dispatch/business-info.js';
 import type { PauseHook } from './types.js';
 import type { DispatchItem } from './types.js';
-import { verdictFor } from './verdict.js';
+import { verdictFor } from '../../services/dispatch/verdict.js';
 
 /** At most this many messages per start step. */
 export const START_BATCH = 500;

@@ -1,20 +1,15 @@
 import type { CallTimes } from '../../storage/dispatch/dispatch-store.js';
-import type { MessageKind } from '../../storage/dispatch/outbox-store.js';
+import type { KindAndPayload } from '../../domain/messages.js';
 
-/** A business's WhatsApp number as the worker needs it: where to send, with what token, how fast. */
-export interface SendAccount {
-  phoneNumberId: string;
-  accessToken: string;
-  ratePerSecond: number;
-}
+import type { SendAccount } from '../../services/dispatch/business-info.js';
+
+export type { SendAccount } from '../../services/dispatch/business-info.js';
 
 /** A message claimed by this worker (status `sending`, leased to it), with all it takes to render and send it. */
-export interface DispatchItem {
+export type DispatchItem = KindAndPayload & {
   id: string;
   businessId: string;
   personId: string;
-  kind: MessageKind;
-  payload: Record<string, unknown>;
   /** The payload as stored (the ledger helpers read it in that form). */
   rawPayload: string;
   relatedEventId: string | null;
@@ -32,7 +27,7 @@ export interface DispatchItem {
   slotAt?: number;
   /** The recipient has 131056 strikes on record: an accepted send clears them. */
   penalized?: boolean;
-}
+};
 
 /** What the worker learnt about one message, to be written in a small transaction. */
 export type Outcome =

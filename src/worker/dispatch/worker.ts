@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { CloudClient } from '../../channels/whatsapp-cloud/client.js';
 import type { Config } from '../../config.js';
 import type { ServiceContext } from '../../services/context.js';
-import { BusinessInfoCache } from './business-info.js';
+import { BusinessInfoCache } from '../../services/dispatch/business-info.js';
 import { claimBatch, type ClaimDeps } from './claim.js';
 import { OutcomeQueue } from './outcome-queue.js';
 import { Pacer } from './pacer.js';
@@ -64,7 +64,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   const workerId = deps.workerId ?? `wrk_${randomBytes(6).toString('hex')}`;
   const metrics = emptyMetrics();
   const pacer = new Pacer({ recipientSpacingMs: config.recipientSpacingMs ?? 0 });
-  const cache = new BusinessInfoCache(ctx.keyring, config.defaultRatePerSecond);
+  const cache = new BusinessInfoCache(ctx.database.caches.businesses, ctx.keyring, config.defaultRatePerSecond);
   const claimDeps: ClaimDeps = {
     database: ctx.database,
     cache,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import twilio from 'twilio';
-import { messagingResponse, TWIML_CONTENT_TYPE, voiceGather, voiceSay } from '../../../src/channels/twilio/twiml.js';
+import { messagingResponse, TWIML_CONTENT_TYPE, voiceScript } from '../../../src/channels/twilio/twiml.js';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>';
 
@@ -36,14 +36,18 @@ test('characters XML cannot carry are dropped instead of breaking the document',
   );
 });
 
-test('voiceGather builds a DTMF menu equal to twilio-node output', () => {
-  const out = voiceGather({
-    action: 'https://gw.example.com/ivr/consent?list=a&b=2',
-    prompt: 'Press 1 for "updates" & offers.',
-    language: 'en-GB',
-    voice: 'alice',
-    noInputSay: 'No choice <received>. Goodbye.',
-  });
+test('a voice script is what twilio-node builds for the same verbs, escaped', () => {
+  const out = voiceScript([
+    {
+      kind: 'gather',
+      action: 'https://gw.example.com/ivr/consent?list=a&b=2',
+      prompt: 'Press 1 for "updates" & offers.',
+      language: 'en-GB',
+      timeoutSec: 5,
+    },
+    { kind: 'say', text: 'No choice <received>.', language: 'en-GB', hangup: false },
+    { kind: 'say', text: 'Obrigado & até logo', language: 'pt-BR', hangup: true },
+  ]);
   const ref = new twilio.twiml.VoiceResponse();
   ref
     .gather({
@@ -53,27 +57,22 @@ test('voiceGather builds a DTMF menu equal to twilio-node output', () => {
       action: 'https://gw.example.com/ivr/consent?list=a&b=2',
       method: 'POST',
     })
-    .say({ voice: 'alice', language: 'en-GB' }, 'Press 1 for "updates" & offers.');
-  ref.say({ voice: 'alice', language: 'en-GB' }, 'No choice <received>. Goodbye.');
+    .say({ language: 'en-GB' }, 'Press 1 for "updates" & offers.');
+  ref.say({ language: 'en-GB' }, 'No choice <received>.');
+  ref.say({ language: 'pt-BR' }, 'Obrigado & até logo');
+  ref.hangup();
   assert.equal(out, ref.toString());
   assert.match(out, /action="https:\/\/gw\.example\.com\/ivr\/consent\?list=a&amp;b=2"/);
 });
 
-test('voiceGather escapes quotes and brackets in attributes and honours numDigits/timeout', () => {
-  const out = voiceGather({ action: `https://x.example/a?q="x"&r='y'<z>`, prompt: 'p', numDigits: 2, timeoutSec: 8 });
+test('a voice script escapes quotes and brackets in attributes and refuses a bad gather', () => {
+  const gather = { kind: 'gather' as const, prompt: 'p', language: 'en', timeoutSec: 8 };
+  const out = voiceScript([{ ...gather, action: `https://x.example/a?q="x"&r='y'<z>` }]);
   assert.match(out, /action="https:\/\/x\.example\/a\?q=&quot;x&quot;&amp;r=&apos;y&apos;&lt;z&gt;"/);
-  assert.match(out, /numDigits="2" timeout="8"/);
-  assert.doesNotMatch(out, /<Say>p<\/Say><\/Gather><Say/, 'no fallback Say unless asked');
-  assert.throws(() => voiceGather({ action: 'https://x', prompt: 'p', numDigits: 0 }), RangeError);
-  assert.throws(() => voiceGather({ action: ' ', prompt: 'p' }), RangeError);
-});
-
-test('voiceSay hangs up by default and can leave the call open', () => {
-  const ref = new twilio.twiml.VoiceResponse();
-  ref.say({ language: 'pt-BR' }, 'Obrigado & até logo');
-  ref.hangup();
-  assert.equal(voiceSay('Obrigado & até logo', { language: 'pt-BR' }), ref.toString());
-  assert.equal(voiceSay('Hi', { hangup: false }), `${DECL}<Response><Say>Hi</Say></Response>`);
+  assert.match(out, /numDigits="1" timeout="8"/);
+  assert.throws(() => voiceScript([{ ...gather, action: 'https://x', timeoutSec: 0 }]), RangeError);
+  assert.throws(() => voiceScript([{ ...gather, action: ' ' }]), RangeError);
+  assert.equal(voiceScript([]), `${DECL}<Response/>`);
 });
 
 test('content type is XML with a charset', () => {

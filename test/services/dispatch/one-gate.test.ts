@@ -13,7 +13,7 @@ import { createTopic, archiveTopic } from '../../../src/services/admin/manage-to
 import { registerText } from '../../../src/services/admin/manage-texts.js';
 import { updateBusiness } from '../../../src/services/admin/manage-businesses.js';
 import { claimBatch, type ClaimDeps } from '../../../src/worker/dispatch/claim.js';
-import { BusinessInfoCache } from '../../../src/worker/dispatch/business-info.js';
+import { BusinessInfoCache } from '../../../src/services/dispatch/business-info.js';
 import { Pacer } from '../../../src/worker/dispatch/pacer.js';
 
 let n = 0;
@@ -24,7 +24,7 @@ const template = { name: 'order_update', language: 'en_US' };
 function claimer(ctx: ServiceContext): ClaimDeps {
   return {
     database: ctx.database,
-    cache: new BusinessInfoCache(ctx.keyring, 1000),
+    cache: new BusinessInfoCache(ctx.database.caches.businesses, ctx.keyring, 1000),
     pacer: new Pacer(),
     workerId: `w-${++n}`,
     leaseMs: 60_000,

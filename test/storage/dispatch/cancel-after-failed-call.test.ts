@@ -31,7 +31,7 @@ forEachDialect('storage: a cancellation after a failed call is not dated inside 
         personId: person.id,
         topicId: topics.delivery.id,
         kind: 'notification',
-        payload: {},
+        payload: { template: { name: 't', language: 'en' }, requestHash: 'h' },
         notBefore: t0,
       },
       t0,

@@ -140,6 +140,7 @@ for (const v of variants) {
                     language: 'en_US',
                     bodyParams: [`#${personOf.get(personId)}-${k}`],
                   },
+                  requestHash: `r${k}`,
                 },
               },
               Date.now(),

@@ -4,23 +4,25 @@ import { render } from '../../../src/worker/dispatch/render.js';
 import { confirmationTexts, CONFIRMATION_TEXTS } from '../../../src/domain/chat/confirmation-texts.js';
 import type { DispatchItem } from '../../../src/worker/dispatch/types.js';
 
-const item = (o: Partial<DispatchItem> = {}): DispatchItem => ({
-  id: 'msg_01',
-  businessId: 'bus_1',
-  personId: 'per_1',
-  kind: 'confirmation',
-  payload: { topicKeys: ['delivery', 'billing'], doubleOptIn: false, language: 'en' },
-  rawPayload: '{}',
-  relatedEventId: 'evt_1',
-  attempt: 1,
-  recipient: { phone: '+447911123456', waId: null, bsuid: null },
-  windowOpen: true,
-  business: { displayName: 'Acme', confirmationTemplate: null },
-  topicNames: ['delivery updates', 'billing alerts'],
-  topicKeys: ['delivery', 'billing'],
-  account: { phoneNumberId: 'pn', accessToken: 't', ratePerSecond: 80 },
-  ...o,
-});
+// Loosely typed on purpose: rows stored by earlier versions (or damaged) must still render or fail cleanly.
+const item = (o: Record<string, unknown> = {}): DispatchItem =>
+  ({
+    id: 'msg_01',
+    businessId: 'bus_1',
+    personId: 'per_1',
+    kind: 'confirmation',
+    payload: { topicKeys: ['delivery', 'billing'], doubleOptIn: false, language: 'en' },
+    rawPayload: '{}',
+    relatedEventId: 'evt_1',
+    attempt: 1,
+    recipient: { phone: '+447911123456', waId: null, bsuid: null },
+    windowOpen: true,
+    business: { displayName: 'Acme', confirmationTemplate: null },
+    topicNames: ['delivery updates', 'billing alerts'],
+    topicKeys: ['delivery', 'billing'],
+    account: { phoneNumberId: 'pn', accessToken: 't', ratePerSecond: 80 },
+    ...o,
+  }) as DispatchItem;
 
 test('every language names the business, the topics, WhatsApp and STOP; buttons fit Meta’s 20 characters', () => {
   for (const [lang, t] of Object.entries(CONFIRMATION_TEXTS)) {
@@ -60,7 +62,7 @@ test('recipient: phone, else the wa_id digits, else the BSUID; nobody to send to
   assert.deepEqual(none.ok ? null : none.errorCode, 'NO_RECIPIENT');
 });
 
-test('replies: the interactive object when given, else the text; a notification without template cannot render', () => {
+test('replies: an interactive object stored by an earlier version as it is, else the text; a notification without template cannot render', () => {
   const interactive = {
     type: 'button',
     body: { text: 'Subscribe?' },
@@ -84,4 +86,53 @@ test('replies: the interactive object when given, else the text; a notification 
     item({ kind: 'notification', payload: { template: { name: 'x', language: 'en', bodyParams: [''] } } }),
   );
   assert.equal(empty.ok ? null : empty.errorCode, 'RENDER_FAILED', 'a builder refusal is permanent');
+});
+
+test('an opt-in prompt renders as buttons or a one-section list, with the reply ids the chat ingest parses', () => {
+  const options = [
+    { id: 'optline:optin:abc', title: 'Yes' },
+    { id: 'optline:dismiss', title: 'No thanks' },
+  ];
+  const b = render(
+    item({
+      kind: 'reply',
+      payload: { text: 'Join?', purpose: 'optin_prompt', prompt: { style: 'buttons', body: 'Join?', options } },
+    }),
+  );
+  assert.ok(b.ok);
+  const bi = b.body.interactive as { type: string; action: { buttons: { reply: { id: string } }[] } };
+  assert.equal(bi.type, 'button');
+  assert.deepEqual(
+    bi.action.buttons.map((x) => x.reply.id),
+    options.map((o) => o.id),
+  );
+  const l = render(
+    item({
+      kind: 'reply',
+      payload: {
+        text: 'Join?',
+        purpose: 'optin_prompt',
+        prompt: { style: 'list', body: 'Join?', options, buttonText: 'Pick' },
+      },
+    }),
+  );
+  assert.ok(l.ok);
+  const li = l.body.interactive as { type: string; action: { button: string; sections: { rows: { id: string }[] }[] } };
+  assert.equal(li.type, 'list');
+  assert.equal(li.action.button, 'Pick');
+  assert.deepEqual(
+    li.action.sections[0]!.rows.map((r) => r.id),
+    options.map((o) => o.id),
+  );
+  const tooLong = render(
+    item({
+      kind: 'reply',
+      payload: {
+        text: 'x',
+        purpose: 'optin_prompt',
+        prompt: { style: 'buttons', body: 'x', options: [{ id: 'a', title: 'y'.repeat(21) }] },
+      },
+    }),
+  );
+  assert.equal(tooLong.ok ? null : tooLong.errorCode, 'RENDER_FAILED');
 });

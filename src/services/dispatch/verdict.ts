@@ -5,13 +5,20 @@
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { countedSends, type CapRow, type GateFacts } from '../../domain/gate/decide.js';
 import type { MessageKind } from '../../storage/dispatch/outbox-store.js';
+import { kindAndPayload } from '../../storage/dispatch/outbox-store.js';
+import { templateOf, topicKeysOf, type MessagePayload } from '../../domain/messages.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../storage/schema.js';
 import { parseJson } from '../../storage/json.js';
 import type { DispatchPerson, MessageRow } from '../../storage/dispatch/dispatch-store.js';
 import { loadMessageFacts, templateFact } from '../../storage/dispatch/gate-facts.js';
 import type { BusinessInfo, BusinessInfoCache } from './business-info.js';
-import { confirmationVerdict, notificationVerdict, replyVerdict, type DispatchVerdict } from './gate.js';
+import {
+  confirmationVerdict,
+  notificationVerdict,
+  replyVerdict,
+  type DispatchVerdict,
+} from '../../domain/gate/dispatch-verdict.js';
 
 export interface VerdictInput {
   row: MessageRow;
@@ -70,14 +77,9 @@ export function notificationFacts(v: VerdictInput): GateFacts {
 }
 
 const templateNameOf = (payload: string): string | null => {
-  const t = parseJson<{ template?: { name?: unknown } }>(payload, {}).template;
-  return typeof t?.name === 'string' ? t.name : null;
+  const name = templateOf(parseJson<MessagePayload>(payload, {} as MessagePayload))?.name;
+  return typeof name === 'string' ? name : null;
 };
-
-export const topicKeysOf = (payload: Record<string, unknown>): string[] =>
-  Array.isArray(payload.topicKeys)
-    ? (payload.topicKeys as unknown[]).filter((k): k is string => typeof k === 'string')
-    : [];
 
 /**
  * The verdict for one message, reading its facts now in `q` (the operator's retry of an unknown message, the
@@ -100,8 +102,8 @@ export async function verdictForRow(
   );
   const person = facts.people.get(row.person_id);
   if (!person) return { action: 'cancel', code: 'CONTACT_ERASED', detail: 'The person no longer exists.' };
-  const payload = parseJson<Record<string, unknown>>(row.payload, {});
-  return verdictFor(row.kind as MessageKind, {
+  const { kind, payload } = kindAndPayload(row);
+  return verdictFor(kind, {
     row,
     info,
     person,

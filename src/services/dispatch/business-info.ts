@@ -14,21 +14,26 @@ import {
   type WhatsAppSecrets,
   type WhatsAppSettings,
 } from '../../storage/business/channel-store.js';
-import type { SendAccount } from './types.js';
+
+/** A business's WhatsApp number as the worker needs it: where to send, with what token, how fast. */
+export interface SendAccount {
+  phoneNumberId: string;
+  accessToken: string;
+  ratePerSecond: number;
+}
 
 export interface BusinessInfo extends CachedBusiness {
   account: SendAccount | null;
 }
 
+/** The database's business cache (storage/caches.ts), with each entry's WhatsApp number added on first use. */
 export class BusinessInfoCache {
-  private readonly cache = new BusinessCache();
   private readonly infos = new WeakMap<CachedBusiness, BusinessInfo>();
 
-  /** `_ttlMs` is ignored (kept so existing callers compile): every use checks the database's version. */
   constructor(
+    private readonly cache: BusinessCache,
     private readonly keyring: Keyring,
     private readonly defaultRatePerSecond: number,
-    _ttlMs?: number,
   ) {}
 
   /** The business at the database's current config version (one primary-key read when it is cached). */

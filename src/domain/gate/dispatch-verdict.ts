@@ -8,9 +8,10 @@
  * - reply (support answers, keyword acknowledgements): no consent needed, but only inside the person's 24 h
  *   customer-service window, the one time free-form messages are allowed.
  */
-import { decide, type GateFacts } from '../../domain/gate/decide.js';
-import type { ConsentStatus } from '../../domain/consent/model.js';
+import { decide, type GateFacts } from './decide.js';
+import type { ConsentStatus } from '../consent/model.js';
 
+/** WhatsApp's customer-service window: free-form messages only within 24 h of the person's last message. */
 export const SERVICE_WINDOW_MS = 24 * 3_600_000;
 
 export type DispatchVerdict =
