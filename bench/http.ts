@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import type { Dialect_ } from '../src/storage/db.js';
-import { figure, type Figure } from './lib.js';
+import { alternating, figure, type Figure } from './lib.js';
 import { phoneOf } from './gate.js';
 
 async function load(url: string, key: string | null, seconds: number, body: (i: number) => string) {
@@ -35,9 +35,15 @@ export async function benchHttpDecisions(dialect: Dialect_, seconds: number): Pr
   try {
     const body = (i: number) => JSON.stringify({ person: { phone: phoneOf(i % 1000) }, topic: 'delivery' });
     await load(`http://127.0.0.1:${bare}/bare`, null, 1, body); // warm-up
-    const floor = await load(`http://127.0.0.1:${bare}/bare`, null, seconds, body);
     await load(`http://127.0.0.1:${app}/v1/decisions`, key, 1, body);
-    const value = await load(`http://127.0.0.1:${app}/v1/decisions`, key, seconds, body);
+    // Three turns of each, alternating, each a third of the time: the median of each against the other.
+    const turn = Math.max(1, Math.round(seconds / 3));
+    const { floor, value } = await alternating(
+      3,
+      () => load(`http://127.0.0.1:${bare}/bare`, null, turn, body),
+      () => load(`http://127.0.0.1:${app}/v1/decisions`, key, turn, body),
+      (r) => r.rps,
+    );
     // Batches of 100: decisions per second through HTTP against the in-process gate on the same database.
     const batchBody = (i: number) =>
       JSON.stringify({

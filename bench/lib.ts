@@ -137,3 +137,24 @@ export function figure(
   const { higherIsBetter: _h, targetRatio: _r, targetMax: _m, ...rest } = f;
   return { ...rest, ratio: ratio === null ? null : Math.round(ratio * 1000) / 1000, met };
 }
+
+/**
+ * A figure and its floor measured in turns (floor, value, floor, value, …) and each taken as its median: the
+ * machine's speed drifts within a run (other processes, CPU frequency), and alternating keeps both under the
+ * same conditions. `measure` returns one run's result; `rate` reads the number compared.
+ */
+export async function alternating<T>(
+  rounds: number,
+  floor: () => Promise<T>,
+  value: () => Promise<T>,
+  rate: (r: T) => number,
+): Promise<{ floor: T; value: T }> {
+  const fs: T[] = [];
+  const vs: T[] = [];
+  for (let i = 0; i < rounds; i++) {
+    fs.push(await floor());
+    vs.push(await value());
+  }
+  const median = (xs: T[]) => [...xs].sort((a, b) => rate(a) - rate(b))[Math.floor(xs.length / 2)]!;
+  return { floor: median(fs), value: median(vs) };
+}

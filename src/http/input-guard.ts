@@ -58,7 +58,29 @@ export function inputProblem(value: unknown, root: string): FieldProblem | null 
   return null;
 }
 
+/**
+ * True when `v` holds nothing inputProblem would refuse: the same rules, checked without allocating anything
+ * (every request passes here; only a refused one walks again with inputProblem to name the field). Recursion is
+ * bounded by MAX_INPUT_DEPTH: deeper is refused before it is entered.
+ */
+function clean(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return v.length <= MAX_INPUT_STRING && !SUSPECT.test(v);
+  if (v === null || typeof v !== 'object') return true;
+  if (depth >= MAX_INPUT_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!clean(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    if (k.length > MAX_INPUT_STRING || SUSPECT.test(k)) return false;
+    if (!clean((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
 function check(req: FastifyRequest): FieldProblem | null {
+  if (clean(req.params, 0) && clean(req.query, 0) && clean(req.headers, 0) && clean(req.body, 0)) return null;
   return (
     inputProblem(req.params, 'params') ??
     inputProblem(req.query, 'querystring') ??
