@@ -73,6 +73,11 @@ export class Metrics {
   }
 
   /** Counts one provider call: its result (sent, or the error's classification) and its duration. */
+  /** A message whose shared slot had passed went back to the queue (worker/dispatch/number-slots.ts). */
+  countMissedSlot(): void {
+    this.dispatchSends.inc({ result: 'missed_slot' });
+  }
+
   countSend(result: string, durationMs: number, provider = 'whatsapp_cloud'): void {
     this.dispatchSends.inc({ result });
     this.providerLatency.observe({ provider }, Math.max(0, durationMs) / 1000);

@@ -15,6 +15,7 @@
  * claim and then cancels the `sending` rows, which the outcome writer reports as sent-despite-cancel.
  * Either way no message is claimed after the opt-out committed.
  */
+import type { Clock } from '../../lib/clock.js';
 import { parseJson } from '../../storage/json.js';
 import type { Database, Trx } from '../../storage/db.js';
 import { kindAndPayload } from '../../storage/dispatch/outbox-store.js';
@@ -48,6 +49,8 @@ export interface ClaimDeps {
   horizonMs: number;
   /** Where the last round started in the list of due businesses: each round starts one further on (fairness). */
   cursor?: number;
+  /** Read again once the number's row is locked (absent: the round's `now` is used throughout). */
+  clock?: Clock;
 }
 
 export interface ClaimResult {
@@ -102,7 +105,11 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   // workers, so this claim sees the slots the others took and their messages in flight (caps are counted exactly).
   const number = info.account?.phoneNumberId ?? '';
   const rate = info.account?.ratePerSecond ?? 1;
-  const slots = current(await lockNumber(trx, businessId, number, freshSlots(rate, now), now), rate, now);
+  const locked = await lockNumber(trx, businessId, number, freshSlots(rate, now), now);
+  // The time is read again now that the row is ours: the wait for another worker's claim must not leave this
+  // claim's slots in the past (sent at once, together with the other worker's), nor its horizon behind.
+  now = Math.max(now, d.clock?.now() ?? now);
+  const slots = current(locked, rate, now);
   // Numbers with no room in the horizon lease nothing: a thousand rows are not leased for an 80/s number.
   let budget = info.account ? available(slots, now, d.horizonMs) : Infinity;
   if (budget === 0) return res;
@@ -201,9 +208,16 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   // The slots of what will call, taken from the number's shared schedule (evenly spaced across all workers); a
   // message that cannot be rendered fails without a call and takes none.
   const calling = info.account ? items.filter((it) => render(it).ok) : [];
-  const taken = take(slots, calling.length, now);
+  // The slots start from the time read at the end of the claim (the row is still locked): a slow claim (a cold or busy
+  // process) would otherwise hand out slots already past, and its messages would leave at once, bunched.
+  const taken = take(slots, calling.length, Math.max(now, d.clock?.now() ?? now));
   if (calling.length) await saveNumber(trx, businessId, number, taken.next, now);
-  calling.forEach((it, i) => (it.slotAt = taken.slots[i]));
+  // Every slot the horizon allowed was taken: the number is sending at its rate, and a late call would bunch.
+  const full = calling.length >= available(slots, now, d.horizonMs);
+  calling.forEach((it, i) => {
+    it.slotAt = taken.slots[i];
+    if (full) it.slotFull = true;
+  });
   res.items.push(...items);
   return res;
 }

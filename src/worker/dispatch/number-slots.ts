@@ -25,6 +25,16 @@ export const SLOWDOWN_FACTOR = 0.75;
 export const RECOVERY_MS = 10_000;
 /** Fraction of the rate left unused, so that send jitter keeps the busiest second within the rate. */
 export const HEADROOM = 0.015;
+/**
+ * How late a call may start after its shared slot, when the number's schedule is full (its claims take every slot
+ * their horizon allows): 20 ms. A message whose slot passed by more when its start step decides (a cold or busy
+ * worker, a slow step) goes back to the queue for a new slot instead: started late, it would leave together with
+ * other workers' on-time calls. A number with room in its schedule is sending below its rate: a late call there
+ * cannot push a second over it, and is not held back. With the headroom, any second then holds its own slots and
+ * at most 20 ms worth of late ones, within the rate + 2 %. A message that missed once is started late the next
+ * time, so an overloaded worker still makes progress.
+ */
+export const LATE_SLOT_MS = 20;
 const MIN_RATE = 1;
 
 export const freshSlots = (rate: number, now: number): NumberSlots => ({

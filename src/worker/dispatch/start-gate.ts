@@ -6,6 +6,7 @@
  * SQLite); what is ready in one turn is shared among the free ones, and what arrives while they run is the next
  * batch. So a pacer release of many messages costs a few steps, not one commit per message.
  */
+import { LATE_SLOT_MS } from './number-slots.js';
 import type { Kysely } from 'kysely';
 import type { SendResult } from '../../channels/whatsapp-cloud/client.js';
 import type { Clock } from '../../lib/clock.js';
@@ -50,6 +51,10 @@ export interface StartGateDeps {
   db: Kysely<DB>;
   pause?: PauseHook;
   onBatch?: () => void;
+  /** How late after its shared slot a call may start (number-slots.ts LATE_SLOT_MS; tests with jumping clocks: more). */
+  lateSlotMs?: number;
+  /** Told of each message put back for a new slot. */
+  onMissedSlot?: () => void;
 }
 
 interface Pending {
@@ -92,8 +97,27 @@ export class StartGate {
   private pending: Pending[] = [];
   private running = 0;
   private scheduled = false;
+  /** Messages of this worker that missed their slot once: the next time they start late rather than miss again. */
+  private readonly missed = new Set<string>();
 
   constructor(private readonly d: StartGateDeps) {}
+
+  /** The decision for a message the re-check allowed: start, or back to the queue when its shared slot is past. */
+  private onTime(item: DispatchItem, decision: StartDecision): StartDecision {
+    if (decision.action !== 'start' || !item.slotFull || item.slotAt === undefined || this.missed.has(item.id))
+      return decision;
+    const now = this.d.clock.now();
+    if (now <= item.slotAt + (this.d.lateSlotMs ?? LATE_SLOT_MS)) return decision;
+    if (this.missed.size >= 10_000) this.missed.clear();
+    this.missed.add(item.id);
+    this.d.onMissedSlot?.();
+    return {
+      action: 'release',
+      notBefore: now,
+      code: 'SLOT_MISSED',
+      detail: `Its send slot passed ${now - item.slotAt} ms before it could start: queued again for a new slot.`,
+    };
+  }
 
   /** Resolves once the message's call was handed to the client (`started`), or it was stopped, or must wait. */
   start(item: DispatchItem, call: () => Promise<SendResult>, admit: Admit = () => 0): Promise<StartOutcome> {
@@ -150,7 +174,10 @@ export class StartGate {
       const results = await this.d.port.begin(reqs, {
         owner: this.d.owner,
         now: at,
-        decide: (req, facts) => recheck(of.get(req)!.item, infos.get(req.businessId) ?? null, facts, at),
+        decide: (req, facts) => {
+          const item = of.get(req)!.item;
+          return this.onTime(item, recheck(item, infos.get(req.businessId) ?? null, facts, at));
+        },
         go: (req) => {
           const p = of.get(req)!;
           calls.set(p, invoke(p.call));

@@ -25,6 +25,11 @@ export type DispatchItem = KindAndPayload & {
   account: SendAccount | null;
   /** When its call may start: the slot the claim took from the number's shared schedule (absent: paced in process). */
   slotAt?: number;
+  /**
+   * The number's schedule was full when the slot was taken (the claim used every slot its horizon allowed): a late
+   * start would then bunch with other workers' calls, so a slot missed by more than LATE_SLOT_MS is taken again.
+   */
+  slotFull?: boolean;
   /** The recipient has 131056 strikes on record: an accepted send clears them. */
   penalized?: boolean;
 };
@@ -77,6 +82,8 @@ export interface WorkerMetrics {
   reapedUnknown: number;
   outcomeBatches: number;
   claimRounds: number;
+  /** Put back for a new slot: their shared slot had passed when their start step decided (number-slots.ts). */
+  missedSlots: number;
 }
 
 export const emptyMetrics = (): WorkerMetrics => ({
@@ -95,4 +102,5 @@ export const emptyMetrics = (): WorkerMetrics => ({
   reapedUnknown: 0,
   outcomeBatches: 0,
   claimRounds: 0,
+  missedSlots: 0,
 });

@@ -33,6 +33,8 @@ export interface DispatchWorkerDeps {
     defaultRatePerSecond: number;
     /** Least time between two messages to one recipient (default 0). */
     recipientSpacingMs?: number;
+    /** How late after its shared slot a call may start (default LATE_SLOT_MS; tests whose clock jumps: more). */
+    lateSlotMs?: number;
   };
   cloud: CloudClient;
   workerId?: string;
@@ -72,6 +74,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
     workerId,
     leaseMs: config.leaseMs,
     horizonMs: CLAIM_HORIZON_MS,
+    clock: ctx.clock,
   };
   const reaps = new ReapSchedule(Math.max(1000, Math.floor(config.leaseMs / 4)));
 
@@ -94,6 +97,11 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
     db: ctx.database.db,
     pause: deps.pause,
     onBatch: () => metrics.startBatches++,
+    onMissedSlot: () => {
+      metrics.missedSlots++;
+      ctx.metrics?.countMissedSlot();
+    },
+    ...(config.lateSlotMs !== undefined ? { lateSlotMs: config.lateSlotMs } : {}),
   });
   const sendDeps: SendDeps = {
     cloud: deps.cloud,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import { updateBusiness } from '../../../src/services/admin/manage-businesses.js';
-import { harness, sentFor, PHONE_NUMBER_ID } from './helpers.js';
+import { harness, sentFor, PHONE_NUMBER_ID, WORKER_CONFIG } from './helpers.js';
 
 const A = '+447911123456';
 const B = '+447911123457';
@@ -162,11 +162,45 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     assert.equal((await h.message(q.message.id)).status, 'sent');
   });
 
+  it('a call whose shared slot passed more than 20 ms before its start step goes back for a new slot, once', async (t) => {
+    // 5/s: A's slot is now, B's 200 ms on. B's wait moves the clock 200 ms before A's start step decides, as a worker
+    // stalled that long would find it: A would leave with B, so it is queued again (SLOT_MISSED), no call made.
+    const h = await harness(db(), { ratePerSecond: 5 });
+    t.after(() => h.close());
+    await h.optIn(A);
+    await h.optIn(B);
+    await db()
+      .db.updateTable('messages')
+      .set({ status: 'cancelled' })
+      .where('business_id', '=', h.business.id)
+      .where('kind', '=', 'confirmation')
+      .execute();
+    const ma = await h.queue(A);
+    const mb = await h.queue(B);
+    await h.worker.tick();
+    const a = await h.message(ma.id);
+    assert.deepEqual(
+      [a.status, a.errorCode, a.attempts],
+      ['queued', 'SLOT_MISSED', 0],
+      'back in the queue, try uncounted',
+    );
+    assert.equal(sentFor(h.fake, ma.id).length, 0, 'no call for the late one');
+    assert.equal((await h.message(mb.id)).status, 'sent', 'B was on time');
+    assert.equal(h.worker.metrics().missedSlots, 1);
+    // The next round gives it a new slot; a message that missed once is not held back again.
+    h.ctx.clock.advance(1000);
+    await h.worker.tick();
+    assert.equal((await h.message(ma.id)).status, 'sent');
+    assert.equal(sentFor(h.fake, ma.id).length, 1);
+  });
+
   it('a message held back by the pacer is checked again before it leaves: an opt-out meanwhile stops it', async (t) => {
     let optOutDuringWait: (() => Promise<unknown>) | null = null;
     const h = await harness(db(), {
       ratePerSecond: 5,
       worker: {
+        // The test clock jumps 200 ms while B waits, before A's start step: A is not late for real.
+        config: { ...WORKER_CONFIG, lateSlotMs: 1000 },
         sleep: async (ms) => {
           h.ctx.clock.advance(ms);
           const f = optOutDuringWait;
