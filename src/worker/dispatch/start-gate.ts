@@ -51,7 +51,7 @@ export interface StartGateDeps {
   db: Kysely<DB>;
   pause?: PauseHook;
   onBatch?: () => void;
-  /** How late after its shared slot a call may start (number-slots.ts LATE_SLOT_MS; tests with jumping clocks: more). */
+  /** How late after its shared slot a call may start (number-slots.ts LATE_SLOT_MS; tests whose clock jumps: more). */
   lateSlotMs?: number;
   /** Told of each message put back for a new slot. */
   onMissedSlot?: () => void;
