@@ -15,8 +15,7 @@ import { createKeyring } from '../../src/lib/crypto.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { putWhatsAppChannel } from '../../src/services/admin/manage-whatsapp-channel.js';
-import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
-import { seedBusiness, webEvidence } from '../helpers/seed.js';
+import { seedBusiness, webOptIn } from '../helpers/seed.js';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
@@ -46,15 +45,7 @@ it('optline worker alone with OPTLINE_SANDBOX=true sends to its own sandbox, nev
       phoneNumberId: '106540352242922',
       accessToken: 'real-looking-token',
     });
-    await recordOptIn(ctx, seeded.business.id, {
-      person: { phone: '+447911123456' },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: seeded.text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, seeded.business.id, seeded.text.hash, { phone: '+447911123456' });
 
     const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], {
       env: {

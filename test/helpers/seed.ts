@@ -4,6 +4,8 @@ import { createTopic } from '../../src/services/admin/manage-topics.js';
 import { registerText } from '../../src/services/admin/manage-texts.js';
 import { createApiKey } from '../../src/services/admin/manage-keys.js';
 import type { BusinessPolicy } from '../../src/domain/gate/policy.js';
+import { recordOptIn } from '../../src/services/consent/record-opt-in.js';
+import type { PersonRefInput } from '../../src/services/consent/person-ref.js';
 
 let n = 0;
 
@@ -40,3 +42,25 @@ export const webEvidence = {
   userAgent: 'Mozilla/5.0 (test)',
   pageUrl: 'https://acme.example/opt-in',
 };
+
+/**
+ * The usual test opt-in: the person ticked the box on the business's web page, under its registered text. Returns
+ * what recordOptIn returns.
+ */
+export function webOptIn(
+  ctx: ServiceContext,
+  businessId: string,
+  textHash: string,
+  person: PersonRefInput,
+  topics: string[] = ['delivery'],
+) {
+  return recordOptIn(ctx, businessId, {
+    person,
+    topics,
+    channel: 'web',
+    action: 'checked_box',
+    textHash,
+    evidence: webEvidence,
+    actor: 't',
+  });
+}

@@ -2,7 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
+import { seedBusiness, webEvidence, webOptIn } from '../../helpers/seed.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
 import { decideSend } from '../../../src/services/dispatch/decide-send.js';
 import { verifyChains } from '../../../src/services/consent/person-history.js';
@@ -16,15 +16,7 @@ forEachDialect('consent expiry', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx, { policy: { doubleOptIn: true } });
     const person = { phone: PHONE };
-    await recordOptIn(ctx, business.id, {
-      person,
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, person);
     assert.equal(
       (await decideSend(ctx, business.id, { person, topic: 'delivery' })).reasons[0]?.code,
       'CONFIRMATION_PENDING',
@@ -61,15 +53,7 @@ forEachDialect('consent expiry', (db) => {
     );
 
     // A new active opt-in gives it back (pending again).
-    await recordOptIn(ctx, business.id, {
-      person,
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, person);
     assert.equal(
       (await decideSend(ctx, business.id, { person, topic: 'delivery' })).reasons[0]?.code,
       'CONFIRMATION_PENDING',
@@ -88,15 +72,7 @@ forEachDialect('consent expiry', (db) => {
       },
     });
     const person = { phone: PHONE };
-    await recordOptIn(ctx, business.id, {
-      person,
-      topics: ['delivery', 'billing'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, person, ['delivery', 'billing']);
     ctx.clock.advance(82 * DAY);
     assert.deepEqual(await expireConsents(ctx, { businessId: business.id }), {
       pendingExpired: 0,
@@ -151,15 +127,7 @@ forEachDialect('consent expiry', (db) => {
     const { business, text } = await seedBusiness(ctx, { policy: { consentExpiry: { validityDays: { '*': 30 } } } });
     const person = { phone: PHONE };
     const t0 = ctx.clock.now();
-    await recordOptIn(ctx, business.id, {
-      person,
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, person);
     ctx.clock.advance(31 * DAY);
     assert.equal((await expireConsents(ctx, { businessId: business.id })).lapsed, 1);
     // An opt-in made on day 10 (say, from a paper form) recorded only now: it sorts before the expiry, which named the

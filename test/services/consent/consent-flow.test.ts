@@ -2,7 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
+import { seedBusiness, webEvidence, webOptIn } from '../../helpers/seed.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
 import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import { decideSend } from '../../../src/services/dispatch/decide-send.js';
@@ -110,15 +110,7 @@ forEachDialect('consent flow', (db) => {
     // A topic created after the STOP does not take an opt-in made before the STOP either.
     await createTopic(ctx, business.id, { key: 'returns', name: 'returns', category: 'utility' });
     ctx.clock.advance(5000);
-    const later = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const later = await webOptIn(ctx, business.id, text.hash, { phone: PHONE });
     assert.deepEqual(
       later.changed,
       [{ topic: 'delivery', status: 'opted_in' }],
@@ -170,15 +162,7 @@ forEachDialect('consent flow', (db) => {
   it('erasure keeps the person suppressed, blocks re-import, and the chain still verifies', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const r = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const r = await webOptIn(ctx, business.id, text.hash, { phone: PHONE });
     await erasePerson(ctx, business.id, r.personId, { actor: 't' });
     const d = await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' });
     assert.deepEqual(
@@ -206,15 +190,7 @@ forEachDialect('consent flow', (db) => {
   it('verification names an altered and a deleted event', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const a = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const a = await webOptIn(ctx, business.id, text.hash, { phone: PHONE });
     ctx.clock.advance(1000);
     const b = await recordOptOut(ctx, business.id, {
       person: { phone: PHONE },
@@ -225,15 +201,7 @@ forEachDialect('consent flow', (db) => {
       actor: 't',
     });
     ctx.clock.advance(1000);
-    await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['billing'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, { phone: PHONE }, ['billing']);
     assert.equal((await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id })).ok, true);
     await db().db.updateTable('consent_events').set({ channel: 'api' }).where('id', '=', a.event.id).execute();
     const v1 = await verifyChains(db().db, testContext(db()).keyring.ledger, { businessId: business.id });

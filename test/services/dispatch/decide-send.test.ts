@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
-import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
+import { seedBusiness, webOptIn } from '../../helpers/seed.js';
 import { decideSend } from '../../../src/services/dispatch/decide-send.js';
 import { loadMessageFacts } from '../../../src/storage/dispatch/gate-facts.js';
 import { DEFAULT_POLICY } from '../../../src/domain/gate/policy.js';
@@ -23,15 +22,7 @@ forEachDialect('send gate reads', (db) => {
         minSpacingSeconds: 600,
       },
     });
-    const r = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery', 'billing'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const r = await webOptIn(ctx, business.id, text.hash, { phone: PHONE }, ['delivery', 'billing']);
     const now = ctx.clock.now();
     const notification = (id: string, topicId: string, sentAt: number | null, status = 'sent') => ({
       business_id: business.id,
@@ -86,15 +77,7 @@ forEachDialect('send gate reads', (db) => {
     const { business, text, topics } = await seedBusiness(ctx, {
       policy: { frequencyCaps: [{ topic: '*', max: 1, windowHours: 0.0123456 }] },
     });
-    const r = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const r = await webOptIn(ctx, business.id, text.hash, { phone: PHONE });
     assert.equal(
       (await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).outcome,
       'allow',
@@ -137,15 +120,7 @@ forEachDialect('send gate reads', (db) => {
   it('a decision outside a transaction never sees another transaction’s uncommitted writes', async () => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
-    const r = await recordOptIn(ctx, business.id, {
-      person: { phone: PHONE },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const r = await webOptIn(ctx, business.id, text.hash, { phone: PHONE });
     // Asked once first, so the business is cached and the second decision goes straight to the person's read.
     assert.equal(
       (await decideSend(ctx, business.id, { person: { phone: PHONE }, topic: 'delivery' })).outcome,

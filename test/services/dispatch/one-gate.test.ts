@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { forEachDialect, PG_URL } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
+import { seedBusiness, webEvidence, webOptIn } from '../../helpers/seed.js';
 import { openPostgres, openSqlite, type Database } from '../../../src/storage/db.js';
 import type { ServiceContext } from '../../../src/services/context.js';
 import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
@@ -62,15 +62,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
       policy: { frequencyCaps: [{ topic: '*', max: 3, windowHours: 24 }] },
     });
     const p = phone();
-    await recordOptIn(ctx, business.id, {
-      person: { phone: p },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, { phone: p });
     const outcomes = [];
     for (let i = 0; i < 5; i++) {
       const r = await queueMessage(ctx, business.id, { person: { phone: p }, topic: 'delivery', template });
@@ -94,15 +86,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
       policy: { frequencyCaps: [{ topic: '*', max: 3, windowHours: 24 }] },
     });
     const p = phone();
-    await recordOptIn(ctx, business.id, {
-      person: { phone: p },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, { phone: p });
     for (let i = 0; i < 2; i++)
       assert.equal(
         (await queueMessage(ctx, business.id, { person: { phone: p }, topic: 'delivery', template })).outcome,
@@ -146,15 +130,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
       policy: { frequencyCaps: [{ topic: '*', max: 5, windowHours: 24 }] },
     });
     const p = phone();
-    await recordOptIn(ctx, business.id, {
-      person: { phone: p },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, { phone: p });
     for (let i = 0; i < 4; i++) {
       assert.equal(
         (await queueMessage(ctx, business.id, { person: { phone: p }, topic: 'delivery', template })).outcome,
@@ -206,15 +182,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
       body: 'Yes, send me flash sales from Obs Six on WhatsApp. Reply STOP at any time to opt out.',
     });
     const p = phone();
-    const optIn = await recordOptIn(ctx, business.id, {
-      person: { phone: p },
-      topics: ['flash'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const optIn = await webOptIn(ctx, business.id, text.hash, { phone: p }, ['flash']);
     const q = await queueMessage(ctx, business.id, { person: { phone: p }, topic: 'flash', template });
     assert.equal(q.outcome, 'queued');
     const c = await claimBatch(worker, 100, ctx.clock.now());
@@ -235,15 +203,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
       const b = testContext(other, a.clock);
       const { business, text } = await seedBusiness(a, { name: 'Two Procs' });
       const p = phone();
-      await recordOptIn(a, business.id, {
-        person: { phone: p },
-        topics: ['delivery'],
-        channel: 'web',
-        action: 'checked_box',
-        textHash: text.hash,
-        evidence: webEvidence,
-        actor: 't',
-      });
+      await webOptIn(a, business.id, text.hash, { phone: p });
       const workerB = claimer(b);
       // B has the business cached (gate and worker) before A's writes.
       assert.equal((await decideSend(b, business.id, { person: { phone: p }, topic: 'delivery' })).outcome, 'allow');
@@ -260,15 +220,7 @@ forEachDialect('One gate: enqueue and claim decide alike', (db) => {
         topicKeys: ['news'],
         body: 'Yes, send me order news from Two Procs on WhatsApp. Reply STOP at any time to opt out.',
       });
-      const optIn = await recordOptIn(a, business.id, {
-        person: { phone: p },
-        topics: ['news'],
-        channel: 'web',
-        action: 'checked_box',
-        textHash: newsText.hash,
-        evidence: webEvidence,
-        actor: 't',
-      });
+      const optIn = await webOptIn(a, business.id, newsText.hash, { phone: p }, ['news']);
       assert.equal(
         (await decideSend(b, business.id, { person: { phone: p }, topic: 'news' })).outcome,
         'allow',

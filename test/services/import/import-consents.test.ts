@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
+import { seedBusiness, webEvidence, webOptIn } from '../../helpers/seed.js';
 import type { Database } from '../../../src/storage/db.js';
 import type { ServiceContext } from '../../../src/services/context.js';
 import { importConsents, type ImportResult } from '../../../src/services/import/import-consents.js';
@@ -389,15 +389,7 @@ forEachDialect('import consents', (db) => {
     const ctx = testContext(db());
     const { business, text } = await seedBusiness(ctx);
     const phone = '+447700114001';
-    const r0 = await recordOptIn(ctx, business.id, {
-      person: { phone },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    const r0 = await webOptIn(ctx, business.id, text.hash, { phone });
     await erasePerson(ctx, business.id, r0.personId, { actor: 't' });
     const before = await counts(db(), business.id);
     const r = await importCsv(ctx, business.id, [

@@ -2,8 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachDialect } from '../../helpers/db.js';
 import { testContext } from '../../helpers/context.js';
-import { seedBusiness, webEvidence } from '../../helpers/seed.js';
-import { recordOptIn } from '../../../src/services/consent/record-opt-in.js';
+import { seedBusiness, webOptIn } from '../../helpers/seed.js';
 import { recordOptOut } from '../../../src/services/consent/record-opt-out.js';
 import { queueMessage } from '../../../src/services/dispatch/queue-message.js';
 import { guardTemplates } from '../../../src/services/quality/guard-templates.js';
@@ -18,15 +17,7 @@ forEachDialect('template guard', (db) => {
       policy: { templateGuard: { optOutRate: 0.02, minRecipients: 10, windowHours: 24 } },
     });
     for (let i = 0; i < 20; i++) {
-      await recordOptIn(ctx, business.id, {
-        person: { phone: phone(i) },
-        topics: ['delivery'],
-        channel: 'web',
-        action: 'checked_box',
-        textHash: text.hash,
-        evidence: webEvidence,
-        actor: 't',
-      });
+      await webOptIn(ctx, business.id, text.hash, { phone: phone(i) });
       const tpl = i < 12 ? 'spring_sale' : 'order_update';
       const q = await queueMessage(ctx, business.id, {
         person: { phone: phone(i) },
@@ -101,15 +92,7 @@ forEachDialect('template guard', (db) => {
     const { business, text } = await seedBusiness(ctx, {
       policy: { templateGuard: { optOutRate: 0.02, minRecipients: 50, windowHours: 24 } },
     });
-    await recordOptIn(ctx, business.id, {
-      person: { phone: phone(90) },
-      topics: ['delivery'],
-      channel: 'web',
-      action: 'checked_box',
-      textHash: text.hash,
-      evidence: webEvidence,
-      actor: 't',
-    });
+    await webOptIn(ctx, business.id, text.hash, { phone: phone(90) });
     await queueMessage(ctx, business.id, {
       person: { phone: phone(90) },
       topic: 'delivery',
