@@ -13,6 +13,7 @@ import { systemClock } from '../src/lib/clock.js';
 import type { Database, Dialect_ } from '../src/storage/db.js';
 import { busiestSecond, seed } from './dispatch.js';
 import type { ExtraBench } from './extra.js';
+import { startFakeCloudChild, type FakeProvider } from './fake-cloud-child.js';
 import { BENCH_PG_URL, figure, openBenchDb, type Figure } from './lib.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -41,13 +42,6 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   });
 }
 
-/** The fake Cloud API the workers send to: how many it received, and when each arrived. */
-interface FakeProvider {
-  url: string;
-  count(): Promise<number>;
-  times(): Promise<number[]>;
-  close(): Promise<void>;
-}
 type Provider = (messages: number) => Promise<FakeProvider>;
 
 /** In this process: cheap to ask, but its receive times wait for this process's event loop. */
@@ -58,36 +52,6 @@ const inProcessProvider: Provider = async (messages) => {
     count: async () => fake.sent.length,
     times: async () => fake.sent.map((s) => s.at),
     close: () => fake.close(),
-  };
-};
-
-/** In a process of its own (bench/fake-cloud-process.ts): its receive times are when requests arrived. */
-const childProvider: Provider = async () => {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./fake-cloud-process.ts', import.meta.url))],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async <T>(): Promise<T> => JSON.parse(String((await lines.next()).value)) as T;
-  const { url } = await next<{ url: string }>();
-  let times: number[] | null = null;
-  return {
-    url,
-    async count() {
-      child.stdin!.write('count\n');
-      return (await next<{ count: number }>()).count;
-    },
-    async times() {
-      if (!times) {
-        child.stdin!.write('report\n');
-        times = (await next<{ times: number[] }>()).times;
-      }
-      return times;
-    },
-    async close() {
-      child.kill();
-    },
   };
 };
 
@@ -223,7 +187,7 @@ export const dispatchWorkersBench: ExtraBench = {
       const rate = 80;
       const messages = o.quick ? 240 : 480;
       // The provider in its own process, as at Meta: its clock is not held up by this process.
-      const p = await run(db, 4, messages, rate, childProvider);
+      const p = await run(db, 4, messages, rate, startFakeCloudChild);
       out.push(
         figure({
           name: `busiest second, 4 workers at ${rate}/s`,

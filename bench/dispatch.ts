@@ -1,9 +1,8 @@
 // Dispatch worker benchmarks: end-to-end throughput (claim with the gate re-checked, send to the fake Cloud
 // API over loopback, record outcomes) and pacing accuracy at a configured per-number rate.
 // Run alone: node --import tsx bench/dispatch.ts [sqlite|postgres] [--quick]
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startFakeCloudChild } from './fake-cloud-child.js';
+import { pathToFileURL } from 'node:url';
 import { createCloudClient } from '../src/channels/whatsapp-cloud/client.js';
 import { startFakeCloudApi } from '../src/channels/whatsapp-cloud/fake-cloud-api.js';
 import { textMessage } from '../src/channels/whatsapp-cloud/messages.js';
@@ -200,16 +199,9 @@ export async function benchPacing(
   const rate = opts.ratePerSecond ?? 80;
   const seconds = opts.seconds ?? 3;
   const { ctx } = await seed(database, Math.ceil(rate * (seconds + 2)), rate);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./fake-cloud-process.ts', import.meta.url))],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async <T>(): Promise<T> => JSON.parse(String((await lines.next()).value)) as T;
+  const fake = await startFakeCloudChild();
   try {
-    const { url } = await next<{ url: string }>();
-    const client = createCloudClient({ baseUrl: url });
+    const client = createCloudClient({ baseUrl: fake.url });
     const sentAt: number[] = [];
     const cloud = {
       send: (pn: string, token: string, body: object) => (sentAt.push(Date.now()), client.send(pn, token, body)),
@@ -217,8 +209,7 @@ export async function benchPacing(
     const worker = startDispatchWorker({ ctx, cloud, config: { ...WORKER, defaultRatePerSecond: rate } });
     await new Promise((r) => setTimeout(r, seconds * 1000 + 1000));
     await worker.stop();
-    child.stdin!.write('report\n');
-    const all = (await next<{ times: number[] }>()).times;
+    const all = await fake.times();
     // The first half-second is left out: the worker starts, claims, warms its connections.
     const first = all[0]! + 500;
     const times = all.filter((t) => t >= first && t < first + seconds * 1000);
@@ -232,7 +223,7 @@ export async function benchPacing(
       maxSentInAnySecond: busiestSecond(sentAt),
     };
   } finally {
-    child.kill();
+    await fake.close();
   }
 }
 

@@ -57,14 +57,7 @@ function preferenceValue(v: unknown): 'stop' | 'resume' | undefined {
 function preferenceItem(
   ctx: ChangeCtx,
   phoneNumberId: string,
-  f: {
-    waId?: string;
-    userId?: string;
-    category: string;
-    value: 'stop' | 'resume';
-    timestampMs: number;
-    detail?: string;
-  },
+  f: Pick<PreferenceItem, 'waId' | 'userId' | 'category' | 'value' | 'timestampMs' | 'detail'>,
   raw: unknown,
 ): PreferenceItem {
   return compact({

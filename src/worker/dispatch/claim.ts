@@ -111,7 +111,8 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   now = Math.max(now, d.clock?.now() ?? now);
   const slots = current(locked, rate, now);
   // Numbers with no room in the horizon lease nothing: a thousand rows are not leased for an 80/s number.
-  let budget = info.account ? available(slots, now, d.horizonMs) : Infinity;
+  const room = info.account ? available(slots, now, d.horizonMs) : Infinity;
+  let budget = room;
   if (budget === 0) return res;
   const rows = await selectDue(trx, {
     businessId,
@@ -213,7 +214,7 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   const taken = take(slots, calling.length, Math.max(now, d.clock?.now() ?? now));
   if (calling.length) await saveNumber(trx, businessId, number, taken.next, now);
   // Every slot the horizon allowed was taken: the number is sending at its rate, and a late call would bunch.
-  const full = calling.length >= available(slots, now, d.horizonMs);
+  const full = calling.length >= room;
   calling.forEach((it, i) => {
     it.slotAt = taken.slots[i];
     if (full) it.slotFull = true;

@@ -169,12 +169,7 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     t.after(() => h.close());
     await h.optIn(A);
     await h.optIn(B);
-    await db()
-      .db.updateTable('messages')
-      .set({ status: 'cancelled' })
-      .where('business_id', '=', h.business.id)
-      .where('kind', '=', 'confirmation')
-      .execute();
+    await h.dropConfirmations();
     const ma = await h.queue(A);
     const mb = await h.queue(B);
     await h.worker.tick();
@@ -212,12 +207,7 @@ forEachDialect('dispatch worker: send and gate at claim', (db) => {
     t.after(() => h.close());
     await h.optIn(A);
     await h.optIn(B);
-    await db()
-      .db.updateTable('messages')
-      .set({ status: 'cancelled' })
-      .where('business_id', '=', h.business.id)
-      .where('kind', '=', 'confirmation')
-      .execute();
+    await h.dropConfirmations();
     const ma = await h.queue(A);
     const mb = await h.queue(B);
     // 5/s: A goes at once, B 200 ms later; B opts out while it waits.

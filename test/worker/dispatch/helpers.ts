@@ -48,6 +48,8 @@ export interface WorkerHarness {
     template?: { name: string; language: string; bodyParams?: string[]; buttonPayloads?: string[] },
   ): Promise<Message>;
   message(id: string): Promise<Message & { leaseOwner: string | null }>;
+  /** Cancels the queued opt-in confirmations, so only the notifications a test queues are sent. */
+  dropConfirmations(): Promise<void>;
   /** Moves the person's last inbound message to `at` (opens the 24 h window). */
   setLastInbound(personId: string, at: number | null): Promise<void>;
   close(): Promise<void>;
@@ -128,6 +130,14 @@ export async function harness(
       if (r.outcome === 'refused')
         throw new Error(`refused at enqueue: ${r.decision.reasons.map((x) => x.code).join(',')}`);
       return r.message;
+    },
+    async dropConfirmations() {
+      await ctx.database.db
+        .updateTable('messages')
+        .set({ status: 'cancelled' })
+        .where('business_id', '=', business.id)
+        .where('kind', '=', 'confirmation')
+        .execute();
     },
     async message(id) {
       const r = await ctx.database.db

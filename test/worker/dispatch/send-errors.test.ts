@@ -290,12 +290,7 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     h = await harness(db(), { worker: { cloud: racing } });
     t.after(() => h.close());
     await h.optIn(A);
-    await db()
-      .db.updateTable('messages')
-      .set({ status: 'cancelled' })
-      .where('business_id', '=', h.business.id)
-      .where('kind', '=', 'confirmation')
-      .execute();
+    await h.dropConfirmations();
     const m = await h.queue(A);
     const startedAt = h.ctx.clock.now();
     await h.worker.tick();
