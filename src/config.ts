@@ -14,6 +14,8 @@ export interface Config {
   webhookBodyLimitBytes: number;
   /** The longest a client may take to send a whole request (headers and body): slow-body connections are cut. */
   requestTimeoutMs: number;
+  /** How far V8 lets the heap grow past what the last full collection kept, in percent (0: V8's own, up to 300%). */
+  heapGrowthPercent: number;
   worker: { enabled: boolean; pollMs: number; batchSize: number; leaseMs: number; concurrency: number };
   whatsapp: {
     apiUrl: string;
@@ -112,6 +114,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     // Meta's webhook payloads are at most 3 MB; a little headroom, and a bound on what a flood can make us hold.
     webhookBodyLimitBytes: int('OPTLINE_WEBHOOK_BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     requestTimeoutMs: int('OPTLINE_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    heapGrowthPercent: int('OPTLINE_HEAP_GROWTH_PERCENT', 50, 0, 300),
     worker: {
       enabled: bool('OPTLINE_WORKER', true),
       pollMs: int('OPTLINE_WORKER_POLL_MS', 200, 5, 60_000),
@@ -211,6 +214,11 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
     name: 'OPTLINE_REQUEST_TIMEOUT_MS',
     default: '30000',
     meaning: 'a request (headers and body) must arrive within this; slow senders are cut off',
+  },
+  {
+    name: 'OPTLINE_HEAP_GROWTH_PERCENT',
+    default: '50',
+    meaning: 'heap growth allowed past the live set before a full GC (bounds peak memory under floods); 0: V8 default',
   },
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
   {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { CONFIG_VARIABLES } from '../config.js';
 import { startServer, startWorkerOnly } from '../main.js';
 import { describeError, runCommand } from './run.js';
+import { boundHeapGrowth } from '../lib/heap.js';
 import { registerKeys } from './commands/keys.js';
 import { registerCheck } from './commands/check.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -48,6 +49,7 @@ async function serve(mode: 'start' | 'serve', o: { worker?: boolean }): Promise<
   const code = await runCommand(
     mode,
     async (rt) => {
+      boundHeapGrowth(rt.config.heapGrowthPercent);
       const sandbox = rt.config.sandbox ?? mode === 'start';
       const worker = o.worker !== false && rt.config.worker.enabled;
       const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker });
@@ -88,6 +90,7 @@ program
     const code = await runCommand(
       'worker',
       async (rt) => {
+        boundHeapGrowth(rt.config.heapGrowthPercent);
         const worker = await startWorkerOnly(rt.config, rt.ctx);
         const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
         process.stdout.write(
