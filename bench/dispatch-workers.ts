@@ -35,14 +35,23 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`optline worker exited early (${code})`)));
-    createInterface({ input: child.stdout! }).once('line', () => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', () => {
       child.removeAllListeners('exit');
       resolve(child);
     });
+    // BENCH_WORKER_LOG=1: each worker's counters at its stop (claims, start steps, outcome batches), on stderr.
+    if (process.env.BENCH_WORKER_LOG)
+      lines.on('line', (l) => {
+        if (l.includes('dispatch worker stopped')) process.stderr.write(`${l}\n`);
+      });
   });
 }
 
 type Provider = (messages: number) => Promise<FakeProvider>;
+
+/** Messages each worker process sends before the measured run (warm-up; see run()). */
+const WARM_PER_WORKER = 1500;
 
 /** In this process: cheap to ask, but its receive times wait for this process's event loop. */
 const inProcessProvider: Provider = async (messages) => {
@@ -58,22 +67,30 @@ const inProcessProvider: Provider = async (messages) => {
 interface Run {
   perSecond: number;
   cpuPerMessageMs: number;
+  /** The split of cpuPerMessageMs, and PostgreSQL transactions committed per message (all sessions). */
+  workerMsPerMessage: number;
+  pgMsPerMessage: number;
+  commitsPerMessage: number;
   busiest: number;
   sent: number;
 }
 
 /**
  * `messages` queued for one number at `rate`, sent by `workers` processes; times from the first to the last arrival.
+ * With `warm`, that many more are queued and sent first, unmeasured: each process compiles its hot code (V8's JIT)
+ * in its first seconds, a cost per process and not per message, which a short run would otherwise charge to N.
  */
 async function run(
   database: Database,
   workers: number,
-  messages: number,
+  measured: number,
   rate: number,
   provider: Provider = inProcessProvider,
+  warm = 0,
 ): Promise<Run> {
   const masterKey = randomBytes(32);
   const ctx = { database, clock: systemClock, keyring: createKeyring(masterKey), logger: silentLogger() };
+  const messages = measured + warm;
   const { businessId } = await seed(database, messages, rate, ctx);
   const fake = await provider(messages);
   const tag = `optline_bench_${randomBytes(4).toString('hex')}`;
@@ -89,7 +106,7 @@ async function run(
     OPTLINE_MASTER_KEY: masterKey.toString('base64'),
     OPTLINE_SANDBOX: 'false',
     OPTLINE_WHATSAPP_API_URL: fake.url,
-    OPTLINE_LOG_LEVEL: 'error',
+    OPTLINE_LOG_LEVEL: process.env.BENCH_WORKER_LOG ? 'info' : 'error',
     OPTLINE_WORKER_POLL_MS: '20',
     OPTLINE_WORKER_BATCH: '500',
     OPTLINE_PUBLIC_URL: 'http://127.0.0.1:9',
@@ -104,6 +121,32 @@ async function run(
     for (const { pid } of r.rows) backends.set(pid, Math.max(backends.get(pid) ?? 0, cpuOf(pid)));
   };
   try {
+    const commits = async () =>
+      Number(
+        (
+          await database.pool!.query<{ n: string }>(
+            'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+          )
+        ).rows[0]!.n,
+      );
+    for (let i = 0; i < 2400 && warm > 0 && (await fake.count()) < warm; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const sentBefore = await fake.count();
+    const commits0 = await commits();
+    // BENCH_PG_WAITS=1: what the workers' backends are doing, sampled every 25 ms (diagnostics, on stderr).
+    const waits = new Map<string, number>();
+    let sampling = !!process.env.BENCH_PG_WAITS;
+    const waitSampler = (async () => {
+      while (sampling) {
+        const r = await database.pool!.query<{ k: string }>(
+          `SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event, 'cpu') || ' ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS k
+             FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'`,
+          [tag],
+        );
+        for (const { k } of r.rows) waits.set(k, (waits.get(k) ?? 0) + 1);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+    })();
     const cpu0 = children.reduce((n, c) => n + cpuOf(c.pid!), 0);
     await sample();
     const pg0 = new Map(backends);
@@ -113,15 +156,38 @@ async function run(
     }
     await sample();
     const cpu = children.reduce((n, c) => n + cpuOf(c.pid!), 0) - cpu0;
+    sampling = false;
+    await waitSampler;
+    for (const [k, v] of [...waits].sort((a, b) => b[1] - a[1]).slice(0, 14)) process.stderr.write(`${v}\t${k}\n`);
+    if (process.env.BENCH_PG_WAITS) {
+      await new Promise((r) => setTimeout(r, 1100));
+      const ix = await database.pool!.query(
+        `SELECT relname, indexrelname, idx_scan, idx_tup_read, idx_tup_fetch FROM pg_stat_user_indexes
+          WHERE schemaname = current_schema() AND relname IN ('messages', 'number_pacing') ORDER BY idx_tup_read DESC`,
+      );
+      const tb = await database.pool!.query(
+        `SELECT relname, n_tup_upd, n_tup_hot_upd, n_dead_tup, seq_scan, seq_tup_read FROM pg_stat_user_tables
+          WHERE schemaname = current_schema() AND relname IN ('messages', 'people', 'consent_state')`,
+      );
+      process.stderr.write(`${JSON.stringify(ix.rows)}\n${JSON.stringify(tb.rows)}\n`);
+    }
     const pgCpu = [...backends].reduce((n, [pid, v]) => n + v - (pg0.get(pid) ?? 0), 0);
-    const times = await fake.times();
-    const seconds = (Math.max(...times) - Math.min(...times)) / 1000;
+    // pg_stat_database is updated when a session reports (at most every 1 s and at its end): read after a pause.
+    const commits1 = await new Promise((r) => setTimeout(r, 1100)).then(commits);
+    const all = (await fake.times()).sort((a, b) => a - b);
+    // What was sent after the warm-up (from the last warm-up arrival on).
+    const times = all.slice(Math.max(0, sentBefore - 1));
+    const n = all.length - sentBefore;
+    const seconds = (times[times.length - 1]! - times[0]!) / 1000;
     void businessId;
     return {
-      perSecond: Math.round(times.length / seconds),
-      cpuPerMessageMs: ((cpu + pgCpu) * 1000) / times.length,
-      busiest: busiestSecond(times),
-      sent: times.length,
+      perSecond: Math.round((warm > 0 ? n : all.length) / seconds),
+      cpuPerMessageMs: ((cpu + pgCpu) * 1000) / n,
+      workerMsPerMessage: (cpu * 1000) / n,
+      pgMsPerMessage: (pgCpu * 1000) / n,
+      commitsPerMessage: (commits1 - commits0) / n,
+      busiest: busiestSecond(all),
+      sent: all.length,
     };
   } finally {
     await Promise.all(
@@ -143,13 +209,19 @@ export const dispatchWorkersBench: ExtraBench = {
     if (dialect !== 'postgres') return [];
     const messages = o.quick ? 5_000 : 20_000;
     const runs = new Map<number, Run>();
-    for (const n of [1, 2, 4]) {
+    // BENCH_WORKER_COUNTS=4 (say): only those runs, for profiling one of them (diagnostics; no figures printed).
+    const only = process.env.BENCH_WORKER_COUNTS?.split(',').map(Number);
+    for (const n of only ?? [1, 2, 4]) {
       const db = await openBenchDb('postgres');
       try {
-        runs.set(n, await run(db, n, messages, 1_000_000));
+        runs.set(n, await run(db, n, messages, 1_000_000, inProcessProvider, WARM_PER_WORKER * n));
       } finally {
         await db.close();
       }
+    }
+    if (only) {
+      for (const [n, r] of runs) process.stderr.write(`${n} workers: ${JSON.stringify(r)}\n`);
+      return [];
     }
     const one = runs.get(1)!;
     const out: Figure[] = [];
@@ -179,6 +251,12 @@ export const dispatchWorkersBench: ExtraBench = {
           higherIsBetter: false,
           target: '≤ 1.2x of 1 worker',
           targetRatio: 1 / 1.2,
+          extra: {
+            worker_ms: r.workerMsPerMessage.toFixed(3),
+            pg_ms: r.pgMsPerMessage.toFixed(3),
+            commits: r.commitsPerMessage.toFixed(3),
+            one_worker: `${one.workerMsPerMessage.toFixed(3)}+${one.pgMsPerMessage.toFixed(3)} ms, ${one.commitsPerMessage.toFixed(3)} commits`,
+          },
         }),
       );
     }

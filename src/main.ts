@@ -149,6 +149,8 @@ export async function startWorkerOnly(config: Readonly<Config>, ctx: ServiceCont
     sandbox: sandbox !== null,
     async stop() {
       await worker.stop();
+      // What this worker did in its life: claims, start steps and outcome commits per message tell its batching.
+      ctx.logger.info({ workerId: worker.workerId, ...worker.metrics() }, 'dispatch worker stopped');
       await sandbox?.close();
     },
   };

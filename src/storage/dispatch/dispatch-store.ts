@@ -8,6 +8,7 @@ import type { DB } from '../schema.js';
 import { takesRowLocks } from '../db.js';
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { cancelledAtAfterCall } from './outbox-store.js';
+import { keyedStatus } from './status-guard.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];
@@ -18,21 +19,26 @@ export interface RowKey {
 
 /**
  * The businesses with due queued messages: the claim then takes one business at a time, so every claim statement
- * filters on business_id (one shard under Citus). One index probe per business (messages_business_due).
+ * filters on business_id (one shard under Citus). One index probe per business (messages_business_due): each
+ * business's earliest queued not_before, compared with now. Written as EXISTS, PostgreSQL planned it as one bitmap
+ * scan of every queued row of every business (messages_due) and read them all at every claim round: ~26,000 index
+ * entries per round with 20,000 queued, and the dead entries of the rows just claimed on top.
  */
 export async function dueBusinesses(q: Q, now: number): Promise<string[]> {
   const rows = await q
     .selectFrom('businesses as b')
     .select('b.id')
-    .where((eb) =>
-      eb.exists(
+    .where(
+      (eb) =>
         eb
           .selectFrom('messages as m')
-          .select('m.id')
+          .select('m.not_before')
           .whereRef('m.business_id', '=', 'b.id')
           .where('m.status', '=', 'queued')
-          .where('m.not_before', '<=', now),
-      ),
+          .orderBy('m.not_before')
+          .limit(1),
+      '<=',
+      now,
     )
     .execute();
   return rows.map((r) => r.id);
@@ -189,7 +195,7 @@ export async function markSending(
       })
       .where('business_id', '=', businessId)
       .where('id', 'in', ids)
-      .where('status', '=', 'queued')
+      .where(keyedStatus('queued'))
       .returning(['id', 'attempts'])
       .execute();
     for (const r of rows) out.push({ id: r.id, attempts: Number(r.attempts) });
@@ -221,7 +227,7 @@ export async function settleAtClaim(
     })
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
-    .where('status', '=', 'queued')
+    .where(keyedStatus('queued'))
     .execute();
 }
 
@@ -246,7 +252,7 @@ export async function releaseLeases(
       })
       .where('business_id', '=', it.businessId)
       .where('id', '=', it.id)
-      .where('status', '=', 'sending')
+      .where(keyedStatus('sending'))
       .where('lease_owner', '=', owner)
       .where('call_started_at', 'is', null)
       .executeTakeFirst();

@@ -36,13 +36,18 @@ const toState = (r: Row): NumberPacingState => ({
   pausedUntil: Number(r.paused_until),
 });
 
-async function select(q: Q, businessId: string, phoneNumberId: string): Promise<Row | undefined> {
+async function select(
+  q: Q,
+  businessId: string,
+  phoneNumberId: string,
+  lock: 'wait' | 'skip' | 'none' = 'wait',
+): Promise<Row | undefined> {
   let s = q
     .selectFrom('number_pacing')
     .select([...COLUMNS])
     .where('business_id', '=', businessId)
     .where('phone_number_id', '=', phoneNumberId);
-  if (takesRowLocks(q)) s = s.forUpdate();
+  if (takesRowLocks(q) && lock !== 'none') s = lock === 'skip' ? s.forUpdate().skipLocked() : s.forUpdate();
   return s.executeTakeFirst();
 }
 
@@ -54,8 +59,37 @@ export async function lockNumber(
   init: NumberPacingState,
   now: number,
 ): Promise<NumberPacingState> {
-  const row = await select(trx, businessId, phoneNumberId);
+  return (await lockNumberIf(trx, businessId, phoneNumberId, init, now, 'wait'))!;
+}
+
+/**
+ * lockNumber without waiting: null when another transaction (another worker's claim) holds the row right now. A
+ * claim then passes the number by for this round instead of queueing behind the other one: the waiting claims of
+ * several workers held their snapshots for as long as they waited, which kept PostgreSQL from pruning the dead
+ * versions of just-claimed messages, and every claim's index scan then walked through them.
+ */
+export async function tryLockNumber(
+  trx: Q,
+  businessId: string,
+  phoneNumberId: string,
+  init: NumberPacingState,
+  now: number,
+): Promise<NumberPacingState | null> {
+  return lockNumberIf(trx, businessId, phoneNumberId, init, now, 'skip');
+}
+
+async function lockNumberIf(
+  trx: Q,
+  businessId: string,
+  phoneNumberId: string,
+  init: NumberPacingState,
+  now: number,
+  lock: 'wait' | 'skip',
+): Promise<NumberPacingState | null> {
+  const row = await select(trx, businessId, phoneNumberId, lock);
   if (row) return toState(row);
+  // Skipped: held by another transaction if the row exists (then null), else created below.
+  if (lock === 'skip' && takesRowLocks(trx) && (await select(trx, businessId, phoneNumberId, 'none'))) return null;
   await trx
     .insertInto('number_pacing')
     .values({

@@ -3,6 +3,7 @@ import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
 import { takesRowLocks } from '../db.js';
+import { keyedStatus } from './status-guard.js';
 import type { KindAndPayload, MessageKind, MessagePayload } from '../../domain/messages.js';
 
 export type { MessageKind } from '../../domain/messages.js';
@@ -198,7 +199,7 @@ export async function stillInFlight(q: Q, businessId: string, ids: readonly stri
     .select('id')
     .where('business_id', '=', businessId)
     .where('id', 'in', ids)
-    .where('status', '=', 'sending')
+    .where(keyedStatus('sending'))
     .where('call_started_at', 'is not', null)
     .where('call_ended_at', 'is', null)
     .execute();

@@ -5,6 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { describeMessage } from '../../domain/message-history.js';
+import { keyedStatus } from './status-guard.js';
 import type { RowKey } from './dispatch-store.js';
 
 type Q = Kysely<DB>;
@@ -12,7 +13,9 @@ type Q = Kysely<DB>;
 /**
  * The common case of writeSent for many messages of one business in ONE statement: rows still leased to
  * this try (`sending`, same attempts) become `sent`. Returns the ids written; the others (a status changed
- * while in flight) go through writeSent one by one. Portable SQL: a VALUES list in a CTE, UPDATE … FROM.
+ * while in flight) go through writeSent one by one. Portable SQL: a VALUES list in a CTE, UPDATE … FROM. The key is
+ * joined column for column (business_id too, not as a constant) so that PostgreSQL looks each row up by its primary
+ * key: with the business as a constant it scanned every row of the business and hash-joined (status-guard.ts).
  */
 export async function writeSentBatch(
   q: Q,
@@ -23,17 +26,18 @@ export async function writeSentBatch(
   if (rows.length === 0) return new Set();
   const values = sql.join(
     rows.map(
-      (r) => sql`(${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at}, ${r.call.startedAt}, ${r.call.endedAt})`,
+      (r) =>
+        sql`(${businessId}, ${r.id}, ${r.attempt}, ${r.providerMessageId}, ${r.at}, ${r.call.startedAt}, ${r.call.endedAt})`,
     ),
   );
   const res = await sql<{ id: string }>`
-    WITH v(id, attempts, wamid, at, started, ended) AS (VALUES ${values})
+    WITH v(business_id, id, attempts, wamid, at, started, ended) AS (VALUES ${values})
     UPDATE messages SET status = 'sent', provider_message_id = v.wamid, sent_at = CAST(v.at AS bigint), updated_at = ${now},
       error_code = NULL, error_detail = NULL, lease_owner = NULL, lease_until = NULL,
       call_started_at = COALESCE(messages.call_started_at, CAST(v.started AS bigint)), call_ended_at = CAST(v.ended AS bigint)
     FROM v
-    WHERE messages.business_id = ${businessId} AND messages.id = v.id AND messages.attempts = CAST(v.attempts AS integer)
-      AND messages.status = 'sending'
+    WHERE messages.business_id = v.business_id AND messages.id = v.id AND messages.attempts = CAST(v.attempts AS integer)
+      AND ${keyedStatus('sending', 'messages.status')}
     RETURNING messages.id`.execute(q);
   return new Set(res.rows.map((r) => r.id));
 }
@@ -78,7 +82,7 @@ export async function writeSent(
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)
-    .where('status', '=', 'sending')
+    .where(keyedStatus('sending'))
     .executeTakeFirst();
   if (Number(r.numUpdatedRows ?? 0) === 1) return { written: true, raced: null };
   const cur = await q
@@ -107,7 +111,7 @@ export async function writeSent(
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)
-    .where('status', '=', cur.status)
+    .where(keyedStatus(cur.status))
     .execute();
   return { written: true, raced: { status: cur.status, errorCode: cur.error_code } };
 }
@@ -135,7 +139,7 @@ export async function writeRetry(
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)
-    .where('status', '=', 'sending')
+    .where(keyedStatus('sending'))
     .executeTakeFirst();
   if (Number(r.numUpdatedRows ?? 0) === 1) return true;
   if (s.call) await writeCallEnded(q, key, attempt, s.call);
@@ -178,7 +182,7 @@ export async function writeFailed(
     .where('business_id', '=', key.businessId)
     .where('id', '=', key.id)
     .where('attempts', '=', attempt)
-    .where('status', 'in', ['sending', 'cancelled', 'unknown'])
+    .where(keyedStatus(['sending', 'cancelled', 'unknown']))
     .executeTakeFirst();
   if (Number(r.numUpdatedRows ?? 0) === 1) return true;
   if (s.call) await writeCallEnded(q, key, attempt, s.call);

@@ -48,6 +48,7 @@ import {
   type StartRequest,
   type StartResult,
 } from '../dispatch/send-start.js';
+import { keyedStatusText } from '../dispatch/status-guard.js';
 
 /**
  * Start steps of one worker in flight at once: the calls of one pacer release need not wait for the last step's commit.
@@ -83,10 +84,10 @@ const LOCK = (batch: StartRequest[]) => {
 const MARK = (batch: StartRequest[], owner: string, now: number) => `WITH r(business_id, id, person_id, attempt) AS (
     VALUES ${batch.map((r) => `(${lit(r.businessId)}, ${lit(r.id)}, ${lit(r.personId)}, ${int(r.attempt)})`).join(', ')}
   ), upd AS (
-    UPDATE messages m SET call_started_at = ${int(now)}, updated_at = ${int(now)}
+    UPDATE messages m SET call_started_at = ${int(now)}
     FROM r
     WHERE m.business_id = r.business_id AND m.id = r.id AND m.attempts = r.attempt
-      AND m.status = 'sending' AND m.lease_owner = ${lit(owner)} AND m.call_started_at IS NULL
+      AND ${keyedStatusText('m', 'sending')} AND m.lease_owner = ${lit(owner)} AND m.call_started_at IS NULL
     RETURNING m.*, r.person_id AS req_person_id
   )
   SELECT upd.*,
@@ -118,7 +119,7 @@ const SETTLE = (
     cancel_reason = CASE WHEN s.cancelled THEN s.code ELSE m.cancel_reason END,
     not_before = COALESCE(s.not_before, m.not_before), attempts = m.attempts - s.uncount
   FROM s
-  WHERE m.business_id = s.business_id AND m.id = s.id AND m.status = 'sending' AND m.lease_owner = ${lit(owner)}
+  WHERE m.business_id = s.business_id AND m.id = s.id AND ${keyedStatusText('m', 'sending')} AND m.lease_owner = ${lit(owner)}
     AND m.call_started_at = ${int(now)}
   RETURNING m.business_id, m.id`;
 

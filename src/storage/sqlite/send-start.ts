@@ -33,7 +33,7 @@ const PEOPLE = `SELECT id, phone_e164, wa_id, bsuid, erased_at, unreachable_at, 
   WHERE business_id = ? AND id IN (SELECT value FROM json_each(?))`;
 const STATES = `SELECT person_id, topic_id, status, event_id FROM consent_state WHERE business_id = ? AND person_id IN (SELECT value FROM json_each(?))`;
 const GUARD = `business_id = ? AND id = ? AND status = 'sending' AND lease_owner = ? AND attempts = ? AND call_started_at IS NULL`;
-const START = `UPDATE messages SET call_started_at = ?, updated_at = ? WHERE ${GUARD}`;
+const START = `UPDATE messages SET call_started_at = ? WHERE ${GUARD}`;
 const SETTLE = `UPDATE messages SET status = ?, error_code = ?, error_detail = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?,
   cancelled_at = ?, cancel_reason = ?, not_before = COALESCE(?, not_before), attempts = attempts - ? WHERE ${GUARD}`;
 
@@ -66,8 +66,7 @@ function step(
   results.forEach((d, i) => {
     const r = batch[i]!;
     if (d.action === 'start') {
-      if (preparedOn(raw, START).run(o.now, o.now, r.businessId, r.id, o.owner, r.attempt).changes === 1)
-        started.push(r);
+      if (preparedOn(raw, START).run(o.now, r.businessId, r.id, o.owner, r.attempt).changes === 1) started.push(r);
       else results[i] = { action: 'gone' };
     } else if (d.action !== 'gone') {
       const status = d.action === 'cancel' ? 'cancelled' : d.action === 'refuse' ? 'refused' : 'queued';

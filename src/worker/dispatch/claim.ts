@@ -27,7 +27,7 @@ import {
   type DispatchPerson,
   type MessageRow,
 } from '../../storage/dispatch/dispatch-store.js';
-import { lockNumber, recipientPenalties, saveNumber } from '../../storage/dispatch/number-pacing-store.js';
+import { recipientPenalties, saveNumber, tryLockNumber } from '../../storage/dispatch/number-pacing-store.js';
 import { available, current, freshSlots, take } from './number-slots.js';
 import { loadMessageFacts } from '../../storage/dispatch/gate-facts.js';
 import type { CapRow } from '../../domain/gate/decide.js';
@@ -58,6 +58,8 @@ export interface ClaimResult {
   refused: number;
   deferred: number;
   cancelled: number;
+  /** Businesses passed by because another worker was claiming for their number at that moment (try again soon). */
+  busy: number;
 }
 
 /** The pacer's key of a recipient: the pair limit is per business number and user. */
@@ -71,7 +73,7 @@ export const recipientKey = (
  * filters on its business_id) until `limit` messages are leased.
  */
 export async function claimBatch(d: ClaimDeps, limit: number, now: number): Promise<ClaimResult> {
-  const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0 };
+  const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0, busy: 0 };
   const due = await dueBusinesses(d.database.db, now);
   if (due.length === 0) return res;
   const from = (d.cursor ?? 0) % due.length;
@@ -83,12 +85,13 @@ export async function claimBatch(d: ClaimDeps, limit: number, now: number): Prom
     res.refused += r.refused;
     res.deferred += r.deferred;
     res.cancelled += r.cancelled;
+    res.busy += r.busy;
   }
   return res;
 }
 
 async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: number, now: number): Promise<ClaimResult> {
-  const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0 };
+  const res: ClaimResult = { items: [], refused: 0, deferred: 0, cancelled: 0, busy: 0 };
   const info = await d.cache.get(trx, businessId);
   if (!info) {
     for (const r of await selectDue(trx, { businessId, now, limit })) {
@@ -103,9 +106,14 @@ async function claimInTx(d: ClaimDeps, trx: Trx, businessId: string, limit: numb
   }
   // The number's shared pacing row, locked first: the claims of this number (this business) are serialised across
   // workers, so this claim sees the slots the others took and their messages in flight (caps are counted exactly).
+  // If another worker's claim holds it, this round passes the business by rather than wait (tryLockNumber).
   const number = info.account?.phoneNumberId ?? '';
   const rate = info.account?.ratePerSecond ?? 1;
-  const locked = await lockNumber(trx, businessId, number, freshSlots(rate, now), now);
+  const locked = await tryLockNumber(trx, businessId, number, freshSlots(rate, now), now);
+  if (!locked) {
+    res.busy++;
+    return res;
+  }
   // The time is read again now that the row is ours: the wait for another worker's claim must not leave this
   // claim's slots in the past (sent at once, together with the other worker's), nor its horizon behind.
   now = Math.max(now, d.clock?.now() ?? now);

@@ -26,6 +26,8 @@ export const CLAIM_HORIZON_MS = 250;
 /** Outcomes are committed in batches of up to this many, gathered for at most this long. */
 export const OUTCOME_BATCH = 500;
 export const OUTCOME_LINGER_MS = 20;
+/** The longest a busy worker, or one that found a number's claim taken by another worker, waits before it claims again. */
+export const CONTENDED_POLL_MS = 50;
 
 export interface DispatchWorkerDeps {
   ctx: ServiceContext;
@@ -182,7 +184,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
 
   // Claims are serialised within a worker (the pacer's budget is read and spent by one claim at a time).
   let claiming: Promise<unknown> = Promise.resolve();
-  const claimRound = (limit: number): Promise<{ started: Promise<void>[]; settled: number }> => {
+  const claimRound = (limit: number): Promise<{ started: Promise<void>[]; settled: number; busy: number }> => {
     const round = claiming.then(async () => {
       if (deps.pause) await deps.pause('claim');
       const now = ctx.clock.now();
@@ -196,7 +198,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
       metrics.deferredAtClaim += r.deferred;
       metrics.cancelledAtClaim += r.cancelled;
       if (r.items.length) deps.onClaim?.({ items: r.items, startedAt, committedAt });
-      return { started: r.items.map(run), settled: r.refused + r.deferred + r.cancelled };
+      return { started: r.items.map(run), settled: r.refused + r.deferred + r.cancelled, busy: r.busy };
     });
     claiming = round.catch(() => undefined);
     return round;
@@ -206,12 +208,15 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
   const loop = async () => {
     while (!stopping) {
       let busy = false;
+      // Another worker was claiming for a number with due work: look again soon, not after a whole poll interval.
+      let contended = false;
       const room = maxHeld - held.size;
       // Back-pressure: if the database falls behind with outcomes, stop taking new work until it catches up.
       if (held.size <= lowWater && room > 0 && outcomes.pending < 4 * config.batchSize) {
         try {
           const r = await claimRound(Math.min(config.batchSize, room));
           busy = r.started.length + r.settled > 0;
+          contended = r.busy > 0;
         } catch (e) {
           ctx.logger.error({ err: e }, 'dispatch: claim failed');
         }
@@ -220,7 +225,7 @@ export function startDispatchWorker(deps: DispatchWorkerDeps): DispatchWorker {
       // Idle: poll again later. Full: wait for a message to finish (or the poll interval, whichever first).
       if (!busy || held.size > lowWater || outcomes.pending >= 4 * config.batchSize) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, busy ? Math.min(config.pollMs, 50) : config.pollMs);
+          const t = setTimeout(r, busy || contended ? Math.min(config.pollMs, CONTENDED_POLL_MS) : config.pollMs);
           wake = () => {
             clearTimeout(t);
             r();
