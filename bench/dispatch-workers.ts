@@ -29,7 +29,9 @@ function cpuOf(pid: number): number {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'worker'], {
+  // BENCH_WORKER_PROF=dir: each worker writes a V8 CPU profile there when it stops (diagnostics).
+  const prof = process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', MAIN, 'worker'], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
