@@ -7,9 +7,9 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
  * of messages_business_due, estimated from statistics taken when almost no row was `sending` that it would find
  * one row there, and walked every in-flight row of the business (and the dead index entries of rows that just
  * changed status) instead of the primary key: ~260 index pages per message looked up, and far more with several
- * workers, whose in-flight rows and unpruned versions add up (bench: dispatch-workers with
- * BENCH_PG_WAITS=1; docs/architecture.md, "Lookups by key use the key"). Range scans that need the status index (the claim's due rows, the reaper) use plain
- * conditions; this is only for lookups by key.
+ * workers, whose in-flight rows and unpruned versions add up (bench: dispatch-workers with BENCH_PG_WAITS=1;
+ * docs/architecture.md, "Lookups by key use the key"). Range scans that need the status index (the claim's due rows,
+ * the reaper) use plain conditions; this is only for lookups by key.
  */
 export function keyedStatus(statuses: string | readonly string[], column = 'status'): RawBuilder<SqlBool> {
   const list = typeof statuses === 'string' ? [statuses] : statuses;
