@@ -64,6 +64,7 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
         await p.close();
         const c = new pg.Client({ connectionString: BENCH_PG_URL });
         await c.connect();
+        if (process.env.BENCH_PG_STATS) await printTableStats(c, schema);
         await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         await c.end();
       },
@@ -73,6 +74,28 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
   if (r.error) throw new Error(r.error);
   await refuseRelaxedDurability(d);
   return d;
+}
+
+/**
+ * BENCH_PG_STATS=1 (diagnostics, on stderr): what each bench database's statements read, from PostgreSQL's
+ * statistics, before its schema is dropped: the indexes read most and the tables scanned whole. An index read far
+ * more often than the rows a bench touches is a plan to look at (docs/architecture.md, "Lookups by key use the key").
+ */
+async function printTableStats(c: pg.Client, schema: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 700)); // the statistics collector reports every 500 ms
+  const ix = await c.query<{ r: string }>(
+    `SELECT relname || '.' || indexrelname || ' scans=' || idx_scan || ' read=' || idx_tup_read AS r
+       FROM pg_stat_user_indexes WHERE schemaname = $1 AND idx_tup_read > 0 ORDER BY idx_tup_read DESC LIMIT 8`,
+    [schema],
+  );
+  const tb = await c.query<{ r: string }>(
+    `SELECT relname || ' seq_scans=' || seq_scan || ' seq_read=' || seq_tup_read || ' upd=' || n_tup_upd
+        || ' hot=' || n_tup_hot_upd AS r
+       FROM pg_stat_user_tables WHERE schemaname = $1 AND (seq_tup_read > 0 OR n_tup_upd > 0)
+      ORDER BY seq_tup_read DESC LIMIT 8`,
+    [schema],
+  );
+  process.stderr.write(`# pg stats ${schema}\n${[...ix.rows, ...tb.rows].map((x) => `#   ${x.r}`).join('\n')}\n`);
 }
 
 /**
