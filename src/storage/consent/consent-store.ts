@@ -16,6 +16,7 @@ import {
 } from '../../domain/consent/model.js';
 import { KEYED_HASH_PREFIX, sha256Hex, type LedgerKey } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
+import { residual } from '../residual.js';
 import type { PersonRow } from './people-store.js';
 import type { Topic } from '../business/business-store.js';
 import { deliveryOfLedgerEvent, enqueueDeliveries } from '../webhooks/delivery-enqueue.js';
@@ -168,8 +169,8 @@ export async function lastStopAll(
     .select(['id', sql<number>`${sql.raw(STOP_KEY_SQL)}`.as('k')])
     .where('business_id', '=', businessId)
     .where('person_id', '=', personId)
-    .where('type', '=', 'opt_out')
-    .where('scope', '=', 'all')
+    .where(residual('type', 'opt_out'))
+    .where(residual('scope', 'all'))
     .orderBy('k', 'desc')
     .limit(1)
     .executeTakeFirst();

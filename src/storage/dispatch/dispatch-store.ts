@@ -8,7 +8,7 @@ import type { DB } from '../schema.js';
 import { takesRowLocks } from '../db.js';
 import type { ConsentStatus } from '../../domain/consent/model.js';
 import { cancelledAtAfterCall } from './outbox-store.js';
-import { keyedStatus } from './status-guard.js';
+import { keyedStatus } from '../residual.js';
 
 type Q = Kysely<DB>;
 export type MessageRow = DB['messages'];

@@ -3,7 +3,7 @@ import type { DB } from '../schema.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
 import { takesRowLocks } from '../db.js';
-import { keyedStatus } from './status-guard.js';
+import { keyedStatus } from '../residual.js';
 import type { KindAndPayload, MessageKind, MessagePayload } from '../../domain/messages.js';
 
 export type { MessageKind } from '../../domain/messages.js';

@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import { describeMessage } from '../../domain/message-history.js';
-import { keyedStatus } from './status-guard.js';
+import { keyedStatus } from '../residual.js';
 import type { RowKey } from './dispatch-store.js';
 
 type Q = Kysely<DB>;
@@ -15,7 +15,7 @@ type Q = Kysely<DB>;
  * this try (`sending`, same attempts) become `sent`. Returns the ids written; the others (a status changed
  * while in flight) go through writeSent one by one. Portable SQL: a VALUES list in a CTE, UPDATE … FROM. The key is
  * joined column for column (business_id too, not as a constant) so that PostgreSQL looks each row up by its primary
- * key: with the business as a constant it scanned every row of the business and hash-joined (status-guard.ts).
+ * key: with the business as a constant it scanned every row of the business and hash-joined (storage/residual.ts).
  */
 export async function writeSentBatch(
   q: Q,

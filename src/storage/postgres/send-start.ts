@@ -48,7 +48,7 @@ import {
   type StartRequest,
   type StartResult,
 } from '../dispatch/send-start.js';
-import { keyedStatusText } from '../dispatch/status-guard.js';
+import { keyedStatusText } from '../residual.js';
 
 /**
  * Start steps of one worker in flight at once: the calls of one pacer release need not wait for the last step's commit.
