@@ -38,7 +38,14 @@ async function load(url: string, seconds: number, bodies: { body: string; sig: s
 export async function benchWebhookIngest(dialect: Dialect_, seconds: number): Promise<Figure> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./webhook-server.ts', import.meta.url).pathname, dialect],
+    [
+      // BENCH_SERVER_PROF=dir: the server writes a V8 CPU profile there when it stops (diagnostics).
+      ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : []),
+      '--import',
+      'tsx',
+      new URL('./webhook-server.ts', import.meta.url).pathname,
+      dialect,
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const line = await new Promise<string>((resolve, reject) => {
