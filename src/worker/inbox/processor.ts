@@ -76,9 +76,10 @@ async function timedBatch(ctx: ServiceContext, refs: InboxRef[], last: LastTx): 
 }
 
 /**
- * Processes rows in arrival order in ONE transaction (one commit, one fsync on SQLite, instead of one per item),
- * each item inside its own SAVEPOINT: an item that throws is rolled back alone and its attempt counted, the others
- * still commit, so each still takes effect exactly once. The transaction stops taking items after TX_BUDGET_MS
+ * Processes rows in arrival order in ONE transaction (one commit, one fsync on SQLite, instead of one per item).
+ * If an item throws, that transaction is rolled back whole and the batch runs again with each item inside its own
+ * SAVEPOINT: the failing item is rolled back alone and its attempt counted, the others still commit, so each still
+ * takes effect exactly once (test/worker/inbox-batch.test.ts). The transaction stops taking items after TX_BUDGET_MS
  * (SQLite's single connection is held meanwhile, and webhook POSTs wait for it). Returns how many of `refs` were
  * handled (a prefix); the caller keeps the rest for the next transaction.
  */
