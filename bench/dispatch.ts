@@ -15,7 +15,7 @@ import type { Database, Dialect_ } from '../src/storage/db.js';
 import type { DB } from '../src/storage/schema.js';
 import { startDispatchWorker } from '../src/worker/dispatch/index.js';
 import type { ExtraBench } from './extra.js';
-import { analyzeSeeded, benchContext, figure, openBenchDb, pgAvailable, type Figure } from './lib.js';
+import { benchContext, figure, openBenchDb, pgAvailable, type Figure } from './lib.js';
 
 const WORKER = { enabled: true, pollMs: 20, batchSize: 500, leaseMs: 60_000, concurrency: 64 };
 
@@ -112,7 +112,6 @@ export async function seed(
         .execute();
     }
   });
-  await analyzeSeeded(database, ['people', 'consent_state', 'messages']);
   return { ctx, businessId: b.id };
 }
 

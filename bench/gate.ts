@@ -4,7 +4,7 @@ import { createBusiness } from '../src/services/admin/manage-businesses.js';
 import { createTopic } from '../src/services/admin/manage-topics.js';
 import { registerText } from '../src/services/admin/manage-texts.js';
 import type { Database } from '../src/storage/db.js';
-import { analyzeSeeded, benchContext, figure, opsPerSecond, type Figure } from './lib.js';
+import { benchContext, figure, opsPerSecond, type Figure } from './lib.js';
 
 export const phoneOf = (i: number) => `+4479${String(11000000 + i).padStart(8, '0')}`;
 
@@ -34,7 +34,6 @@ export async function seedPeople(database: Database, people: number) {
       actor: 'bench',
     });
   }
-  await analyzeSeeded(database, ['people', 'consent_state', 'consent_events', 'messages']);
   return { ctx, businessId: b.id, textHash: text.hash };
 }
 

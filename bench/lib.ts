@@ -77,17 +77,6 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
 }
 
 /**
- * After a bulk seed, the statistics a running PostgreSQL would have: autovacuum analyses a table once a tenth of it
- * changed, within a minute; a bench that starts right after inserting thousands of rows would otherwise measure
- * plans made for empty tables. (The hot statements are written so that no plan depends on it where that is cheap:
- * storage/residual.ts and the LATERAL lookups.) SQLite: nothing to do.
- */
-export async function analyzeSeeded(database: Database, tables: string[]): Promise<void> {
-  if (database.sqlite || !database.pool) return;
-  for (const t of tables) await database.pool.query(`ANALYZE ${pg.escapeIdentifier(t)}`);
-}
-
-/**
  * BENCH_PG_STATS=1 (diagnostics, on stderr): what each bench database's statements read, from PostgreSQL's
  * statistics, before its schema is dropped: the indexes read most and the tables scanned whole. An index read far
  * more often than the rows a bench touches is a plan to look at (docs/architecture.md, "Lookups by key use the key").
