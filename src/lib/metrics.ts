@@ -72,12 +72,12 @@ export class Metrics {
     for (const r of d.reasons) this.gateOutcomes.inc({ outcome: d.outcome, reason: r.code });
   }
 
-  /** Counts one provider call: its result (sent, or the error's classification) and its duration. */
   /** A message whose shared slot had passed went back to the queue (worker/dispatch/number-slots.ts). */
   countMissedSlot(): void {
     this.dispatchSends.inc({ result: 'missed_slot' });
   }
 
+  /** Counts one provider call: its result (sent, or the error's classification) and its duration. */
   countSend(result: string, durationMs: number, provider = 'whatsapp_cloud'): void {
     this.dispatchSends.inc({ result });
     this.providerLatency.observe({ provider }, Math.max(0, durationMs) / 1000);

@@ -20,5 +20,6 @@ export function residual(column: string, values: string | readonly string[]): Ra
 /** The status guard of a message found by its key: "only if it is still …" (see residual). */
 export const keyedStatus = (statuses: string | readonly string[], column = 'status') => residual(column, statuses);
 
-/** keyedStatus for statements written as text (PostgreSQL's send start): `alias.status`. */
-export const keyedStatusText = (alias: string, status: string) => `(${alias}.status = '${status}') IS TRUE`;
+/** keyedStatus for statements written as text (PostgreSQL's send start): `alias.status`, a constant status. */
+export const keyedStatusText = (alias: string, status: 'sending' | 'queued') =>
+  `(${alias}.status IN ('${status}')) IS TRUE`;

@@ -3,10 +3,11 @@
  * 131056 penalties of recipients. The rules are the worker's (worker/dispatch/number-slots.ts); this file only
  * reads and writes the rows, in portable SQL.
  *
- * `lockNumber` takes the number's row FOR UPDATE (PostgreSQL; SQLite has one writer): the claim calls it first, so
- * the claims of one number are serialised across workers and each sees the slots and the in-flight sends of the
- * claims before it. Errors reported by a call (130429, account errors) update the row in a short transaction of
- * their own, so every worker's next claim sees them.
+ * `tryLockNumber` takes the number's row FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer): the claim
+ * calls it first, so the claims of one number are serialised across workers and each sees the slots and the in-flight
+ * sends of the claims before it. Errors reported by a call (130429, account errors) update the row in a short
+ * transaction of their own (`updateNumber`, which waits for the row: `lockNumber`), so every worker's next claim sees
+ * them.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.js';

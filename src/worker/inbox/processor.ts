@@ -16,14 +16,7 @@ export const retryDelayMs = (attempts: number) => Math.min(60_000, 5000 * 2 ** M
  */
 export async function processInboxItem(ctx: ServiceContext, ref: InboxRef): Promise<string | null> {
   try {
-    return await ctx.database.transaction(async (trx) => {
-      const now = ctx.clock.now();
-      const row = await claimInboxRow(trx, ref);
-      if (!row) return null;
-      const r = await ingestWhatsAppItemTx(ctx, trx, row, now);
-      await finishInboxRow(trx, ref, r.outcome, r.final, now);
-      return r.outcome;
-    });
+    return await ctx.database.transaction((trx) => processInTx(ctx, trx, ref));
   } catch (err) {
     // Rolled back: nothing of the item took effect. Count the attempt in a transaction of its own.
     ctx.logger.error({ err, inbox: ref.id }, 'webhook item failed; it will be retried');
@@ -93,23 +86,9 @@ export async function processInboxBatch(ctx: ServiceContext, refs: InboxRef[]): 
     // Optimistic first: the items without a SAVEPOINT each (two round trips per item saved on PostgreSQL). If one
     // throws, the whole transaction is rolled back (nothing of it took effect) and the batch runs again below,
     // each item in its own savepoint, so the failing one is set aside alone.
-    const fast = await ctx.database
-      .transaction(async (trx) => {
-        const start = Date.now();
-        let n = 0;
-        while (n < refs.length && (n === 0 || Date.now() - start < TX_BUDGET_MS))
-          await processInTx(ctx, trx, refs[n++]!);
-        return n;
-      })
-      .catch(() => null);
+    const fast = await inOneTx(ctx, refs, processInTx).catch(() => null);
     if (fast !== null) return fast;
-    return await ctx.database.transaction(async (trx) => {
-      const start = Date.now();
-      let n = 0;
-      while (n < refs.length && (n === 0 || Date.now() - start < TX_BUDGET_MS))
-        await processInSavepoint(ctx, trx, refs[n++]!);
-      return n;
-    });
+    return await inOneTx(ctx, refs, processInSavepoint);
   } catch (err) {
     // The transaction itself failed (commit, or conflicts that outlasted the retries): nothing of it took
     // effect. Each item is then tried in a transaction of its own, so one cannot keep blocking the others.
@@ -117,6 +96,20 @@ export async function processInboxBatch(ctx: ServiceContext, refs: InboxRef[]): 
     for (const ref of refs) await processInboxItem(ctx, ref);
     return refs.length;
   }
+}
+
+/** A prefix of `refs`, each by `step`, in one transaction that takes no further item after TX_BUDGET_MS. */
+function inOneTx(
+  ctx: ServiceContext,
+  refs: InboxRef[],
+  step: (ctx: ServiceContext, trx: Trx, ref: InboxRef) => Promise<string | null>,
+): Promise<number> {
+  return ctx.database.transaction(async (trx) => {
+    const start = Date.now();
+    let n = 0;
+    while (n < refs.length && (n === 0 || Date.now() - start < TX_BUDGET_MS)) await step(ctx, trx, refs[n++]!);
+    return n;
+  });
 }
 
 /** One item in the caller's transaction: claim, handle, mark. Throws what the handler throws. */
