@@ -30,7 +30,7 @@ export async function seed(
   const b = await createBusiness(ctx, { slug: `bench-${newId('x').slice(-8)}`, displayName: 'Bench Shop' });
   const topic = await createTopic(ctx, b.id, { key: 'delivery', name: 'delivery updates', category: 'utility' });
   await upsertChannelAccount(
-    database.db,
+    database,
     ctx.keyring,
     {
       businessId: b.id,

@@ -4,6 +4,7 @@ import Fastify from 'fastify';
 import { buildApp } from '../src/http/app.js';
 import { startInboxProcessor } from '../src/worker/inbox/processor.js';
 import { putWhatsAppChannel } from '../src/services/admin/manage-whatsapp-channel.js';
+import { startCacheWatch } from '../src/services/admin/cache-watch.js';
 import { openBenchDb } from './lib.js';
 import { seedPeople } from './gate.js';
 
@@ -12,6 +13,8 @@ const SECRET = 'bench-app-secret';
 const database = await openBenchDb(dialect, 10);
 const { ctx, businessId } = await seedPeople(database, 10);
 await putWhatsAppChannel(ctx, businessId, { phoneNumberId: 'bench-pn', accessToken: 'x', appSecret: SECRET });
+// As every serve runs it: routes and keys are remembered while it reads the shared cache versions.
+const cacheWatch = startCacheWatch(ctx);
 const inbox = process.env.BENCH_NO_PROCESS
   ? ({
       enqueue() {},
@@ -38,6 +41,7 @@ process.stdin.on('end', async () => {
   await app.close();
   await bare.close();
   await inbox.stop();
+  await cacheWatch.stop();
   await database.close();
   process.exit(0);
 });

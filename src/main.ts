@@ -8,7 +8,7 @@ import { buildApp } from './http/app.js';
 import { startInboxProcessor } from './worker/inbox/processor.js';
 import { startHousekeeping } from './worker/housekeeping.js';
 import { startLease } from './worker/lease.js';
-import { startKeyCacheWatch } from './services/admin/key-cache-watch.js';
+import { startCacheWatch } from './services/admin/cache-watch.js';
 import { startWebhookDeliveryWorker } from './worker/webhooks/delivery-worker.js';
 import { startImportJobRunner } from './worker/import/job-runner.js';
 import type { ServiceContext } from './services/context.js';
@@ -55,9 +55,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     lease: leases.housekeeping,
   });
   stoppers.push(() => housekeeping.stop());
-  // A key revoked through any process is refused here within KEY_REVOCATION_BOUND_MS.
-  const keyWatch = startKeyCacheWatch(ctx);
-  stoppers.push(() => keyWatch.stop());
+  // A key revoked, or a channel changed, through any process is seen here within CACHE_WATCH_BOUND_MS.
+  const cacheWatch = startCacheWatch(ctx);
+  stoppers.push(() => cacheWatch.stop());
   // Outbound consent webhooks: any number of processes may run this loop (claims are atomic).
   const webhooksOut = startWebhookDeliveryWorker(ctx, { allowPrivate: config.webhooksAllowPrivate });
   stoppers.push(() => webhooksOut.stop());

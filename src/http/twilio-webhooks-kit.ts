@@ -27,7 +27,7 @@ export async function verifiedTwilioBusiness(
   reply: FastifyReply,
 ): Promise<string | null> {
   const params = (req.body ?? {}) as TwilioParams;
-  const db = ctx.database.db;
+  const db = ctx.database;
   let account = await findChannelByExternalId<TwilioSettings, TwilioSecrets>(
     db,
     ctx.keyring,

@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013-person-timezone.js';
 import * as m0017 from './migrations/0017-audit-and-languages.js';
 import * as m0015 from './migrations/0015-expiry-and-quality.js';
 import * as m0016 from './migrations/0016-import-jobs.js';
+import * as m0018 from './migrations/0018-route-cache-version.js';
 
 // Registered statically (no directory scan) so the compiled package and tsx runs see the same list, in order.
 const MIGRATIONS: Record<string, Migration> = {
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-expiry-and-quality': m0015,
   '0016-import-jobs': m0016,
   '0017-audit-and-languages': m0017,
+  '0018-route-cache-version': m0018,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,6 +1,6 @@
 // Several `optline serve --no-worker` processes on one PostgreSQL database share what used to be per process
-// (docs/multi-process.md): the hosted page's rate limits are enforced once, a key revoked
-// through one process is refused by the other within KEY_REVOCATION_BOUND_MS, and one process at a time holds
+// (docs/multi-process.md): the hosted page's rate limits are enforced once, a key revoked (or a channel's app secret
+// changed) through one process is refused by the other within CACHE_WATCH_BOUND_MS, and one process at a time holds
 // the inbox processor's lease, the other taking it over when the holder stops. Real processes, a real server.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,8 +17,10 @@ import { migrateToLatest } from '../../src/storage/migrate.js';
 import { createKeyring } from '../../src/lib/crypto.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { KEY_REVOCATION_BOUND_MS } from '../../src/services/admin/key-cache-watch.js';
+import { CACHE_WATCH_BOUND_MS } from '../../src/services/admin/cache-watch.js';
 import { seedBusiness } from '../helpers/seed.js';
+import { inboundText, metaJson } from '../../src/channels/whatsapp-cloud/webhook-builders.js';
+import { signMetaBody } from '../../src/channels/whatsapp-cloud/signature.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PG_URL = process.env.OPTLINE_TEST_DATABASE_URL || '';
@@ -65,11 +67,25 @@ async function eventually(cond: () => Promise<boolean>, tries = 200, everyMs = 1
   return false;
 }
 
+/**
+ * Asks `probe` again and again until 1.5 s past the bound after `since`: each answer with when its request began
+ * (relative to `since`). Before the bound the other process may still answer from memory; from it on, never.
+ */
+async function acrossTheBound(since: number, probe: () => Promise<number>) {
+  const seen: { after: number; status: number }[] = [];
+  while (Date.now() - since < CACHE_WATCH_BOUND_MS + 1500) {
+    const startedAt = Date.now();
+    seen.push({ after: startedAt - since, status: await probe() });
+    await sleep(25);
+  }
+  return { seen, late: seen.filter((s) => s.after >= CACHE_WATCH_BOUND_MS) };
+}
+
 type Ready = { inbox: { lagMs: number; processorLease: boolean }; housekeepingLease: boolean };
 const readyz = async (url: string) => (await (await fetch(`${url}/readyz`)).json()) as Ready;
 
 it(
-  'two processes on one PostgreSQL database: page limits counted once, a revoked key refused by the other within the bound, one inbox processor (needs a real PostgreSQL server)',
+  'two processes on one PostgreSQL database: page limits counted once, a revoked key and a changed app secret refused by the other within the bound, one inbox processor (needs a real PostgreSQL server)',
   { skip: !PG_URL, timeout: 360_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'optline-shared-'));
@@ -151,23 +167,55 @@ it(
         'refused at once by the process that revoked it',
       );
       // B: every request begun after the bound is refused (before it, B may still answer from memory).
-      const seen: { after: number; status: number }[] = [];
-      while (Date.now() - revokedAt < KEY_REVOCATION_BOUND_MS + 1500) {
-        const startedAt = Date.now();
+      const keyOnB = await acrossTheBound(revokedAt, async () => {
         const r = await fetch(`${b.url}/v1/me`, { headers: auth(k.key) });
         await r.arrayBuffer();
-        seen.push({ after: startedAt - revokedAt, status: r.status });
-        await sleep(25);
-      }
-      const late = seen.filter((s) => s.after >= KEY_REVOCATION_BOUND_MS);
+        return r.status;
+      });
       process.stdout.write(
-        `# revoked key on the other process: ${seen.filter((s) => s.status === 200).length} of ${seen.length} answers were still 200 (only before the bound is that allowed)\n`,
+        `# revoked key on the other process: ${keyOnB.seen.filter((s) => s.status === 200).length} of ${keyOnB.seen.length} answers were still 200 (only before the bound is that allowed)\n`,
       );
-      assert.ok(late.length > 0);
+      assert.ok(keyOnB.late.length > 0);
       assert.ok(
-        late.every((s) => s.status === 401),
-        `refused by the other process once the bound passed: ${JSON.stringify(late.filter((s) => s.status !== 401))}`,
+        keyOnB.late.every((s) => s.status === 401),
+        `refused by the other process once the bound passed: ${JSON.stringify(keyOnB.late.filter((s) => s.status !== 401))}`,
       );
+
+      // Webhook routing is remembered by each process: a number's app secret changed through A is refused by B,
+      // which routed the number a moment ago, once the bound passed (and by A at once).
+      const putChannel = (appSecret: string) =>
+        fetch(`${a.url}/v1/channels/whatsapp`, {
+          method: 'PUT',
+          headers: { ...auth(apiKey), 'content-type': 'application/json' },
+          body: JSON.stringify({ phoneNumberId: 'e2e-pn', accessToken: 'token', appSecret }),
+        });
+      const postWebhook = async (url: string, secret: string) => {
+        const body = metaJson(inboundText({ phoneNumberId: 'e2e-pn', from: '447911100900', text: 'Where is it?' }));
+        const r = await fetch(`${url}/webhooks/whatsapp`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': signMetaBody(body, secret) },
+          body,
+        });
+        await r.arrayBuffer();
+        return r.status;
+      };
+      assert.equal((await putChannel('app-secret-one')).status, 200);
+      assert.equal(await postWebhook(b.url, 'app-secret-one'), 200, 'B routes the number (and remembers it)');
+      assert.equal(await postWebhook(b.url, 'app-secret-one'), 200);
+      assert.equal((await putChannel('app-secret-two')).status, 200);
+      const changedAt = Date.now();
+      assert.equal(await postWebhook(a.url, 'app-secret-one'), 401, 'the old secret refused at once by A');
+      assert.equal(await postWebhook(a.url, 'app-secret-two'), 200, 'the new one accepted at once by A');
+      const routeOnB = await acrossTheBound(changedAt, () => postWebhook(b.url, 'app-secret-one'));
+      process.stdout.write(
+        `# old app secret on the other process: ${routeOnB.seen.filter((s) => s.status === 200).length} of ${routeOnB.seen.length} POSTs were still accepted (only before the bound is that allowed)\n`,
+      );
+      assert.ok(routeOnB.late.length > 0);
+      assert.ok(
+        routeOnB.late.every((s) => s.status === 401),
+        `the old secret refused by the other process once the bound passed: ${JSON.stringify(routeOnB.late.filter((s) => s.status !== 401))}`,
+      );
+      assert.equal(await postWebhook(b.url, 'app-secret-two'), 200, 'and the new one accepted there');
 
       // Exactly one process holds the inbox processor's lease; when it stops, the other takes it over.
       assert.ok(
@@ -178,8 +226,8 @@ it(
       assert.equal(states.filter((r) => r.inbox.processorLease).length, 1, 'exactly one inbox processor');
       assert.equal(states.filter((r) => r.housekeepingLease).length, 1, 'exactly one housekeeping');
       assert.ok(
-        states.every((r) => r.inbox.lagMs === 0),
-        'nothing waiting in the inbox',
+        await eventually(async () => (await Promise.all(servers.map(readyz))).every((r) => r.inbox.lagMs === 0)),
+        'the webhooks posted to either process are processed: nothing left waiting in the inbox',
       );
       const holder = states[0]!.inbox.processorLease ? 0 : 1;
       await stop(children[holder]!);

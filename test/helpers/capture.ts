@@ -48,7 +48,7 @@ export async function seedCaptureBusiness(
     ...(opts.doubleOptIn ? { policy: { doubleOptIn: true } } : {}),
   });
   await upsertChannelAccount(
-    ctx.database.db,
+    ctx.database,
     ctx.keyring,
     {
       businessId: seed.business.id,

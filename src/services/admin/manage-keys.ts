@@ -92,8 +92,8 @@ export async function createApiKey(
 
 // Every API request authenticates; a verified key is remembered for a moment (by its hash, never the key) in the
 // database handle's key cache (storage/caches.ts). Revocation through this process takes effect at once; through
-// another process, within KEY_CACHE_TTL_MS, or within KEY_REVOCATION_BOUND_MS where the key-cache watch runs
-// (services/admin/key-cache-watch.ts, every serve).
+// another process, within KEY_CACHE_TTL_MS, or within CACHE_WATCH_BOUND_MS where the cache watch runs
+// (services/admin/cache-watch.ts, every serve).
 const KEY_SHAPE = /^ol[ak]_[A-Za-z0-9_-]{32}$/;
 const keyCache = (ctx: ServiceContext) => ctx.database.caches.keys as KeyCache<Principal>;
 

@@ -47,7 +47,7 @@ export async function putWhatsAppChannel(
   if (input.verifyToken) secrets.verifyToken = input.verifyToken;
   try {
     const a = await upsertChannelAccount(
-      ctx.database.db,
+      ctx.database,
       ctx.keyring,
       { businessId, provider: 'whatsapp_cloud', externalId: input.phoneNumberId, settings, secrets },
       ctx.clock.now(),

@@ -61,7 +61,7 @@ export async function configureTwilio(
   try {
     // Inbound SMS and calls are routed to the business by this id: the number, else the Messaging Service.
     await upsertChannelAccount(
-      ctx.database.db,
+      ctx.database,
       ctx.keyring,
       { businessId, provider: 'twilio', externalId: from ?? settings.messagingServiceSid, settings, secrets },
       ctx.clock.now(),
@@ -89,7 +89,7 @@ export async function configureSmtp(
     fail('VALIDATION_FAILED', (e as Error).message, 'url');
   }
   await upsertChannelAccount(
-    ctx.database.db,
+    ctx.database,
     ctx.keyring,
     { businessId, provider: 'smtp', externalId: null, settings: { from: input.from }, secrets: { url: input.url } },
     ctx.clock.now(),

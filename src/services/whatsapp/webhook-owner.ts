@@ -26,7 +26,7 @@ export async function resolveWebhookOwner(
   // Each routing key's owner's secret: an account's own app secret, or the shared app's.
   const owners: (string | null)[] = [];
   if (pnids.length > 0) {
-    const accounts = await findWhatsAppAccounts(ctx.database.db, ctx.keyring, pnids);
+    const accounts = await findWhatsAppAccounts(ctx.database, ctx.keyring, pnids);
     const byPnid = new Map(accounts.map((a) => [a.externalId, a]));
     for (const pnid of pnids) {
       const a = byPnid.get(pnid);

@@ -3,6 +3,8 @@ import type { DB } from '../schema.js';
 import type { Keyring } from '../../lib/crypto.js';
 import { newId } from '../../lib/ids.js';
 import { parseJson } from '../json.js';
+import type { Database } from '../db.js';
+import type { WatchedCache } from '../caches.js';
 
 type Q = Kysely<DB>;
 
@@ -48,9 +50,13 @@ function open<S, K>(r: DB['channel_accounts'], keyring: Keyring): ChannelAccount
   };
 }
 
-/** Creates or replaces the account of one provider for a business (one WhatsApp number per business for now). */
+/**
+ * Creates or replaces the account of one provider for a business (one WhatsApp number per business for now). The
+ * write bumps the 'channel_routes' cache version by trigger (migration 0018), so every process's remembered routes
+ * are dropped within the cache watch's bound; this process's are dropped once the write committed.
+ */
 export async function upsertChannelAccount(
-  q: Q,
+  database: Database,
   keyring: Keyring,
   input: {
     businessId: string;
@@ -107,9 +113,13 @@ export async function upsertChannelAccount(
     }
     await replaceRoute(t, input.businessId, id, input.provider, input.externalId);
   };
-  if (q.isTransaction) await write(q);
-  else await q.transaction().execute(write);
-  return (await getChannelAccount(q, keyring, input.businessId, input.provider))!;
+  try {
+    await database.db.transaction().execute(write);
+  } finally {
+    // Also on failure: a lookup made while the write was under way may have remembered either side of it.
+    database.caches.routes.dropAll();
+  }
+  return (await getChannelAccount(database.db, keyring, input.businessId, input.provider))!;
 }
 
 /**
@@ -157,57 +167,95 @@ export async function getChannelAccount<S = Record<string, unknown>, K = Record<
   return r ? open<S, K>(r, keyring) : null;
 }
 
-/** Routing of inbound webhooks: which business owns this provider id (a WhatsApp phone_number_id, a Twilio number). */
+type Route = ChannelAccount<unknown, unknown> | null;
+const routeKey = (provider: ChannelProvider, externalId: string) => `${provider}\n${externalId}`;
+
+/**
+ * Inbound routing: the account that owns each of these external ids of one provider (a WhatsApp phone_number_id,
+ * a Twilio number or Messaging Service), null where no business does. Remembered in the handle's route cache
+ * (storage/caches.ts) while the cache watch trusts it, so a webhook POST of a known number reads nothing; a change
+ * made through another process is seen within CACHE_WATCH_BOUND_MS (services/admin/cache-watch.ts).
+ * The accounts returned are shared with the cache: read them, never change them.
+ */
+export async function routedAccounts<S = Record<string, unknown>, K = Record<string, unknown>>(
+  database: Database,
+  keyring: Keyring,
+  provider: ChannelProvider,
+  externalIds: readonly string[],
+): Promise<Map<string, ChannelAccount<S, K> | null>> {
+  const cache = database.caches.routes as WatchedCache<Route>;
+  const out = new Map<string, ChannelAccount<S, K> | null>();
+  const missing: string[] = [];
+  for (const id of new Set(externalIds)) {
+    const hit = cache.get(routeKey(provider, id), Date.now());
+    if (hit === undefined) missing.push(id);
+    else out.set(id, hit as ChannelAccount<S, K> | null);
+  }
+  if (missing.length === 0) return out;
+  const generation = cache.generation;
+  const found = await readRoutedAccounts<S, K>(database.db, keyring, provider, missing);
+  const now = Date.now();
+  for (const id of missing) {
+    const account = found.get(id) ?? null;
+    out.set(id, account);
+    cache.set(routeKey(provider, id), account as Route, generation, now);
+  }
+  return out;
+}
+
+/** One external id's account (routedAccounts). */
 export async function findChannelByExternalId<S = Record<string, unknown>, K = Record<string, unknown>>(
-  q: Q,
+  database: Database,
   keyring: Keyring,
   provider: ChannelProvider,
   externalId: string,
 ): Promise<ChannelAccount<S, K> | null> {
-  const route = await q
-    .selectFrom('channel_routes')
-    .select(['business_id', 'account_id'])
-    .where('provider', '=', provider)
-    .where('external_id', '=', externalId)
-    .executeTakeFirst();
-  if (!route) return null;
-  const r = await q
-    .selectFrom('channel_accounts')
-    .selectAll()
-    .where('business_id', '=', route.business_id)
-    .where('id', '=', route.account_id)
-    .where('external_id', '=', externalId)
-    .executeTakeFirst();
-  return r ? open<S, K>(r, keyring) : null;
+  return (await routedAccounts<S, K>(database, keyring, provider, [externalId])).get(externalId) ?? null;
 }
 
 /** The WhatsApp accounts that own these phone_number_ids (webhook routing and signature ownership). */
 export async function findWhatsAppAccounts(
-  q: Q,
+  database: Database,
   keyring: Keyring,
   phoneNumberIds: readonly string[],
 ): Promise<ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[]> {
-  if (phoneNumberIds.length === 0) return [];
+  const routed = await routedAccounts<WhatsAppSettings, WhatsAppSecrets>(
+    database,
+    keyring,
+    'whatsapp_cloud',
+    phoneNumberIds,
+  );
+  return [...routed.values()].filter((a) => a !== null);
+}
+
+/** The routes of these external ids (a global lookup table), then each owner's accounts by primary key. */
+async function readRoutedAccounts<S, K>(
+  q: Q,
+  keyring: Keyring,
+  provider: ChannelProvider,
+  externalIds: readonly string[],
+): Promise<Map<string, ChannelAccount<S, K>>> {
+  const out = new Map<string, ChannelAccount<S, K>>();
+  if (externalIds.length === 0) return out;
   const routes = await q
     .selectFrom('channel_routes')
     .select(['business_id', 'account_id'])
-    .where('provider', '=', 'whatsapp_cloud')
-    .where('external_id', 'in', [...new Set(phoneNumberIds)])
+    .where('provider', '=', provider)
+    .where('external_id', 'in', externalIds)
     .execute();
-  // Then each business's accounts by primary key: one single-business read per owner (almost always one).
+  // One single-business read per owner (almost always one).
   const byBusiness = new Map<string, string[]>();
   for (const r of routes) byBusiness.set(r.business_id, [...(byBusiness.get(r.business_id) ?? []), r.account_id]);
-  const out: ChannelAccount<WhatsAppSettings, WhatsAppSecrets>[] = [];
   for (const [businessId, ids] of byBusiness) {
     const rows = await q
       .selectFrom('channel_accounts')
       .selectAll()
       .where('business_id', '=', businessId)
       .where('id', 'in', ids)
-      .where('provider', '=', 'whatsapp_cloud')
-      .where('external_id', 'in', [...phoneNumberIds])
+      .where('provider', '=', provider)
+      .where('external_id', 'in', externalIds)
       .execute();
-    for (const r of rows) out.push(open<WhatsAppSettings, WhatsAppSecrets>(r, keyring));
+    for (const r of rows) out.set(r.external_id!, open<S, K>(r, keyring));
   }
   return out;
 }

@@ -35,7 +35,7 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     const [x, y] = [`pn-${n}-x`, `pn-${n}-y`];
     await putWhatsAppChannel(ctx, a.id, channel(x));
     assert.deepEqual(
-      (await findWhatsAppAccounts(db().db, ctx.keyring, [x, y])).map((c) => c.businessId),
+      (await findWhatsAppAccounts(db(), ctx.keyring, [x, y])).map((c) => c.businessId),
       [a.id],
     );
 
@@ -44,10 +44,10 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
     assert.deepEqual(ofB, [], 'the refused PUT wrote nothing');
 
     await putWhatsAppChannel(ctx, a.id, channel(y));
-    const old = await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x);
+    const old = await findChannelByExternalId(db(), ctx.keyring, 'whatsapp_cloud', x);
     assert.equal(old, null, 'the old number is no longer routed');
     await putWhatsAppChannel(ctx, b.id, channel(x));
-    const routed = await findWhatsAppAccounts(db().db, ctx.keyring, [x, y]);
+    const routed = await findWhatsAppAccounts(db(), ctx.keyring, [x, y]);
     assert.deepEqual(
       routed.map((c) => [c.externalId, c.businessId]).sort(),
       [
@@ -55,7 +55,7 @@ forEachDialect('storage: key and channel lookups (migration 0010)', (db) => {
         [y, a.id],
       ].sort(),
     );
-    assert.equal((await findChannelByExternalId(db().db, ctx.keyring, 'whatsapp_cloud', x))?.businessId, b.id);
+    assert.equal((await findChannelByExternalId(db(), ctx.keyring, 'whatsapp_cloud', x))?.businessId, b.id);
     const routes = await db()
       .db.selectFrom('channel_routes')
       .select(['external_id', 'business_id'])

@@ -74,7 +74,7 @@ export async function harness(
   const { business, text, apiKey } = await seedBusiness(ctx, { policy: o.policy, name: o.name });
   if (o.channel !== false) {
     await upsertChannelAccount(
-      ctx.database.db,
+      ctx.database,
       ctx.keyring,
       {
         businessId: business.id,

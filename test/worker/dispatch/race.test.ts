@@ -85,7 +85,7 @@ for (const v of variants) {
         policy: { confirmationTemplate: { name: 'optin_confirm_v1', language: 'en_US' } },
       });
       await upsertChannelAccount(
-        main.db,
+        main,
         ctx.keyring,
         {
           businessId: business.id,
