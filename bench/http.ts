@@ -24,7 +24,15 @@ async function load(url: string, key: string | null, seconds: number, body: (i: 
 export async function benchHttpDecisions(dialect: Dialect_, seconds: number): Promise<Figure[]> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname, dialect, String(seconds * 1000)],
+    [
+      // BENCH_SERVER_PROF=dir: the server writes a V8 CPU profile there when it stops (diagnostics).
+      ...(process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] : []),
+      '--import',
+      'tsx',
+      new URL('./http-server.ts', import.meta.url).pathname,
+      dialect,
+      String(seconds * 1000),
+    ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const line = await new Promise<string>((resolve, reject) => {
