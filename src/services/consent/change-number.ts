@@ -140,7 +140,7 @@ export async function handleNumberChangeTx(
     now,
     ctx.keyring.ledger,
   );
-  const written = await projectEvent(trx, business.id, moved.id, agreed, timedOf(event), {
+  const written = await projectEvent(trx, moved, agreed, timedOf(event), {
     doubleOptIn: business.policy.doubleOptIn,
     now,
   });

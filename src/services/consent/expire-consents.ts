@@ -154,7 +154,7 @@ async function expireOne(
       now,
       ctx.keyring.ledger,
     );
-    const written = await projectEvent(trx, businessId, personId, topics, timedOf(event), {
+    const written = await projectEvent(trx, person, topics, timedOf(event), {
       doubleOptIn: policy.doubleOptIn,
       now,
     });

@@ -89,7 +89,7 @@ export async function recordConfirmedTx(
     now,
     ctx.keyring.ledger,
   );
-  const written = await projectEvent(trx, businessId, person.id, covered, timedOf(event), {
+  const written = await projectEvent(trx, person, covered, timedOf(event), {
     doubleOptIn: business.policy.doubleOptIn,
     now,
   });

@@ -7,7 +7,7 @@ import {
   type Channel,
   type Scope,
 } from '../../domain/consent/model.js';
-import { getBusiness, getTopicsByKeys, listTopics } from '../../storage/business/business-store.js';
+import type { Topic } from '../../storage/business/business-store.js';
 import {
   appendEvent,
   findEventBySource,
@@ -91,12 +91,14 @@ export async function recordOptOutTx(
   ref: ReturnType<typeof resolvePersonRef>,
   now: number,
 ): Promise<OptOutResult> {
-  const business = await getBusiness(trx, businessId);
+  // The business and its topics at the version this transaction sees (the business cache: one version read).
+  const business = await ctx.database.caches.businesses.get(trx, businessId);
   if (!business) return fail('NOT_FOUND', 'No such business.', 'businessId');
+  const byKey = (a: Topic, b: Topic) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   let topics =
     input.scope === 'topics'
-      ? await getTopicsByKeys(trx, businessId, [...new Set(input.topics)])
-      : await listTopics(trx, businessId);
+      ? [...new Set(input.topics)].flatMap((k) => business.topicsByKey.get(k) ?? []).sort(byKey)
+      : [...business.topicsByKey.values()].sort(byKey);
   if (input.scope === 'topics') {
     const unknown = (input.topics ?? []).filter((k) => !topics.some((t) => t.key === k));
     if (unknown.length) fail('UNKNOWN_TOPIC', `Unknown topic(s): ${unknown.join(', ')}.`, 'topics');
@@ -140,7 +142,7 @@ export async function recordOptOutTx(
     now,
     ctx.keyring.ledger,
   );
-  const written = await projectEvent(trx, businessId, person.id, topics, timedOf(event), {
+  const written = await projectEvent(trx, person, topics, timedOf(event), {
     doubleOptIn: business.policy.doubleOptIn,
     now,
   });

@@ -222,31 +222,29 @@ import { projectionOf, type Projected } from '../../domain/consent/projection.js
 
 /**
  * Projects one appended event onto the state of each topic it touches, by stepping, or by replaying the
- * person's events when stepping would not be exact. Returns the states written.
+ * person's events when stepping would not be exact. `person` is the row appendEvent just chained the event to (its
+ * cond_key is the one written). Returns the states written (one statement for them all).
  */
 export async function projectEvent(
   q: Q,
-  businessId: string,
-  personId: string,
+  person: Pick<PersonRow, 'business_id' | 'id' | 'cond_key'>,
   topics: Topic[],
   ev: TimedEvent,
   opts: { doubleOptIn: boolean; now: number },
 ): Promise<Projected[]> {
+  const { business_id: businessId, id: personId } = person;
   const current = await getStates(q, businessId, personId);
   const stop = ev.type === 'opt_in' ? await lastStopAll(q, businessId, personId) : null;
-  const p = await q
-    .selectFrom('people')
-    .select('cond_key')
-    .where('business_id', '=', businessId)
-    .where('id', '=', personId)
-    .executeTakeFirst();
-  const condKey = p?.cond_key === null || p?.cond_key === undefined ? null : Number(p.cond_key);
+  const condKey = person.cond_key === null || person.cond_key === undefined ? null : Number(person.cond_key);
   const history = needsReplay(condKey, ev) ? await loadHistory(q, businessId, personId) : null;
   const changed = projectionOf(current, stop, topics, ev, opts.doubleOptIn, { condKey, history });
-  for (const { topic: t, state: next } of changed) {
-    await q
-      .insertInto('consent_state')
-      .values({
+  if (changed.length === 0) return changed;
+  // One row per topic (a statement may not update a row twice), the last projection of a topic winning.
+  const byTopic = new Map(changed.map((c) => [c.topic.id, c]));
+  await q
+    .insertInto('consent_state')
+    .values(
+      [...byTopic.values()].map(({ topic: t, state: next }) => ({
         business_id: businessId,
         person_id: personId,
         topic_id: t.id,
@@ -254,16 +252,16 @@ export async function projectEvent(
         decided_at: next.decidedAt,
         event_id: next.eventId,
         updated_at: opts.now,
-      })
-      .onConflict((oc) =>
-        oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet({
-          status: next.status,
-          decided_at: next.decidedAt,
-          event_id: next.eventId,
-          updated_at: opts.now,
-        }),
-      )
-      .execute();
-  }
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['business_id', 'person_id', 'topic_id']).doUpdateSet((eb) => ({
+        status: eb.ref('excluded.status'),
+        decided_at: eb.ref('excluded.decided_at'),
+        event_id: eb.ref('excluded.event_id'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
   return changed;
 }
