@@ -1,6 +1,6 @@
 import { normalisePhone } from '../../lib/phone.js';
 import { timezoneForPhone } from '../consent/person-ref.js';
-import type { Trx } from '../../storage/db.js';
+import { takesRowLocks, type Trx } from '../../storage/db.js';
 import { lockOrCreatePerson, type PersonKey, type PersonRow } from '../../storage/consent/people-store.js';
 
 /**
@@ -30,8 +30,16 @@ export function chatIdentity(from: { from?: string; waId?: string; userId?: stri
   return id.phone || id.waId || id.bsuid ? id : null;
 }
 
-/** The person known by any of the ids, trying the phone first (the id consent is recorded under). */
-export async function findChatPerson(trx: Trx, businessId: string, id: ChatIdentity): Promise<PersonRow | null> {
+/**
+ * The person known by any of the ids, trying the phone first (the id consent is recorded under). `lock`: the row
+ * found is also taken for update for the transaction (where the database has row locks), in the same statement.
+ */
+export async function findChatPerson(
+  trx: Trx,
+  businessId: string,
+  id: ChatIdentity,
+  o: { lock?: boolean } = {},
+): Promise<PersonRow | null> {
   const tries: [string, string | undefined][] = [
     ['phone_e164', id.phone],
     ['wa_id', id.waId],
@@ -39,12 +47,13 @@ export async function findChatPerson(trx: Trx, businessId: string, id: ChatIdent
   ];
   for (const [col, v] of tries) {
     if (!v) continue;
-    const r = await trx
+    let sel = trx
       .selectFrom('people')
       .selectAll()
       .where('business_id', '=', businessId)
-      .where(col as 'phone_e164', '=', v)
-      .executeTakeFirst();
+      .where(col as 'phone_e164', '=', v);
+    if (o.lock && takesRowLocks(trx)) sel = sel.forUpdate();
+    const r = await sel.executeTakeFirst();
     if (r) return r;
   }
   return null;
@@ -56,10 +65,10 @@ export async function findChatPerson(trx: Trx, businessId: string, id: ChatIdent
  * unless another person already holds them: two records are never merged silently here.
  */
 export async function lockChatPerson(trx: Trx, businessId: string, id: ChatIdentity, now: number): Promise<PersonRow> {
-  const found = await findChatPerson(trx, businessId, id);
+  const found = await findChatPerson(trx, businessId, id, { lock: true });
   let person: PersonRow;
   if (found) {
-    person = await lockOrCreatePerson(trx, businessId, { personId: found.id }, now);
+    person = found;
   } else {
     const key: PersonKey = {};
     if (id.phone) key.phone = id.phone;
