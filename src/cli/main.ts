@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { CONFIG_VARIABLES } from '../config.js';
-import { startServer, startWorkerOnly } from '../main.js';
 import { describeError, runCommand } from './run.js';
 import { boundHeapGrowth } from '../lib/heap.js';
 import { registerKeys } from './commands/keys.js';
@@ -52,6 +51,8 @@ async function serve(mode: 'start' | 'serve', o: { worker?: boolean }): Promise<
       boundHeapGrowth(rt.config.heapGrowthPercent);
       const sandbox = rt.config.sandbox ?? mode === 'start';
       const worker = o.worker !== false && rt.config.worker.enabled;
+      // The server (and everything it loads) only for the commands that run it: the other commands start faster.
+      const { startServer } = await import('../main.js');
       const server = await startServer({ config: rt.config, ctx: rt.ctx, demo: mode === 'start', sandbox, worker });
       rt.ctx.logger.info({ url: server.url, database: rt.ctx.database.dialect, sandbox }, 'optline listening');
       process.stdout.write(
@@ -91,6 +92,7 @@ program
       'worker',
       async (rt) => {
         boundHeapGrowth(rt.config.heapGrowthPercent);
+        const { startWorkerOnly } = await import('../main.js');
         const worker = await startWorkerOnly(rt.config, rt.ctx);
         const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
         process.stdout.write(
