@@ -36,6 +36,11 @@ const r = spawnSync(
     `--test-concurrency=${concurrency}`,
     '--test-timeout=300000',
     '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    // OPTLINE_TEST_TIMES=1: each file's wall time too, slowest first, at the end.
+    ...(process.env.OPTLINE_TEST_TIMES
+      ? ['--test-reporter=./scripts/file-times-reporter.mjs', '--test-reporter-destination=stdout']
+      : []),
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, OPTLINE_LOG_LEVEL: process.env.OPTLINE_LOG_LEVEL ?? 'silent' } },
