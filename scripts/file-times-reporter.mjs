@@ -10,5 +10,6 @@ export default async function* fileTimes(source) {
   times.sort((a, b) => b[1] - a[1]);
   const total = times.reduce((s, [, ms]) => s + ms, 0);
   yield `\n# test files by wall time (${times.length} files, ${(total / 1000).toFixed(0)} s in all)\n`;
-  for (const [file, ms] of times) yield `# ${(ms / 1000).toFixed(1).padStart(6)} s  ${file.replace(process.cwd() + '/', '')}\n`;
+  for (const [file, ms] of times)
+    yield `# ${(ms / 1000).toFixed(1).padStart(6)} s  ${file.replace(process.cwd() + '/', '')}\n`;
 }
