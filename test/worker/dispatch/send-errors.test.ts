@@ -269,22 +269,46 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     assert.equal((await h.message(mb.id)).status, 'sent');
   });
 
-  it('observation 2: an opt-out that lands while the HTTP call is in flight: the message left before it, recorded as sent with its times; nothing later goes', async (t) => {
+  it('observation 2: an opt-out that lands while the HTTP call is in flight: the message left before it, recorded as sent with its times; nothing later goes; the opt-out is acknowledged only once the call ended', async (t) => {
     let h!: Awaited<ReturnType<typeof harness>>;
-    let optOut: Awaited<ReturnType<typeof recordOptOut>> | null = null;
+    type OptOut = Awaited<ReturnType<typeof recordOptOut>>;
+    let optOut: OptOut | null = null;
+    let acknowledged: Promise<OptOut> | null = null;
+    let callEnded = false;
+    let acknowledgedBeforeCallEnded: boolean | null = null;
     const racing: CloudClient = {
       async send(pn, token, body) {
         h.ctx.clock.advance(5);
-        optOut = await recordOptOut(h.ctx, h.business.id, {
+        // The opt-out arrives while this call is on its way: committed now, acknowledged when it returns.
+        acknowledged = recordOptOut(h.ctx, h.business.id, {
           person: { phone: A },
           scope: 'all',
           channel: 'whatsapp',
           action: 'sent_keyword',
           evidence: { messageId: 'wamid.stop-race' },
           actor: 't',
+        }).then((r) => {
+          acknowledgedBeforeCallEnded = !callEnded;
+          return (optOut = r);
         });
+        // Counted tries, not a timed assertion: the call stays open until the opt-out has committed.
+        let committed = false;
+        for (let i = 0; i < 1000 && !committed; i++) {
+          const ev = await h.ctx.database.db
+            .selectFrom('consent_events')
+            .select('id')
+            .where('business_id', '=', h.business.id)
+            .where('type', '=', 'opt_out')
+            .executeTakeFirst();
+          committed = ev !== undefined;
+          if (!committed) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.ok(committed, 'the opt-out committed while the call was open');
+        assert.equal(optOut, null, 'and is not acknowledged while the call is open');
         h.ctx.clock.advance(5);
-        return h.cloud.send(pn, token, body);
+        const sent = await h.cloud.send(pn, token, body);
+        callEnded = true;
+        return sent;
       },
     };
     h = await harness(db(), { worker: { cloud: racing } });
@@ -294,6 +318,8 @@ forEachDialect('dispatch worker: Meta errors', (db) => {
     const m = await h.queue(A);
     const startedAt = h.ctx.clock.now();
     await h.worker.tick();
+    await acknowledged;
+    assert.equal(acknowledgedBeforeCallEnded, false, 'acknowledged only after the call in flight ended');
     const r = await h.message(m.id);
     assert.equal(r.status, 'sent');
     assert.match(r.providerMessageId ?? '', /^wamid\./);
