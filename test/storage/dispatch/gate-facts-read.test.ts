@@ -99,6 +99,25 @@ forEachDialect('storage: gate facts read (port against the plain reference)', (d
     }
     assert.equal(compared, 12 * 3 * 3);
     assert.ok(withSends > 10, `the generated data exercises counted sends (${withSends})`);
+
+    // All at once, with unknown businesses and other key columns among them: on PostgreSQL the decisions that
+    // arrive together are read in shared statements, and each must still get its own facts.
+    const asks = phones.flatMap((phone, i) =>
+      [...topicIds, 'top_missing'].flatMap((topicId) =>
+        [now - 24 * 3_600_000, 0].map((since) => ({
+          businessId: i % 6 === 5 ? 'biz_missing' : business.id,
+          key: (i % 3 === 2 ? { waId: phone.slice(1) } : { phone }) as PersonKey,
+          topicId,
+          since,
+        })),
+      ),
+    );
+    const together = await Promise.all(asks.map((a) => port.read(db().db, a.businessId, a.key, a.topicId, a.since)));
+    for (const [i, a] of asks.entries()) {
+      const want = sorted(await referenceGateFactsRead.read(db().db, a.businessId, a.key, a.topicId, a.since));
+      assert.deepEqual(sorted(together[i]), want, `at once: ${JSON.stringify(a)}`);
+    }
+    assert.ok(together.some((r) => r === undefined) && together.some((r) => r?.personId));
   });
 
   it('edge: no such business reads nothing; a person not stored reads the business only', async () => {
