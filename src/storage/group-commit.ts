@@ -76,7 +76,7 @@ export function groupCommit<In, Out>(
       }
     });
   return Object.assign(submit, {
-    idle: () =>
-      busy > 0 || scheduled || pending.length > 0 ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve(),
+    // Waiting callers always have a write scheduled or every lane busy, so these two say it all.
+    idle: () => (busy > 0 || scheduled ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
   });
 }

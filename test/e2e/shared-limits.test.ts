@@ -67,18 +67,23 @@ async function eventually(cond: () => Promise<boolean>, tries = 200, everyMs = 1
   return false;
 }
 
+/** Requests begun past the bound that each check of the bound waits for (counted, however slow the machine). */
+const LATE_PROBES = 20;
+
 /**
- * Asks `probe` again and again until 1.5 s past the bound after `since`: each answer with when its request began
- * (relative to `since`). Before the bound the other process may still answer from memory; from it on, never.
+ * Asks `probe` again and again, each answer kept with when its request began (relative to `since`), until
+ * LATE_PROBES of them began past the bound. Before the bound the other process may still answer from memory; from it
+ * on, never. The stop is a count of requests, not a time: a slow machine makes more of them early, none fewer late.
  */
 async function acrossTheBound(since: number, probe: () => Promise<number>) {
   const seen: { after: number; status: number }[] = [];
-  while (Date.now() - since < CACHE_WATCH_BOUND_MS + 1500) {
+  const late = () => seen.filter((s) => s.after >= CACHE_WATCH_BOUND_MS);
+  while (late().length < LATE_PROBES) {
     const startedAt = Date.now();
     seen.push({ after: startedAt - since, status: await probe() });
     await sleep(25);
   }
-  return { seen, late: seen.filter((s) => s.after >= CACHE_WATCH_BOUND_MS) };
+  return { seen, late: late() };
 }
 
 type Ready = { inbox: { lagMs: number; processorLease: boolean }; housekeepingLease: boolean };
