@@ -50,6 +50,8 @@
     function load(more) {
       if (!more || base === null) base = typeof path === 'function' ? path() : path;
       var url = base + (more && next ? '&cursor=' + encodeURIComponent(next) : '');
+      var table = $(tableId);
+      table.setAttribute('aria-busy', 'true');
       return api('GET', url).then(function (res) {
         var rows = res.data.map(render);
         if (more) {
@@ -64,7 +66,7 @@
         }
         next = res.nextCursor;
         $(moreId).hidden = !next;
-      });
+      }).finally(function () { table.removeAttribute('aria-busy'); });
     }
     $(moreId).addEventListener('click', function (ev) { act(ev.currentTarget, function () { return load(true); }); });
     return function () { return load(false); };

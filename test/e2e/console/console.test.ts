@@ -466,7 +466,12 @@ describe('console in Chromium (SQLite)', () => {
       await page.getByRole('button', { name: 'Ledger' }).click();
       await page.getByLabel('Type').selectOption('opt_out');
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.locator('#events-table tbody tr').filter({ hasText: 'opt_out' }).first().waitFor();
+      // Wait for the filtered answer, not for the unfiltered table that already holds an opt-out among others.
+      await page.locator('#events-table:not([aria-busy])').waitFor();
+      await page.waitForFunction(() => {
+        const rows = [...document.querySelectorAll('#events-table tbody tr')];
+        return rows.length > 0 && rows.every((r) => r.textContent!.includes('opt_out'));
+      });
       assert.equal(await page.locator('#events-table tbody tr').count(), 1);
       const [csv] = await Promise.all([
         page.waitForEvent('download'),
