@@ -1,15 +1,19 @@
 // npm run bench [-- --json] [--quick] [--only gate,optin,http,import,...] [--dialect sqlite|postgres]
 // Every figure is printed beside the floor it is measured against in the same run, as a ratio: the machine
 // is small and noisy, so compare ratios, not absolute numbers.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Dialect_ } from '../src/storage/db.js';
 import { openBenchDb, pgAvailable, figure, type Figure } from './lib.js';
 import { benchGate } from './gate.js';
 import { benchOptIn } from './optin.js';
 import { benchHttpDecisions } from './http.js';
-import { benchImport } from './import.js';
+import type { benchImport } from './import.js';
 import { benchImportFloor } from './import-floor.js';
 import { EXTRA_BENCHES } from './extra.js';
+
+type ImportRun = Awaited<ReturnType<typeof benchImport>>;
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +61,17 @@ function emit(f: Figure) {
   );
 }
 
+/** The import in a child process (bench/import-process.ts), so that its peak RSS is its own. */
+function importInItsOwnProcess(dialect: Dialect_, rows: number): ImportRun {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./import-process.ts', import.meta.url)), dialect, String(rows)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  if (r.status !== 0) throw new Error(`bench import process exited with ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ImportRun;
+}
+
 async function withDb<T>(
   dialect: Dialect_,
   fn: (db: Awaited<ReturnType<typeof openBenchDb>>) => Promise<T>,
@@ -76,7 +91,7 @@ for (const d of dialects) {
   if (want('import')) {
     // The floor: the same rows written by the same multi-row statements, without reading, parsing or checking.
     const f = await withDb(d, (db) => benchImportFloor(db, importRows));
-    const r = await withDb(d, (db) => benchImport(db, importRows));
+    const r = importInItsOwnProcess(d, importRows);
     const targetS = (20 * importRows) / 1_000_000;
     const importFigure = figure({
       name: `import ${importRows.toLocaleString('en')} CSV rows`,

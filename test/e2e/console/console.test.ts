@@ -469,7 +469,7 @@ describe('console in Chromium (SQLite)', () => {
       // Wait for the filtered answer, not for the unfiltered table that already holds an opt-out among others.
       await page.locator('#events-table:not([aria-busy])').waitFor();
       await page.waitForFunction(() => {
-        const rows = [...document.querySelectorAll('#events-table tbody tr')];
+        const rows = Array.from(document.querySelectorAll('#events-table tbody tr'));
         return rows.length > 0 && rows.every((r) => r.textContent!.includes('opt_out'));
       });
       assert.equal(await page.locator('#events-table tbody tr').count(), 1);

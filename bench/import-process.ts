@@ -1,0 +1,17 @@
+// The import bench in a process of its own (bench/run.ts starts it): its peak RSS is the import's, as a user of
+// `optline import` sees it, not what earlier benches left in the bench process's heap. Prints one JSON line.
+// Usage: node --import tsx bench/import-process.ts <sqlite|postgres> <rows>
+import { benchImport } from './import.js';
+import { openBenchDb } from './lib.js';
+import type { Dialect_ } from '../src/storage/db.js';
+
+const [dialect, rows] = [process.argv[2] as Dialect_, Number(process.argv[3])];
+const db = await openBenchDb(dialect);
+try {
+  const r = await benchImport(db, rows);
+  // maxRSS: the process's peak resident set (kB), the kernel's figure, not a sample.
+  const peakRssMb = Math.round((process.resourceUsage().maxRSS * 1024) / 1e6);
+  process.stdout.write(`${JSON.stringify({ ...r, peakRssMb: Math.max(r.peakRssMb, peakRssMb) })}\n`);
+} finally {
+  await db.close();
+}
