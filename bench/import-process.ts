@@ -4,8 +4,12 @@
 import { benchImport } from './import.js';
 import { openBenchDb } from './lib.js';
 import type { Dialect_ } from '../src/storage/db.js';
+import { loadConfig } from '../src/config.js';
+import { boundHeapGrowth } from '../src/lib/heap.js';
 
 const [dialect, rows] = [process.argv[2] as Dialect_, Number(process.argv[3])];
+// What every `optline` command does first (cli/run.ts), so the peak is the one `optline import` has.
+boundHeapGrowth(loadConfig({}).heapGrowthPercent);
 const db = await openBenchDb(dialect);
 try {
   const r = await benchImport(db, rows);

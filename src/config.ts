@@ -218,7 +218,8 @@ export const CONFIG_VARIABLES: ReadonlyArray<{ name: string; default: string; me
   {
     name: 'OPTLINE_HEAP_GROWTH_PERCENT',
     default: '50',
-    meaning: 'heap growth allowed past the live set before a full GC (bounds peak memory under floods); 0: V8 default',
+    meaning:
+      'heap growth allowed past the live set before a full GC, every command (bounds peak memory); 0: V8 default',
   },
   { name: 'OPTLINE_DB_POOL_SIZE', default: '10', meaning: 'PostgreSQL connections per process' },
   {

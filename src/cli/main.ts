@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { CONFIG_VARIABLES } from '../config.js';
 import { describeError, runCommand } from './run.js';
-import { boundHeapGrowth } from '../lib/heap.js';
 import { registerKeys } from './commands/keys.js';
 import { registerCheck } from './commands/check.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -48,7 +47,6 @@ async function serve(mode: 'start' | 'serve', o: { worker?: boolean }): Promise<
   const code = await runCommand(
     mode,
     async (rt) => {
-      boundHeapGrowth(rt.config.heapGrowthPercent);
       const sandbox = rt.config.sandbox ?? mode === 'start';
       const worker = o.worker !== false && rt.config.worker.enabled;
       // The server (and everything it loads) only for the commands that run it: the other commands start faster.
@@ -91,7 +89,6 @@ program
     const code = await runCommand(
       'worker',
       async (rt) => {
-        boundHeapGrowth(rt.config.heapGrowthPercent);
         const { startWorkerOnly } = await import('../main.js');
         const worker = await startWorkerOnly(rt.config, rt.ctx);
         const where = worker.sandbox ? `sandbox provider at ${worker.apiUrl}, nothing reaches Meta` : worker.apiUrl;
