@@ -33,7 +33,7 @@ async function run(dialect: Dialect_, quick: boolean): Promise<Figure[]> {
       await sql`insert into consent_events (${list}) select ${cols('(g::bigint)')} from generate_series(0, ${sql.lit(events - 1)}) g`.execute(
         db.db,
       );
-      await sql`analyze consent_events`.execute(db.db);
+      await sql`vacuum analyze consent_events`.execute(db.db);
     } else {
       await sql`insert into consent_events (${list}) with recursive s(g) as (select 0 union all select g + 1 from s where g < ${sql.lit(events - 1)}) select ${cols('g')} from s`.execute(
         db.db,
