@@ -10,7 +10,10 @@ process.stdout.write(`${JSON.stringify({ url: fake.url })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === 'count') process.stdout.write(`${JSON.stringify({ count: fake.sent.length })}\n`);
   if (line.trim() !== 'report') continue;
-  process.stdout.write(`${JSON.stringify({ times: fake.sent.map((s) => s.at) })}\n`);
+  // Exit only once the (possibly large) report is flushed: a pipe write is asynchronous, and exit would cut it.
+  await new Promise<void>((r) =>
+    process.stdout.write(`${JSON.stringify({ times: fake.sent.map((s) => s.at) })}\n`, () => r()),
+  );
   await fake.close();
   process.exit(0);
 }
