@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/lib/clock.js';
 import { createKeyring } from '../src/lib/crypto.js';
 import { silentLogger } from '../src/lib/logger.js';
@@ -11,17 +13,18 @@ import type { ServiceContext } from '../src/services/context.js';
 import { createBusiness } from '../src/services/admin/manage-businesses.js';
 import { createTopic } from '../src/services/admin/manage-topics.js';
 import { registerText } from '../src/services/admin/manage-texts.js';
-import { importConsents } from '../src/services/import/import-consents.js';
-import { hashFile } from '../src/services/import/import-file.js';
+import type { BenchDbLocation } from './lib.js';
 
 /**
  * Imports `rows` opt-ins (one per new person, two topics each, web evidence, a confirmation queued for each)
- * into a fresh business of `database`, through the real CLI path: the CSV file is written to a temporary
- * directory first (not timed), then hashed, parsed and imported (timed). Floor: 1,000,000 rows in 60 s.
- * `database` must be migrated; the caller owns it (and its isolation: a throwaway file or schema).
+ * into a fresh business of `database`, through the real CLI path: the business and the CSV file are prepared
+ * here (not timed); then a process of its own (bench/import-child.mjs) hashes, parses and imports the file with
+ * the compiled build, as `optline import` does (timed), and reports its time and the kernel's peak RSS for it.
+ * Run `npm run build` first (bench/run.ts does). `database` must be migrated; the caller owns it (and its
+ * isolation: a throwaway file or schema).
  */
 export async function benchImport(
-  database: Database,
+  database: Database & { location: BenchDbLocation },
   rows: number,
 ): Promise<{ seconds: number; rowsPerSecond: number; peakRssMb: number }> {
   const ctx: ServiceContext = {
@@ -36,27 +39,15 @@ export async function benchImport(
   try {
     const file = join(dir, 'consents.csv');
     await writeCsv(file, rows);
-    const t0 = performance.now();
-    const fileHash = await hashFile(file);
-    const result = await importConsents(ctx, businessId, {
-      file,
-      fileName: 'consents.csv',
-      fileHash,
-      actor: 'bench',
-      defaultTextHash: textHash,
+    const args = JSON.stringify({ location: database.location, businessId, textHash, file, rows });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./import-child.mjs', import.meta.url)), args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const seconds = (performance.now() - t0) / 1000;
-    if (result.imported !== rows)
-      throw new Error(
-        `bench import: ${result.imported} of ${rows} rows imported (${result.refused[0]?.reason ?? 'no refusal'})`,
-      );
-    return {
-      seconds,
-      rowsPerSecond: Math.round(rows / seconds),
-      // The process's peak resident set (kB), the kernel's figure: run it in a process of its own
-      // (bench/import-process.ts) so that the peak is the import's.
-      peakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
-    };
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    if (code !== 0) throw new Error(`bench import process exited with ${code ?? signal}`);
+    return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; rowsPerSecond: number; peakRssMb: number };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -38,14 +38,20 @@ export async function pgAvailable(): Promise<boolean> {
   }
 }
 
+/** Where a bench database is, for a child process that opens it too (the import bench). */
+export type BenchDbLocation =
+  { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string; schema: string };
+
 /** A throwaway, migrated database: a temp SQLite file or a fresh PostgreSQL schema. */
-export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Database> {
-  let d: Database;
+export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Database & { location: BenchDbLocation }> {
+  let d: Database & { location: BenchDbLocation };
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
-    const s = openSqlite(join(dir, 'bench.db'));
+    const file = join(dir, 'bench.db');
+    const s = openSqlite(file);
     d = {
       ...s,
+      location: { dialect, file },
       close: async () => {
         await s.close();
         rmSync(dir, { recursive: true, force: true });
@@ -60,6 +66,7 @@ export async function openBenchDb(dialect: Dialect_, poolSize = 10): Promise<Dat
     const p = openPostgres(BENCH_PG_URL, { schema, poolSize });
     d = {
       ...p,
+      location: { dialect, url: BENCH_PG_URL, schema },
       close: async () => {
         await p.close();
         const c = new pg.Client({ connectionString: BENCH_PG_URL });

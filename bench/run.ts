@@ -2,18 +2,15 @@
 // Every figure is printed beside the floor it is measured against in the same run, as a ratio: the machine
 // is small and noisy, so compare ratios, not absolute numbers.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Dialect_ } from '../src/storage/db.js';
 import { openBenchDb, pgAvailable, figure, type Figure } from './lib.js';
 import { benchGate } from './gate.js';
 import { benchOptIn } from './optin.js';
 import { benchHttpDecisions } from './http.js';
-import type { benchImport } from './import.js';
+import { benchImport } from './import.js';
 import { benchImportFloor } from './import-floor.js';
 import { EXTRA_BENCHES } from './extra.js';
-
-type ImportRun = Awaited<ReturnType<typeof benchImport>>;
 
 const { values } = parseArgs({
   options: {
@@ -61,15 +58,10 @@ function emit(f: Figure) {
   );
 }
 
-/** The import in a child process (bench/import-process.ts), so that its peak RSS is its own. */
-function importInItsOwnProcess(dialect: Dialect_, rows: number): ImportRun {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./import-process.ts', import.meta.url)), dialect, String(rows)],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
-  );
-  if (r.status !== 0) throw new Error(`bench import process exited with ${r.status ?? r.signal}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ImportRun;
+/** The import bench runs the compiled build (bench/import-child.mjs): build it from this checkout first. */
+function build(): void {
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 2, 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run build exited with ${r.status ?? r.signal}`);
 }
 
 async function withDb<T>(
@@ -84,6 +76,8 @@ async function withDb<T>(
   }
 }
 
+if (want('import')) build();
+
 for (const d of dialects) {
   if (want('gate')) emit(await withDb(d, (db) => benchGate(db, ms)));
   if (want('optin')) emit(await withDb(d, (db) => benchOptIn(db, ms)));
@@ -91,7 +85,7 @@ for (const d of dialects) {
   if (want('import')) {
     // The floor: the same rows written by the same multi-row statements, without reading, parsing or checking.
     const f = await withDb(d, (db) => benchImportFloor(db, importRows));
-    const r = importInItsOwnProcess(d, importRows);
+    const r = await withDb(d, (db) => benchImport(db, importRows));
     const targetS = (20 * importRows) / 1_000_000;
     const importFigure = figure({
       name: `import ${importRows.toLocaleString('en')} CSV rows`,
