@@ -2,7 +2,7 @@ import { fail } from '../../domain/errors.js';
 import { timezoneOfNumber } from '../../domain/gate/timezones.js';
 import { normalisePhone } from '../../lib/phone.js';
 import { numberTimezones } from '../../lib/phone-timezones.js';
-import type { PersonKey } from '../../storage/consent/people-store.js';
+import type { PersonKey, PersonRow } from '../../storage/consent/people-store.js';
 
 /** How callers name a person: a phone number (any format libphonenumber-js reads), our id, or WhatsApp ids. */
 export interface PersonRefInput {
@@ -17,6 +17,11 @@ export interface ResolvedRef {
   key: PersonKey;
   country: string | null;
   timezone: string | null;
+  /**
+   * The person's row, already locked by the caller's transaction and kept current by it (a chat turn locks its
+   * sender first, and records one consent event): used as it is instead of being read and locked again.
+   */
+  held?: PersonRow;
 }
 
 /** The zone a new person gets from their number (E.164, already parsed: never parsed again here). */

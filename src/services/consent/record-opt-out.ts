@@ -117,10 +117,12 @@ export async function recordOptOutTx(
         callsInFlight: [],
       };
   }
-  const person = await lockOrCreatePerson(trx, businessId, ref.key, now, {
-    country: ref.country,
-    timezone: ref.timezone,
-  });
+  const person =
+    ref.held ??
+    (await lockOrCreatePerson(trx, businessId, ref.key, now, {
+      country: ref.country,
+      timezone: ref.timezone,
+    }));
   if (person.erased_at !== null) fail('PERSON_ERASED', 'This person was erased and is already suppressed.', 'person');
   const occurredAt = input.occurredAt ?? now;
   const event = await appendEvent(

@@ -102,7 +102,8 @@ export async function chatOptOut(
       sourceRef: sourceRefOf(t.item),
       actor: ACTOR,
     },
-    personRef(t.person),
+    // The turn locked its sender first: the opt-out uses that row rather than reading it again.
+    { ...personRef(t.person), held: t.person },
     t.now,
   );
   if (r.duplicate) return 'duplicate';

@@ -165,7 +165,7 @@ async function handlePreference(
       sourceRef,
       actor: ACTOR,
     },
-    personRef(person),
+    { ...personRef(person), held: person },
     now,
   );
   return r.duplicate ? 'duplicate' : 'opted_out_marketing';

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, SqliteAdapter, sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.js';
 import {
   canonicalEvent,
@@ -19,7 +19,8 @@ import { newId } from '../../lib/ids.js';
 import { residual } from '../residual.js';
 import type { PersonRow } from './people-store.js';
 import type { Topic } from '../business/business-store.js';
-import { deliveryOfLedgerEvent, enqueueDeliveries } from '../webhooks/delivery-enqueue.js';
+import { deliveryOfLedgerEvent, enqueueDeliveries, enqueueSql } from '../webhooks/delivery-enqueue.js';
+import { EVENT_COLUMNS, pgType } from '../columns.js';
 
 type Q = Kysely<DB>;
 export type EventRow = DB['consent_events'];
@@ -120,20 +121,39 @@ export async function appendEvent(
   ledger: LedgerKey,
 ): Promise<EventRow> {
   const { row, evidence } = chainEvent(person, ev, now, ledger);
-  await q.insertInto('consent_events').values(row).execute();
-  await q
-    .insertInto('consent_evidence')
-    .values({ business_id: person.business_id, event_id: row.id, evidence })
-    .execute();
-  // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
-  await enqueueDeliveries(q, deliveryOfLedgerEvent(row));
   const condKey = condKeyAfter(person, row);
-  await q
-    .updateTable('people')
-    .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now, cond_key: condKey })
-    .where('business_id', '=', person.business_id)
-    .where('id', '=', person.id)
-    .execute();
+  // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
+  const hook = deliveryOfLedgerEvent(row);
+  if (q.getExecutor().adapter instanceof SqliteAdapter) {
+    await q.insertInto('consent_events').values(row).execute();
+    await q
+      .insertInto('consent_evidence')
+      .values({ business_id: person.business_id, event_id: row.id, evidence })
+      .execute();
+    await enqueueDeliveries(q, hook);
+    await q
+      .updateTable('people')
+      .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now, cond_key: condKey })
+      .where('business_id', '=', person.business_id)
+      .where('id', '=', person.id)
+      .execute();
+  } else {
+    // PostgreSQL: the same four writes as one statement (data-modifying CTEs), one round trip instead of four.
+    // Constraints are checked at its end, as they would be after the four; a violation undoes all of it.
+    const v: unknown[] = [];
+    const p = (value: unknown, type: string) => `$${v.push(value)}::${type}`;
+    const cte = [
+      `e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')})
+        VALUES (${EVENT_COLUMNS.map((c) => p(row[c], pgType(c))).join(', ')}))`,
+      `v AS (INSERT INTO consent_evidence (business_id, event_id, evidence)
+        VALUES (${p(person.business_id, 'text')}, ${p(row.id, 'text')}, ${p(evidence, 'text')}))`,
+    ];
+    if (hook) cte.push(`w AS (${enqueueSql(p, hook)})`);
+    const update = `UPDATE people SET chain_seq = ${p(row.seq, 'integer')}, chain_head = ${p(row.hash, 'text')},
+      updated_at = ${p(now, 'bigint')}, cond_key = ${p(condKey, 'bigint')}
+      WHERE business_id = ${p(person.business_id, 'text')} AND id = ${p(person.id, 'text')}`;
+    await q.executeQuery(CompiledQuery.raw(`WITH ${cte.join(',\n')}\n${update}`, v));
+  }
   person.chain_seq = row.seq;
   person.chain_head = row.hash;
   person.cond_key = condKey;
