@@ -1,7 +1,7 @@
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ const freePort = () =>
   });
 
 it(
-  'npm pack, npm install of the tarball in an empty directory, npx optline start answers /readyz',
+  'npm pack, npm install of the tarball in an empty directory, npx optline start answers /readyz, npx optline import',
   { timeout: 290_000 },
   async () => {
     const src = join(work, 'src-copy');
@@ -119,5 +119,34 @@ it(
       if (!stopped) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(stopped, 'the server stopped with npx');
+
+    // The import's reader is a worker thread in a file of its own: the package must ship it and the installed,
+    // compiled import must find it. Into the demo business `start` created, with the opt-in text it announced.
+    const textHash = /opt-in text: +([0-9a-f]{64})/.exec(output)?.[1];
+    assert.ok(textHash, output);
+    const csv = join(work, 'consents.csv');
+    writeFileSync(
+      csv,
+      'phone,topics,action,occurred_at,channel\n+447911000001,delivery,checked_box,2026-01-01T00:00:00Z,web\n' +
+        'bad,delivery,checked_box,2026-01-01T00:00:00Z,web\n',
+    );
+    const imported = spawnSync(
+      'npx',
+      ['--no-install', 'optline', 'import', '--business', 'demo', '--text', textHash, '--json', csv],
+      {
+        cwd: app,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, OPTLINE_DATA_DIR: join(app, 'data'), OPTLINE_LOG_LEVEL: 'warn', DATABASE_URL: '' },
+      },
+    );
+    // Exit code 2: imported, with rows refused.
+    assert.equal(imported.status, 2, imported.stdout + imported.stderr);
+    const r = JSON.parse(imported.stdout) as {
+      total: number;
+      imported: number;
+      refused: { row: number; code: string }[];
+    };
+    assert.deepEqual([r.total, r.imported, r.refused.map((x) => [x.row, x.code])], [2, 1, [[2, 'INVALID_PHONE']]]);
   },
 );
