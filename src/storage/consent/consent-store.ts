@@ -139,7 +139,7 @@ export async function appendEvent(
       .execute();
   } else {
     // PostgreSQL: the same four writes as one statement (data-modifying CTEs), one round trip instead of four.
-    // Constraints are checked at its end, as they would be after the four; a violation undoes all of it.
+    // A constraint that one of the four would have violated fails the statement, and none of it is written.
     const v: unknown[] = [];
     const p = (value: unknown, type: string) => `$${v.push(value)}::${type}`;
     const cte = [
