@@ -3,17 +3,14 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { systemClock } from '../src/lib/clock.js';
-import { createKeyring } from '../src/lib/crypto.js';
-import { silentLogger } from '../src/lib/logger.js';
 import type { Database } from '../src/storage/db.js';
 import type { ServiceContext } from '../src/services/context.js';
 import { createBusiness } from '../src/services/admin/manage-businesses.js';
 import { createTopic } from '../src/services/admin/manage-topics.js';
 import { registerText } from '../src/services/admin/manage-texts.js';
-import type { BenchDbLocation } from './lib.js';
+import { benchContext, type BenchDbLocation } from './lib.js';
 
 /**
  * Imports `rows` opt-ins (one per new person, two topics each, web evidence, a confirmation queued for each)
@@ -23,31 +20,28 @@ import type { BenchDbLocation } from './lib.js';
  * Run `npm run build` first (bench/run.ts does). `database` must be migrated; the caller owns it (and its
  * isolation: a throwaway file or schema).
  */
+export interface ImportRun {
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssMb: number;
+}
+
 export async function benchImport(
   database: Database & { location: BenchDbLocation },
   rows: number,
-): Promise<{ seconds: number; rowsPerSecond: number; peakRssMb: number }> {
-  const ctx: ServiceContext = {
-    database,
-    clock: systemClock,
-    keyring: createKeyring(randomBytes(32)),
-    logger: silentLogger(),
-  };
-  const { businessId, textHash } = await seedImportBusiness(ctx);
-
+): Promise<ImportRun> {
+  const { businessId, textHash } = await seedImportBusiness(benchContext(database));
   const dir = mkdtempSync(join(tmpdir(), 'optline-bench-'));
   try {
     const file = join(dir, 'consents.csv');
     await writeCsv(file, rows);
     const args = JSON.stringify({ location: database.location, businessId, textHash, file, rows });
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./import-child.mjs', import.meta.url)), args], {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('./import-child.mjs', import.meta.url)), args], {
+      encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
-    if (code !== 0) throw new Error(`bench import process exited with ${code ?? signal}`);
-    return JSON.parse(out.trim().split('\n').pop()!) as { seconds: number; rowsPerSecond: number; peakRssMb: number };
+    if (r.status !== 0) throw new Error(`bench import process exited with ${r.status ?? r.signal}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as ImportRun;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

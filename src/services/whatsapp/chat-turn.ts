@@ -43,6 +43,8 @@ export function chatEvidence(item: MessageItem, extra: Record<string, unknown> =
 }
 
 export const personRef = (person: PersonRow) => ({ key: { personId: person.id }, country: null, timezone: null });
+/** The same, for an opt-out: the turn locked its sender first, so the opt-out uses that row (ResolvedRef.held). */
+export const heldRef = (person: PersonRow) => ({ ...personRef(person), held: person });
 
 export async function reply(
   t: ChatTurn,
@@ -102,8 +104,7 @@ export async function chatOptOut(
       sourceRef: sourceRefOf(t.item),
       actor: ACTOR,
     },
-    // The turn locked its sender first: the opt-out uses that row rather than reading it again.
-    { ...personRef(t.person), held: t.person },
+    heldRef(t.person),
     t.now,
   );
   if (r.duplicate) return 'duplicate';

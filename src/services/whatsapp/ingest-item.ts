@@ -8,7 +8,7 @@ import { applyStatusTx } from './apply-message-status.js';
 import { handleInteractive, handleTemplateButton } from './chat-buttons.js';
 import { handleChatText } from './chat-keywords.js';
 import { chatIdentity, findChatPerson, lockChatPerson, touchWindow } from './chat-person.js';
-import { ACTOR, personRef, type ChatTurn } from './chat-turn.js';
+import { ACTOR, heldRef, personRef, type ChatTurn } from './chat-turn.js';
 import type { ServiceContext } from '../context.js';
 import { recordOptOutTx } from '../consent/record-opt-out.js';
 import { handleNumberChangeTx } from '../consent/change-number.js';
@@ -165,7 +165,7 @@ async function handlePreference(
       sourceRef,
       actor: ACTOR,
     },
-    { ...personRef(person), held: person },
+    heldRef(person),
     now,
   );
   return r.duplicate ? 'duplicate' : 'opted_out_marketing';

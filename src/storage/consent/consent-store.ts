@@ -122,15 +122,14 @@ export async function appendEvent(
 ): Promise<EventRow> {
   const { row, evidence } = chainEvent(person, ev, now, ledger);
   const condKey = condKeyAfter(person, row);
-  // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
-  const hook = deliveryOfLedgerEvent(row);
   if (q.getExecutor().adapter instanceof SqliteAdapter) {
     await q.insertInto('consent_events').values(row).execute();
     await q
       .insertInto('consent_evidence')
       .values({ business_id: person.business_id, event_id: row.id, evidence })
       .execute();
-    await enqueueDeliveries(q, hook);
+    // Outbound consent webhooks: queued in this same transaction, for the business's subscribed endpoints.
+    await enqueueDeliveries(q, deliveryOfLedgerEvent(row));
     await q
       .updateTable('people')
       .set({ chain_seq: row.seq, chain_head: row.hash, updated_at: now, cond_key: condKey })
@@ -139,25 +138,37 @@ export async function appendEvent(
       .execute();
   } else {
     // PostgreSQL: the same four writes as one statement (data-modifying CTEs), one round trip instead of four.
-    // A constraint that one of the four would have violated fails the statement, and none of it is written.
+    // The caller holds the person's lock, so the person's write finds its row; if it did not, nothing is written
+    // and this throws rather than report an event that is not there.
     const v: unknown[] = [];
     const p = (value: unknown, type: string) => `$${v.push(value)}::${type}`;
-    const cte = [
-      `e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')})
-        VALUES (${EVENT_COLUMNS.map((c) => p(row[c], pgType(c))).join(', ')}))`,
-      `v AS (INSERT INTO consent_evidence (business_id, event_id, evidence)
-        VALUES (${p(person.business_id, 'text')}, ${p(row.id, 'text')}, ${p(evidence, 'text')}))`,
-    ];
-    if (hook) cte.push(`w AS (${enqueueSql(p, hook)})`);
-    const update = `UPDATE people SET chain_seq = ${p(row.seq, 'integer')}, chain_head = ${p(row.hash, 'text')},
+    const personCte = `p AS (UPDATE people SET chain_seq = ${p(row.seq, 'integer')}, chain_head = ${p(row.hash, 'text')},
       updated_at = ${p(now, 'bigint')}, cond_key = ${p(condKey, 'bigint')}
-      WHERE business_id = ${p(person.business_id, 'text')} AND id = ${p(person.id, 'text')}`;
-    await q.executeQuery(CompiledQuery.raw(`WITH ${cte.join(',\n')}\n${update}`, v));
+      WHERE business_id = ${p(person.business_id, 'text')} AND id = ${p(person.id, 'text')} RETURNING id)`;
+    const text = `WITH ${[personCte, ...pgEventCtes(p, row, evidence)].join(',\n')} SELECT count(*)::int AS n FROM p`;
+    const { rows } = await q.executeQuery<{ n: number }>(CompiledQuery.raw(text, v));
+    if (rows[0]?.n !== 1) throw new Error(`appendEvent: person ${person.id} not found`);
   }
   person.chain_seq = row.seq;
   person.chain_head = row.hash;
   person.cond_key = condKey;
   return row;
+}
+
+/**
+ * PostgreSQL's one-statement writes of a ledger event (appendEvent, the opt-in's pgWrite): the event, its evidence
+ * and its outbound webhook deliveries (for the business's subscribed endpoints) as data-modifying CTEs that select
+ * from `p`, the CTE writing the person's row (RETURNING id), so that none of them is written when that row is not.
+ * `p` makes the placeholders, in text order: call it after the CTEs that come before these.
+ */
+export function pgEventCtes(p: (value: unknown, type: string) => string, e: EventRow, evidence: string): string[] {
+  const cte = [
+    `e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')}) SELECT ${EVENT_COLUMNS.map((c) => p(e[c], pgType(c))).join(', ')} FROM p)`,
+    `v AS (INSERT INTO consent_evidence (business_id, event_id, evidence) SELECT ${p(e.business_id, 'text')}, ${p(e.id, 'text')}, ${p(evidence, 'text')} FROM p)`,
+  ];
+  const hook = deliveryOfLedgerEvent(e);
+  if (hook) cte.push(`w AS (${enqueueSql(p, hook, ', p')})`);
+  return cte;
 }
 
 export async function getStates(q: Q, businessId: string, personId: string): Promise<Map<string, TopicState>> {

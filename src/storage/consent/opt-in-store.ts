@@ -1,11 +1,10 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import { deliveryOfLedgerEvent, enqueueSql } from '../webhooks/delivery-enqueue.js';
 import type { DB } from '../schema.js';
 import type { Database } from '../db.js';
 import { keyColumn, type PersonKey, type PersonRow } from './people-store.js';
-import { historyOf, STOP_KEY_SQL, type EventRow } from './consent-store.js';
+import { historyOf, pgEventCtes, STOP_KEY_SQL, type EventRow } from './consent-store.js';
 import type { MessageRow } from '../dispatch/outbox-store.js';
-import { EVENT_COLUMNS, MESSAGE_COLUMNS, PEOPLE_COLUMNS, pgType } from '../columns.js';
+import { MESSAGE_COLUMNS, PEOPLE_COLUMNS, pgType } from '../columns.js';
 
 export { EVENT_COLUMNS, MESSAGE_COLUMNS, PEOPLE_COLUMNS } from '../columns.js';
 import type { ConsentStatus, HistoryEvent, TopicState } from '../../domain/consent/model.js';
@@ -205,12 +204,7 @@ export async function pgWrite(database: Database, q: Q, w: OptInWrite): Promise<
       RETURNING id)`);
   }
   const e = w.event;
-  cte.push(
-    `e AS (INSERT INTO consent_events (${EVENT_COLUMNS.join(', ')}) SELECT ${EVENT_COLUMNS.map((c) => p(e[c], pgType(c))).join(', ')} FROM p)`,
-  );
-  cte.push(
-    `v AS (INSERT INTO consent_evidence (business_id, event_id, evidence) SELECT ${p(e.business_id, 'text')}, ${p(e.id, 'text')}, ${p(w.evidence, 'text')} FROM p)`,
-  );
+  cte.push(...pgEventCtes(p, e, w.evidence));
   if (w.states.length > 0) {
     cte.push(`s AS (INSERT INTO consent_state (business_id, person_id, topic_id, status, decided_at, event_id, updated_at)
       SELECT ${p(e.business_id, 'text')}, p.id, x.topic_id, x.status, x.decided_at, x.event_id, ${p(w.now, 'bigint')}
@@ -236,8 +230,6 @@ export async function pgWrite(database: Database, q: Q, w: OptInWrite): Promise<
       `m AS (INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) SELECT ${MESSAGE_COLUMNS.map((c) => p(m[c], pgType(c))).join(', ')} FROM p)`,
     );
   }
-  const hook = deliveryOfLedgerEvent(e);
-  if (hook) cte.push(`w AS (${enqueueSql(p, hook, ', p')})`);
   if (w.liftSuppression) {
     cte.push(
       `d AS (DELETE FROM suppressions WHERE business_id = ${p(e.business_id, 'text')} AND phone_hash = ${p(w.liftSuppression, 'text')} AND EXISTS (SELECT 1 FROM p))`,
